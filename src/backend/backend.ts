@@ -1,0 +1,42 @@
+import type {
+  AccountStatus,
+  ActivityEntry,
+  IdentityProof,
+  InitInput,
+  InitResult,
+  PasswordChangeResult,
+  SessionView,
+  SignInInput,
+  SignInResult,
+} from '../views.js';
+
+/**
+ * What every command calls. `local` runs the service layer over SQLite in this process; `remote`
+ * (SPEC §10) sends the same calls to `acctsec serve`. Commands never know which one they hold.
+ * Calls about "my account" use the session the back end was created with.
+ */
+export interface Backend {
+  /** Where state lives: a database path or a server URL, for messages. */
+  readonly location: string;
+
+  init(input: InitInput): Promise<InitResult>;
+  signIn(input: SignInInput): Promise<SignInResult>;
+  signOut(): Promise<void>;
+
+  status(): Promise<AccountStatus>;
+  activity(limit: number): Promise<ActivityEntry[]>;
+
+  listSessions(): Promise<SessionView[]>;
+  revokeSession(id: string, proof?: IdentityProof): Promise<void>;
+  revokeOtherSessions(proof?: IdentityProof): Promise<{ revoked: number }>;
+
+  changePassword(input: { current: string; next: string }): Promise<PasswordChangeResult>;
+  changeUsername(username: string, proof?: IdentityProof): Promise<{ username: string; previous: string }>;
+
+  close(): Promise<void>;
+}
+
+export interface BackendOptions {
+  /** The session token of the profile, when signed in. */
+  sessionToken?: string | undefined;
+}

@@ -1,0 +1,95 @@
+import type { Backend, BackendOptions } from './backend.js';
+import { openStore, storeError, type Db } from '../store/db.js';
+import { accountStatus, changePassword, changeUsername, initialize } from '../service/accounts.js';
+import { accountActivity } from '../service/activity.js';
+import type { RequestOrigin, ServiceContext } from '../service/context.js';
+import { ensureKeyFile, keyringFrom } from '../service/encryption.js';
+import { argon2Hasher, type PasswordHasher } from '../service/password-hashing.js';
+import { defaultPolicy, type Policy } from '../service/policy.js';
+import { revokeOtherSessions, revokeSessionById, signOut } from '../service/session-control.js';
+import { authenticate, notSignedIn, sessionViews, type Auth } from '../service/sessions.js';
+import { signIn } from '../service/sign-in.js';
+
+export interface LocalBackendOptions extends BackendOptions {
+  dbPath: string;
+  /** The at-rest key file; ACCTSEC_ENCRYPTION_KEY (envKey) overrides it. */
+  keyPath: string;
+  envKey?: string | undefined;
+  policy?: Partial<Policy>;
+  hasher?: PasswordHasher;
+  now?: () => number;
+  /** Describes this client in `sessions list` (host and profile). */
+  client?: string;
+}
+
+/** The embedded back end: the service layer over a SQLite file, in this process. */
+export function createLocalBackend(options: LocalBackendOptions): Backend {
+  let db: Db | undefined;
+  // Local calls have no client address: IP restriction does not apply to them (SPEC §6, documented).
+  const origin: RequestOrigin = { client: options.client };
+
+  function context(create = false): ServiceContext {
+    db ??= openStore(options.dbPath, { create });
+    return {
+      db,
+      now: options.now ?? Date.now,
+      policy: { ...defaultPolicy, ...options.policy },
+      hasher: options.hasher ?? argon2Hasher(),
+      keyring: keyringFrom({ envKey: options.envKey, keyPath: options.keyPath }),
+    };
+  }
+
+  /** Every call: store errors (busy, unreadable) become "back end unavailable" with the path. */
+  async function run<T>(fn: (ctx: ServiceContext) => T | Promise<T>, create = false): Promise<T> {
+    try {
+      return await fn(context(create));
+    } catch (err) {
+      throw storeError(err, options.dbPath);
+    }
+  }
+
+  /** A call about "my account": without a session there is nothing to open. */
+  function authed<T>(fn: (ctx: ServiceContext, auth: Auth) => T | Promise<T>): Promise<T> {
+    if (!options.sessionToken) return Promise.reject(notSignedIn());
+    return run((ctx) => fn(ctx, authenticate(ctx, options.sessionToken)));
+  }
+
+  return {
+    location: options.dbPath,
+
+    init: (input) =>
+      run(async (ctx) => {
+        if (!options.envKey) ensureKeyFile(options.keyPath);
+        const { account, session } = await initialize(ctx, input, origin);
+        return {
+          account: { username: account.username, email: account.email, role: account.role },
+          session,
+          database: options.dbPath,
+          keyFile: options.envKey ? 'ACCTSEC_ENCRYPTION_KEY' : options.keyPath,
+        };
+      }, true),
+
+    signIn: (input) => run((ctx) => signIn(ctx, input, origin)),
+
+    signOut: () => authed((ctx, me) => signOut(ctx, me, origin)),
+
+    status: () => authed((ctx, me) => accountStatus(ctx, me)),
+
+    activity: (limit) => authed((ctx, me) => accountActivity(ctx, me.account.id, limit)),
+
+    listSessions: () => authed((ctx, me) => sessionViews(ctx, me)),
+
+    revokeSession: (id, proof) => authed((ctx, me) => revokeSessionById(ctx, me, id, proof, origin)),
+
+    revokeOtherSessions: (proof) => authed((ctx, me) => revokeOtherSessions(ctx, me, proof, origin)),
+
+    changePassword: (input) => authed((ctx, me) => changePassword(ctx, me, input, origin)),
+
+    changeUsername: (username, proof) => authed((ctx, me) => changeUsername(ctx, me, username, proof, origin)),
+
+    close: async () => {
+      db?.close();
+      db = undefined;
+    },
+  };
+}

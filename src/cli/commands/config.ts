@@ -1,0 +1,76 @@
+import { Command } from 'commander';
+import type { Factory } from '../factory.js';
+import { table } from '../format.js';
+
+export function newCmdConfig(f: Factory): Command {
+  const cmd = new Command('config').description('settings of the current profile (file mode 0600)');
+  cmd
+    .command('get')
+    .description('print a setting (its default when unset)')
+    .argument('<key>')
+    .action((key: string) => configGetRun({ f, key }));
+  cmd
+    .command('set')
+    .description('set a setting in the current profile')
+    .argument('<key>')
+    .argument('<value>')
+    .action((key: string, value: string) => configSetRun({ f, key, value }));
+  cmd
+    .command('unset')
+    .description('remove a setting from the current profile')
+    .argument('<key>')
+    .action((key: string) => configUnsetRun({ f, key }));
+  cmd.command('list').description('every setting with its value and where it comes from').action(() => configListRun({ f }));
+  cmd.command('path').description('print the config file\'s path').action(() => configPathRun({ f }));
+  return cmd;
+}
+
+export async function configGetRun(opts: { f: Factory; key: string }): Promise<void> {
+  const { f } = opts;
+  const { settingSpec } = await import('../../config/profiles.js');
+  const spec = settingSpec(opts.key);
+  const value = (await f.profiles()).get(opts.key) ?? spec.default ?? null;
+  if (f.globals.json) f.io.json({ key: spec.key, value });
+  else f.io.out(value === null ? '' : String(value));
+}
+
+export async function configSetRun(opts: { f: Factory; key: string; value: string }): Promise<void> {
+  const { f } = opts;
+  const profiles = await f.profiles();
+  const value = profiles.set(opts.key, opts.value);
+  if (f.globals.json) f.io.json({ key: opts.key, value, profile: profiles.profileName });
+  else f.io.note(`Set ${opts.key} = ${String(value)} in profile ${profiles.profileName}.`);
+}
+
+export async function configUnsetRun(opts: { f: Factory; key: string }): Promise<void> {
+  const { f } = opts;
+  const profiles = await f.profiles();
+  const had = profiles.unset(opts.key);
+  if (f.globals.json) f.io.json({ key: opts.key, removed: had, profile: profiles.profileName });
+  else f.io.note(had ? `Removed ${opts.key} from profile ${profiles.profileName}.` : `${opts.key} was not set in profile ${profiles.profileName}.`);
+}
+
+export async function configListRun(opts: { f: Factory }): Promise<void> {
+  const { f } = opts;
+  const { settings } = await import('../../config/profiles.js');
+  const profiles = await f.profiles();
+  const own = profiles.profile().settings;
+  const items = settings.map((s) => ({
+    key: s.key,
+    value: own[s.key] ?? s.default ?? null,
+    source: s.key in own ? 'profile' : s.default !== undefined ? 'default' : 'unset',
+    description: s.description,
+  }));
+  if (f.globals.json) {
+    f.io.json({ profile: profiles.profileName, path: profiles.path, settings: items });
+    return;
+  }
+  f.io.out(table(items.map((i) => [i.key, i.value === null ? '-' : String(i.value), i.source]), ['KEY', 'VALUE', 'SOURCE']));
+}
+
+export async function configPathRun(opts: { f: Factory }): Promise<void> {
+  const { f } = opts;
+  const path = (await f.profiles()).path;
+  if (f.globals.json) f.io.json({ path });
+  else f.io.out(path);
+}

@@ -1,0 +1,66 @@
+import { Command } from 'commander';
+import { MissingInput } from '../../errors.js';
+import type { SecondFactorAnswer } from '../../views.js';
+import type { Factory } from '../factory.js';
+import { localTime } from '../format.js';
+import { readPassword } from '../secrets.js';
+
+export interface LoginOptions {
+  f: Factory;
+  username?: string;
+  method?: string;
+  code?: string;
+  passwordStdin: boolean;
+}
+
+export function newCmdLogin(f: Factory): Command {
+  return new Command('login')
+    .description('sign in: the password, then a code of a second factor when one is active')
+    .option('--username <name>', 'the account (default: the one this profile last used)')
+    .option('--method <method>', 'second factor to use: totp, email, recovery or key')
+    .option('--code <code>', 'the one-time code of that method')
+    .option('--password-stdin', 'read the password from the first line of stdin')
+    .addHelpText('after', '\nThe password comes from a prompt, ACCTSEC_PASSWORD, or --password-stdin.')
+    .action((o: { username?: string; method?: string; code?: string; passwordStdin?: boolean }) =>
+      loginRun({ f, username: o.username, method: o.method, code: o.code, passwordStdin: Boolean(o.passwordStdin) }),
+    );
+}
+
+export async function loginRun(opts: LoginOptions): Promise<void> {
+  const { f } = opts;
+  const profiles = await f.profiles();
+  const previous = profiles.session();
+  const username =
+    opts.username ?? previous?.username ?? (await f.prompter.text('Username:', '--username'));
+  const password = await readPassword(f, { stdin: opts.passwordStdin });
+  const backend = await f.backendWith(undefined);
+  const answer: SecondFactorAnswer | undefined = opts.code ? { method: opts.method ?? 'totp', code: opts.code } : undefined;
+  let result = await backend.signIn({ username, password, ...(answer ? { secondFactor: answer } : {}) });
+  if (result.status === 'second-factor-required') {
+    const methods = result.methods;
+    const names = methods.map((m) => m.id).join(', ');
+    if (!f.prompter.interactive) {
+      throw new MissingInput(`this account needs a second factor: pass --method and --code (active: ${names})`);
+    }
+    const method =
+      opts.method ??
+      (methods.length === 1
+        ? methods[0]!.id
+        : await f.prompter.select('Second factor:', '--method', methods.map((m) => ({ value: m.id, name: m.label }))));
+    const code = await f.prompter.text(`Code (${method}):`, '--code');
+    result = await backend.signIn({ username, password, secondFactor: { method, code } });
+    if (result.status !== 'signed-in') throw new MissingInput(`a second factor is needed (active: ${names})`);
+  }
+  const { session, notices } = result;
+  profiles.saveSession({ token: session.token, sessionId: session.sessionId, username: session.username, location: backend.location });
+  // The profile's earlier session is ended, not left behind unused.
+  if (previous && previous.location === backend.location && previous.token !== session.token) {
+    await (await f.backendWith(previous.token)).signOut().catch(() => undefined);
+  }
+  for (const n of notices) f.io.warn(n);
+  if (f.globals.json) {
+    f.io.json({ username: session.username, sessionId: session.sessionId, expiresAt: session.expiresAt, notices });
+    return;
+  }
+  f.io.out(`Signed in as ${session.username} (session ${session.sessionId}, ends by ${localTime(session.expiresAt)}).`);
+}

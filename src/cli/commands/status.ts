@@ -1,0 +1,31 @@
+import { Command } from 'commander';
+import type { Factory } from '../factory.js';
+import { ago, localTime } from '../format.js';
+
+export function newCmdStatus(f: Factory): Command {
+  return new Command('status')
+    .alias('whoami')
+    .description('my account: password age, second factors, sessions')
+    .action(() => statusRun({ f }));
+}
+
+export async function statusRun(opts: { f: Factory }): Promise<void> {
+  const { f } = opts;
+  const s = await (await f.backend()).status();
+  if (f.globals.json) {
+    f.io.json(s);
+    return;
+  }
+  const c = f.io.color;
+  const rotation = s.passwordRotationDue
+    ? c.yellow(`rotation due since ${localTime(s.passwordRotationDueAt)}: run \`acctsec password change\``)
+    : `next rotation recommended ${localTime(s.passwordRotationDueAt).slice(0, 10)}`;
+  const mfa = s.mfa.methods.filter((m) => m.enabled);
+  f.io.out(`${c.bold(s.username)} <${s.email}>  role ${s.role}`);
+  f.io.out(`Password   changed ${localTime(s.passwordChangedAt)} (${ago(s.passwordChangedAt)}); ${rotation}`);
+  f.io.out(
+    `MFA        ${mfa.length ? mfa.map((m) => `${m.type} since ${localTime(m.enabledAt ?? '')}`).join(', ') : c.yellow('none: the password is the only factor')}`,
+  );
+  const current = s.sessions.find((x) => x.current);
+  f.io.out(`Sessions   ${s.sessions.length} active${current ? ` (this one: ${current.id})` : ''}`);
+}

@@ -1,0 +1,102 @@
+import { hostname } from 'node:os';
+import type { Backend } from '../backend/backend.js';
+import type { ProfileStore } from '../config/profiles.js';
+import { AuthFailed } from '../errors.js';
+import { createIO, type IO } from './io.js';
+import { defaultDbPath, keyPathFor } from './paths.js';
+import { createPrompter, type Prompter } from './prompts.js';
+
+/** SPEC §1 global options, as commander parsed them. */
+export interface GlobalOptions {
+  json: boolean;
+  input: boolean;
+  yes: boolean;
+  profile?: string;
+  db?: string;
+  remote?: string;
+  color: boolean;
+  quiet: boolean;
+}
+
+/**
+ * What a command needs, built lazily (cli/cli's factory): the config file, the prompt library and the
+ * back end are loaded by the first command that asks for them, so --help and --version stay fast.
+ */
+export interface Factory {
+  readonly globals: GlobalOptions;
+  readonly io: IO;
+  readonly prompter: Prompter;
+  profiles(): Promise<ProfileStore>;
+  /** The back end with the profile's session, if any. */
+  backend(): Promise<Backend>;
+  /** The back end with a given session token (login replaces the profile's session). */
+  backendWith(sessionToken: string | undefined): Promise<Backend>;
+  /** Where state lives for this profile, without opening it. */
+  location(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function createFactory(globals: GlobalOptions): Factory {
+  const interactive = globals.input && Boolean(process.stdin.isTTY) && !process.env.CI;
+  const io = createIO({ color: globals.color, quiet: globals.quiet });
+  const prompter = createPrompter(interactive);
+  let profiles: ProfileStore | undefined;
+  const opened: Backend[] = [];
+
+  async function loadProfiles(): Promise<ProfileStore> {
+    if (!profiles) {
+      const { ProfileStore } = await import('../config/profiles.js');
+      profiles = new ProfileStore(globals.profile ?? process.env.ACCTSEC_PROFILE ?? 'default');
+    }
+    return profiles;
+  }
+
+  async function dbPath(): Promise<string> {
+    if (globals.db) return globals.db;
+    if (process.env.ACCTSEC_DB) return process.env.ACCTSEC_DB;
+    const configured = (await loadProfiles()).get('db');
+    return typeof configured === 'string' ? configured : defaultDbPath();
+  }
+
+  async function backendWith(sessionToken: string | undefined): Promise<Backend> {
+    const store = await loadProfiles();
+    const policy: Record<string, number> = {};
+    for (const [key, value] of Object.entries(store.profile().settings)) {
+      if (key.startsWith('policy.') && typeof value === 'number') policy[key.slice('policy.'.length)] = value;
+    }
+    const path = await dbPath();
+    const { createLocalBackend } = await import('../backend/local.js');
+    const backend = createLocalBackend({
+      dbPath: path,
+      keyPath: keyPathFor(path),
+      envKey: process.env.ACCTSEC_ENCRYPTION_KEY,
+      policy,
+      sessionToken,
+      client: `acctsec on ${hostname()} (profile ${store.profileName})`,
+    });
+    opened.push(backend);
+    return backend;
+  }
+
+  return {
+    globals,
+    io,
+    prompter,
+    profiles: loadProfiles,
+    location: dbPath,
+    backendWith,
+    async backend() {
+      const store = await loadProfiles();
+      const saved = store.session();
+      const location = await dbPath();
+      // A token is only ever sent back to where it was issued.
+      if (saved && saved.location !== location) {
+        throw new AuthFailed(`this profile is signed in to ${saved.location}, not ${location}; run \`acctsec login\``, 'not_signed_in');
+      }
+      return backendWith(saved?.token);
+    },
+    async close() {
+      await Promise.all(opened.map((b) => b.close()));
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+
+/** The terminal: stdout for results, stderr for notices, warnings and prompts (SPEC §1). */
+export interface IO {
+  readonly color: ChalkInstance;
+  readonly stdoutIsTTY: boolean;
+  /** A line of the result on stdout (never under --json: use json()). */
+  out(text: string): void;
+  /** The one JSON document of a --json run. */
+  json(value: unknown): void;
+  /** Progress and notices on stderr; silenced by --quiet. */
+  note(text: string): void;
+  /** Warnings on stderr, even with --quiet. */
+  warn(text: string): void;
+}
+
+export function createIO(options: { color: boolean; quiet: boolean }): IO {
+  const useColor = options.color && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
+  const color = new Chalk({ level: useColor ? 1 : 0 });
+  const errColor = new Chalk({ level: options.color && !process.env.NO_COLOR && process.stderr.isTTY ? 1 : 0 });
+  return {
+    color,
+    stdoutIsTTY: Boolean(process.stdout.isTTY),
+    out: (text) => void process.stdout.write(text + '\n'),
+    json: (value) => void process.stdout.write(JSON.stringify(value, null, 2) + '\n'),
+    note: (text) => {
+      if (!options.quiet) process.stderr.write(text + '\n');
+    },
+    warn: (text) => void process.stderr.write(errColor.yellow('warning: ') + text + '\n'),
+  };
+}

@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { AcctsecError } from '../errors.js';
+import { newCmdActivity } from './commands/activity.js';
+import { newCmdConfig } from './commands/config.js';
+import { newCmdInit } from './commands/init.js';
+import { newCmdLogin } from './commands/login.js';
+import { newCmdLogout } from './commands/logout.js';
+import { newCmdPassword } from './commands/password.js';
+import { newCmdSessions } from './commands/sessions.js';
+import { newCmdStatus } from './commands/status.js';
+import { newCmdUsername } from './commands/username.js';
+import { createFactory, type Factory, type GlobalOptions } from './factory.js';
+
+// The one place that turns errors into SPEC §1 exit codes and one-line messages (cli/cli's
+// ghcmd/cmd.go). No other file sets the exit code or calls process.exit.
+
+export const EXIT_CODES: [number, string][] = [
+  [0, 'success'],
+  [1, 'unexpected failure'],
+  [2, 'usage error, invalid input, or missing input under --no-input'],
+  [3, 'authentication failed: wrong password or code, not signed in, session expired'],
+  [4, 'not found (account, session, token, database...)'],
+  [5, 'conflict: already exists, already enabled, nothing to do'],
+  [6, 'throttled: too many attempts; the message says when to retry'],
+  [7, 'forbidden: role, scope, IP restriction, locked account, lock-out guard'],
+  [8, 'back end unavailable: database busy or unreadable, server unreachable'],
+  [130, 'cancelled at a prompt (Ctrl-C)'],
+];
+
+export const ENVIRONMENT: [string, string][] = [
+  ['ACCTSEC_PASSWORD', 'the password, instead of a prompt'],
+  ['ACCTSEC_NEW_PASSWORD', 'the new password for `password change`'],
+  ['ACCTSEC_PROFILE', 'config profile (like --profile)'],
+  ['ACCTSEC_DB', 'local database file (like --db)'],
+  ['ACCTSEC_ENCRYPTION_KEY', 'the at-rest key (base64 or hex, 256 bits), instead of the key file'],
+  ['ACCTSEC_CONFIG_DIR', 'folder of the config file'],
+  ['ACCTSEC_DEBUG', 'set to 1 to show stack traces of unexpected failures'],
+  ['NO_COLOR', 'disable colour'],
+  ['CI', 'when set, never prompt (like --no-input)'],
+];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(f: () => Factory, onGlobals: (g: GlobalOptions) => void): Command {
+  const program = new Command('acctsec')
+    .description('Account security from the terminal: password, MFA, recovery codes, IP restriction, access tokens.')
+    .version(version(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .option('--json', 'print exactly one JSON document on stdout')
+    .option('--no-input', 'never prompt (also when stdin is not a terminal or CI is set)')
+    .option('-y, --yes', 'answer yes to confirmations')
+    .option('--profile <name>', 'config profile (env ACCTSEC_PROFILE; default "default")')
+    .option('--db <path>', 'local database file (env ACCTSEC_DB)')
+    .option('--no-color', 'no colour (also NO_COLOR)')
+    .option('-q, --quiet', 'print only results and errors')
+    .addOption(new Option('--remote <url>', 'use a remote acctsec serve (env ACCTSEC_REMOTE)').hideHelp())
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      '\nExit codes:\n' +
+        EXIT_CODES.map(([c, m]) => `  ${String(c).padEnd(4)}${m}`).join('\n') +
+        '\n\nEnvironment:\n' +
+        ENVIRONMENT.map(([n, m]) => `  ${n.padEnd(24)}${m}`).join('\n') +
+        '\n\nSecrets are never taken as arguments: prompts, --password-stdin or the variables above.',
+    );
+  program.hook('preAction', (_cmd, action) => onGlobals(action.optsWithGlobals() as GlobalOptions));
+  const lazy = new Proxy({} as Factory, { get: (_t, key) => f()[key as keyof Factory] });
+  for (const make of [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdActivity, newCmdConfig]) {
+    program.addCommand(make(lazy));
+  }
+  applyToTree(program, (cmd) => {
+    cmd.exitOverride();
+    cmd.configureOutput({ outputError: () => undefined });
+  });
+  return program;
+}
+
+function applyToTree(cmd: Command, fn: (c: Command) => void): void {
+  fn(cmd);
+  for (const sub of cmd.commands) applyToTree(sub, fn);
+}
+
+function printError(err: unknown, json: boolean): number {
+  let code = 1;
+  let slug = 'internal';
+  let message: string;
+  let details: Record<string, unknown> = {};
+  if (err instanceof AcctsecError) {
+    code = err.exitCode;
+    slug = err.slug;
+    message = err.message;
+    details = err.details();
+  } else if (err instanceof CommanderError) {
+    code = 2;
+    slug = 'usage';
+    message = err.message.replace(/^error: /, '') + ' (see --help)';
+  } else {
+    message = err instanceof Error ? err.message : String(err);
+    if (process.env.ACCTSEC_DEBUG === '1' && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    else message += ' (set ACCTSEC_DEBUG=1 for details)';
+  }
+  if (json) process.stderr.write(JSON.stringify({ error: { code: slug, message, ...details } }) + '\n');
+  else process.stderr.write(`acctsec: ${message}\n`);
+  return code;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let globals: GlobalOptions = { json: argv.includes('--json'), input: true, yes: false, color: true, quiet: false };
+  let factory: Factory | undefined;
+  const program = buildProgram(
+    () => (factory ??= createFactory(globals)),
+    (g) => (globals = g),
+  );
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError && err.exitCode === 0) return 0;
+    // A group without its subcommand (`acctsec sessions`): commander printed the help; it is a usage error.
+    if (err instanceof CommanderError && err.code === 'commander.help') return 2;
+    return printError(err, globals.json);
+  } finally {
+    await factory?.close();
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,18 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+// XDG base directories (freedesktop.org): data (the database and its key) and state (logs, outbox).
+
+function xdg(variable: string, fallback: string): string {
+  const value = process.env[variable];
+  return value && value.startsWith('/') ? value : join(homedir(), fallback);
+}
+
+export function defaultDbPath(): string {
+  return join(xdg('XDG_DATA_HOME', '.local/share'), 'acctsec', 'acctsec.db');
+}
+
+/** The at-rest encryption key sits beside its database, in a separate file (mode 0600). */
+export function keyPathFor(dbPath: string): string {
+  return `${dbPath}.key`;
+}

@@ -1,0 +1,99 @@
+import { InvalidInput, IdentityRequired, MissingInput } from '../errors.js';
+import type { IdentityProof } from '../views.js';
+import type { Factory } from './factory.js';
+
+// Secrets never come from command-line arguments (they would show in `ps` and shell history): a masked
+// prompt, `--password-stdin`, or ACCTSEC_PASSWORD / ACCTSEC_NEW_PASSWORD (SPEC §1).
+
+let stdinLines: Promise<string[]> | undefined;
+
+/** All of stdin, split in lines, read once per process. */
+export function readStdinLines(): Promise<string[]> {
+  stdinLines ??= (async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8').split(/\r?\n/);
+  })();
+  return stdinLines;
+}
+
+async function stdinLine(index: number, what: string): Promise<string> {
+  const line = (await readStdinLines())[index];
+  if (line === undefined || line === '') throw new MissingInput(`--password-stdin: line ${index + 1} of stdin should hold ${what}, and it is empty`);
+  return line;
+}
+
+export const PASSWORD_SOURCES = 'ACCTSEC_PASSWORD or --password-stdin';
+
+/** The password of the account (sign-in, identity confirmation, the current one for a change). */
+export async function readPassword(f: Factory, options: { stdin: boolean; message?: string }): Promise<string> {
+  if (options.stdin) return stdinLine(0, 'the password');
+  const env = process.env.ACCTSEC_PASSWORD;
+  if (env) return env;
+  return f.prompter.password(options.message ?? 'Password:', PASSWORD_SOURCES);
+}
+
+/**
+ * A new password: from stdin (line `stdinLine`, optionally repeated on the next line), the given
+ * environment variable, or a masked prompt typed twice; a mismatched repeat is asked again.
+ */
+export async function readNewPassword(
+  f: Factory,
+  options: { stdin: boolean; stdinLine: number; env: string },
+): Promise<string> {
+  if (options.stdin) {
+    const value = await stdinLine(options.stdinLine, 'the new password');
+    const repeat = (await readStdinLines())[options.stdinLine + 1];
+    if (repeat && repeat !== value) throw new InvalidInput('the repeated new password does not match', '--password-stdin');
+    return value;
+  }
+  const env = process.env[options.env];
+  if (env) return env;
+  const supply = `${options.env} or --password-stdin`;
+  for (;;) {
+    const first = await f.prompter.password('New password:', supply);
+    const second = await f.prompter.password('Repeat new password:', supply);
+    if (first === second) return first;
+    f.io.warn('the two passwords differ; try again');
+  }
+}
+
+export interface IdentityFlags {
+  passwordStdin?: boolean;
+  method?: string;
+  code?: string;
+}
+
+/**
+ * Runs a sensitive change (SPEC §2). It is tried first without proof (inside the 10-minute window it
+ * needs none); when the back end asks for identity, the proof comes from --code, ACCTSEC_PASSWORD or
+ * --password-stdin, or a prompt, and the change is tried once more.
+ */
+export async function withIdentity<T>(f: Factory, flags: IdentityFlags, change: (proof?: IdentityProof) => Promise<T>): Promise<T> {
+  const upfront: IdentityProof | undefined = flags.code ? { secondFactor: { method: flags.method ?? 'totp', code: flags.code } } : undefined;
+  try {
+    return await change(upfront);
+  } catch (err) {
+    if (!(err instanceof IdentityRequired) || upfront) throw err;
+    return change(await gatherProof(f, flags, err));
+  }
+}
+
+async function gatherProof(f: Factory, flags: IdentityFlags, need: IdentityRequired): Promise<IdentityProof> {
+  const { password, methods } = need.accepts;
+  if (password && (flags.passwordStdin || process.env.ACCTSEC_PASSWORD)) {
+    return { password: await readPassword(f, { stdin: Boolean(flags.passwordStdin) }) };
+  }
+  const supply = [password ? PASSWORD_SOURCES : '', methods.length ? `--code (methods: ${methods.join(', ')})` : '']
+    .filter(Boolean)
+    .join(', or ');
+  if (!f.prompter.interactive) throw new MissingInput(`this change needs you to confirm your identity: use ${supply}`);
+  f.io.note('Confirm your identity to continue.');
+  const choices = [
+    ...(password ? [{ value: 'password', name: 'Password' }] : []),
+    ...methods.map((m) => ({ value: m, name: `Code (${m})` })),
+  ];
+  const choice = choices.length === 1 ? choices[0]!.value : await f.prompter.select('Confirm with:', supply, choices);
+  if (choice === 'password') return { password: await readPassword(f, { stdin: false }) };
+  return { secondFactor: { method: choice, code: await f.prompter.text(`Code (${choice}):`, '--code') } };
+}

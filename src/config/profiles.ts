@@ -1,0 +1,169 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Conf from 'conf';
+import { InvalidInput } from '../errors.js';
+
+// The config file (conf, mode 0600): named profiles, each with its settings and, once signed in, the
+// session token. The token is the only secret in it and is never printed by `config`.
+
+export interface SavedSession {
+  token: string;
+  sessionId: string;
+  username: string;
+  /** Where the session was opened (database path or URL): a token is only sent back there. */
+  location: string;
+}
+
+export interface Profile {
+  settings: Record<string, string | number>;
+  session?: SavedSession;
+}
+
+interface ConfigShape {
+  profiles: Record<string, Profile>;
+}
+
+export interface SettingSpec {
+  key: string;
+  description: string;
+  parse(value: string): string | number;
+  default?: string | number;
+}
+
+function intIn(key: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+      throw new InvalidInput(`invalid value "${value}" for ${key}: expected a whole number from ${min} to ${max}`, key);
+    }
+    return n;
+  };
+}
+
+function url(key: string) {
+  return (value: string): string => {
+    let u: URL;
+    try {
+      u = new URL(value);
+    } catch {
+      throw new InvalidInput(`invalid value "${value}" for ${key}: expected an http:// or https:// URL`, key);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      throw new InvalidInput(`invalid value "${value}" for ${key}: expected an http:// or https:// URL`, key);
+    }
+    return u.toString().replace(/\/$/, '');
+  };
+}
+
+/** Every key `acctsec config` accepts. Unknown keys are refused, so a typo never silently does nothing. */
+export const settings: SettingSpec[] = [
+  { key: 'db', description: 'local database file (overridden by --db and ACCTSEC_DB)', parse: (v) => v },
+  { key: 'remote', description: 'URL of an `acctsec serve` to use instead of a local database', parse: url('remote') },
+  {
+    key: 'policy.passwordMinLength',
+    description: 'minimum password length in characters (12 to 256)',
+    parse: intIn('policy.passwordMinLength', 12, 256),
+    default: 12,
+  },
+  {
+    key: 'policy.passwordRotationMonths',
+    description: 'months after which a password change is recommended',
+    parse: intIn('policy.passwordRotationMonths', 1, 120),
+    default: 6,
+  },
+  {
+    key: 'policy.sessionIdleHours',
+    description: 'hours of inactivity that end a session',
+    parse: intIn('policy.sessionIdleHours', 1, 24 * 30),
+    default: 24,
+  },
+  {
+    key: 'policy.sessionMaxDays',
+    description: 'days after which a session ends whatever its use',
+    parse: intIn('policy.sessionMaxDays', 1, 365),
+    default: 14,
+  },
+];
+
+export function settingSpec(key: string): SettingSpec {
+  const spec = settings.find((s) => s.key === key);
+  if (!spec) {
+    throw new InvalidInput(`unknown config key "${key}"; known keys: ${settings.map((s) => s.key).join(', ')}`, 'key');
+  }
+  return spec;
+}
+
+const PROFILE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+export class ProfileStore {
+  private readonly conf: Conf<ConfigShape>;
+
+  constructor(readonly profileName: string) {
+    if (!PROFILE_NAME.test(profileName)) {
+      throw new InvalidInput(`invalid profile name "${profileName}": use letters, digits, ".", "_" and "-"`, '--profile');
+    }
+    const cwd = process.env.ACCTSEC_CONFIG_DIR;
+    this.conf = new Conf<ConfigShape>({
+      projectName: 'acctsec',
+      projectSuffix: '',
+      configName: 'config',
+      configFileMode: 0o600,
+      accessPropertiesByDotNotation: false,
+      defaults: { profiles: {} },
+      ...(cwd ? { cwd } : {}),
+    });
+    // Keep the folder private too: the file holds session tokens.
+    const dir = dirname(this.conf.path);
+    if (existsSync(dir)) chmodSync(dir, 0o700);
+    else mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  get path(): string {
+    return this.conf.path;
+  }
+
+  profile(): Profile {
+    const p = this.conf.get('profiles')[this.profileName];
+    return { settings: { ...(p?.settings ?? {}) }, ...(p?.session ? { session: p.session } : {}) };
+  }
+
+  private save(profile: Profile): void {
+    const all = this.conf.get('profiles');
+    this.conf.set('profiles', { ...all, [this.profileName]: profile });
+  }
+
+  get(key: string): string | number | undefined {
+    return this.profile().settings[settingSpec(key).key];
+  }
+
+  set(key: string, raw: string): string | number {
+    const spec = settingSpec(key);
+    const value = spec.parse(raw);
+    const p = this.profile();
+    p.settings[spec.key] = value;
+    this.save(p);
+    return value;
+  }
+
+  unset(key: string): boolean {
+    const spec = settingSpec(key);
+    const p = this.profile();
+    const had = spec.key in p.settings;
+    delete p.settings[spec.key];
+    this.save(p);
+    return had;
+  }
+
+  session(): SavedSession | undefined {
+    return this.profile().session;
+  }
+
+  saveSession(session: SavedSession): void {
+    this.save({ ...this.profile(), session });
+  }
+
+  clearSession(): void {
+    const { settings: s } = this.profile();
+    this.save({ settings: s });
+  }
+}

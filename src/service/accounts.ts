@@ -1,0 +1,134 @@
+import { Conflict, InvalidInput } from '../errors.js';
+import {
+  countAccounts,
+  findAccountById,
+  findAccountByUsername,
+  insertAccount,
+  setPassword,
+  setUsername,
+  type AccountRow,
+} from '../store/accounts.js';
+import { getMeta, setMeta } from '../store/meta.js';
+import { markSessionAuthenticated, revokeSessionsExcept } from '../store/sessions.js';
+import type { AccountStatus, IdentityProof, InitInput, PasswordChangeResult, SessionGrant } from '../views.js';
+import { recordActivity } from './activity.js';
+import type { RequestOrigin, ServiceContext } from './context.js';
+import { keyCheck, keyMatches } from './encryption.js';
+import { confirmIdentity } from './identity.js';
+import { checkNewPassword, estimateStrength } from './password-policy.js';
+import { activeFactors, mfaStatus } from './second-factors.js';
+import { createSession, sessionViews, type Auth } from './sessions.js';
+import { checkPassword, normalizeUsername } from './sign-in.js';
+
+const USERNAME_RULE = /^[a-z0-9._-]{3,64}$/;
+const EMAIL_RULE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** SPEC §2: 3–64 characters of [a-z0-9._-]; input is trimmed and lower-cased first. */
+export function validUsername(raw: string): string {
+  const name = normalizeUsername(raw);
+  if (!USERNAME_RULE.test(name)) {
+    throw new InvalidInput(`invalid username "${raw}": use 3 to 64 characters among a-z, 0-9, ".", "_" and "-"`, 'username');
+  }
+  return name;
+}
+
+export function validEmail(raw: string): string {
+  const email = raw.trim();
+  if (email.length > 254 || !EMAIL_RULE.test(email)) throw new InvalidInput(`invalid email address "${raw}"`, 'email');
+  return email;
+}
+
+/** `acctsec init`: the first account of an empty store, role admin, signed in. */
+export async function initialize(ctx: ServiceContext, input: InitInput, origin: RequestOrigin): Promise<{ account: AccountRow; session: SessionGrant }> {
+  const username = validUsername(input.username);
+  const email = validEmail(input.email);
+  if (countAccounts(ctx.db) > 0) throw new Conflict('this database already has accounts; `acctsec login` instead');
+  await checkNewPassword({ password: input.password, username, minLength: ctx.policy.passwordMinLength });
+  const hash = await ctx.hasher.hash(input.password);
+  const key = ctx.keyring.key();
+  return ctx.db.transaction(() => {
+    // Re-checked inside the write lock: two concurrent inits cannot both create a first admin.
+    if (countAccounts(ctx.db) > 0) throw new Conflict('this database already has accounts; `acctsec login` instead');
+    const check = getMeta(ctx.db, 'key_check');
+    if (check && !keyMatches(key, check)) throw new InvalidInput('the encryption key does not match this database', 'ACCTSEC_ENCRYPTION_KEY');
+    setMeta(ctx.db, 'key_check', keyCheck(key));
+    const id = insertAccount(ctx.db, { username, email, role: 'admin', passwordHash: hash, now: ctx.now() });
+    const account = findAccountById(ctx.db, id) as AccountRow;
+    const session = createSession(ctx, account, { ...origin, client: input.client ?? origin.client });
+    recordActivity(ctx, id, 'account.created', { origin, sessionId: session.sessionId, detail: { role: 'admin' } });
+    return { account, session };
+  }).immediate();
+}
+
+function addMonths(ms: number, months: number): number {
+  const d = new Date(ms);
+  d.setUTCMonth(d.getUTCMonth() + months);
+  return d.getTime();
+}
+
+export function accountStatus(ctx: ServiceContext, auth: Auth): AccountStatus {
+  const a = auth.account;
+  const rotationDueAt = addMonths(a.password_changed_at, ctx.policy.passwordRotationMonths);
+  return {
+    username: a.username,
+    email: a.email,
+    role: a.role,
+    createdAt: new Date(a.created_at).toISOString(),
+    passwordChangedAt: new Date(a.password_changed_at).toISOString(),
+    passwordRotationDue: ctx.now() >= rotationDueAt,
+    passwordRotationDueAt: new Date(rotationDueAt).toISOString(),
+    mfa: { methods: mfaStatus(ctx, a) },
+    sessions: sessionViews(ctx, auth),
+  };
+}
+
+/**
+ * SPEC §3: always the current password (whatever the window), the policy, then every other session
+ * signed out. The current password check shares the sign-in throttle, so a stolen session cannot
+ * guess it faster than sign-in could.
+ */
+export async function changePassword(
+  ctx: ServiceContext,
+  auth: Auth,
+  input: { current: string; next: string },
+  origin: RequestOrigin,
+): Promise<PasswordChangeResult> {
+  const a = auth.account;
+  await checkNewPassword({ password: input.next, username: a.username, minLength: ctx.policy.passwordMinLength, current: input.current });
+  await checkPassword(ctx, a.username, input.current, origin, { message: 'the current password is wrong', event: 'password.change_failed' });
+  const hash = await ctx.hasher.hash(input.next);
+  const now = ctx.now();
+  const revoked = ctx.db.transaction(() => {
+    setPassword(ctx.db, a.id, hash, now);
+    const n = revokeSessionsExcept(ctx.db, a.id, auth.session.id, now);
+    markSessionAuthenticated(ctx.db, auth.session.id, now);
+    recordActivity(ctx, a.id, 'password.changed', { origin, sessionId: auth.session.id, detail: { revokedSessions: n } });
+    return n;
+  }).immediate();
+  const strength = await estimateStrength(input.next, [a.username, a.email]);
+  const notices: string[] = [];
+  if (activeFactors(ctx, a).length === 0 && [...input.next.normalize('NFC')].length < 15) {
+    notices.push('this account has no second factor: NIST SP 800-63B rev 4 asks for at least 15 characters when the password is the only factor; consider `acctsec mfa totp enable`');
+  }
+  return { passwordChangedAt: new Date(now).toISOString(), revokedSessions: revoked, strength, notices };
+}
+
+export async function changeUsername(
+  ctx: ServiceContext,
+  auth: Auth,
+  newName: string,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+): Promise<{ username: string; previous: string }> {
+  const name = validUsername(newName);
+  const previous = auth.account.username;
+  if (name === previous) throw new Conflict(`the username is already ${name}`);
+  if (findAccountByUsername(ctx.db, name)) throw new Conflict(`the username ${name} is taken`);
+  await confirmIdentity(ctx, auth, proof, origin);
+  ctx.db.transaction(() => {
+    if (findAccountByUsername(ctx.db, name)) throw new Conflict(`the username ${name} is taken`);
+    setUsername(ctx.db, auth.account.id, name);
+    recordActivity(ctx, auth.account.id, 'username.changed', { origin, sessionId: auth.session.id, detail: { from: previous, to: name } });
+  }).immediate();
+  return { username: name, previous };
+}

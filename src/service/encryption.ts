@@ -1,0 +1,94 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { InvalidInput, NotFound } from '../errors.js';
+
+// AES-256-GCM for secrets that must be read back (TOTP seeds, recovery codes: SPEC §4.1, §5). The key is
+// kept apart from the database, so a copy of the database file alone reveals none of them.
+
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const FORMAT = 1;
+
+export interface Keyring {
+  /** The key, loaded on first use: commands that touch no secret never need it. */
+  key(): Buffer;
+}
+
+export interface KeySource {
+  /** ACCTSEC_ENCRYPTION_KEY: 32 bytes as base64 or 64 hex digits; overrides the file. */
+  envKey?: string | undefined;
+  keyPath: string;
+}
+
+export function parseKey(text: string, field: string): Buffer {
+  const t = text.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
+  if (key.length !== KEY_BYTES) {
+    throw new InvalidInput(`${field} must hold a 256-bit key (base64 or 64 hex digits)`, field);
+  }
+  return key;
+}
+
+/** Creates the key file (0600, directory 0700 when we create it) unless it exists; returns its key. */
+export function ensureKeyFile(path: string): Buffer {
+  if (existsSync(path)) return parseKey(readFileSync(path, 'utf8'), path);
+  const dir = dirname(path);
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const key = randomBytes(KEY_BYTES);
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, key.toString('base64') + '\n');
+  } finally {
+    closeSync(fd);
+  }
+  return key;
+}
+
+export function keyringFrom(source: KeySource): Keyring {
+  let cached: Buffer | undefined;
+  return {
+    key() {
+      if (!cached) {
+        if (source.envKey) cached = parseKey(source.envKey, 'ACCTSEC_ENCRYPTION_KEY');
+        else if (existsSync(source.keyPath)) cached = parseKey(readFileSync(source.keyPath, 'utf8'), source.keyPath);
+        else throw new NotFound(`the encryption key file ${source.keyPath} is missing (or set ACCTSEC_ENCRYPTION_KEY)`);
+      }
+      return cached;
+    },
+  };
+}
+
+/** A fingerprint stored in the database so a wrong key is reported as such, not as "bad data". */
+export function keyCheck(key: Buffer): string {
+  return createHmac('sha256', key).update('acctsec key check v1').digest('hex');
+}
+
+export function keyMatches(key: Buffer, check: string): boolean {
+  const a = Buffer.from(keyCheck(key), 'hex');
+  const b = Buffer.from(check, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Encrypts `plaintext`; `context` is bound as associated data (e.g. "totp:42"), so a sealed value copied
+ * to another row or account fails to open.
+ */
+export function seal(key: Buffer, plaintext: Buffer, context: string): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(context, 'utf8'));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([Buffer.from([FORMAT]), iv, cipher.getAuthTag(), body]);
+}
+
+export function open(key: Buffer, sealed: Buffer, context: string): Buffer {
+  if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== FORMAT) throw new Error('sealed value has an unknown format');
+  const iv = sealed.subarray(1, 1 + IV_BYTES);
+  const tag = sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(Buffer.from(context, 'utf8'));
+  decipher.setAuthTag(tag);
+  return Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+}

@@ -1,0 +1,50 @@
+import { IdentityRequired } from '../errors.js';
+import { markSessionAuthenticated } from '../store/sessions.js';
+import type { IdentityProof } from '../views.js';
+import { recordActivity } from './activity.js';
+import type { RequestOrigin, ServiceContext } from './context.js';
+import { IDENTITY_WINDOW_MS } from './policy.js';
+import { activeFactors } from './second-factors.js';
+import type { Auth } from './sessions.js';
+import { checkPassword } from './sign-in.js';
+
+export interface ConfirmOptions {
+  /** Ignore the 10-minute window: MFA changes and recovery codes always confirm explicitly (SPEC §2). */
+  always?: boolean;
+  /** Which proofs are accepted: the password, second factors, or both (the default). */
+  accept?: { password: boolean; factors: boolean };
+}
+
+/**
+ * SPEC §2 "confirm identity" for sensitive changes: a session that signed in or confirmed within the
+ * last 10 minutes counts (a "sudo" window, as GitHub and Kratos do); otherwise the password or a code
+ * of an active second factor. A success reopens the window. The one helper every feature reuses.
+ */
+export async function confirmIdentity(
+  ctx: ServiceContext,
+  auth: Auth,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+  options: ConfirmOptions = {},
+): Promise<void> {
+  const now = ctx.now();
+  if (!options.always && now - auth.session.authenticated_at < IDENTITY_WINDOW_MS) return;
+  const accept = options.accept ?? { password: true, factors: true };
+  const factors = accept.factors ? activeFactors(ctx, auth.account) : [];
+  const answer = proof?.secondFactor;
+  const factor = answer ? factors.find((f) => f.id === answer.method) : undefined;
+  if (answer && factor) {
+    await factor.verify(ctx, auth.account, answer.code, origin);
+  } else if (proof?.password !== undefined && accept.password) {
+    await checkPassword(ctx, auth.account.username, proof.password, origin, { message: 'wrong password', event: 'identity.failed' });
+  } else {
+    throw new IdentityRequired({ password: accept.password, methods: factors.map((f) => f.id) });
+  }
+  markSessionAuthenticated(ctx.db, auth.session.id, now);
+  auth.session.authenticated_at = now;
+  recordActivity(ctx, auth.account.id, 'identity.confirmed', {
+    origin,
+    sessionId: auth.session.id,
+    detail: { method: factor ? factor.id : 'password' },
+  });
+}

@@ -1,0 +1,45 @@
+import argon2 from 'argon2';
+
+export interface Argon2Params {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/** SPEC §3 and OWASP's minimum for argon2id: m = 19 MiB, t = 2, p = 1. */
+export const DEFAULT_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+export interface PasswordHasher {
+  readonly params: Argon2Params;
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+  /** True when the stored hash is weaker than the current parameters (SPEC §3: upgrade at sign-in). */
+  needsRehash(hash: string): boolean;
+}
+
+/** Passwords are compared as NFC-normalised code points (NIST SP 800-63B rev 4 §3.1.1.2). */
+export function normalizePassword(password: string): string {
+  return password.normalize('NFC');
+}
+
+export function argon2Hasher(params: Argon2Params = DEFAULT_ARGON2): PasswordHasher {
+  return {
+    params,
+    hash: (password) => argon2.hash(normalizePassword(password), { type: argon2.argon2id, ...params }),
+    verify: async (hash, password) => {
+      try {
+        return await argon2.verify(hash, normalizePassword(password));
+      } catch {
+        return false;
+      }
+    },
+    needsRehash: (hash) => isWeaker(hash, params),
+  };
+}
+
+/** PHC string `$argon2id$v=19$m=19456,t=2,p=1$...`: anything not argon2id, or with less memory or time, is weaker. */
+function isWeaker(hash: string, params: Argon2Params): boolean {
+  const m = /^\$argon2id\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(hash);
+  if (!m) return true;
+  return Number(m[1]) < 0x13 || Number(m[2]) < params.memoryCost || Number(m[3]) < params.timeCost;
+}

@@ -1,0 +1,26 @@
+// Policies an administrator may tune (config keys `policy.*`). The floors are not tunable: they are
+// the security rules of SPEC §2 and §3.
+
+export interface Policy {
+  /** SPEC §3: at least 12 code points (the seed); may be raised, never lowered below 8 (NIST floor). */
+  passwordMinLength: number;
+  /** The seed: "the recommended password rotation cadence is every six months". */
+  passwordRotationMonths: number;
+  sessionIdleHours: number;
+  sessionMaxDays: number;
+}
+
+export const defaultPolicy: Policy = {
+  passwordMinLength: 12,
+  passwordRotationMonths: 6,
+  sessionIdleHours: 24,
+  sessionMaxDays: 14,
+};
+
+/** The "sudo" window after a sign-in or an identity confirmation (SPEC §2, as GitHub and Kratos do). */
+export const IDENTITY_WINDOW_MS = 10 * 60 * 1000;
+
+export const PASSWORD_MAX_LENGTH = 256;
+
+/** Consecutive failures allowed before a growing delay (SPEC §2). */
+export const FREE_FAILURES = 5;

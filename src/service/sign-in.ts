@@ -1,0 +1,90 @@
+import { AuthFailed, Forbidden, InvalidInput, Throttled } from '../errors.js';
+import { findAccountByUsername, replacePasswordHash, type AccountRow } from '../store/accounts.js';
+import type { SignInInput, SignInResult } from '../views.js';
+import { recordActivity } from './activity.js';
+import type { RequestOrigin, ServiceContext } from './context.js';
+import { activeFactors, factorChoices } from './second-factors.js';
+import { createSession } from './sessions.js';
+import { releaseAttempts, takeAttempt } from './throttle.js';
+
+/** One message for an unknown user and a wrong password, so sign-in does not reveal which accounts exist. */
+export const WRONG_CREDENTIALS = 'wrong username or password';
+
+export function signInThrottleKey(username: string): string {
+  return `signin:${username}`;
+}
+
+export function normalizeUsername(username: string): string {
+  return username.trim().toLowerCase();
+}
+
+/**
+ * Checks a password under the sign-in throttle of that username (known or not: the counter exists for
+ * unknown names too, so the throttle itself reveals nothing). An unknown user costs one argon2 hash,
+ * like a known one, so the time taken reveals nothing either.
+ */
+export async function checkPassword(
+  ctx: ServiceContext,
+  username: string,
+  password: string,
+  origin: RequestOrigin,
+  failure: { message: string; event: string } = { message: WRONG_CREDENTIALS, event: 'signin.failed' },
+): Promise<AccountRow> {
+  const name = normalizeUsername(username);
+  const key = signInThrottleKey(name);
+  const account = findAccountByUsername(ctx.db, name);
+  try {
+    takeAttempt(ctx.db, key, ctx.now(), 'sign-in attempts');
+  } catch (err) {
+    if (account && err instanceof Throttled) recordActivity(ctx, account.id, 'signin.throttled', { origin });
+    throw err;
+  }
+  if (!account) {
+    await ctx.hasher.hash(password);
+    throw new AuthFailed(WRONG_CREDENTIALS);
+  }
+  if (!(await ctx.hasher.verify(account.password_hash, password))) {
+    recordActivity(ctx, account.id, failure.event, { origin, detail: { reason: 'password' } });
+    throw new AuthFailed(failure.message);
+  }
+  releaseAttempts(ctx.db, key);
+  if (ctx.hasher.needsRehash(account.password_hash)) {
+    // SPEC §3: a hash made with weaker parameters is upgraded while we hold the password.
+    const upgraded = await ctx.hasher.hash(password);
+    replacePasswordHash(ctx.db, account.id, account.password_hash, upgraded);
+    account.password_hash = upgraded;
+  }
+  return account;
+}
+
+/**
+ * SPEC §2 sign-in: the password, then one code from whichever active second factor the user picks.
+ * Without a code while a factor is active, the answer lists the methods and no session is made.
+ */
+export async function signIn(ctx: ServiceContext, input: SignInInput, origin: RequestOrigin): Promise<SignInResult> {
+  if (!input.username.trim()) throw new InvalidInput('a username is needed', '--username');
+  const account = await checkPassword(ctx, input.username, input.password, origin);
+  if (account.locked_at !== null) {
+    recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason: 'locked' } });
+    throw new Forbidden(`the account ${account.username} is locked; contact support`);
+  }
+  const factors = activeFactors(ctx, account);
+  const notices: string[] = [];
+  let method = 'password';
+  if (factors.length > 0) {
+    if (!input.secondFactor) return { status: 'second-factor-required', methods: factorChoices(factors) };
+    const factor = factors.find((f) => f.id === input.secondFactor?.method);
+    if (!factor) {
+      const names = factors.map((f) => f.id).join(', ');
+      throw new InvalidInput(`"${input.secondFactor.method}" is not an active method for this account; use one of: ${names}`, '--method');
+    }
+    notices.push(...(await factor.verify(ctx, account, input.secondFactor.code, origin)));
+    method = factor.id;
+  }
+  const session = ctx.db.transaction(() => {
+    const grant = createSession(ctx, account, { ...origin, client: input.client ?? origin.client });
+    recordActivity(ctx, account.id, 'signin.succeeded', { origin, sessionId: grant.sessionId, detail: { method } });
+    return grant;
+  })();
+  return { status: 'signed-in', session, notices };
+}

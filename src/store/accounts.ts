@@ -1,0 +1,59 @@
+import type { Db } from './db.js';
+
+export type Role = 'user' | 'support' | 'admin';
+
+export interface AccountRow {
+  id: number;
+  username: string;
+  email: string;
+  role: Role;
+  password_hash: string;
+  password_changed_at: number;
+  created_at: number;
+  locked_at: number | null;
+}
+
+export interface NewAccount {
+  username: string;
+  email: string;
+  role: Role;
+  passwordHash: string;
+  now: number;
+}
+
+export function insertAccount(db: Db, a: NewAccount): number {
+  const info = db
+    .prepare(
+      `INSERT INTO accounts (username, email, role, password_hash, password_changed_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    )
+    .run(a.username, a.email, a.role, a.passwordHash, a.now, a.now);
+  return Number(info.lastInsertRowid);
+}
+
+export function countAccounts(db: Db): number {
+  return (db.prepare('SELECT count(*) AS n FROM accounts').get() as { n: number }).n;
+}
+
+export function findAccountByUsername(db: Db, username: string): AccountRow | undefined {
+  return db.prepare('SELECT * FROM accounts WHERE username = ?').get(username) as AccountRow | undefined;
+}
+
+export function findAccountById(db: Db, id: number): AccountRow | undefined {
+  return db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
+}
+
+/** A new password: hash and change date together. */
+export function setPassword(db: Db, id: number, passwordHash: string, changedAt: number): void {
+  db.prepare('UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?').run(passwordHash, changedAt, id);
+}
+
+/** The same password re-hashed with stronger parameters: the change date stays. */
+export function replacePasswordHash(db: Db, id: number, oldHash: string, newHash: string): void {
+  // Compare-and-set, so a concurrent password change is never overwritten by an upgrade of the old one.
+  db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?').run(newHash, id, oldHash);
+}
+
+export function setUsername(db: Db, id: number, username: string): void {
+  db.prepare('UPDATE accounts SET username = ? WHERE id = ?').run(username, id);
+}

@@ -1,0 +1,102 @@
+// The plain, JSON-ready shapes that cross the Backend seam: produced by the service layer, carried over
+// HTTP by the remote back end, printed by the CLI. Types only; every layer may import this file.
+
+export type Role = 'user' | 'support' | 'admin';
+
+export interface SessionGrant {
+  /** The bearer secret: shown to the client once, stored by the server only as a SHA-256 hash. */
+  token: string;
+  sessionId: string;
+  username: string;
+  expiresAt: string;
+}
+
+export interface FactorChoice {
+  id: string;
+  label: string;
+}
+
+export type SignInResult =
+  | { status: 'signed-in'; session: SessionGrant; notices: string[] }
+  | { status: 'second-factor-required'; methods: FactorChoice[] };
+
+export interface SecondFactorAnswer {
+  method: string;
+  code: string;
+}
+
+/** What confirms identity for a sensitive change outside the 10-minute window (SPEC §2). */
+export interface IdentityProof {
+  password?: string;
+  secondFactor?: SecondFactorAnswer;
+}
+
+export interface InitInput {
+  username: string;
+  email: string;
+  password: string;
+  client?: string;
+}
+
+export interface InitResult {
+  account: { username: string; email: string; role: Role };
+  session: SessionGrant;
+  database: string;
+  keyFile: string;
+}
+
+export interface SignInInput {
+  username: string;
+  password: string;
+  secondFactor?: SecondFactorAnswer;
+  client?: string;
+}
+
+export interface MfaMethodStatus {
+  type: string;
+  enabled: boolean;
+  enabledAt: string | null;
+}
+
+export interface SessionView {
+  id: string;
+  current: boolean;
+  client: string | null;
+  ip: string | null;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+}
+
+export interface AccountStatus {
+  username: string;
+  email: string;
+  role: Role;
+  createdAt: string;
+  passwordChangedAt: string;
+  passwordRotationDue: boolean;
+  passwordRotationDueAt: string;
+  mfa: { methods: MfaMethodStatus[] };
+  sessions: SessionView[];
+}
+
+export interface PasswordStrength {
+  score: number;
+  warning: string | null;
+  suggestions: string[];
+}
+
+export interface PasswordChangeResult {
+  passwordChangedAt: string;
+  revokedSessions: number;
+  strength: PasswordStrength;
+  notices: string[];
+}
+
+export interface ActivityEntry {
+  time: string;
+  event: string;
+  detail: Record<string, unknown> | null;
+  ip: string | null;
+  sessionId: string | null;
+}
