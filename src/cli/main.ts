@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { AcctsecError } from '../errors.js';
 import { newCmdActivity } from './commands/activity.js';
@@ -10,7 +9,7 @@ import { newCmdPassword } from './commands/password.js';
 import { newCmdSessions } from './commands/sessions.js';
 import { newCmdStatus } from './commands/status.js';
 import { newCmdUsername } from './commands/username.js';
-import { createFactory, type Factory, type GlobalOptions } from './factory.js';
+import type { Factory, GlobalOptions } from './factory.js';
 
 // The one place that turns errors into SPEC §1 exit codes and one-line messages (cli/cli's
 // ghcmd/cmd.go). No other file sets the exit code or calls process.exit.
@@ -40,15 +39,17 @@ export const ENVIRONMENT: [string, string][] = [
   ['CI', 'when set, never prompt (like --no-input)'],
 ];
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+/** package.json's version, written in by the build (scripts/build.js). */
+declare const ACCTSEC_VERSION: string;
 
-export function buildProgram(f: () => Factory, onGlobals: (g: GlobalOptions) => void): Command {
+/**
+ * The command tree. `f` is a stand-in for the factory that `beforeAction` builds once the global
+ * options are parsed: nothing heavy (not even chalk) is loaded for --help or --version.
+ */
+export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Promise<void>): Command {
   const program = new Command('acctsec')
     .description('Account security from the terminal: password, MFA, recovery codes, IP restriction, access tokens.')
-    .version(version(), '-V, --version', 'print the version')
+    .version(ACCTSEC_VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .option('--json', 'print exactly one JSON document on stdout')
     .option('--no-input', 'never prompt (also when stdin is not a terminal or CI is set)')
@@ -67,10 +68,9 @@ export function buildProgram(f: () => Factory, onGlobals: (g: GlobalOptions) => 
         ENVIRONMENT.map(([n, m]) => `  ${n.padEnd(24)}${m}`).join('\n') +
         '\n\nSecrets are never taken as arguments: prompts, --password-stdin or the variables above.',
     );
-  program.hook('preAction', (_cmd, action) => onGlobals(action.optsWithGlobals() as GlobalOptions));
-  const lazy = new Proxy({} as Factory, { get: (_t, key) => f()[key as keyof Factory] });
+  program.hook('preAction', (_cmd, action) => beforeAction(action.optsWithGlobals() as GlobalOptions));
   for (const make of [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdActivity, newCmdConfig]) {
-    program.addCommand(make(lazy));
+    program.addCommand(make(f));
   }
   applyToTree(program, (cmd) => {
     cmd.exitOverride();
@@ -111,10 +111,17 @@ function printError(err: unknown, json: boolean): number {
 export async function main(argv: string[]): Promise<number> {
   let globals: GlobalOptions = { json: argv.includes('--json'), input: true, yes: false, color: true, quiet: false };
   let factory: Factory | undefined;
-  const program = buildProgram(
-    () => (factory ??= createFactory(globals)),
-    (g) => (globals = g),
-  );
+  const lazy = new Proxy({} as Factory, {
+    get(_target, key) {
+      if (!factory) throw new Error('the factory is used before the command runs');
+      return factory[key as keyof Factory];
+    },
+  });
+  const program = buildProgram(lazy, async (g) => {
+    globals = g;
+    const { createFactory } = await import('./factory.js');
+    factory = createFactory(g);
+  });
   try {
     await program.parseAsync(argv);
     return 0;

@@ -34,7 +34,7 @@ export async function checkPassword(
   const key = signInThrottleKey(name);
   const account = findAccountByUsername(ctx.db, name);
   try {
-    takeAttempt(ctx.db, key, ctx.now(), 'sign-in attempts');
+    takeAttempt(ctx.db, key, ctx.now, 'sign-in attempts');
   } catch (err) {
     if (account && err instanceof Throttled) recordActivity(ctx, account.id, 'signin.throttled', { origin });
     throw err;

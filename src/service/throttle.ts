@@ -19,18 +19,21 @@ export function delayAfter(failures: number): number {
  * the (slow) check runs, so parallel guesses cannot all slip in ahead of the first recorded failure.
  * A success calls `releaseAttempts`.
  */
-export function takeAttempt(db: Db, key: string, now: number, what: string): void {
+export function takeAttempt(db: Db, key: string, now: () => number, what: string): void {
   db.transaction(() => {
+    // Read the clock inside the write lock: a time taken before waiting for it would be stale.
+    const at = now();
     const row = getThrottle(db, key);
-    if (row) {
-      const waitMs = row.last_failure_at + delayAfter(row.failures) - now;
+    const delay = row ? delayAfter(row.failures) : 0;
+    if (row && delay > 0) {
+      const waitMs = row.last_failure_at + delay - at;
       if (waitMs > 0) {
         const seconds = Math.ceil(waitMs / 1000);
-        const at = new Date(now + waitMs).toISOString().slice(11, 19);
-        throw new Throttled(`too many failed ${what}; try again in ${retryPhrase(seconds)} (after ${at} UTC)`, seconds);
+        const until = new Date(at + waitMs).toISOString().slice(11, 19);
+        throw new Throttled(`too many failed ${what}; try again in ${retryPhrase(seconds)} (after ${until} UTC)`, seconds);
       }
     }
-    addThrottleFailure(db, key, now);
+    addThrottleFailure(db, key, at);
   }).immediate();
 }
 

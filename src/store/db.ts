@@ -9,6 +9,7 @@ export type Db = Database.Database;
 /** How long a writer waits for another process's transaction before giving up (exit 8). */
 export const BUSY_TIMEOUT_MS = 10_000;
 
+// Beside this module in src/store/, beside the bundle in dist/ (scripts/build.js copies them there).
 const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 export interface OpenOptions {

@@ -1,0 +1,27 @@
+// The build: one ESM bundle for the CLI (commander included), split at every dynamic import, so
+// `acctsec --version` parses one file instead of resolving twenty (see bench/startup.bench.js).
+// Runtime dependencies stay external: native addons (argon2, better-sqlite3) cannot be bundled, and the
+// others are loaded lazily by the commands that need them. Type checking is `npm run typecheck`.
+import { cpSync, readFileSync, rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const external = Object.keys(pkg.dependencies).filter((name) => name !== 'commander');
+
+rmSync(new URL('../dist/', import.meta.url), { recursive: true, force: true });
+await build({
+  entryPoints: ['src/cli/main.ts'],
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external,
+  define: { ACCTSEC_VERSION: JSON.stringify(pkg.version) },
+  // commander is CommonJS: give the bundle a `require` for its node: built-ins.
+  banner: { js: "import { createRequire as __acctsecCreateRequire } from 'node:module'; const require = __acctsecCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+// Migrations are plain .sql files read at run time from beside the bundle.
+cpSync(new URL('../src/store/migrations/', import.meta.url), new URL('../dist/migrations/', import.meta.url), { recursive: true });
