@@ -37,9 +37,13 @@ export function argon2Hasher(params: Argon2Params = DEFAULT_ARGON2): PasswordHas
   };
 }
 
-/** PHC string `$argon2id$v=19$m=19456,t=2,p=1$...`: anything not argon2id, or with less memory or time, is weaker. */
+/**
+ * PHC string `$argon2id$v=19$m=19456,p=1,t=2$salt$hash` (parameter order varies between libraries):
+ * anything not argon2id v1.3, or with less memory or time than now, is weaker.
+ */
 function isWeaker(hash: string, params: Argon2Params): boolean {
-  const m = /^\$argon2id\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(hash);
-  if (!m) return true;
-  return Number(m[1]) < 0x13 || Number(m[2]) < params.memoryCost || Number(m[3]) < params.timeCost;
+  const parts = hash.split('$');
+  if (parts[1] !== 'argon2id' || parts[2] !== 'v=19' || !parts[3]) return true;
+  const p = Object.fromEntries(parts[3].split(',').map((kv) => kv.split('=') as [string, string]));
+  return Number(p.m ?? 0) < params.memoryCost || Number(p.t ?? 0) < params.timeCost;
 }

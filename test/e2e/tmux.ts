@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import { BIN, type Home } from './helpers.js';
+
+/**
+ * A real terminal for prompt tests: the CLI runs in a tmux pane (a pseudo-terminal), keys are typed
+ * with send-keys and the screen is read with capture-pane, as a person would see it.
+ */
+export class Terminal {
+  private readonly socket = `acctsec-test-${randomBytes(4).toString('hex')}`;
+
+  private constructor(private readonly home: Home) {}
+
+  static async start(home: Home, args: string[]): Promise<Terminal> {
+    const t = new Terminal(home);
+    const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    // CI is unset inside the pane: it would switch prompting off, and this test is about prompting.
+    const command = `env -u CI node ${BIN} ${quoted}; echo "[exit $?]"; sleep 60`;
+    await execa('tmux', ['-L', t.socket, '-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '40', command], { env: home.env, extendEnv: false });
+    return t;
+  }
+
+  async screen(): Promise<string> {
+    const r = await execa('tmux', ['-L', this.socket, 'capture-pane', '-p', '-S', '-200']);
+    return String(r.stdout);
+  }
+
+  /** Waits until the screen shows `text` `times` times (prompts repeat), or fails after 15 s. */
+  async waitFor(text: string | RegExp, times = 1): Promise<string> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const screen = await this.screen();
+      const count = typeof text === 'string' ? screen.split(text).length - 1 : (screen.match(new RegExp(text, 'g')) ?? []).length;
+      if (count >= times) return screen;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${String(text)}; screen:\n${screen}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async type(text: string): Promise<void> {
+    await execa('tmux', ['-L', this.socket, 'send-keys', '-l', text]);
+    await execa('tmux', ['-L', this.socket, 'send-keys', 'Enter']);
+  }
+
+  async keys(...keys: string[]): Promise<void> {
+    await execa('tmux', ['-L', this.socket, 'send-keys', ...keys]);
+  }
+
+  async stop(): Promise<void> {
+    await execa('tmux', ['-L', this.socket, 'kill-server'], { reject: false });
+  }
+}

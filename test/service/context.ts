@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { initialize } from '../../src/service/accounts.js';
+import type { ServiceContext } from '../../src/service/context.js';
+import { argon2Hasher, type PasswordHasher } from '../../src/service/password-hashing.js';
+import { defaultPolicy } from '../../src/service/policy.js';
+import { authenticate, type Auth } from '../../src/service/sessions.js';
+import { openStore } from '../../src/store/db.js';
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** A service context over an in-memory database, with a clock the test moves by hand. */
+export function testContext(options: { hasher?: PasswordHasher } = {}): ServiceContext & { clock: { t: number; advance(ms: number): void } } {
+  const clock = {
+    t: Date.parse('2026-11-23T10:00:00Z'),
+    advance(ms: number) {
+      this.t += ms;
+    },
+  };
+  const key = randomBytes(32);
+  return {
+    db: openStore(':memory:', { create: true }),
+    now: () => clock.t,
+    policy: { ...defaultPolicy },
+    hasher: options.hasher ?? argon2Hasher(),
+    keyring: { key: () => key },
+    clock,
+  };
+}
+
+export async function withAlice(ctx: ServiceContext): Promise<{ auth: Auth; token: string }> {
+  const { session } = await initialize(ctx, { username: 'alice', email: 'alice@example.com', password: PASSWORD }, {});
+  return { auth: authenticate(ctx, session.token), token: session.token };
+}
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
