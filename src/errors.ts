@@ -47,8 +47,6 @@ export class AuthFailed extends AcctsecError {
   }
 }
 
-export type IdentityProofKind = 'password' | 'code';
-
 /**
  * Exit 3 when it escapes: the operation is sensitive and the session is outside its 10-minute window
  * (SPEC §2). The CLI catches it, asks for the password or a code, and retries with the proof.

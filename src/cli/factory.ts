@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Backend } from '../backend/backend.js';
 import type { ProfileStore } from '../config/profiles.js';
-import { AuthFailed } from '../errors.js';
+import { AuthFailed, InvalidInput } from '../errors.js';
 import { createIO, type IO } from './io.js';
 import { defaultDbPath, keyPathFor } from './paths.js';
 import { createPrompter, type Prompter } from './prompts.js';
@@ -31,8 +31,6 @@ export interface Factory {
   backend(): Promise<Backend>;
   /** The back end with a given session token (login replaces the profile's session). */
   backendWith(sessionToken: string | undefined): Promise<Backend>;
-  /** Where state lives for this profile, without opening it. */
-  location(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -60,6 +58,11 @@ export function createFactory(globals: GlobalOptions): Factory {
 
   async function backendWith(sessionToken: string | undefined): Promise<Backend> {
     const store = await loadProfiles();
+    const remote = globals.remote ?? process.env.ACCTSEC_REMOTE ?? store.get('remote');
+    if (remote) {
+      // Never fall back to the local database silently when the user asked for a server.
+      throw new InvalidInput(`remote mode (${String(remote)}) is not available in this version yet; unset --remote, ACCTSEC_REMOTE or the profile's remote`, '--remote');
+    }
     const policy: Record<string, number> = {};
     for (const [key, value] of Object.entries(store.profile().settings)) {
       if (key.startsWith('policy.') && typeof value === 'number') policy[key.slice('policy.'.length)] = value;
@@ -83,7 +86,6 @@ export function createFactory(globals: GlobalOptions): Factory {
     io,
     prompter,
     profiles: loadProfiles,
-    location: dbPath,
     backendWith,
     async backend() {
       const store = await loadProfiles();

@@ -1,5 +1,7 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Home, json, PASSWORD } from './helpers.js';
 
@@ -29,6 +31,18 @@ describe('acctsec init', () => {
 
     const config = await home.run(['config', 'path']);
     expect(statSync(config.stdout.trim()).mode & 0o777).toBe(0o600);
+  });
+
+  it('works through npx in the project, as the quick start says', async () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const r = await execa('npx', ['acctsec', 'init', '--username', 'alice', '--email', 'alice@example.com', '--no-input'], {
+      cwd: root,
+      env: { ...home.env, ACCTSEC_PASSWORD: PASSWORD },
+      extendEnv: false,
+      reject: false,
+    });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(json(await home.run(['status', '--json']))).toMatchObject({ username: 'alice', role: 'admin' });
   });
 
   it('whoami is status', async () => {
