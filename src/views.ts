@@ -68,6 +68,28 @@ export interface SessionView {
   expiresAt: string;
 }
 
+export interface TotpEnrollment {
+  /** Base32, for manual entry; shown at enrollment only. */
+  secret: string;
+  uri: string;
+  expiresAt: string;
+}
+
+export interface TotpEnabled {
+  enabled: true;
+  recoveryCodes: string[];
+}
+
+export interface RecoveryCodes {
+  codes: string[];
+}
+
+export interface MfaStatus {
+  methods: MfaMethodStatus[];
+  /** Unused recovery codes, or null when none were issued. */
+  recoveryCodesLeft: number | null;
+}
+
 export interface AccountStatus {
   username: string;
   email: string;
@@ -76,8 +98,10 @@ export interface AccountStatus {
   passwordChangedAt: string;
   passwordRotationDue: boolean;
   passwordRotationDueAt: string;
-  mfa: { methods: MfaMethodStatus[] };
+  mfa: MfaStatus;
   sessions: SessionView[];
+  /** Advice to act on: rotation due, few recovery codes left. */
+  notices: string[];
 }
 
 export interface PasswordStrength {

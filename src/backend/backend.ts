@@ -3,6 +3,10 @@ import type {
   ActivityEntry,
   IdentityProof,
   InitInput,
+  MfaStatus,
+  RecoveryCodes,
+  TotpEnabled,
+  TotpEnrollment,
   InitResult,
   PasswordChangeResult,
   SessionView,
@@ -32,6 +36,16 @@ export interface Backend {
 
   changePassword(input: { current: string; next: string }): Promise<PasswordChangeResult>;
   changeUsername(username: string, proof?: IdentityProof): Promise<{ username: string; previous: string }>;
+
+  mfaStatus(): Promise<MfaStatus>;
+  /** Confirms identity (always), returns a pending enrollment valid 10 minutes. */
+  beginTotp(proof?: IdentityProof): Promise<TotpEnrollment>;
+  confirmTotp(code: string): Promise<TotpEnabled>;
+  /** `acknowledgeLast`: the user agreed to fall back to the password alone. */
+  disableTotp(code: string, acknowledgeLast: boolean): Promise<{ disabled: true; remainingMethods: string[] }>;
+  /** Both need a fresh authenticator code. */
+  viewRecoveryCodes(code: string): Promise<RecoveryCodes>;
+  regenerateRecoveryCodes(code: string): Promise<RecoveryCodes>;
 
   close(): Promise<void>;
 }

@@ -8,7 +8,10 @@ import { argon2Hasher, type PasswordHasher } from '../service/password-hashing.j
 import { defaultPolicy, type Policy } from '../service/policy.js';
 import { revokeOtherSessions, revokeSessionById, signOut } from '../service/session-control.js';
 import { authenticate, notSignedIn, sessionViews, type Auth } from '../service/sessions.js';
+import { regenerateRecoveryCodes, viewRecoveryCodes } from '../service/recovery-codes.js';
+import { mfaOverview } from '../service/second-factors.js';
 import { signIn } from '../service/sign-in.js';
+import { beginTotpEnrollment, confirmTotpEnrollment, disableTotp } from '../service/totp.js';
 
 export interface LocalBackendOptions extends BackendOptions {
   dbPath: string;
@@ -86,6 +89,18 @@ export function createLocalBackend(options: LocalBackendOptions): Backend {
     changePassword: (input) => authed((ctx, me) => changePassword(ctx, me, input, origin)),
 
     changeUsername: (username, proof) => authed((ctx, me) => changeUsername(ctx, me, username, proof, origin)),
+
+    mfaStatus: () => authed((ctx, me) => mfaOverview(ctx, me.account)),
+
+    beginTotp: (proof) => authed((ctx, me) => beginTotpEnrollment(ctx, me, proof, origin)),
+
+    confirmTotp: (code) => authed((ctx, me) => confirmTotpEnrollment(ctx, me, code, origin)),
+
+    disableTotp: (code, acknowledgeLast) => authed((ctx, me) => disableTotp(ctx, me, code, acknowledgeLast, origin)),
+
+    viewRecoveryCodes: (code) => authed((ctx, me) => viewRecoveryCodes(ctx, me, code, origin)),
+
+    regenerateRecoveryCodes: (code) => authed((ctx, me) => regenerateRecoveryCodes(ctx, me, code, origin)),
 
     close: async () => {
       db?.close();

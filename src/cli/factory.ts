@@ -63,17 +63,13 @@ export function createFactory(globals: GlobalOptions): Factory {
       // Never fall back to the local database silently when the user asked for a server.
       throw new InvalidInput(`remote mode (${String(remote)}) is not available in this version yet; unset --remote, ACCTSEC_REMOTE or the profile's remote`, '--remote');
     }
-    const policy: Record<string, number> = {};
-    for (const [key, value] of Object.entries(store.profile().settings)) {
-      if (key.startsWith('policy.') && typeof value === 'number') policy[key.slice('policy.'.length)] = value;
-    }
     const path = await dbPath();
     const { createLocalBackend } = await import('../backend/local.js');
     const backend = createLocalBackend({
       dbPath: path,
       keyPath: keyPathFor(path),
       envKey: process.env.ACCTSEC_ENCRYPTION_KEY,
-      policy,
+      policy: store.policy(),
       sessionToken,
       client: `acctsec on ${hostname()} (profile ${store.profileName})`,
     });

@@ -28,6 +28,8 @@ export interface SettingSpec {
   description: string;
   parse(value: string): string | number;
   default?: string | number;
+  /** The field of the service policy this setting feeds, if any. */
+  policy?: string;
 }
 
 function intIn(key: string, min: number, max: number) {
@@ -62,26 +64,43 @@ export const settings: SettingSpec[] = [
   {
     key: 'policy.passwordMinLength',
     description: 'minimum password length in characters (12 to 256)',
+    policy: 'passwordMinLength',
     parse: intIn('policy.passwordMinLength', 12, 256),
     default: 12,
   },
   {
     key: 'policy.passwordRotationMonths',
     description: 'months after which a password change is recommended',
+    policy: 'passwordRotationMonths',
     parse: intIn('policy.passwordRotationMonths', 1, 120),
     default: 6,
   },
   {
     key: 'policy.sessionIdleHours',
     description: 'hours of inactivity that end a session',
+    policy: 'sessionIdleHours',
     parse: intIn('policy.sessionIdleHours', 1, 24 * 30),
     default: 24,
   },
   {
     key: 'policy.sessionMaxDays',
     description: 'days after which a session ends whatever its use',
+    policy: 'sessionMaxDays',
     parse: intIn('policy.sessionMaxDays', 1, 365),
     default: 14,
+  },
+  {
+    key: 'totp.issuer',
+    description: 'issuer name authenticator apps show for new enrollments',
+    policy: 'totpIssuer',
+    parse: (v) => {
+      const name = v.trim();
+      if (!name || name.length > 64 || name.includes(':')) {
+        throw new InvalidInput(`invalid value "${v}" for totp.issuer: 1 to 64 characters, no ":"`, 'totp.issuer');
+      }
+      return name;
+    },
+    default: 'acctsec',
   },
 ];
 
@@ -130,6 +149,17 @@ export class ProfileStore {
   private save(profile: Profile): void {
     const all = this.conf.get('profiles');
     this.conf.set('profiles', { ...all, [this.profileName]: profile });
+  }
+
+  /** The policy fields set in this profile, by their service names. */
+  policy(): Record<string, string | number> {
+    const own = this.profile().settings;
+    const out: Record<string, string | number> = {};
+    for (const spec of settings) {
+      const value = own[spec.key];
+      if (spec.policy && value !== undefined) out[spec.policy] = value;
+    }
+    return out;
   }
 
   get(key: string): string | number | undefined {

@@ -8,15 +8,15 @@ import {
   setUsername,
   type AccountRow,
 } from '../store/accounts.js';
-import { getMeta, setMeta } from '../store/meta.js';
 import { markSessionAuthenticated, revokeSessionsExcept } from '../store/sessions.js';
 import type { AccountStatus, IdentityProof, InitInput, PasswordChangeResult, SessionGrant } from '../views.js';
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
-import { keyCheck, keyMatches } from './encryption.js';
+import { databaseKey } from './encryption.js';
 import { confirmIdentity } from './identity.js';
 import { checkNewPassword, estimateStrength } from './password-policy.js';
-import { activeFactors, mfaStatus } from './second-factors.js';
+import { lowRecoveryCodesNotice, recoveryCodesLeft } from './recovery-codes.js';
+import { activeFactors, mfaOverview } from './second-factors.js';
 import { createSession, sessionViews, type Auth } from './sessions.js';
 import { checkPassword, normalizeUsername } from './sign-in.js';
 
@@ -45,13 +45,11 @@ export async function initialize(ctx: ServiceContext, input: InitInput, origin: 
   if (countAccounts(ctx.db) > 0) throw new Conflict('this database already has accounts; `acctsec login` instead');
   await checkNewPassword({ password: input.password, username, minLength: ctx.policy.passwordMinLength });
   const hash = await ctx.hasher.hash(input.password);
-  const key = ctx.keyring.key();
   return ctx.db.transaction(() => {
     // Re-checked inside the write lock: two concurrent inits cannot both create a first admin.
     if (countAccounts(ctx.db) > 0) throw new Conflict('this database already has accounts; `acctsec login` instead');
-    const check = getMeta(ctx.db, 'key_check');
-    if (check && !keyMatches(key, check)) throw new InvalidInput('the encryption key does not match this database', 'ACCTSEC_ENCRYPTION_KEY');
-    setMeta(ctx.db, 'key_check', keyCheck(key));
+    // Records the key's fingerprint, so a wrong key later is named as such.
+    databaseKey(ctx.db, ctx.keyring);
     const id = insertAccount(ctx.db, { username, email, role: 'admin', passwordHash: hash, now: ctx.now() });
     const account = findAccountById(ctx.db, id) as AccountRow;
     const session = createSession(ctx, account, { ...origin, client: input.client ?? origin.client });
@@ -69,16 +67,23 @@ function addMonths(ms: number, months: number): number {
 export function accountStatus(ctx: ServiceContext, auth: Auth): AccountStatus {
   const a = auth.account;
   const rotationDueAt = addMonths(a.password_changed_at, ctx.policy.passwordRotationMonths);
+  const rotationDue = ctx.now() >= rotationDueAt;
+  const left = recoveryCodesLeft(ctx, a);
+  const notices = [
+    rotationDue ? `your password is over ${ctx.policy.passwordRotationMonths} months old: \`acctsec password change\`` : null,
+    left === null ? null : lowRecoveryCodesNotice(left),
+  ].filter((n): n is string => n !== null);
   return {
     username: a.username,
     email: a.email,
     role: a.role,
     createdAt: new Date(a.created_at).toISOString(),
     passwordChangedAt: new Date(a.password_changed_at).toISOString(),
-    passwordRotationDue: ctx.now() >= rotationDueAt,
+    passwordRotationDue: rotationDue,
     passwordRotationDueAt: new Date(rotationDueAt).toISOString(),
-    mfa: { methods: mfaStatus(ctx, a) },
+    mfa: mfaOverview(ctx, a),
     sessions: sessionViews(ctx, auth),
+    notices,
   };
 }
 

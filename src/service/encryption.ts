@@ -2,6 +2,8 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEq
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidInput, NotFound } from '../errors.js';
+import type { Db } from '../store/db.js';
+import { getMeta, setMeta } from '../store/meta.js';
 
 // AES-256-GCM for secrets that must be read back (TOTP seeds, recovery codes: SPEC §4.1, §5). The key is
 // kept apart from the database, so a copy of the database file alone reveals none of them.
@@ -63,6 +65,17 @@ export function keyringFrom(source: KeySource): Keyring {
 /** A fingerprint stored in the database so a wrong key is reported as such, not as "bad data". */
 export function keyCheck(key: Buffer): string {
   return createHmac('sha256', key).update('acctsec key check v1').digest('hex');
+}
+
+/** The key for this database, refused with a clear message when it is not the one `init` created. */
+export function databaseKey(db: Db, keyring: Keyring): Buffer {
+  const key = keyring.key();
+  const check = getMeta(db, 'key_check');
+  if (!check) setMeta(db, 'key_check', keyCheck(key));
+  else if (!keyMatches(key, check)) {
+    throw new InvalidInput('the encryption key does not match this database (check ACCTSEC_ENCRYPTION_KEY or the key file)', 'ACCTSEC_ENCRYPTION_KEY');
+  }
+  return key;
 }
 
 export function keyMatches(key: Buffer, check: string): boolean {

@@ -4,15 +4,18 @@ import type { IdentityProof } from '../views.js';
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { IDENTITY_WINDOW_MS } from './policy.js';
-import { activeFactors } from './second-factors.js';
+import { identityFactors } from './second-factors.js';
 import type { Auth } from './sessions.js';
 import { checkPassword } from './sign-in.js';
 
 export interface ConfirmOptions {
   /** Ignore the 10-minute window: MFA changes and recovery codes always confirm explicitly (SPEC §2). */
   always?: boolean;
-  /** Which proofs are accepted: the password, second factors, or both (the default). */
-  accept?: { password: boolean; factors: boolean };
+  /**
+   * Which proofs are accepted: the password and/or the named methods (when active). By default the
+   * password and every active method but recovery codes.
+   */
+  accept?: { password: boolean; methods?: string[] };
 }
 
 /**
@@ -29,8 +32,8 @@ export async function confirmIdentity(
 ): Promise<void> {
   const now = ctx.now();
   if (!options.always && now - auth.session.authenticated_at < IDENTITY_WINDOW_MS) return;
-  const accept = options.accept ?? { password: true, factors: true };
-  const factors = accept.factors ? activeFactors(ctx, auth.account) : [];
+  const accept = options.accept ?? { password: true };
+  const factors = identityFactors(ctx, auth.account).filter((f) => !accept.methods || accept.methods.includes(f.id));
   const answer = proof?.secondFactor;
   const factor = answer ? factors.find((f) => f.id === answer.method) : undefined;
   if (answer && factor) {

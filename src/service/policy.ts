@@ -8,6 +8,8 @@ export interface Policy {
   passwordRotationMonths: number;
   sessionIdleHours: number;
   sessionMaxDays: number;
+  /** The issuer in otpauth URIs: what authenticator apps show above the code. */
+  totpIssuer: string;
 }
 
 export const defaultPolicy: Policy = {
@@ -15,6 +17,7 @@ export const defaultPolicy: Policy = {
   passwordRotationMonths: 6,
   sessionIdleHours: 24,
   sessionMaxDays: 14,
+  totpIssuer: 'acctsec',
 };
 
 /** The "sudo" window after a sign-in or an identity confirmation (SPEC §2, as GitHub and Kratos do). */
@@ -22,5 +25,5 @@ export const IDENTITY_WINDOW_MS = 10 * 60 * 1000;
 
 export const PASSWORD_MAX_LENGTH = 256;
 
-/** Consecutive failures allowed before a growing delay (SPEC §2). */
+/** Consecutive failures allowed before a growing delay (SPEC §2, §4.1). */
 export const FREE_FAILURES = 5;

@@ -1,11 +1,14 @@
+import { InvalidInput } from '../errors.js';
 import type { AccountRow } from '../store/accounts.js';
-import type { FactorChoice, MfaMethodStatus } from '../views.js';
+import type { FactorChoice, MfaMethodStatus, MfaStatus } from '../views.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
+import { recoveryCodesFactor, recoveryCodesLeft } from './recovery-codes.js';
+import { totpFactor } from './totp.js';
 
 /**
  * One interface for every second factor (totp, email, recovery, key), as Kratos's login strategies:
  * sign-in, identity confirmation and "disabling the last method" work on the list, never on
- * `if (method === 'totp')` chains. Each method module registers itself in `secondFactors`.
+ * `if (method === 'totp')` chains. Each method module exports its implementation; `allFactors` lists them.
  */
 export interface SecondFactor {
   readonly id: string;
@@ -18,19 +21,49 @@ export interface SecondFactor {
   verify(ctx: ServiceContext, account: AccountRow, code: string, origin: RequestOrigin): Promise<string[]>;
 }
 
-export const secondFactors: SecondFactor[] = [];
+/** A function, not a constant: the method modules import this one, and a cycle must not see a half-built list. */
+export function allFactors(): SecondFactor[] {
+  return [totpFactor, recoveryCodesFactor];
+}
+
+/** Recovery codes are a fallback, not a method of their own: they never make a method "the last". */
+export const FALLBACK = 'recovery';
 
 export function activeFactors(ctx: ServiceContext, account: AccountRow): SecondFactor[] {
-  return secondFactors.filter((f) => f.isActive(ctx, account));
+  return allFactors().filter((f) => f.isActive(ctx, account));
+}
+
+/** The active methods that can confirm identity: every one but recovery codes, which are kept for sign-in. */
+export function identityFactors(ctx: ServiceContext, account: AccountRow): SecondFactor[] {
+  return activeFactors(ctx, account).filter((f) => f.id !== FALLBACK);
+}
+
+/**
+ * SPEC §4.4: disabling the last method leaves the password alone, so it needs an explicit yes.
+ * Returns the methods that stay active.
+ */
+export function assertMayDisable(ctx: ServiceContext, account: AccountRow, methodId: string, acknowledgeLast: boolean): string[] {
+  const remaining = identityFactors(ctx, account)
+    .map((f) => f.id)
+    .filter((id) => id !== methodId);
+  if (remaining.length === 0 && !acknowledgeLast) {
+    throw new InvalidInput(
+      `${methodId} is your last second factor: without it, sign-in falls back to the password alone; confirm with --yes`,
+      '--yes',
+    );
+  }
+  return remaining;
 }
 
 export function factorChoices(factors: SecondFactor[]): FactorChoice[] {
   return factors.map((f) => ({ id: f.id, label: f.label }));
 }
 
-export function mfaStatus(ctx: ServiceContext, account: AccountRow): MfaMethodStatus[] {
-  return secondFactors.flatMap((f) => {
+/** `mfa status`: every method with its state, and the recovery codes left. */
+export function mfaOverview(ctx: ServiceContext, account: AccountRow): MfaStatus {
+  const methods = allFactors().flatMap((f) => {
     const s = f.status(ctx, account);
     return s ? [s] : [];
   });
+  return { methods, recoveryCodesLeft: recoveryCodesLeft(ctx, account) };
 }

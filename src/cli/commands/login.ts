@@ -17,13 +17,18 @@ export function newCmdLogin(f: Factory): Command {
   return new Command('login')
     .description('sign in: the password, then a code of a second factor when one is active')
     .option('--username <name>', 'the account (default: the one this profile last used)')
-    .option('--method <method>', 'second factor to use: totp, email, recovery or key')
+    .option('--method <method>', 'second factor to use: totp or recovery (default: guessed from the code)')
     .option('--code <code>', 'the one-time code of that method')
     .option('--password-stdin', 'read the password from the first line of stdin')
     .addHelpText('after', '\nThe password comes from a prompt, ACCTSEC_PASSWORD, or --password-stdin.')
     .action((o: { username?: string; method?: string; code?: string; passwordStdin?: boolean }) =>
       loginRun({ f, username: o.username, method: o.method, code: o.code, passwordStdin: Boolean(o.passwordStdin) }),
     );
+}
+
+/** `--code` without `--method`: six digits are an app code, anything longer a recovery code. */
+function guessMethod(code: string): string {
+  return /^\s*\d{6}\s*$/.test(code) ? 'totp' : 'recovery';
 }
 
 export async function loginRun(opts: LoginOptions): Promise<void> {
@@ -34,7 +39,7 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
     opts.username ?? previous?.username ?? (await f.prompter.text('Username:', '--username'));
   const password = await readPassword(f, { stdin: opts.passwordStdin });
   const backend = await f.backendWith(undefined);
-  const answer: SecondFactorAnswer | undefined = opts.code ? { method: opts.method ?? 'totp', code: opts.code } : undefined;
+  const answer: SecondFactorAnswer | undefined = opts.code ? { method: opts.method ?? guessMethod(opts.code), code: opts.code } : undefined;
   let result = await backend.signIn({ username, password, ...(answer ? { secondFactor: answer } : {}) });
   if (result.status === 'second-factor-required') {
     const methods = result.methods;
@@ -57,7 +62,7 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
   if (previous && previous.location === backend.location && previous.token !== session.token) {
     await (await f.backendWith(previous.token)).signOut().catch(() => undefined);
   }
-  for (const n of notices) f.io.warn(n);
+  for (const n of notices) f.io.note(n);
   if (f.globals.json) {
     f.io.json({ username: session.username, sessionId: session.sessionId, expiresAt: session.expiresAt, notices });
     return;

@@ -1,0 +1,123 @@
+import { randomInt, timingSafeEqual } from 'node:crypto';
+import { Conflict } from '../errors.js';
+import type { AccountRow } from '../store/accounts.js';
+import {
+  countRecoveryCodes,
+  countUnusedRecoveryCodes,
+  deleteRecoveryCodes,
+  insertRecoveryCode,
+  markRecoveryCodeUsed,
+  unusedRecoveryCodes,
+} from '../store/recovery-codes.js';
+import type { RecoveryCodes } from '../views.js';
+import { recordActivity } from './activity.js';
+import type { RequestOrigin, ServiceContext } from './context.js';
+import { databaseKey, open, seal } from './encryption.js';
+import { confirmIdentity } from './identity.js';
+import type { SecondFactor } from './second-factors.js';
+import type { Auth } from './sessions.js';
+import { codeAccepted, codeFailed, takeCodeAttempt, totpFactor } from './totp.js';
+
+// Recovery codes (SPEC §5): 10 a set, single use, usable at sign-in in place of any second factor.
+
+export const CODES_PER_SET = 10;
+/** Crockford's base32 alphabet: no i, l, o or u, so nothing reads as something else. */
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+/** 16 characters of 5 bits: 80 random bits, above the 64 of NIST SP 800-63B rev 4. */
+const LENGTH = 16;
+export const LOW_WATER = 3;
+
+export function generateRecoveryCode(): string {
+  let code = '';
+  for (let i = 0; i < LENGTH; i++) code += ALPHABET[randomInt(ALPHABET.length)];
+  return code;
+}
+
+/** `abcd-efgh-jkmn-pqrs`: grouped for typing. */
+export function formatRecoveryCode(canonical: string): string {
+  return canonical.match(/.{4}/g)!.join('-');
+}
+
+/** What the user typed, in canonical form: case, spaces and dashes ignored; o, i and l read as 0, 1, 1. */
+export function canonicalRecoveryCode(typed: string): string | null {
+  const c = typed.toLowerCase().replace(/[\s-]/g, '').replace(/o/g, '0').replace(/[il]/g, '1');
+  return c.length === LENGTH && [...c].every((ch) => ALPHABET.includes(ch)) ? c : null;
+}
+
+function context(accountId: number): string {
+  return `recovery:${accountId}`;
+}
+
+/** A new set: voids every earlier code. Returns the codes to show once. Call inside a transaction. */
+export function issueRecoveryCodes(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): string[] {
+  const key = databaseKey(ctx.db, ctx.keyring);
+  const voided = deleteRecoveryCodes(ctx.db, account.id);
+  const codes = Array.from({ length: CODES_PER_SET }, generateRecoveryCode);
+  for (const code of codes) insertRecoveryCode(ctx.db, account.id, seal(key, Buffer.from(code), context(account.id)), ctx.now());
+  recordActivity(ctx, account.id, 'recovery_codes.issued', { origin, detail: { count: codes.length, voided } });
+  return codes.map(formatRecoveryCode);
+}
+
+export function removeRecoveryCodes(ctx: ServiceContext, account: AccountRow): void {
+  deleteRecoveryCodes(ctx.db, account.id);
+}
+
+export function recoveryCodesLeft(ctx: ServiceContext, account: AccountRow): number | null {
+  return countRecoveryCodes(ctx.db, account.id) === 0 ? null : countUnusedRecoveryCodes(ctx.db, account.id);
+}
+
+export function lowRecoveryCodesNotice(left: number): string | null {
+  if (left > LOW_WATER) return null;
+  return `only ${left} recovery code${left === 1 ? '' : 's'} left: run \`acctsec recovery-codes regenerate\` for a new set`;
+}
+
+export const recoveryCodesFactor: SecondFactor = {
+  id: 'recovery',
+  label: 'Recovery code',
+  isActive: (ctx, account) => countUnusedRecoveryCodes(ctx.db, account.id) > 0,
+  status: () => null,
+  async verify(ctx, account, typed, origin) {
+    takeCodeAttempt(ctx, account, 'recovery', origin);
+    const code = canonicalRecoveryCode(typed);
+    if (!code) throw codeFailed(ctx, account, 'recovery', 'malformed', origin, 'wrong code: a recovery code has 16 letters and digits, like abcd-efgh-jkmn-pqrs');
+    const key = databaseKey(ctx.db, ctx.keyring);
+    const typedBytes = Buffer.from(code);
+    let match: number | undefined;
+    // Compare with every unused code, in constant time each, without stopping at the first match.
+    for (const row of unusedRecoveryCodes(ctx.db, account.id)) {
+      const stored = open(key, row.code, context(account.id));
+      if (stored.length === typedBytes.length && timingSafeEqual(stored, typedBytes)) match = row.id;
+    }
+    // The UPDATE is the single-use guard: of two processes with the same code, one changes the row.
+    if (match === undefined || !markRecoveryCodeUsed(ctx.db, match, ctx.now())) {
+      throw codeFailed(ctx, account, 'recovery', 'wrong', origin, 'wrong or already used recovery code');
+    }
+    codeAccepted(ctx, account, 'recovery', origin);
+    const left = countUnusedRecoveryCodes(ctx.db, account.id);
+    recordActivity(ctx, account.id, 'recovery_code.used', { origin, detail: { left } });
+    return [`recovery code accepted; ${left} left`, ...[lowRecoveryCodesNotice(left)].filter((n): n is string => n !== null)];
+  },
+};
+
+/** SPEC §5: a fresh authenticator code, whatever the window. */
+async function confirmWithAuthenticator(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin): Promise<void> {
+  if (!totpFactor.isActive(ctx, auth.account)) {
+    throw new Conflict('the authenticator app is not active, and recovery codes come with it: run `acctsec mfa totp enable`');
+  }
+  await confirmIdentity(ctx, auth, { secondFactor: { method: 'totp', code } }, origin, { always: true, accept: { password: false, methods: ['totp'] } });
+}
+
+export async function viewRecoveryCodes(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin): Promise<RecoveryCodes> {
+  await confirmWithAuthenticator(ctx, auth, code, origin);
+  const key = databaseKey(ctx.db, ctx.keyring);
+  const codes = unusedRecoveryCodes(ctx.db, auth.account.id).map((row) => formatRecoveryCode(open(key, row.code, context(auth.account.id)).toString()));
+  recordActivity(ctx, auth.account.id, 'recovery_codes.viewed', { origin, sessionId: auth.session.id, detail: { count: codes.length } });
+  return { codes };
+}
+
+export async function regenerateRecoveryCodes(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin): Promise<RecoveryCodes> {
+  await confirmWithAuthenticator(ctx, auth, code, origin);
+  const codes = ctx.db.transaction(() => issueRecoveryCodes(ctx, auth.account, origin)).immediate();
+  recordActivity(ctx, auth.account.id, 'recovery_codes.regenerated', { origin, sessionId: auth.session.id });
+  return { codes };
+}
