@@ -36,3 +36,12 @@ export async function awayFromStepEdge(margin = 6000): Promise<void> {
   const left = 30_000 - (Date.now() % 30_000);
   if (left < margin) await new Promise((r) => setTimeout(r, left + 200));
 }
+
+/** A code no step within ten minutes of now produces: certainly wrong, and not a clock-skew hint. */
+export function wrongCode(base32Secret: string): string {
+  const near = new Set(Array.from({ length: 41 }, (_, i) => codeAt(base32Secret, i - 20)));
+  for (let n = 0; ; n++) {
+    const c = String(n).padStart(6, '0');
+    if (!near.has(c)) return c;
+  }
+}

@@ -1,4 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { awayFromStepEdge, codeAt, wrongCode } from '../rfc6238.js';
 import { Home, json, PASSWORD } from './helpers.js';
 import { Terminal } from './tmux.js';
 
@@ -54,5 +57,49 @@ describe('prompts in a real terminal', () => {
     const screen = await term.waitFor('[exit 130]');
     expect(screen).toContain('acctsec: cancelled');
     expect(screen).not.toMatch(/\n\s+at /);
+  });
+
+  it('mfa totp enable: password, QR code and key, a wrong code asked again, recovery codes saved on request', async () => {
+    await home.init();
+    await awayFromStepEdge(10_000);
+    term = await Terminal.start(home, ['mfa', 'totp', 'enable']);
+    await term.waitFor('Password:');
+    await term.type(PASSWORD);
+    const shown = await term.waitFor('Code from the app:');
+    expect(shown).toContain('Scan this QR code');
+    expect(shown).toContain('█');
+    const secret = /^ {2}((?:[A-Z2-7]{4} ?)+)$/m.exec(shown)![1]!.replace(/ /g, '');
+    await term.type(wrongCode(secret));
+    await term.waitFor('wrong code; try again');
+    await term.waitFor('Code from the app:', 2);
+    await term.type(codeAt(secret, 0));
+    await term.waitFor('Save them to a text file?');
+    await term.type('y');
+    await term.waitFor('File:');
+    const file = join(home.dir, 'my-codes.txt');
+    await term.type(file);
+    const done = await term.waitFor('[exit 0]');
+    expect(done).toContain('The authenticator app is active');
+    expect(done.match(/^ {2}[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/gm)).toHaveLength(10);
+    expect(existsSync(file)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).toContain('recovery codes for alice');
+  });
+
+  it('login with an authenticator asks which method, then the code', async () => {
+    await home.init();
+    await awayFromStepEdge(10_000);
+    const begin = json<{ secret: string }>(await home.run(['mfa', 'totp', 'enable', '--json'], { env: { ACCTSEC_PASSWORD: PASSWORD } }));
+    expect((await home.run(['mfa', 'totp', 'confirm', '--code', codeAt(begin.secret, -1)])).exitCode).toBe(0);
+    term = await Terminal.start(home, ['login', '--username', 'alice']);
+    await term.waitFor('Password:');
+    await term.type(PASSWORD);
+    const menu = await term.waitFor('Second factor:');
+    expect(menu).toContain('Authenticator app code');
+    expect(menu).toContain('Recovery code');
+    await term.keys('Enter');
+    await term.waitFor('Code (totp):');
+    await term.type(codeAt(begin.secret, 0));
+    expect(await term.waitFor('[exit 0]')).toContain('Signed in as alice');
   });
 });

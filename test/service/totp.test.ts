@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AuthFailed, Conflict, IdentityRequired, InvalidInput, NotFound, Throttled } from '../../src/errors.js';
+import { accountStatus } from '../../src/service/accounts.js';
 import { regenerateRecoveryCodes, viewRecoveryCodes } from '../../src/service/recovery-codes.js';
 import { signIn } from '../../src/service/sign-in.js';
 import { beginTotpEnrollment, confirmTotpEnrollment, disableTotp, totpCode, type TotpAlgorithm } from '../../src/service/totp.js';
@@ -129,13 +130,17 @@ describe('recovery codes (SPEC §5)', () => {
   });
 
   it('suggest regenerating when 3 or fewer are left', async () => {
-    const { ctx, enabled } = await enrolled();
+    const { ctx, auth, enabled } = await enrolled();
+    expect(accountStatus(ctx, auth).notices).toEqual([]);
     let last: string[] = [];
     for (const c of enabled.recoveryCodes.slice(0, 7)) {
       const r = await signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'recovery', code: c } }, {});
       last = r.status === 'signed-in' ? r.notices : [];
     }
     expect(last).toEqual(['recovery code accepted; 3 left', 'only 3 recovery codes left: run `acctsec recovery-codes regenerate` for a new set']);
+    const status = accountStatus(ctx, auth);
+    expect(status.mfa.recoveryCodesLeft).toBe(3);
+    expect(status.notices.join()).toContain('acctsec recovery-codes regenerate');
   });
 
   it('view shows the unused ones; regenerate voids every old code', async () => {
