@@ -56,6 +56,31 @@ export interface MfaMethodStatus {
   type: string;
   enabled: boolean;
   enabledAt: string | null;
+  /** Email codes: where they go. */
+  address?: string;
+  /** False when an administrator turned the method off (it keeps working until disabled). */
+  allowedByPolicy?: boolean;
+}
+
+export interface EmailCodeSent {
+  method: string;
+  /** Masked: a***@example.com. */
+  sentTo: string;
+  expiresAt: string;
+  notices?: string[];
+}
+
+export interface NotificationSettings {
+  format: 'html' | 'text';
+  newsletters: Record<string, boolean>;
+  organizations: Record<string, boolean>;
+}
+
+export interface RecoveryEmail {
+  address: string;
+  verified: boolean;
+  addedAt: string;
+  verifiedAt: string | null;
 }
 
 export interface SessionView {

@@ -1,8 +1,11 @@
 import type {
   AccountStatus,
   ActivityEntry,
+  EmailCodeSent,
   IdentityProof,
   InitInput,
+  NotificationSettings,
+  RecoveryEmail,
   MfaStatus,
   RecoveryCodes,
   TotpEnabled,
@@ -46,6 +49,28 @@ export interface Backend {
   /** Both need a fresh authenticator code. */
   viewRecoveryCodes(code: string): Promise<RecoveryCodes>;
   regenerateRecoveryCodes(code: string): Promise<RecoveryCodes>;
+
+  /** Email codes at sign-in: the password, then a code to the address (`login --send-code`). */
+  sendSignInCode(input: { username: string; password: string; method: string }): Promise<EmailCodeSent>;
+  /** A code of a sending method (email) to confirm identity (`--send-code` on sensitive commands). */
+  sendFactorCode(method: string): Promise<EmailCodeSent>;
+  beginEmailMfa(proof?: IdentityProof): Promise<EmailCodeSent>;
+  resendEmailMfa(): Promise<EmailCodeSent>;
+  confirmEmailMfa(code: string): Promise<{ enabled: true; address: string }>;
+  disableEmailMfa(code: string, acknowledgeLast: boolean): Promise<{ disabled: true; remainingMethods: string[] }>;
+
+  notificationSettings(): Promise<NotificationSettings>;
+  setNotificationFormat(format: string): Promise<NotificationSettings>;
+  setNewsletters(lists: string[], subscribed: boolean): Promise<NotificationSettings>;
+  setOrganizationNotifications(org: string, on: boolean): Promise<NotificationSettings>;
+
+  listRecoveryEmails(): Promise<RecoveryEmail[]>;
+  addRecoveryEmail(address: string, proof?: IdentityProof): Promise<EmailCodeSent>;
+  confirmRecoveryEmail(address: string, code: string): Promise<RecoveryEmail>;
+  removeRecoveryEmail(address: string, proof?: IdentityProof): Promise<void>;
+  /** No session: the same answer for every username. */
+  sendRecoveryCode(username: string): Promise<{ message: string }>;
+  recover(input: { username: string; code: string; newPassword: string }): Promise<{ username: string; revokedSessions: number }>;
 
   close(): Promise<void>;
 }

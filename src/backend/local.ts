@@ -9,8 +9,12 @@ import { defaultPolicy, type Policy } from '../service/policy.js';
 import { revokeOtherSessions, revokeSessionById, signOut } from '../service/session-control.js';
 import { authenticate, notSignedIn, sessionViews, type Auth } from '../service/sessions.js';
 import { regenerateRecoveryCodes, viewRecoveryCodes } from '../service/recovery-codes.js';
-import { mfaOverview } from '../service/second-factors.js';
-import { signIn } from '../service/sign-in.js';
+import { mfaOverview, sendFactorCode } from '../service/second-factors.js';
+import { sendSignInCode, signIn } from '../service/sign-in.js';
+import { beginEmailMfa, confirmEmailMfa, disableEmailMfa, resendEmailMfa } from '../service/email-mfa.js';
+import { notificationSettings, setMailFormat, setNewsletters, setOrganization } from '../service/notifications.js';
+import { addRecoveryEmail, confirmRecoveryEmail, listRecoveryEmails, recoverWithCode, removeRecoveryEmail, sendRecoveryCode } from '../service/recovery-emails.js';
+import { createMailer, type MailConfig } from '../mail/mailer.js';
 import { beginTotpEnrollment, confirmTotpEnrollment, disableTotp } from '../service/totp.js';
 
 export interface LocalBackendOptions extends BackendOptions {
@@ -23,11 +27,13 @@ export interface LocalBackendOptions extends BackendOptions {
   now?: () => number;
   /** Describes this client in `sessions list` (host and profile). */
   client?: string;
+  mail: MailConfig;
 }
 
 /** The embedded back end: the service layer over a SQLite file, in this process. */
 export function createLocalBackend(options: LocalBackendOptions): Backend {
   let db: Db | undefined;
+  const mailer = createMailer(options.mail);
   // Local calls have no client address: IP restriction does not apply to them (SPEC §6, documented).
   const origin: RequestOrigin = { client: options.client };
 
@@ -39,6 +45,7 @@ export function createLocalBackend(options: LocalBackendOptions): Backend {
       policy: { ...defaultPolicy, ...options.policy },
       hasher: options.hasher ?? argon2Hasher(),
       keyring: keyringFrom({ envKey: options.envKey, keyPath: options.keyPath }),
+      mailer,
     };
   }
 
@@ -101,6 +108,38 @@ export function createLocalBackend(options: LocalBackendOptions): Backend {
     viewRecoveryCodes: (code) => authed((ctx, me) => viewRecoveryCodes(ctx, me, code, origin)),
 
     regenerateRecoveryCodes: (code) => authed((ctx, me) => regenerateRecoveryCodes(ctx, me, code, origin)),
+
+    sendSignInCode: (input) => run((ctx) => sendSignInCode(ctx, input, origin)),
+
+    sendFactorCode: (method) => authed((ctx, me) => sendFactorCode(ctx, me.account, method, origin)),
+
+    beginEmailMfa: (proof) => authed((ctx, me) => beginEmailMfa(ctx, me, proof, origin)),
+
+    resendEmailMfa: () => authed((ctx, me) => resendEmailMfa(ctx, me, origin)),
+
+    confirmEmailMfa: (code) => authed((ctx, me) => confirmEmailMfa(ctx, me, code, origin)),
+
+    disableEmailMfa: (code, acknowledgeLast) => authed((ctx, me) => disableEmailMfa(ctx, me, code, acknowledgeLast, origin)),
+
+    notificationSettings: () => authed((ctx, me) => notificationSettings(ctx, me.account)),
+
+    setNotificationFormat: (format) => authed((ctx, me) => setMailFormat(ctx, me, format)),
+
+    setNewsletters: (lists, subscribed) => authed((ctx, me) => setNewsletters(ctx, me, lists, subscribed)),
+
+    setOrganizationNotifications: (org, on) => authed((ctx, me) => setOrganization(ctx, me, org, on)),
+
+    listRecoveryEmails: () => authed((ctx, me) => listRecoveryEmails(ctx, me)),
+
+    addRecoveryEmail: (address, proof) => authed((ctx, me) => addRecoveryEmail(ctx, me, address, proof, origin)),
+
+    confirmRecoveryEmail: (address, code) => authed((ctx, me) => confirmRecoveryEmail(ctx, me, address, code, origin)),
+
+    removeRecoveryEmail: (address, proof) => authed((ctx, me) => removeRecoveryEmail(ctx, me, address, proof, origin)),
+
+    sendRecoveryCode: (username) => run((ctx) => sendRecoveryCode(ctx, username)),
+
+    recover: (input) => run((ctx) => recoverWithCode(ctx, input, origin)),
 
     close: async () => {
       db?.close();

@@ -3,7 +3,7 @@ import type { Backend } from '../backend/backend.js';
 import type { ProfileStore } from '../config/profiles.js';
 import { AuthFailed, InvalidInput } from '../errors.js';
 import { createIO, type IO } from './io.js';
-import { defaultDbPath, keyPathFor } from './paths.js';
+import { defaultDbPath, keyPathFor, outboxDir } from './paths.js';
 import { createPrompter, type Prompter } from './prompts.js';
 
 /** SPEC §1 global options, as commander parsed them. */
@@ -65,6 +65,8 @@ export function createFactory(globals: GlobalOptions): Factory {
     }
     const path = await dbPath();
     const { createLocalBackend } = await import('../backend/local.js');
+    const smtp = store.get('mail.smtp');
+    const from = store.get('mail.from');
     const backend = createLocalBackend({
       dbPath: path,
       keyPath: keyPathFor(path),
@@ -72,6 +74,15 @@ export function createFactory(globals: GlobalOptions): Factory {
       policy: store.policy(),
       sessionToken,
       client: `acctsec on ${hostname()} (profile ${store.profileName})`,
+      mail: {
+        smtp: typeof smtp === 'string' ? smtp : undefined,
+        from: typeof from === 'string' ? from : 'acctsec <no-reply@localhost>',
+        outboxDir: outboxDir(),
+        // SPEC §4.2: stderr says where each message went.
+        onDelivery: (d) =>
+          io.note(d.via === 'outbox' ? `Mail to ${d.to.join(', ')} ("${d.subject}") written to ${d.path}` : `Mail to ${d.to.join(', ')} ("${d.subject}") sent through ${d.server}`),
+        onFailure: (m, err) => io.warn(`could not send "${m.subject}" to ${m.to.join(', ')}: ${err.message}`),
+      },
     });
     opened.push(backend);
     return backend;

@@ -6,7 +6,9 @@ import { newCmdInit } from './commands/init.js';
 import { newCmdLogin } from './commands/login.js';
 import { newCmdLogout } from './commands/logout.js';
 import { newCmdMfa } from './commands/mfa.js';
+import { newCmdNotifications } from './commands/notifications.js';
 import { newCmdPassword } from './commands/password.js';
+import { newCmdRecover, newCmdRecovery } from './commands/recovery.js';
 import { newCmdRecoveryCodes } from './commands/recovery-codes.js';
 import { newCmdSessions } from './commands/sessions.js';
 import { newCmdStatus } from './commands/status.js';
@@ -71,7 +73,7 @@ export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Pro
         '\n\nSecrets are never taken as arguments: prompts, --password-stdin or the variables above.',
     );
   program.hook('preAction', (_cmd, action) => beforeAction(action.optsWithGlobals() as GlobalOptions));
-  for (const make of [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdMfa, newCmdRecoveryCodes, newCmdActivity, newCmdConfig]) {
+  for (const make of [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdMfa, newCmdRecoveryCodes, newCmdRecovery, newCmdRecover, newCmdNotifications, newCmdActivity, newCmdConfig]) {
     program.addCommand(make(f));
   }
   applyToTree(program, (cmd) => {

@@ -16,3 +16,8 @@ export function defaultDbPath(): string {
 export function keyPathFor(dbPath: string): string {
   return `${dbPath}.key`;
 }
+
+/** Where messages go when no SMTP server is configured: one .eml file each (mode 0600). */
+export function outboxDir(): string {
+  return join(xdg('XDG_STATE_HOME', '.local/state'), 'acctsec', 'outbox');
+}

@@ -1,5 +1,7 @@
 import { InvalidInput, IdentityRequired, MissingInput } from '../errors.js';
-import type { IdentityProof } from '../views.js';
+import type { Command } from 'commander';
+import type { Backend } from '../backend/backend.js';
+import type { EmailCodeSent, IdentityProof } from '../views.js';
 import type { Factory } from './factory.js';
 
 // Secrets never come from command-line arguments (they would show in `ps` and shell history): a masked
@@ -62,6 +64,33 @@ export interface IdentityFlags {
   passwordStdin?: boolean;
   method?: string;
   code?: string;
+  sendCode?: boolean;
+}
+
+/** The options every sensitive command takes to confirm identity without a prompt. */
+export function identityOptions(cmd: Command): Command {
+  return cmd
+    .option('--password-stdin', 'confirm identity with the password from stdin')
+    .option('--method <method>', 'confirm identity with this second factor instead: totp or email')
+    .option('--code <code>', 'a code of that method')
+    .option('--send-code', 'email a code for --method email, then run again with --code');
+}
+
+export function reportCodeSent(f: Factory, sent: EmailCodeSent, next: string): void {
+  for (const n of sent.notices ?? []) f.io.warn(n);
+  if (f.globals.json) f.io.json(sent);
+  else f.io.out(`A code is on its way to ${sent.sentTo} (valid until ${sent.expiresAt.slice(11, 16)} UTC). Then: ${next}`);
+}
+
+/**
+ * `--send-code` on a sensitive command: emails an identity code and stops. Returns whether it did,
+ * so the command returns without making its change.
+ */
+export async function sendIdentityCodeIfAsked(f: Factory, backend: Backend, flags: IdentityFlags, command: string): Promise<boolean> {
+  if (!flags.sendCode) return false;
+  const method = flags.method ?? 'email';
+  reportCodeSent(f, await backend.sendFactorCode(method), `acctsec ${command} --method ${method} --code <code>`);
+  return true;
 }
 
 /**
@@ -69,22 +98,30 @@ export interface IdentityFlags {
  * needs none); when the back end asks for identity, the proof comes from --code, ACCTSEC_PASSWORD or
  * --password-stdin, or a prompt, and the change is tried once more.
  */
-export async function withIdentity<T>(f: Factory, flags: IdentityFlags, change: (proof?: IdentityProof) => Promise<T>): Promise<T> {
+export async function withIdentity<T>(
+  f: Factory,
+  flags: IdentityFlags,
+  backend: Backend,
+  change: (proof?: IdentityProof) => Promise<T>,
+): Promise<T> {
   const upfront: IdentityProof | undefined = flags.code ? { secondFactor: { method: flags.method ?? 'totp', code: flags.code } } : undefined;
   try {
     return await change(upfront);
   } catch (err) {
     if (!(err instanceof IdentityRequired) || upfront) throw err;
-    return change(await gatherProof(f, flags, err));
+    return change(await gatherProof(f, flags, backend, err));
   }
 }
 
-async function gatherProof(f: Factory, flags: IdentityFlags, need: IdentityRequired): Promise<IdentityProof> {
+async function gatherProof(f: Factory, flags: IdentityFlags, backend: Backend, need: IdentityRequired): Promise<IdentityProof> {
   const { password, methods } = need.accepts;
   if (password && (flags.passwordStdin || process.env.ACCTSEC_PASSWORD)) {
     return { password: await readPassword(f, { stdin: Boolean(flags.passwordStdin) }) };
   }
-  const supply = [password ? PASSWORD_SOURCES : '', methods.length ? `--code (methods: ${methods.join(', ')})` : '']
+  const supply = [
+    password ? PASSWORD_SOURCES : '',
+    methods.length ? `--method M --code C (methods: ${methods.join(', ')}${methods.includes('email') ? '; --send-code emails one' : ''})` : '',
+  ]
     .filter(Boolean)
     .join(', or ');
   if (!f.prompter.interactive) throw new MissingInput(`this change needs you to confirm your identity: use ${supply}`);
@@ -95,5 +132,9 @@ async function gatherProof(f: Factory, flags: IdentityFlags, need: IdentityRequi
   ];
   const choice = choices.length === 1 ? choices[0]!.value : await f.prompter.select('Confirm with:', supply, choices);
   if (choice === 'password') return { password: await readPassword(f, { stdin: false }) };
+  if (choice === 'email') {
+    const sent = await backend.sendFactorCode('email');
+    f.io.note(`A code is on its way to ${sent.sentTo}.`);
+  }
   return { secondFactor: { method: choice, code: await f.prompter.text(`Code (${choice}):`, '--code') } };
 }

@@ -14,8 +14,10 @@ export interface SavedSession {
   location: string;
 }
 
+export type SettingValue = string | number | boolean;
+
 export interface Profile {
-  settings: Record<string, string | number>;
+  settings: Record<string, SettingValue>;
   session?: SavedSession;
 }
 
@@ -26,10 +28,45 @@ interface ConfigShape {
 export interface SettingSpec {
   key: string;
   description: string;
-  parse(value: string): string | number;
-  default?: string | number;
-  /** The field of the service policy this setting feeds, if any. */
+  parse(value: string): SettingValue;
+  default?: SettingValue;
+  /** The field of the service policy this setting feeds, if any, and how the stored value maps to it. */
   policy?: string;
+  policyValue?: (stored: SettingValue) => unknown;
+  /** Shown redacted by `config get` and `config list` (a URL with a password in it). */
+  redact?: (stored: SettingValue) => string;
+}
+
+function bool(key: string) {
+  return (value: string): boolean => {
+    const v = value.trim().toLowerCase();
+    if (['true', 'on', 'yes', '1'].includes(v)) return true;
+    if (['false', 'off', 'no', '0'].includes(v)) return false;
+    throw new InvalidInput(`invalid value "${value}" for ${key}: expected true or false`, key);
+  };
+}
+
+function smtpUrl(value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new InvalidInput(`invalid value "${value.replace(/:[^:@/]*@/, ':***@')}" for mail.smtp: expected smtp://[user:pass@]host[:port] or smtps://...`, 'mail.smtp');
+  }
+  if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') {
+    throw new InvalidInput(`invalid value for mail.smtp: the scheme must be smtp:// (STARTTLS when offered) or smtps:// (TLS), not ${u.protocol}//`, 'mail.smtp');
+  }
+  return value;
+}
+
+function redactPassword(stored: SettingValue): string {
+  try {
+    const u = new URL(String(stored));
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return String(stored);
+  }
 }
 
 function intIn(key: string, min: number, max: number) {
@@ -102,6 +139,35 @@ export const settings: SettingSpec[] = [
     },
     default: 'acctsec',
   },
+  {
+    key: 'policy.allowEmailMfa',
+    description: 'whether accounts may turn on email codes (NIST does not count email as a factor)',
+    policy: 'allowEmailMfa',
+    parse: bool('policy.allowEmailMfa'),
+    default: true,
+  },
+  {
+    key: 'notifications.newsletters',
+    description: 'the newsletter catalogue, comma-separated',
+    policy: 'newsletters',
+    policyValue: (v) => String(v).split(',').map((n) => n.trim()).filter(Boolean),
+    parse: (v) => {
+      const names = v.split(',').map((n) => n.trim()).filter(Boolean);
+      const bad = names.find((n) => !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(n));
+      if (names.length === 0 || bad !== undefined) {
+        throw new InvalidInput(`invalid newsletter name "${bad ?? v}": lower-case letters, digits, ".", "_" and "-"`, 'notifications.newsletters');
+      }
+      return names.join(',');
+    },
+    default: 'product-news,tips,events,status-updates',
+  },
+  {
+    key: 'mail.smtp',
+    description: 'SMTP server URL (smtp:// with STARTTLS when offered, or smtps://); unset: the outbox folder',
+    parse: smtpUrl,
+    redact: redactPassword,
+  },
+  { key: 'mail.from', description: 'sender address of every message', parse: (v) => v.trim(), default: 'acctsec <no-reply@localhost>' },
 ];
 
 export function settingSpec(key: string): SettingSpec {
@@ -152,21 +218,21 @@ export class ProfileStore {
   }
 
   /** The policy fields set in this profile, by their service names. */
-  policy(): Record<string, string | number> {
+  policy(): Record<string, unknown> {
     const own = this.profile().settings;
-    const out: Record<string, string | number> = {};
+    const out: Record<string, unknown> = {};
     for (const spec of settings) {
       const value = own[spec.key];
-      if (spec.policy && value !== undefined) out[spec.policy] = value;
+      if (spec.policy && value !== undefined) out[spec.policy] = spec.policyValue ? spec.policyValue(value) : value;
     }
     return out;
   }
 
-  get(key: string): string | number | undefined {
+  get(key: string): SettingValue | undefined {
     return this.profile().settings[settingSpec(key).key];
   }
 
-  set(key: string, raw: string): string | number {
+  set(key: string, raw: string): SettingValue {
     const spec = settingSpec(key);
     const value = spec.parse(raw);
     const p = this.profile();

@@ -14,7 +14,9 @@ import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { databaseKey } from './encryption.js';
 import { confirmIdentity } from './identity.js';
+import { notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword, estimateStrength } from './password-policy.js';
+import { emailFactor } from './email-mfa.js';
 import { lowRecoveryCodesNotice, recoveryCodesLeft } from './recovery-codes.js';
 import { activeFactors, mfaOverview } from './second-factors.js';
 import { createSession, sessionViews, type Auth } from './sessions.js';
@@ -72,6 +74,9 @@ export function accountStatus(ctx: ServiceContext, auth: Auth): AccountStatus {
   const notices = [
     rotationDue ? `your password is over ${ctx.policy.passwordRotationMonths} months old: \`acctsec password change\`` : null,
     left === null ? null : lowRecoveryCodesNotice(left),
+    emailFactor.isActive(ctx, a) && !ctx.policy.allowEmailMfa
+      ? 'email codes are turned off by policy (policy.allowEmailMfa): they still work for you until you disable them; switch to the authenticator app'
+      : null,
   ].filter((n): n is string => n !== null);
   return {
     username: a.username,
@@ -110,6 +115,7 @@ export async function changePassword(
     recordActivity(ctx, a.id, 'password.changed', { origin, sessionId: auth.session.id, detail: { revokedSessions: n } });
     return n;
   }).immediate();
+  await notifySecurity(ctx, a, securityNotice(ctx, a, 'your password was changed and every other session signed out', origin));
   const strength = await estimateStrength(input.next, [a.username, a.email]);
   const notices: string[] = [];
   if (activeFactors(ctx, a).length === 0 && [...input.next.normalize('NFC')].length < 15) {

@@ -2,6 +2,7 @@ import type { Db } from '../store/db.js';
 import type { PasswordHasher } from './password-hashing.js';
 import type { Policy } from './policy.js';
 import type { Keyring } from './encryption.js';
+import type { Mailer } from '../mail/mailer.js';
 
 /** What every service function works with. Time is injected so tests never mock the global clock. */
 export interface ServiceContext {
@@ -10,6 +11,7 @@ export interface ServiceContext {
   policy: Policy;
   hasher: PasswordHasher;
   keyring: Keyring;
+  mailer: Mailer;
 }
 
 /** Where a request comes from: the session it carries and the client address when one is known. */

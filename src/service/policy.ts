@@ -10,6 +10,10 @@ export interface Policy {
   sessionMaxDays: number;
   /** The issuer in otpauth URIs: what authenticator apps show above the code. */
   totpIssuer: string;
+  /** NIST SP 800-63B rev 4 does not count email as a factor: an administrator may turn it off for all. */
+  allowEmailMfa: boolean;
+  /** The newsletter catalogue `notifications subscribe` offers. */
+  newsletters: string[];
 }
 
 export const defaultPolicy: Policy = {
@@ -18,6 +22,8 @@ export const defaultPolicy: Policy = {
   sessionIdleHours: 24,
   sessionMaxDays: 14,
   totpIssuer: 'acctsec',
+  allowEmailMfa: true,
+  newsletters: ['product-news', 'tips', 'events', 'status-updates'],
 };
 
 /** The "sudo" window after a sign-in or an identity confirmation (SPEC §2, as GitHub and Kratos do). */

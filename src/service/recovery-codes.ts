@@ -14,6 +14,7 @@ import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { databaseKey, open, seal } from './encryption.js';
 import { confirmIdentity } from './identity.js';
+import { notifySecurity, securityNotice } from './notifications.js';
 import type { SecondFactor } from './second-factors.js';
 import type { Auth } from './sessions.js';
 import { codeAccepted, codeFailed, takeCodeAttempt, totpFactor } from './totp.js';
@@ -95,6 +96,7 @@ export const recoveryCodesFactor: SecondFactor = {
     codeAccepted(ctx, account, 'recovery', origin);
     const left = countUnusedRecoveryCodes(ctx.db, account.id);
     recordActivity(ctx, account.id, 'recovery_code.used', { origin, detail: { left } });
+    await notifySecurity(ctx, account, securityNotice(ctx, account, `a recovery code was used (${left} left)`, origin));
     return [`recovery code accepted; ${left} left`, ...[lowRecoveryCodesNotice(left)].filter((n): n is string => n !== null)];
   },
 };
@@ -119,5 +121,6 @@ export async function regenerateRecoveryCodes(ctx: ServiceContext, auth: Auth, c
   await confirmWithAuthenticator(ctx, auth, code, origin);
   const codes = ctx.db.transaction(() => issueRecoveryCodes(ctx, auth.account, origin)).immediate();
   recordActivity(ctx, auth.account.id, 'recovery_codes.regenerated', { origin, sessionId: auth.session.id });
+  await notifySecurity(ctx, auth.account, securityNotice(ctx, auth.account, 'your recovery codes were regenerated (the old ones no longer work)', origin));
   return { codes };
 }

@@ -1,7 +1,8 @@
-import { InvalidInput } from '../errors.js';
+import { InvalidInput, NotFound } from '../errors.js';
 import type { AccountRow } from '../store/accounts.js';
-import type { FactorChoice, MfaMethodStatus, MfaStatus } from '../views.js';
+import type { EmailCodeSent, FactorChoice, MfaMethodStatus, MfaStatus } from '../views.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
+import { emailFactor } from './email-mfa.js';
 import { recoveryCodesFactor, recoveryCodesLeft } from './recovery-codes.js';
 import { totpFactor } from './totp.js';
 
@@ -19,11 +20,13 @@ export interface SecondFactor {
   status(ctx: ServiceContext, account: AccountRow): MfaMethodStatus | null;
   /** Throws AuthFailed or Throttled; returns notices to show (e.g. "3 recovery codes left"). */
   verify(ctx: ServiceContext, account: AccountRow, code: string, origin: RequestOrigin): Promise<string[]>;
+  /** For methods whose codes are sent (email): send one now, for sign-in or identity confirmation. */
+  sendCode?(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): Promise<EmailCodeSent>;
 }
 
 /** A function, not a constant: the method modules import this one, and a cycle must not see a half-built list. */
 export function allFactors(): SecondFactor[] {
-  return [totpFactor, recoveryCodesFactor];
+  return [totpFactor, emailFactor, recoveryCodesFactor];
 }
 
 /** Recovery codes are a fallback, not a method of their own: they never make a method "the last". */
@@ -36,6 +39,26 @@ export function activeFactors(ctx: ServiceContext, account: AccountRow): SecondF
 /** The active methods that can confirm identity: every one but recovery codes, which are kept for sign-in. */
 export function identityFactors(ctx: ServiceContext, account: AccountRow): SecondFactor[] {
   return activeFactors(ctx, account).filter((f) => f.id !== FALLBACK);
+}
+
+/**
+ * The seed's rule for enabling a method: the password when no other method is active; otherwise a code
+ * of an active one (an authenticator code to enable email codes, an email code to enable the app).
+ */
+export function enableIdentityRule(ctx: ServiceContext, account: AccountRow, methodId: string): { password: boolean; methods?: string[] } {
+  const others = identityFactors(ctx, account)
+    .map((f) => f.id)
+    .filter((id) => id !== methodId);
+  return others.length > 0 ? { password: false, methods: others } : { password: true };
+}
+
+/** Sends a code of a method that sends them (email), for sign-in or identity confirmation. */
+export async function sendFactorCode(ctx: ServiceContext, account: AccountRow, methodId: string, origin: RequestOrigin): Promise<EmailCodeSent> {
+  const factor = identityFactors(ctx, account).find((f) => f.id === methodId);
+  if (!factor?.sendCode) {
+    throw new NotFound(`"${methodId}" is not an active method that sends codes${methodId === 'totp' ? ': read the code from the app' : ''}`);
+  }
+  return factor.sendCode(ctx, account, origin);
 }
 
 /**

@@ -1,9 +1,9 @@
 import { AuthFailed, Forbidden, InvalidInput, Throttled } from '../errors.js';
 import { findAccountByUsername, replacePasswordHash, type AccountRow } from '../store/accounts.js';
-import type { SignInInput, SignInResult } from '../views.js';
+import type { EmailCodeSent, SignInInput, SignInResult } from '../views.js';
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
-import { activeFactors, factorChoices } from './second-factors.js';
+import { activeFactors, factorChoices, sendFactorCode } from './second-factors.js';
 import { createSession } from './sessions.js';
 import { releaseAttempts, takeAttempt } from './throttle.js';
 
@@ -61,13 +61,28 @@ export async function checkPassword(
  * SPEC §2 sign-in: the password, then one code from whichever active second factor the user picks.
  * Without a code while a factor is active, the answer lists the methods and no session is made.
  */
-export async function signIn(ctx: ServiceContext, input: SignInInput, origin: RequestOrigin): Promise<SignInResult> {
-  if (!input.username.trim()) throw new InvalidInput('a username is needed', '--username');
-  const account = await checkPassword(ctx, input.username, input.password, origin);
+function assertNotLocked(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): void {
   if (account.locked_at !== null) {
     recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason: 'locked' } });
     throw new Forbidden(`the account ${account.username} is locked; contact support`);
   }
+}
+
+/** `login --method email --send-code`: the password first, then a code to the method's address. */
+export async function sendSignInCode(
+  ctx: ServiceContext,
+  input: { username: string; password: string; method: string },
+  origin: RequestOrigin,
+): Promise<EmailCodeSent> {
+  const account = await checkPassword(ctx, input.username, input.password, origin);
+  assertNotLocked(ctx, account, origin);
+  return sendFactorCode(ctx, account, input.method, origin);
+}
+
+export async function signIn(ctx: ServiceContext, input: SignInInput, origin: RequestOrigin): Promise<SignInResult> {
+  if (!input.username.trim()) throw new InvalidInput('a username is needed', '--username');
+  const account = await checkPassword(ctx, input.username, input.password, origin);
+  assertNotLocked(ctx, account, origin);
   const factors = activeFactors(ctx, account);
   const notices: string[] = [];
   let method = 'password';

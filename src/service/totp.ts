@@ -8,7 +8,8 @@ import type { RequestOrigin, ServiceContext } from './context.js';
 import { databaseKey, open, seal } from './encryption.js';
 import { confirmIdentity } from './identity.js';
 import { issueRecoveryCodes, removeRecoveryCodes } from './recovery-codes.js';
-import { assertMayDisable, type SecondFactor } from './second-factors.js';
+import { notifySecurity, securityNotice } from './notifications.js';
+import { assertMayDisable, enableIdentityRule, type SecondFactor } from './second-factors.js';
 import type { Auth } from './sessions.js';
 import { releaseAttempts, takeAttempt } from './throttle.js';
 
@@ -146,7 +147,7 @@ export async function beginTotpEnrollment(ctx: ServiceContext, auth: Auth, proof
   if (active(findTotp(ctx.db, a.id))) {
     throw new Conflict('the authenticator app is already active; disable and enable it again to change the seed (the seed cannot be shown again)');
   }
-  await confirmIdentity(ctx, auth, proof, origin, { always: true });
+  await confirmIdentity(ctx, auth, proof, origin, { always: true, accept: enableIdentityRule(ctx, a, 'totp') });
   const secret = new OTPAuth.Secret({ size: SECRET_BYTES });
   const now = ctx.now();
   const expiresAt = now + ENROLLMENT_MS;
@@ -171,6 +172,7 @@ export async function confirmTotpEnrollment(ctx: ServiceContext, auth: Auth, cod
       return issueRecoveryCodes(ctx, a, origin);
     })
     .immediate();
+  await notifySecurity(ctx, a, securityNotice(ctx, a, 'the authenticator app was turned on as a second factor', origin));
   return { enabled: true, recoveryCodes };
 }
 
@@ -194,5 +196,6 @@ export async function disableTotp(
       recordActivity(ctx, a.id, 'mfa.totp.disabled', { origin, sessionId: auth.session.id, detail: { remainingMethods: remaining } });
     })
     .immediate();
+  await notifySecurity(ctx, a, securityNotice(ctx, a, 'the authenticator app was turned off as a second factor', origin));
   return { disabled: true, remainingMethods: remaining };
 }

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMailer, DEFAULT_FROM, type Mailer } from '../../src/mail/mailer.js';
 import { initialize } from '../../src/service/accounts.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import { argon2Hasher, type PasswordHasher } from '../../src/service/password-hashing.js';
@@ -9,7 +12,7 @@ import { openStore } from '../../src/store/db.js';
 export const PASSWORD = 'correct horse battery staple';
 
 /** A service context over an in-memory database, with a clock the test moves by hand. */
-export function testContext(options: { hasher?: PasswordHasher } = {}): ServiceContext & { clock: { t: number; advance(ms: number): void } } {
+export function testContext(options: { hasher?: PasswordHasher; mailer?: Mailer } = {}): ServiceContext & { clock: { t: number; advance(ms: number): void } } {
   const clock = {
     t: Date.parse('2026-11-23T10:00:00Z'),
     advance(ms: number) {
@@ -23,6 +26,7 @@ export function testContext(options: { hasher?: PasswordHasher } = {}): ServiceC
     policy: { ...defaultPolicy },
     hasher: options.hasher ?? argon2Hasher(),
     keyring: { key: () => key },
+    mailer: options.mailer ?? createMailer({ from: DEFAULT_FROM, outboxDir: join(tmpdir(), `acctsec-outbox-${process.pid}`) }),
     clock,
   };
 }

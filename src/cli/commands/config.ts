@@ -29,7 +29,8 @@ export async function configGetRun(opts: { f: Factory; key: string }): Promise<v
   const { f } = opts;
   const { settingSpec } = await import('../../config/profiles.js');
   const spec = settingSpec(opts.key);
-  const value = (await f.profiles()).get(opts.key) ?? spec.default ?? null;
+  const stored = (await f.profiles()).get(opts.key) ?? spec.default ?? null;
+  const value = stored !== null && spec.redact ? spec.redact(stored) : stored;
   if (f.globals.json) f.io.json({ key: spec.key, value });
   else f.io.out(value === null ? '' : String(value));
 }
@@ -37,7 +38,10 @@ export async function configGetRun(opts: { f: Factory; key: string }): Promise<v
 export async function configSetRun(opts: { f: Factory; key: string; value: string }): Promise<void> {
   const { f } = opts;
   const profiles = await f.profiles();
-  const value = profiles.set(opts.key, opts.value);
+  const { settingSpec } = await import('../../config/profiles.js');
+  const spec = settingSpec(opts.key);
+  const stored = profiles.set(opts.key, opts.value);
+  const value = spec.redact ? spec.redact(stored) : stored;
   if (f.globals.json) f.io.json({ key: opts.key, value, profile: profiles.profileName });
   else f.io.note(`Set ${opts.key} = ${String(value)} in profile ${profiles.profileName}.`);
 }
@@ -57,7 +61,7 @@ export async function configListRun(opts: { f: Factory }): Promise<void> {
   const own = profiles.profile().settings;
   const items = settings.map((s) => ({
     key: s.key,
-    value: own[s.key] ?? s.default ?? null,
+    value: s.key in own && s.redact ? s.redact(own[s.key]!) : (own[s.key] ?? s.default ?? null),
     source: s.key in own ? 'profile' : s.default !== undefined ? 'default' : 'unset',
     description: s.description,
   }));

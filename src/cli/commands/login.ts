@@ -3,13 +3,14 @@ import { MissingInput } from '../../errors.js';
 import type { SecondFactorAnswer } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { localTime } from '../format.js';
-import { readPassword } from '../secrets.js';
+import { readPassword, reportCodeSent } from '../secrets.js';
 
 export interface LoginOptions {
   f: Factory;
   username?: string;
   method?: string;
   code?: string;
+  sendCode: boolean;
   passwordStdin: boolean;
 }
 
@@ -17,12 +18,13 @@ export function newCmdLogin(f: Factory): Command {
   return new Command('login')
     .description('sign in: the password, then a code of a second factor when one is active')
     .option('--username <name>', 'the account (default: the one this profile last used)')
-    .option('--method <method>', 'second factor to use: totp or recovery (default: guessed from the code)')
+    .option('--method <method>', 'second factor to use: totp, email or recovery (default: guessed from the code)')
     .option('--code <code>', 'the one-time code of that method')
+    .option('--send-code', 'with --method email: email a code, then run again with --code')
     .option('--password-stdin', 'read the password from the first line of stdin')
     .addHelpText('after', '\nThe password comes from a prompt, ACCTSEC_PASSWORD, or --password-stdin.')
-    .action((o: { username?: string; method?: string; code?: string; passwordStdin?: boolean }) =>
-      loginRun({ f, username: o.username, method: o.method, code: o.code, passwordStdin: Boolean(o.passwordStdin) }),
+    .action((o: { username?: string; method?: string; code?: string; sendCode?: boolean; passwordStdin?: boolean }) =>
+      loginRun({ f, username: o.username, method: o.method, code: o.code, sendCode: Boolean(o.sendCode), passwordStdin: Boolean(o.passwordStdin) }),
     );
 }
 
@@ -39,19 +41,30 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
     opts.username ?? previous?.username ?? (await f.prompter.text('Username:', '--username'));
   const password = await readPassword(f, { stdin: opts.passwordStdin });
   const backend = await f.backendWith(undefined);
+  if (opts.sendCode) {
+    const method = opts.method ?? 'email';
+    reportCodeSent(f, await backend.sendSignInCode({ username, password, method }), `acctsec login --username ${username} --method ${method} --code <code>`);
+    return;
+  }
   const answer: SecondFactorAnswer | undefined = opts.code ? { method: opts.method ?? guessMethod(opts.code), code: opts.code } : undefined;
   let result = await backend.signIn({ username, password, ...(answer ? { secondFactor: answer } : {}) });
   if (result.status === 'second-factor-required') {
     const methods = result.methods;
     const names = methods.map((m) => m.id).join(', ');
     if (!f.prompter.interactive) {
-      throw new MissingInput(`this account needs a second factor: pass --method and --code (active: ${names})`);
+      throw new MissingInput(
+        `this account needs a second factor: pass --method and --code (active: ${names}${names.includes('email') ? '; --method email --send-code emails a code' : ''})`,
+      );
     }
     const method =
       opts.method ??
       (methods.length === 1
         ? methods[0]!.id
         : await f.prompter.select('Second factor:', '--method', methods.map((m) => ({ value: m.id, name: m.label }))));
+    if (method === 'email') {
+      const sent = await backend.sendSignInCode({ username, password, method });
+      f.io.note(`A code is on its way to ${sent.sentTo}.`);
+    }
     const code = await f.prompter.text(`Code (${method}):`, '--code');
     result = await backend.signIn({ username, password, secondFactor: { method, code } });
     if (result.status !== 'signed-in') throw new MissingInput(`a second factor is needed (active: ${names})`);

@@ -1,12 +1,12 @@
 import { Command, Option } from 'commander';
-import { AuthFailed, InvalidInput } from '../../errors.js';
+import { AuthFailed, InvalidInput, Throttled } from '../../errors.js';
 import type { Backend } from '../../backend/backend.js';
 import type { TotpEnabled, TotpEnrollment } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { localTime } from '../format.js';
 import { qrWidth, renderQr, terminalColumns } from '../qr.js';
 import { writeRecoveryCodesFile } from '../recovery-file.js';
-import { withIdentity, type IdentityFlags } from '../secrets.js';
+import { identityOptions, reportCodeSent, sendIdentityCodeIfAsked, withIdentity, type IdentityFlags } from '../secrets.js';
 
 const CODE_SUPPLY = '--code';
 
@@ -15,14 +15,13 @@ export function newCmdMfa(f: Factory): Command {
   cmd.command('status').description('every method, its state and activation date').action(() => mfaStatusRun({ f }));
 
   const totp = cmd.command('totp').description('the authenticator app (TOTP, RFC 6238)');
-  totp
-    .command('enable')
-    .description('confirm identity, show a QR code and key, then activate with a code from the app')
-    .addOption(new Option('--qr <kind>', 'QR code in the terminal').choices(['utf8', 'none']).default('utf8'))
-    .option('--recovery-codes-file <path>', 'also save the recovery codes to this file (mode 0600)')
-    .option('--password-stdin', 'confirm identity with the password from stdin')
-    .option('--method <method>', 'confirm identity with this second factor instead (with --code)')
-    .option('--code <code>', 'a code of that method')
+  identityOptions(
+    totp
+      .command('enable')
+      .description('confirm identity, show a QR code and key, then activate with a code from the app')
+      .addOption(new Option('--qr <kind>', 'QR code in the terminal').choices(['utf8', 'none']).default('utf8'))
+      .option('--recovery-codes-file <path>', 'also save the recovery codes to this file (mode 0600)'),
+  )
     .addHelpText(
       'after',
       '\nWithout a terminal (or with --json) enable only begins: it prints {"secret","uri","expiresAt"} and\n' +
@@ -42,6 +41,22 @@ export function newCmdMfa(f: Factory): Command {
     .description('turn the authenticator app off (needs a current code from it)')
     .option('--code <code>', 'the 6-digit code the app shows now')
     .action((o: { code?: string }) => totpDisableRun({ f, code: o.code }));
+  const email = cmd.command('email').description('codes sent to the account\'s email address (not a NIST authentication factor)');
+  identityOptions(email.command('enable').description('confirm identity, email a code to the account\'s address, then activate with it')).action(
+    (o: IdentityFlags) => emailEnableRun({ f, identity: o }),
+  );
+  email
+    .command('confirm')
+    .description('activate with the emailed code')
+    .option('--code <code>', 'the 6-digit code from the email')
+    .action((o: { code?: string }) => emailConfirmRun({ f, code: o.code }));
+  email.command('resend').description('send a new code (one a minute); the previous one stops working').action(() => emailResendRun({ f }));
+  email
+    .command('disable')
+    .description('turn email codes off (a code is emailed first)')
+    .option('--send-code', 'only send the code; run again with --code')
+    .option('--code <code>', 'the 6-digit code from the email')
+    .action((o: { sendCode?: boolean; code?: string }) => emailDisableRun({ f, sendCode: Boolean(o.sendCode), code: o.code }));
   return cmd;
 }
 
@@ -53,7 +68,8 @@ export async function mfaStatusRun(opts: { f: Factory }): Promise<void> {
     return;
   }
   for (const m of s.methods) {
-    f.io.out(`${m.type.padEnd(8)} ${m.enabled ? `enabled since ${localTime(m.enabledAt ?? '')}` : 'off'}`);
+    const state = m.enabled ? `enabled since ${localTime(m.enabledAt ?? '')}${m.address ? `, codes to ${m.address}` : ''}` : 'off';
+    f.io.out(`${m.type.padEnd(8)} ${state}${m.allowedByPolicy === false ? '  (turned off by policy: still works until disabled)' : ''}`);
   }
   if (s.recoveryCodesLeft !== null) f.io.out(`recovery ${s.recoveryCodesLeft} code${s.recoveryCodesLeft === 1 ? '' : 's'} left`);
 }
@@ -103,7 +119,8 @@ async function askCodeUntilRight(f: Factory, backend: Backend): Promise<TotpEnab
 export async function totpEnableRun(opts: { f: Factory; qr: 'utf8' | 'none'; recoveryCodesFile?: string | undefined; identity: IdentityFlags }): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
-  const enrollment = await withIdentity(f, opts.identity, (proof) => backend.beginTotp(proof));
+  if (await sendIdentityCodeIfAsked(f, backend, opts.identity, 'mfa totp enable')) return;
+  const enrollment = await withIdentity(f, opts.identity, backend, (proof) => backend.beginTotp(proof));
   if (f.globals.json) {
     f.io.json(enrollment);
     return;
@@ -134,24 +151,104 @@ export async function totpConfirmRun(opts: { f: Factory; code?: string | undefin
   await showRecoveryCodes(f, username, enabled.recoveryCodes, opts.recoveryCodesFile, f.prompter.interactive);
 }
 
+/**
+ * SPEC §4.4: disabling the last method warns and asks (or needs --yes). Returns whether it is the
+ * last one, or null when the user said no.
+ */
+async function confirmDisable(f: Factory, backend: Backend, method: string): Promise<boolean | null> {
+  const status = await backend.mfaStatus();
+  const others = status.methods.filter((m) => m.enabled && m.type !== method);
+  const last = status.methods.some((m) => m.type === method && m.enabled) && others.length === 0;
+  if (!last) return false;
+  f.io.warn('this is your last second factor: without it, sign-in falls back to the password alone');
+  if (f.globals.yes) return true;
+  if (!f.prompter.interactive) throw new InvalidInput('disabling the last second factor needs --yes under --no-input', '--yes');
+  if (await f.prompter.confirm('Disable it anyway?', '--yes', false)) return true;
+  f.io.note('Nothing changed.');
+  return null;
+}
+
 export async function totpDisableRun(opts: { f: Factory; code?: string | undefined }): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
-  const status = await backend.mfaStatus();
-  const others = status.methods.filter((m) => m.enabled && m.type !== 'totp');
-  const last = status.methods.some((m) => m.type === 'totp' && m.enabled) && others.length === 0;
-  if (last) {
-    f.io.warn('this is your last second factor: without it, sign-in falls back to the password alone');
-    if (!f.globals.yes) {
-      if (!f.prompter.interactive) throw new InvalidInput('disabling the last second factor needs --yes under --no-input', '--yes');
-      if (!(await f.prompter.confirm('Disable it anyway?', '--yes', false))) {
-        f.io.note('Nothing changed.');
-        return;
-      }
-    }
-  }
+  const last = await confirmDisable(f, backend, 'totp');
+  if (last === null) return;
   const code = opts.code ?? (await f.prompter.text('Code from the app:', CODE_SUPPLY));
   const result = await backend.disableTotp(code, last);
   if (f.globals.json) f.io.json(result);
   else f.io.out(`The authenticator app is off.${result.remainingMethods.length ? ` Still active: ${result.remainingMethods.join(', ')}.` : ' Sign-in now asks for the password only.'}`);
+}
+
+/** Asks for the emailed code; "r" asks for a new one (one a minute), as the web page's Request Code. */
+async function askEmailCode(f: Factory, resend: () => Promise<unknown>): Promise<string> {
+  for (;;) {
+    const answer = (await f.prompter.text('Code from the email (r: send a new one):', '--code')).trim();
+    if (answer.toLowerCase() !== 'r') return answer;
+    try {
+      await resend();
+      f.io.note('A new code is on its way; the previous one no longer works.');
+    } catch (err) {
+      if (!(err instanceof Throttled)) throw err;
+      f.io.warn(err.message);
+    }
+  }
+}
+
+export async function emailEnableRun(opts: { f: Factory; identity: IdentityFlags }): Promise<void> {
+  const { f } = opts;
+  const backend = await f.backend();
+  if (await sendIdentityCodeIfAsked(f, backend, opts.identity, 'mfa email enable')) return;
+  const sent = await withIdentity(f, opts.identity, backend, (proof) => backend.beginEmailMfa(proof));
+  if (f.globals.json || !f.prompter.interactive) {
+    reportCodeSent(f, sent, 'acctsec mfa email confirm --code <code>');
+    return;
+  }
+  for (const n of sent.notices ?? []) f.io.warn(n);
+  f.io.note(`A code is on its way to ${sent.sentTo}.`);
+  for (;;) {
+    const code = await askEmailCode(f, () => backend.resendEmailMfa());
+    try {
+      const done = await backend.confirmEmailMfa(code);
+      f.io.out(`Email codes are active: sign-in can use a code sent to ${done.address}.`);
+      return;
+    } catch (err) {
+      if (!(err instanceof AuthFailed)) throw err;
+      f.io.warn(`${err.message}; try again`);
+    }
+  }
+}
+
+export async function emailConfirmRun(opts: { f: Factory; code?: string | undefined }): Promise<void> {
+  const { f } = opts;
+  const backend = await f.backend();
+  const code = opts.code ?? (await f.prompter.text('Code from the email:', '--code'));
+  const done = await backend.confirmEmailMfa(code);
+  if (f.globals.json) f.io.json(done);
+  else f.io.out(`Email codes are active: sign-in can use a code sent to ${done.address}.`);
+}
+
+export async function emailResendRun(opts: { f: Factory }): Promise<void> {
+  const { f } = opts;
+  reportCodeSent(f, await (await f.backend()).resendEmailMfa(), 'acctsec mfa email confirm --code <code>');
+}
+
+export async function emailDisableRun(opts: { f: Factory; sendCode: boolean; code?: string | undefined }): Promise<void> {
+  const { f } = opts;
+  const backend = await f.backend();
+  if (opts.sendCode) {
+    reportCodeSent(f, await backend.sendFactorCode('email'), 'acctsec mfa email disable --code <code>');
+    return;
+  }
+  const last = await confirmDisable(f, backend, 'email');
+  if (last === null) return;
+  let code = opts.code;
+  if (!code) {
+    if (!f.prompter.interactive) throw new InvalidInput('disabling email codes needs a code: first --send-code, then --code C', '--code');
+    const sent = await backend.sendFactorCode('email');
+    f.io.note(`A code is on its way to ${sent.sentTo}.`);
+    code = await askEmailCode(f, () => backend.sendFactorCode('email'));
+  }
+  const result = await backend.disableEmailMfa(code, last);
+  if (f.globals.json) f.io.json(result);
+  else f.io.out(`Email codes are off.${result.remainingMethods.length ? ` Still active: ${result.remainingMethods.join(', ')}.` : ' Sign-in now asks for the password only.'}`);
 }

@@ -1,0 +1,141 @@
+import { Conflict, Forbidden, NotFound } from '../errors.js';
+import type { AccountRow } from '../store/accounts.js';
+import { activateEmailMfa, deleteEmailMfa, findEmailCode, findEmailMfa, putPendingEmailMfa, type EmailMfaRow } from '../store/email.js';
+import type { EmailCodeSent, IdentityProof } from '../views.js';
+import { recordActivity } from './activity.js';
+import type { RequestOrigin, ServiceContext } from './context.js';
+import { checkEmailCode, sendEmailCode } from './email-codes.js';
+import { confirmIdentity } from './identity.js';
+import { maskAddress } from './messages.js';
+import { notifySecurity, securityNotice } from './notifications.js';
+import { removeRecoveryCodes } from './recovery-codes.js';
+import { assertMayDisable, enableIdentityRule, type SecondFactor } from './second-factors.js';
+import type { Auth } from './sessions.js';
+
+// Email codes as a second factor (SPEC §4.2).
+
+export const NIST_EMAIL_NOTICE =
+  'NIST SP 800-63B rev 4 does not count email as an authentication factor: prefer the authenticator app (`acctsec mfa totp enable`) or a security key';
+
+const SIGN_IN = 'mfa';
+const ENABLE = 'enable';
+
+function active(row: EmailMfaRow | undefined): row is EmailMfaRow & { enabled_at: number } {
+  return row !== undefined && row.enabled_at !== null;
+}
+
+function signInCodeMessage(account: AccountRow) {
+  return (code: string) => ({
+    subject: 'acctsec: your sign-in code',
+    paragraphs: [
+      `Hello ${account.username}, here is your code to sign in or to confirm a change:`,
+      'It works once, for 10 minutes. If you did not ask for it, someone has your password: change it now.',
+    ],
+    code,
+  });
+}
+
+export const emailFactor: SecondFactor = {
+  id: 'email',
+  label: 'Email code',
+  isActive: (ctx, account) => active(findEmailMfa(ctx.db, account.id)),
+  status(ctx, account) {
+    const row = findEmailMfa(ctx.db, account.id);
+    return {
+      type: 'email',
+      enabled: active(row),
+      enabledAt: active(row) ? new Date(row.enabled_at).toISOString() : null,
+      ...(active(row) ? { address: row.address } : {}),
+      ...(active(row) && !ctx.policy.allowEmailMfa ? { allowedByPolicy: false } : {}),
+    };
+  },
+  async verify(ctx, account, code, origin) {
+    if (!active(findEmailMfa(ctx.db, account.id))) throw new NotFound('email codes are not active for this account');
+    await checkEmailCode(ctx, account, SIGN_IN, code, origin);
+    return [];
+  },
+  async sendCode(ctx, account) {
+    const row = findEmailMfa(ctx.db, account.id);
+    if (!active(row)) throw new NotFound('email codes are not active for this account');
+    const { expiresAt } = await sendEmailCode(ctx, account, SIGN_IN, [row.address], signInCodeMessage(account));
+    return { method: 'email', sentTo: maskAddress(row.address), expiresAt };
+  },
+};
+
+function enableMessage(account: AccountRow) {
+  return (code: string) => ({
+    subject: 'acctsec: confirm email codes for your account',
+    paragraphs: [
+      `Hello ${account.username}, enter this code to turn on email codes at sign-in:`,
+      'It works once, for 10 minutes. If you did not ask for it, change your password now.',
+    ],
+    code,
+  });
+}
+
+/** Confirms identity by the seed's rule, then sends a code to the account's address. */
+export async function beginEmailMfa(ctx: ServiceContext, auth: Auth, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<EmailCodeSent> {
+  const a = auth.account;
+  if (!ctx.policy.allowEmailMfa) {
+    throw new Forbidden('email codes are turned off by policy (policy.allowEmailMfa): use the authenticator app, `acctsec mfa totp enable`');
+  }
+  if (active(findEmailMfa(ctx.db, a.id))) throw new Conflict('email codes are already active');
+  await confirmIdentity(ctx, auth, proof, origin, { always: true, accept: enableIdentityRule(ctx, a, 'email') });
+  putPendingEmailMfa(ctx.db, a.id, a.email, ctx.now());
+  try {
+    const { expiresAt } = await sendEmailCode(ctx, a, ENABLE, [a.email], enableMessage(a));
+    recordActivity(ctx, a.id, 'mfa.email.enrollment_started', { origin, sessionId: auth.session.id });
+    return { method: 'email', sentTo: maskAddress(a.email), expiresAt, notices: [NIST_EMAIL_NOTICE] };
+  } catch (err) {
+    // Nothing half-enabled: without a delivered code there is no pending enrollment either.
+    deleteEmailMfa(ctx.db, a.id);
+    throw err;
+  }
+}
+
+function pending(ctx: ServiceContext, account: AccountRow): EmailMfaRow {
+  const row = findEmailMfa(ctx.db, account.id);
+  if (active(row)) throw new Conflict('email codes are already active');
+  if (!row) throw new NotFound('no email-code enrollment is pending; run `acctsec mfa email enable`');
+  return row;
+}
+
+export async function resendEmailMfa(ctx: ServiceContext, auth: Auth, origin: RequestOrigin): Promise<EmailCodeSent> {
+  const row = pending(ctx, auth.account);
+  const { expiresAt } = await sendEmailCode(ctx, auth.account, ENABLE, [row.address], enableMessage(auth.account));
+  recordActivity(ctx, auth.account.id, 'mfa.email.code_resent', { origin, sessionId: auth.session.id });
+  return { method: 'email', sentTo: maskAddress(row.address), expiresAt, notices: [] };
+}
+
+export async function confirmEmailMfa(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin): Promise<{ enabled: true; address: string }> {
+  const a = auth.account;
+  const row = pending(ctx, a);
+  if (!findEmailCode(ctx.db, a.id, ENABLE)) throw new NotFound('no email-code enrollment is pending; run `acctsec mfa email enable`');
+  await checkEmailCode(ctx, a, ENABLE, code, origin);
+  activateEmailMfa(ctx.db, a.id, ctx.now());
+  recordActivity(ctx, a.id, 'mfa.email.enabled', { origin, sessionId: auth.session.id });
+  await notifySecurity(ctx, a, securityNotice(ctx, a, 'email codes were turned on as a second factor', origin));
+  return { enabled: true, address: row.address };
+}
+
+export async function disableEmailMfa(
+  ctx: ServiceContext,
+  auth: Auth,
+  code: string,
+  acknowledgeLast: boolean,
+  origin: RequestOrigin,
+): Promise<{ disabled: true; remainingMethods: string[] }> {
+  const a = auth.account;
+  if (!active(findEmailMfa(ctx.db, a.id))) throw new Conflict('email codes are not active; nothing to disable');
+  const remaining = assertMayDisable(ctx, a, 'email', acknowledgeLast);
+  await emailFactor.verify(ctx, a, code, origin);
+  ctx.db
+    .transaction(() => {
+      deleteEmailMfa(ctx.db, a.id);
+      if (remaining.length === 0) removeRecoveryCodes(ctx, a);
+      recordActivity(ctx, a.id, 'mfa.email.disabled', { origin, sessionId: auth.session.id, detail: { remainingMethods: remaining } });
+    })
+    .immediate();
+  await notifySecurity(ctx, a, securityNotice(ctx, a, 'email codes were turned off as a second factor', origin));
+  return { disabled: true, remainingMethods: remaining };
+}

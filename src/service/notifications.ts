@@ -1,0 +1,91 @@
+import { InvalidInput } from '../errors.js';
+import type { AccountRow } from '../store/accounts.js';
+import { getNotificationSettings, putNotificationSettings } from '../store/email.js';
+import type { NotificationSettings } from '../views.js';
+import { recordActivity } from './activity.js';
+import type { RequestOrigin, ServiceContext } from './context.js';
+import { renderMessage, type MailFormat, type MessageBody } from './messages.js';
+import type { Auth } from './sessions.js';
+
+// Notification preferences (SPEC §8) and the security notices that cannot be turned off.
+
+/** Names a user might try in order to silence security notices: refused with a clear message. */
+const SECURITY_NAMES = new Set(['security', 'security-notifications', 'security-alerts', 'alerts']);
+const ORG_RULE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function mailFormat(ctx: ServiceContext, account: AccountRow): MailFormat {
+  return getNotificationSettings(ctx.db, account.id).format;
+}
+
+/**
+ * A security notice to the account's address, in its format: password changed, MFA changed, recovery
+ * codes, tokens, IP list, support actions. Sent after the change is made; a failure is reported, not thrown.
+ */
+export async function notifySecurity(ctx: ServiceContext, account: AccountRow, body: MessageBody): Promise<void> {
+  await ctx.mailer.notify(renderMessage([account.email], mailFormat(ctx, account), body));
+}
+
+/** The standard security notice: what happened, when, and what to do if it was not you. */
+export function securityNotice(ctx: ServiceContext, account: AccountRow, what: string, origin: RequestOrigin): MessageBody {
+  const when = new Date(ctx.now()).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  const where = origin.ip ? ` from ${origin.ip}` : origin.client ? ` (${origin.client})` : '';
+  return {
+    subject: `acctsec security notice: ${what}`,
+    paragraphs: [
+      `Hello ${account.username},`,
+      `${what[0]!.toUpperCase()}${what.slice(1)} on your account at ${when}${where}.`,
+      'If this was you, there is nothing to do. If it was not, change your password now (`acctsec password change`) and review `acctsec activity`.',
+    ],
+  };
+}
+
+export function notificationSettings(ctx: ServiceContext, account: AccountRow): NotificationSettings {
+  const row = getNotificationSettings(ctx.db, account.id);
+  const chosen = JSON.parse(row.newsletters) as Record<string, boolean>;
+  return {
+    format: row.format,
+    newsletters: Object.fromEntries(ctx.policy.newsletters.map((n) => [n, chosen[n] === true])),
+    organizations: JSON.parse(row.organizations) as Record<string, boolean>,
+  };
+}
+
+function save(ctx: ServiceContext, auth: Auth, s: NotificationSettings, detail: Record<string, unknown>): NotificationSettings {
+  putNotificationSettings(ctx.db, {
+    account_id: auth.account.id,
+    format: s.format,
+    newsletters: JSON.stringify(s.newsletters),
+    organizations: JSON.stringify(s.organizations),
+  });
+  recordActivity(ctx, auth.account.id, 'notifications.changed', { sessionId: auth.session.id, detail });
+  return s;
+}
+
+export function setMailFormat(ctx: ServiceContext, auth: Auth, format: string): NotificationSettings {
+  if (format !== 'html' && format !== 'text') throw new InvalidInput(`invalid format "${format}": use html or text`, 'format');
+  return save(ctx, auth, { ...notificationSettings(ctx, auth.account), format }, { format });
+}
+
+export function setNewsletters(ctx: ServiceContext, auth: Auth, names: string[], on: boolean): NotificationSettings {
+  if (names.length === 0) throw new InvalidInput('name at least one list', 'list');
+  for (const name of names) {
+    if (SECURITY_NAMES.has(name.toLowerCase())) {
+      throw new InvalidInput(
+        `"${name}": security notifications (password changed, MFA changed, token created, recovery code used, support reset, IP list changed) are always sent and cannot be turned ${on ? 'on or off' : 'off'}`,
+        'list',
+      );
+    }
+    if (!ctx.policy.newsletters.includes(name)) {
+      throw new InvalidInput(`unknown list "${name}"; the lists are: ${ctx.policy.newsletters.join(', ')}`, 'list');
+    }
+  }
+  const s = notificationSettings(ctx, auth.account);
+  for (const name of names) s.newsletters[name] = on;
+  return save(ctx, auth, s, { lists: names, subscribed: on });
+}
+
+export function setOrganization(ctx: ServiceContext, auth: Auth, org: string, on: boolean): NotificationSettings {
+  if (!ORG_RULE.test(org)) throw new InvalidInput(`invalid organization name "${org}"`, 'org');
+  const s = notificationSettings(ctx, auth.account);
+  s.organizations[org] = on;
+  return save(ctx, auth, s, { organization: org, on });
+}
