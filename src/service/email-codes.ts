@@ -10,6 +10,7 @@ import {
   voidEmailCode,
   type EmailCodeRow,
 } from '../store/email.js';
+import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { databaseKey } from './encryption.js';
 import { renderMessage, type MessageBody } from './messages.js';
@@ -62,6 +63,7 @@ export async function sendEmailCode(
     else deleteEmailCodes(ctx.db, account.id, purpose);
     throw err;
   }
+  recordActivity(ctx, account.id, 'email_code.sent', { detail: { purpose, to: to.length } });
   return { expiresAt: new Date(now + CODE_LIFE_MS).toISOString() };
 }
 
