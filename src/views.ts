@@ -124,6 +124,8 @@ export interface AccountStatus {
   passwordRotationDue: boolean;
   passwordRotationDueAt: string;
   mfa: MfaStatus;
+  /** IP restriction: empty means none. */
+  ipAllowList: IpEntry[];
   sessions: SessionView[];
   /** Advice to act on: rotation due, few recovery codes left. */
   notices: string[];
@@ -148,4 +150,42 @@ export interface ActivityEntry {
   detail: Record<string, unknown> | null;
   ip: string | null;
   sessionId: string | null;
+}
+
+export interface IpEntry {
+  cidr: string;
+  family: 4 | 6;
+  addedAt: string;
+}
+
+/** One line of input: the text and where it came from ("line 3 of allow.txt"), for error messages. */
+export interface IpEntryInput {
+  text: string;
+  where?: string;
+}
+
+export interface IpChange {
+  added: string[];
+  removed: string[];
+  /** Duplicates, entries already covered by a wider one, and narrower ones a new wider entry replaced. */
+  skipped: { cidr: string; reason: string }[];
+  warnings: string[];
+  entries: IpEntry[];
+}
+
+export interface IpCheck {
+  address: string;
+  allowed: boolean;
+  matchedBy: string | null;
+  /** False when the list is empty (no restriction). */
+  restricted: boolean;
+}
+
+export interface IpChangeOptions {
+  /** Accept private, loopback, link-local... ranges too. */
+  allowPrivate: boolean;
+  /** Make a change even when it locks out the current address. */
+  force: boolean;
+  /** The client's address where the back end cannot see it (local mode: --current-ip). */
+  currentIp?: string | undefined;
 }

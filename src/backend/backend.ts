@@ -4,6 +4,11 @@ import type {
   EmailCodeSent,
   IdentityProof,
   InitInput,
+  IpChange,
+  IpChangeOptions,
+  IpCheck,
+  IpEntry,
+  IpEntryInput,
   NotificationSettings,
   RecoveryEmail,
   MfaStatus,
@@ -71,6 +76,14 @@ export interface Backend {
   /** No session: the same answer for every username. */
   sendRecoveryCode(username: string): Promise<{ message: string }>;
   recover(input: { username: string; code: string; newPassword: string }): Promise<{ username: string; revokedSessions: number }>;
+
+  listIp(): Promise<IpEntry[]>;
+  checkIp(address: string): Promise<IpCheck>;
+  addIp(entries: IpEntryInput[], options: IpChangeOptions, proof?: IdentityProof): Promise<IpChange>;
+  removeIp(entries: IpEntryInput[], options: IpChangeOptions, proof?: IdentityProof): Promise<IpChange>;
+  /** Replaces the whole list in one transaction. */
+  setIp(entries: IpEntryInput[], options: IpChangeOptions, proof?: IdentityProof): Promise<IpChange>;
+  clearIp(proof?: IdentityProof): Promise<IpChange>;
 
   close(): Promise<void>;
 }

@@ -15,6 +15,7 @@ import { beginEmailMfa, confirmEmailMfa, disableEmailMfa, resendEmailMfa } from 
 import { notificationSettings, setMailFormat, setNewsletters, setOrganization } from '../service/notifications.js';
 import { addRecoveryEmail, confirmRecoveryEmail, listRecoveryEmails, recoverWithCode, removeRecoveryEmail, sendRecoveryCode } from '../service/recovery-emails.js';
 import { createMailer, type MailConfig } from '../mail/mailer.js';
+import { addIp, checkIp, clearIp, listIp, removeIp, setIp } from '../service/ip-allow-list.js';
 import { beginTotpEnrollment, confirmTotpEnrollment, disableTotp } from '../service/totp.js';
 
 export interface LocalBackendOptions extends BackendOptions {
@@ -140,6 +141,18 @@ export function createLocalBackend(options: LocalBackendOptions): Backend {
     sendRecoveryCode: (username) => run((ctx) => sendRecoveryCode(ctx, username)),
 
     recover: (input) => run((ctx) => recoverWithCode(ctx, input, origin)),
+
+    listIp: () => authed((ctx, me) => listIp(ctx, me.account)),
+
+    checkIp: (address) => authed((ctx, me) => checkIp(ctx, me.account, address)),
+
+    addIp: (entries, ipOptions, proof) => authed((ctx, me) => addIp(ctx, me, entries, ipOptions, proof, origin)),
+
+    removeIp: (entries, ipOptions, proof) => authed((ctx, me) => removeIp(ctx, me, entries, ipOptions, proof, origin)),
+
+    setIp: (entries, ipOptions, proof) => authed((ctx, me) => setIp(ctx, me, entries, ipOptions, proof, origin)),
+
+    clearIp: (proof) => authed((ctx, me) => clearIp(ctx, me, proof, origin)),
 
     close: async () => {
       db?.close();

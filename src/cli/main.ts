@@ -3,6 +3,7 @@ import { AcctsecError } from '../errors.js';
 import { newCmdActivity } from './commands/activity.js';
 import { newCmdConfig } from './commands/config.js';
 import { newCmdInit } from './commands/init.js';
+import { newCmdIp } from './commands/ip.js';
 import { newCmdLogin } from './commands/login.js';
 import { newCmdLogout } from './commands/logout.js';
 import { newCmdMfa } from './commands/mfa.js';
@@ -73,7 +74,7 @@ export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Pro
         '\n\nSecrets are never taken as arguments: prompts, --password-stdin or the variables above.',
     );
   program.hook('preAction', (_cmd, action) => beforeAction(action.optsWithGlobals() as GlobalOptions));
-  for (const make of [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdMfa, newCmdRecoveryCodes, newCmdRecovery, newCmdRecover, newCmdNotifications, newCmdActivity, newCmdConfig]) {
+  for (const make of [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdMfa, newCmdRecoveryCodes, newCmdRecovery, newCmdRecover, newCmdIp, newCmdNotifications, newCmdActivity, newCmdConfig]) {
     program.addCommand(make(f));
   }
   applyToTree(program, (cmd) => {

@@ -17,6 +17,7 @@ import { confirmIdentity } from './identity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword, estimateStrength } from './password-policy.js';
 import { emailFactor } from './email-mfa.js';
+import { listIp } from './ip-allow-list.js';
 import { lowRecoveryCodesNotice, recoveryCodesLeft } from './recovery-codes.js';
 import { activeFactors, mfaOverview } from './second-factors.js';
 import { createSession, sessionViews, type Auth } from './sessions.js';
@@ -87,6 +88,7 @@ export function accountStatus(ctx: ServiceContext, auth: Auth): AccountStatus {
     passwordRotationDue: rotationDue,
     passwordRotationDueAt: new Date(rotationDueAt).toISOString(),
     mfa: mfaOverview(ctx, a),
+    ipAllowList: listIp(ctx, a),
     sessions: sessionViews(ctx, auth),
     notices,
   };

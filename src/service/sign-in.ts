@@ -2,6 +2,7 @@ import { AuthFailed, Forbidden, InvalidInput, Throttled } from '../errors.js';
 import { findAccountByUsername, replacePasswordHash, type AccountRow } from '../store/accounts.js';
 import type { EmailCodeSent, SignInInput, SignInResult } from '../views.js';
 import { recordActivity } from './activity.js';
+import { isAllowed } from './ip-allow-list.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { activeFactors, factorChoices, sendFactorCode } from './second-factors.js';
 import { createSession } from './sessions.js';
@@ -61,10 +62,18 @@ export async function checkPassword(
  * SPEC §2 sign-in: the password, then one code from whichever active second factor the user picks.
  * Without a code while a factor is active, the answer lists the methods and no session is made.
  */
-function assertNotLocked(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): void {
+/**
+ * After the password, so neither check tells a guesser anything: a locked account, and an address
+ * outside the account's IP list (SPEC §6; local sign-ins have no address and are not restricted).
+ */
+function assertMaySignIn(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): void {
   if (account.locked_at !== null) {
     recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason: 'locked' } });
     throw new Forbidden(`the account ${account.username} is locked; contact support`);
+  }
+  if (origin.ip && !isAllowed(ctx, account, origin.ip)) {
+    recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason: 'ip' } });
+    throw new Forbidden(`sign-in from ${origin.ip} is not allowed by this account's IP restriction`);
   }
 }
 
@@ -75,14 +84,14 @@ export async function sendSignInCode(
   origin: RequestOrigin,
 ): Promise<EmailCodeSent> {
   const account = await checkPassword(ctx, input.username, input.password, origin);
-  assertNotLocked(ctx, account, origin);
+  assertMaySignIn(ctx, account, origin);
   return sendFactorCode(ctx, account, input.method, origin);
 }
 
 export async function signIn(ctx: ServiceContext, input: SignInInput, origin: RequestOrigin): Promise<SignInResult> {
   if (!input.username.trim()) throw new InvalidInput('a username is needed', '--username');
   const account = await checkPassword(ctx, input.username, input.password, origin);
-  assertNotLocked(ctx, account, origin);
+  assertMaySignIn(ctx, account, origin);
   const factors = activeFactors(ctx, account);
   const notices: string[] = [];
   let method = 'password';

@@ -26,6 +26,7 @@ export async function statusRun(opts: { f: Factory }): Promise<void> {
   f.io.out(
     `MFA        ${mfa.length ? mfa.map((m) => `${m.type} since ${localTime(m.enabledAt ?? '')}`).join(', ') : c.yellow('none: the password is the only factor')}`,
   );
+  f.io.out(`IP         ${s.ipAllowList.length ? s.ipAllowList.map((e) => e.cidr).join(', ') : 'no restriction'}`);
   if (s.mfa.recoveryCodesLeft !== null) f.io.out(`Recovery   ${s.mfa.recoveryCodesLeft} code${s.mfa.recoveryCodesLeft === 1 ? '' : 's'} left`);
   const current = s.sessions.find((x) => x.current);
   f.io.out(`Sessions   ${s.sessions.length} active${current ? ` (this one: ${current.id})` : ''}`);
