@@ -126,6 +126,8 @@ export interface AccountStatus {
   mfa: MfaStatus;
   /** IP restriction: empty means none. */
   ipAllowList: IpEntry[];
+  tokens: { active: number; expiringSoon: TokenView[] };
+  legacyApiKey: boolean;
   sessions: SessionView[];
   /** Advice to act on: rotation due, few recovery codes left. */
   notices: string[];
@@ -188,4 +190,59 @@ export interface IpChangeOptions {
   force: boolean;
   /** The client's address where the back end cannot see it (local mode: --current-ip). */
   currentIp?: string | undefined;
+}
+
+export interface ScopeInfo {
+  name: string;
+  description: string;
+  source: 'acctsec' | 'provider';
+}
+
+export interface TokenRequest {
+  name: string;
+  scopes: string[];
+  resources: string[];
+  /** 30d, 90d or YYYY-MM-DD; default 30 days. */
+  expires?: string | undefined;
+}
+
+/** A new token: the only time its secret is shown. */
+export interface TokenCreated {
+  id: string;
+  name: string;
+  token: string;
+  scopes: string[];
+  resources: string[];
+  expiresAt: string | null;
+}
+
+export interface TokenView {
+  id: string;
+  name: string;
+  scopes: string[];
+  resources: string[];
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+  state: 'active' | 'expired' | 'revoked';
+}
+
+/** `token verify --json` and POST /v1/tokens/introspect (RFC 7662's shape, with every field always present). */
+export interface Introspection {
+  active: boolean;
+  account: string | null;
+  scopes: string[];
+  resources: string[];
+  expiresAt: string | null;
+  deprecated: boolean;
+}
+
+export interface ApiKeyStatus {
+  present: boolean;
+  id: string | null;
+  createdAt: string | null;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+  scopes: string[];
 }

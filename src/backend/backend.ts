@@ -1,5 +1,11 @@
 import type {
   AccountStatus,
+  ApiKeyStatus,
+  Introspection,
+  ScopeInfo,
+  TokenCreated,
+  TokenRequest,
+  TokenView,
   ActivityEntry,
   EmailCodeSent,
   IdentityProof,
@@ -84,6 +90,19 @@ export interface Backend {
   /** Replaces the whole list in one transaction. */
   setIp(entries: IpEntryInput[], options: IpChangeOptions, proof?: IdentityProof): Promise<IpChange>;
   clearIp(proof?: IdentityProof): Promise<IpChange>;
+
+  tokenScopes(): Promise<ScopeInfo[]>;
+  createToken(request: TokenRequest, proof?: IdentityProof): Promise<TokenCreated>;
+  listTokens(): Promise<TokenView[]>;
+  revokeToken(idOrName: string, proof?: IdentityProof): Promise<TokenView>;
+  rotateToken(idOrName: string, proof?: IdentityProof): Promise<TokenCreated>;
+  /** Introspection: no session needed. */
+  verifyToken(token: string, ip?: string): Promise<Introspection>;
+
+  apiKeyStatus(): Promise<ApiKeyStatus>;
+  generateApiKey(proof?: IdentityProof): Promise<{ key: string; id: string }>;
+  deleteApiKey(proof?: IdentityProof): Promise<void>;
+  migrateApiKey(name: string, expires: string | undefined, proof?: IdentityProof): Promise<TokenCreated>;
 
   close(): Promise<void>;
 }

@@ -16,6 +16,18 @@ import { notificationSettings, setMailFormat, setNewsletters, setOrganization } 
 import { addRecoveryEmail, confirmRecoveryEmail, listRecoveryEmails, recoverWithCode, removeRecoveryEmail, sendRecoveryCode } from '../service/recovery-emails.js';
 import { createMailer, type MailConfig } from '../mail/mailer.js';
 import { addIp, checkIp, clearIp, listIp, removeIp, setIp } from '../service/ip-allow-list.js';
+import {
+  apiKeyStatus,
+  createToken,
+  deleteApiKey,
+  generateApiKey,
+  migrateApiKey,
+  revokeTokenByRef,
+  rotateToken,
+  scopeCatalogue,
+  tokenViews,
+  verifyToken,
+} from '../service/tokens.js';
 import { beginTotpEnrollment, confirmTotpEnrollment, disableTotp } from '../service/totp.js';
 
 export interface LocalBackendOptions extends BackendOptions {
@@ -153,6 +165,26 @@ export function createLocalBackend(options: LocalBackendOptions): Backend {
     setIp: (entries, ipOptions, proof) => authed((ctx, me) => setIp(ctx, me, entries, ipOptions, proof, origin)),
 
     clearIp: (proof) => authed((ctx, me) => clearIp(ctx, me, proof, origin)),
+
+    tokenScopes: () => run((ctx) => scopeCatalogue(ctx)),
+
+    createToken: (request, proof) => authed((ctx, me) => createToken(ctx, me, request, proof, origin)),
+
+    listTokens: () => authed((ctx, me) => tokenViews(ctx, me.account)),
+
+    revokeToken: (ref, proof) => authed((ctx, me) => revokeTokenByRef(ctx, me, ref, proof, origin)),
+
+    rotateToken: (ref, proof) => authed((ctx, me) => rotateToken(ctx, me, ref, proof, origin)),
+
+    verifyToken: (token, ip) => run((ctx) => verifyToken(ctx, token, ip)),
+
+    apiKeyStatus: () => authed((ctx, me) => apiKeyStatus(ctx, me.account)),
+
+    generateApiKey: (proof) => authed((ctx, me) => generateApiKey(ctx, me, proof, origin)),
+
+    deleteApiKey: (proof) => authed((ctx, me) => deleteApiKey(ctx, me, proof, origin)),
+
+    migrateApiKey: (name, expires, proof) => authed((ctx, me) => migrateApiKey(ctx, me, name, expires, proof, origin)),
 
     close: async () => {
       db?.close();

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AcctsecError } from '../errors.js';
 import { newCmdActivity } from './commands/activity.js';
+import { newCmdApikey } from './commands/apikey.js';
 import { newCmdConfig } from './commands/config.js';
 import { newCmdInit } from './commands/init.js';
 import { newCmdIp } from './commands/ip.js';
@@ -13,6 +14,7 @@ import { newCmdRecover, newCmdRecovery } from './commands/recovery.js';
 import { newCmdRecoveryCodes } from './commands/recovery-codes.js';
 import { newCmdSessions } from './commands/sessions.js';
 import { newCmdStatus } from './commands/status.js';
+import { newCmdToken } from './commands/token.js';
 import { newCmdUsername } from './commands/username.js';
 import type { Factory, GlobalOptions } from './factory.js';
 
@@ -74,7 +76,7 @@ export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Pro
         '\n\nSecrets are never taken as arguments: prompts, --password-stdin or the variables above.',
     );
   program.hook('preAction', (_cmd, action) => beforeAction(action.optsWithGlobals() as GlobalOptions));
-  for (const make of [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdMfa, newCmdRecoveryCodes, newCmdRecovery, newCmdRecover, newCmdIp, newCmdNotifications, newCmdActivity, newCmdConfig]) {
+  for (const make of [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdMfa, newCmdRecoveryCodes, newCmdRecovery, newCmdRecover, newCmdIp, newCmdToken, newCmdApikey, newCmdNotifications, newCmdActivity, newCmdConfig]) {
     program.addCommand(make(f));
   }
   applyToTree(program, (cmd) => {

@@ -162,6 +162,19 @@ export const settings: SettingSpec[] = [
     default: 'product-news,tips,events,status-updates',
   },
   {
+    key: 'tokens.scopes',
+    description: 'the provider\'s token scopes, comma-separated (account:read, ip:write, notifications:write are always there)',
+    policy: 'tokenScopes',
+    policyValue: (v) => String(v).split(',').map((n) => n.trim()).filter(Boolean),
+    parse: (v) => {
+      const names = v.split(',').map((n) => n.trim()).filter(Boolean);
+      const bad = names.find((n) => !/^[a-z][a-z0-9-]{0,31}:[a-z][a-z0-9-]{0,31}$/.test(n));
+      if (names.length === 0 || bad !== undefined) throw new InvalidInput(`invalid scope "${bad ?? v}": use resource:action, e.g. domains:read`, 'tokens.scopes');
+      return names.join(',');
+    },
+    default: 'domains:read,domains:write,dns:read,dns:write,billing:read',
+  },
+  {
     key: 'mail.smtp',
     description: 'SMTP server URL (smtp:// with STARTTLS when offered, or smtps://); unset: the outbox folder',
     parse: smtpUrl,

@@ -18,6 +18,7 @@ import { notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword, estimateStrength } from './password-policy.js';
 import { emailFactor } from './email-mfa.js';
 import { listIp } from './ip-allow-list.js';
+import { apiKeyStatus, tokenSummary } from './tokens.js';
 import { lowRecoveryCodesNotice, recoveryCodesLeft } from './recovery-codes.js';
 import { activeFactors, mfaOverview } from './second-factors.js';
 import { createSession, sessionViews, type Auth } from './sessions.js';
@@ -75,6 +76,7 @@ export function accountStatus(ctx: ServiceContext, auth: Auth): AccountStatus {
   const notices = [
     rotationDue ? `your password is over ${ctx.policy.passwordRotationMonths} months old: \`acctsec password change\`` : null,
     left === null ? null : lowRecoveryCodesNotice(left),
+    ...tokenSummary(ctx, a).expiringSoon.map((t) => `the token "${t.name}" expires ${t.expiresAt!.slice(0, 10)}: \`acctsec token rotate ${t.id}\``),
     emailFactor.isActive(ctx, a) && !ctx.policy.allowEmailMfa
       ? 'email codes are turned off by policy (policy.allowEmailMfa): they still work for you until you disable them; switch to the authenticator app'
       : null,
@@ -89,6 +91,8 @@ export function accountStatus(ctx: ServiceContext, auth: Auth): AccountStatus {
     passwordRotationDueAt: new Date(rotationDueAt).toISOString(),
     mfa: mfaOverview(ctx, a),
     ipAllowList: listIp(ctx, a),
+    tokens: tokenSummary(ctx, a),
+    legacyApiKey: apiKeyStatus(ctx, a).present,
     sessions: sessionViews(ctx, auth),
     notices,
   };

@@ -14,6 +14,8 @@ export interface Policy {
   allowEmailMfa: boolean;
   /** The newsletter catalogue `notifications subscribe` offers. */
   newsletters: string[];
+  /** The provider's token scopes, after this tool's own (account:read, ip:write, notifications:write). */
+  tokenScopes: string[];
 }
 
 export const defaultPolicy: Policy = {
@@ -24,6 +26,7 @@ export const defaultPolicy: Policy = {
   totpIssuer: 'acctsec',
   allowEmailMfa: true,
   newsletters: ['product-news', 'tips', 'events', 'status-updates'],
+  tokenScopes: ['domains:read', 'domains:write', 'dns:read', 'dns:write', 'billing:read'],
 };
 
 /** The "sudo" window after a sign-in or an identity confirmation (SPEC §2, as GitHub and Kratos do). */

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { sql, type Db } from './db.js';
 
 export type Role = 'user' | 'support' | 'admin';
 
@@ -32,28 +32,28 @@ export function insertAccount(db: Db, a: NewAccount): number {
 }
 
 export function countAccounts(db: Db): number {
-  return (db.prepare('SELECT count(*) AS n FROM accounts').get() as { n: number }).n;
+  return (sql(db, 'SELECT count(*) AS n FROM accounts').get() as { n: number }).n;
 }
 
 export function findAccountByUsername(db: Db, username: string): AccountRow | undefined {
-  return db.prepare('SELECT * FROM accounts WHERE username = ?').get(username) as AccountRow | undefined;
+  return sql(db, 'SELECT * FROM accounts WHERE username = ?').get(username) as AccountRow | undefined;
 }
 
 export function findAccountById(db: Db, id: number): AccountRow | undefined {
-  return db.prepare('SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
+  return sql(db, 'SELECT * FROM accounts WHERE id = ?').get(id) as AccountRow | undefined;
 }
 
 /** A new password: hash and change date together. */
 export function setPassword(db: Db, id: number, passwordHash: string, changedAt: number): void {
-  db.prepare('UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?').run(passwordHash, changedAt, id);
+  sql(db, 'UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?').run(passwordHash, changedAt, id);
 }
 
 /** The same password re-hashed with stronger parameters: the change date stays. */
 export function replacePasswordHash(db: Db, id: number, oldHash: string, newHash: string): void {
   // Compare-and-set, so a concurrent password change is never overwritten by an upgrade of the old one.
-  db.prepare('UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?').run(newHash, id, oldHash);
+  sql(db, 'UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?').run(newHash, id, oldHash);
 }
 
 export function setUsername(db: Db, id: number, username: string): void {
-  db.prepare('UPDATE accounts SET username = ? WHERE id = ?').run(username, id);
+  sql(db, 'UPDATE accounts SET username = ? WHERE id = ?').run(username, id);
 }

@@ -6,6 +6,17 @@ import { AcctsecError, NotFound, Unavailable } from '../errors.js';
 
 export type Db = Database.Database;
 
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/** A prepared statement, compiled once per connection: preparing is most of a simple query's cost. */
+export function sql(db: Db, text: string): Database.Statement {
+  let byText = statements.get(db);
+  if (!byText) statements.set(db, (byText = new Map()));
+  let statement = byText.get(text);
+  if (!statement) byText.set(text, (statement = db.prepare(text)));
+  return statement;
+}
+
 /** How long a writer waits for another process's transaction before giving up (exit 8). */
 export const BUSY_TIMEOUT_MS = 10_000;
 

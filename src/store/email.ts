@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { sql, type Db } from './db.js';
 
 export interface EmailMfaRow {
   account_id: number;
@@ -8,22 +8,22 @@ export interface EmailMfaRow {
 }
 
 export function findEmailMfa(db: Db, accountId: number): EmailMfaRow | undefined {
-  return db.prepare('SELECT * FROM email_mfa WHERE account_id = ?').get(accountId) as EmailMfaRow | undefined;
+  return sql(db, 'SELECT * FROM email_mfa WHERE account_id = ?').get(accountId) as EmailMfaRow | undefined;
 }
 
 export function putPendingEmailMfa(db: Db, accountId: number, address: string, now: number): void {
-  db.prepare(
+  sql(db, 
     `INSERT INTO email_mfa (account_id, address, created_at, enabled_at) VALUES (?, ?, ?, NULL)
      ON CONFLICT (account_id) DO UPDATE SET address = excluded.address, created_at = excluded.created_at, enabled_at = NULL`,
   ).run(accountId, address, now);
 }
 
 export function activateEmailMfa(db: Db, accountId: number, now: number): boolean {
-  return db.prepare('UPDATE email_mfa SET enabled_at = ? WHERE account_id = ? AND enabled_at IS NULL').run(now, accountId).changes > 0;
+  return sql(db, 'UPDATE email_mfa SET enabled_at = ? WHERE account_id = ? AND enabled_at IS NULL').run(now, accountId).changes > 0;
 }
 
 export function deleteEmailMfa(db: Db, accountId: number): void {
-  db.prepare('DELETE FROM email_mfa WHERE account_id = ?').run(accountId);
+  sql(db, 'DELETE FROM email_mfa WHERE account_id = ?').run(accountId);
 }
 
 export interface EmailCodeRow {
@@ -36,12 +36,12 @@ export interface EmailCodeRow {
 }
 
 export function findEmailCode(db: Db, accountId: number, purpose: string): EmailCodeRow | undefined {
-  return db.prepare('SELECT * FROM email_codes WHERE account_id = ? AND purpose = ?').get(accountId, purpose) as EmailCodeRow | undefined;
+  return sql(db, 'SELECT * FROM email_codes WHERE account_id = ? AND purpose = ?').get(accountId, purpose) as EmailCodeRow | undefined;
 }
 
 /** A new code replaces the previous one; the failure count carries over. */
 export function putEmailCode(db: Db, accountId: number, purpose: string, codeHash: Buffer | null, now: number, expiresAt: number): void {
-  db.prepare(
+  sql(db, 
     `INSERT INTO email_codes (account_id, purpose, code_hash, sent_at, expires_at, failures) VALUES (?, ?, ?, ?, ?, 0)
      ON CONFLICT (account_id, purpose) DO UPDATE SET code_hash = excluded.code_hash, sent_at = excluded.sent_at, expires_at = excluded.expires_at`,
   ).run(accountId, purpose, codeHash, now, expiresAt);
@@ -64,11 +64,11 @@ export function addEmailCodeFailure(db: Db, accountId: number, purpose: string):
 
 /** Voids the live code; the next one starts a fresh count of tries. */
 export function voidEmailCode(db: Db, accountId: number, purpose: string): void {
-  db.prepare('UPDATE email_codes SET code_hash = NULL, failures = 0 WHERE account_id = ? AND purpose = ?').run(accountId, purpose);
+  sql(db, 'UPDATE email_codes SET code_hash = NULL, failures = 0 WHERE account_id = ? AND purpose = ?').run(accountId, purpose);
 }
 
 export function deleteEmailCodes(db: Db, accountId: number, purpose: string): void {
-  db.prepare('DELETE FROM email_codes WHERE account_id = ? AND purpose = ?').run(accountId, purpose);
+  sql(db, 'DELETE FROM email_codes WHERE account_id = ? AND purpose = ?').run(accountId, purpose);
 }
 
 export interface RecoveryAddressRow {
@@ -79,11 +79,11 @@ export interface RecoveryAddressRow {
 }
 
 export function listRecoveryAddresses(db: Db, accountId: number): RecoveryAddressRow[] {
-  return db.prepare('SELECT * FROM recovery_addresses WHERE account_id = ? ORDER BY created_at').all(accountId) as RecoveryAddressRow[];
+  return sql(db, 'SELECT * FROM recovery_addresses WHERE account_id = ? ORDER BY created_at').all(accountId) as RecoveryAddressRow[];
 }
 
 export function putRecoveryAddress(db: Db, accountId: number, address: string, now: number): void {
-  db.prepare('INSERT INTO recovery_addresses (account_id, address, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(accountId, address, now);
+  sql(db, 'INSERT INTO recovery_addresses (account_id, address, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(accountId, address, now);
 }
 
 export function verifyRecoveryAddress(db: Db, accountId: number, address: string, now: number): boolean {
@@ -93,7 +93,7 @@ export function verifyRecoveryAddress(db: Db, accountId: number, address: string
 }
 
 export function deleteRecoveryAddress(db: Db, accountId: number, address: string): boolean {
-  return db.prepare('DELETE FROM recovery_addresses WHERE account_id = ? AND address = ?').run(accountId, address).changes > 0;
+  return sql(db, 'DELETE FROM recovery_addresses WHERE account_id = ? AND address = ?').run(accountId, address).changes > 0;
 }
 
 export interface NotificationRow {
@@ -105,7 +105,7 @@ export interface NotificationRow {
 
 export function getNotificationSettings(db: Db, accountId: number): NotificationRow {
   return (
-    (db.prepare('SELECT * FROM notification_settings WHERE account_id = ?').get(accountId) as NotificationRow | undefined) ?? {
+    (sql(db, 'SELECT * FROM notification_settings WHERE account_id = ?').get(accountId) as NotificationRow | undefined) ?? {
       account_id: accountId,
       format: 'html',
       newsletters: '{}',
@@ -115,7 +115,7 @@ export function getNotificationSettings(db: Db, accountId: number): Notification
 }
 
 export function putNotificationSettings(db: Db, row: NotificationRow): void {
-  db.prepare(
+  sql(db, 
     `INSERT INTO notification_settings (account_id, format, newsletters, organizations) VALUES (@account_id, @format, @newsletters, @organizations)
      ON CONFLICT (account_id) DO UPDATE SET format = excluded.format, newsletters = excluded.newsletters, organizations = excluded.organizations`,
   ).run(row);

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { sql, type Db } from './db.js';
 
 export interface SessionRow {
   id: string;
@@ -14,7 +14,7 @@ export interface SessionRow {
 }
 
 export function insertSession(db: Db, row: Omit<SessionRow, 'revoked_at'>): void {
-  db.prepare(
+  sql(db, 
     `INSERT INTO sessions (id, account_id, token_hash, created_at, last_seen_at, authenticated_at, expires_at, client, ip)
      VALUES (@id, @account_id, @token_hash, @created_at, @last_seen_at, @authenticated_at, @expires_at, @client, @ip)`,
   ).run(row);
@@ -22,15 +22,15 @@ export function insertSession(db: Db, row: Omit<SessionRow, 'revoked_at'>): void
 
 /** Looked up by the SHA-256 of the token through the unique index: the token itself is never stored. */
 export function findSessionByTokenHash(db: Db, tokenHash: Buffer): SessionRow | undefined {
-  return db.prepare('SELECT * FROM sessions WHERE token_hash = ?').get(tokenHash) as SessionRow | undefined;
+  return sql(db, 'SELECT * FROM sessions WHERE token_hash = ?').get(tokenHash) as SessionRow | undefined;
 }
 
 export function touchSession(db: Db, id: string, now: number): void {
-  db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id = ?').run(now, id);
+  sql(db, 'UPDATE sessions SET last_seen_at = ? WHERE id = ?').run(now, id);
 }
 
 export function markSessionAuthenticated(db: Db, id: string, now: number): void {
-  db.prepare('UPDATE sessions SET authenticated_at = ?, last_seen_at = ? WHERE id = ?').run(now, now, id);
+  sql(db, 'UPDATE sessions SET authenticated_at = ?, last_seen_at = ? WHERE id = ?').run(now, now, id);
 }
 
 /** Sessions not revoked and not past their absolute expiry; idle expiry is judged by the service. */
@@ -42,7 +42,7 @@ export function listLiveSessions(db: Db, accountId: number, now: number): Sessio
 
 /** Returns whether a live session of that account was revoked. */
 export function revokeSession(db: Db, accountId: number, id: string, now: number): boolean {
-  return db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL').run(now, id, accountId).changes > 0;
+  return sql(db, 'UPDATE sessions SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL').run(now, id, accountId).changes > 0;
 }
 
 /** Revokes every session of the account but `keepId` (all of them when it is null); returns how many. */

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { sql, type Db } from './db.js';
 
 export interface ThrottleRow {
   key: string;
@@ -7,7 +7,7 @@ export interface ThrottleRow {
 }
 
 export function getThrottle(db: Db, key: string): ThrottleRow | undefined {
-  return db.prepare('SELECT * FROM throttles WHERE key = ?').get(key) as ThrottleRow | undefined;
+  return sql(db, 'SELECT * FROM throttles WHERE key = ?').get(key) as ThrottleRow | undefined;
 }
 
 /** One more failure, atomically (an UPSERT), returning the new count. */
@@ -23,5 +23,5 @@ export function addThrottleFailure(db: Db, key: string, now: number): number {
 }
 
 export function clearThrottle(db: Db, key: string): void {
-  db.prepare('DELETE FROM throttles WHERE key = ?').run(key);
+  sql(db, 'DELETE FROM throttles WHERE key = ?').run(key);
 }

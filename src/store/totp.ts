@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { sql, type Db } from './db.js';
 
 export interface TotpRow {
   account_id: number;
@@ -10,12 +10,12 @@ export interface TotpRow {
 }
 
 export function findTotp(db: Db, accountId: number): TotpRow | undefined {
-  return db.prepare('SELECT * FROM totp_credentials WHERE account_id = ?').get(accountId) as TotpRow | undefined;
+  return sql(db, 'SELECT * FROM totp_credentials WHERE account_id = ?').get(accountId) as TotpRow | undefined;
 }
 
 /** A pending enrollment replaces any earlier pending one (never an active credential: checked by the caller). */
 export function putPendingTotp(db: Db, accountId: number, secret: Buffer, now: number, expiresAt: number): void {
-  db.prepare(
+  sql(db, 
     `INSERT INTO totp_credentials (account_id, secret, created_at, enabled_at, pending_expires_at, last_step)
      VALUES (?, ?, ?, NULL, ?, NULL)
      ON CONFLICT (account_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at,
@@ -40,5 +40,5 @@ export function consumeTotpStep(db: Db, accountId: number, step: number): boolea
 }
 
 export function deleteTotp(db: Db, accountId: number): boolean {
-  return db.prepare('DELETE FROM totp_credentials WHERE account_id = ?').run(accountId).changes > 0;
+  return sql(db, 'DELETE FROM totp_credentials WHERE account_id = ?').run(accountId).changes > 0;
 }

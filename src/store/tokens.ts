@@ -1,0 +1,46 @@
+import { sql, type Db } from './db.js';
+
+export interface TokenRow {
+  id: string;
+  account_id: number;
+  kind: 'token' | 'apikey';
+  name: string;
+  token_hash: Buffer;
+  scopes: string;
+  resources: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  last_used_ip: string | null;
+}
+
+export function insertToken(db: Db, row: Omit<TokenRow, 'revoked_at' | 'last_used_at' | 'last_used_ip'>): void {
+  sql(db, 
+    `INSERT INTO tokens (id, account_id, kind, name, token_hash, scopes, resources, created_at, expires_at)
+     VALUES (@id, @account_id, @kind, @name, @token_hash, @scopes, @resources, @created_at, @expires_at)`,
+  ).run(row);
+}
+
+/** The lookup of every check: one probe of the unique index on the hash. */
+export function findTokenByHash(db: Db, hash: Buffer): TokenRow | undefined {
+  return sql(db, 'SELECT * FROM tokens WHERE token_hash = ?').get(hash) as TokenRow | undefined;
+}
+
+export function listTokens(db: Db, accountId: number, kind: 'token' | 'apikey'): TokenRow[] {
+  return sql(db, 'SELECT * FROM tokens WHERE account_id = ? AND kind = ? ORDER BY created_at DESC').all(accountId, kind) as TokenRow[];
+}
+
+export function findLiveToken(db: Db, accountId: number, kind: 'token' | 'apikey', idOrName: string): TokenRow | undefined {
+  return db
+    .prepare('SELECT * FROM tokens WHERE account_id = ? AND kind = ? AND revoked_at IS NULL AND (id = ? OR name = ?)')
+    .get(accountId, kind, idOrName, idOrName) as TokenRow | undefined;
+}
+
+export function revokeToken(db: Db, id: string, now: number): boolean {
+  return sql(db, 'UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id).changes > 0;
+}
+
+export function recordTokenUse(db: Db, id: string, now: number, ip: string | null): void {
+  sql(db, 'UPDATE tokens SET last_used_at = ?, last_used_ip = ? WHERE id = ?').run(now, ip, id);
+}

@@ -1,0 +1,54 @@
+import { randomInt } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+
+// The shape of acctsec's secrets (SPEC §7), shared by the service (which issues and checks them) and
+// the CLI (`token inspect` works offline): a fixed prefix that secret scanners can match, 32 base62
+// characters of randomness (190 bits), and 6 base62 characters of CRC32 over the rest, so a mistyped
+// token is rejected before any database lookup (GitHub's token format does the same).
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const RANDOM_CHARS = 32;
+const CHECKSUM_CHARS = 6;
+
+export type SecretKind = 'token' | 'apikey';
+
+export const PREFIXES: Record<SecretKind, string> = { token: 'acs_', apikey: 'acsk_' };
+
+function base62(n: number, width: number): string {
+  let out = '';
+  for (let i = 0; i < width; i++) {
+    out = BASE62[n % 62] + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
+}
+
+function checksum(body: string): string {
+  return base62(crc32(body) >>> 0, CHECKSUM_CHARS);
+}
+
+export function newSecret(kind: SecretKind): string {
+  let random = '';
+  for (let i = 0; i < RANDOM_CHARS; i++) random += BASE62[randomInt(62)];
+  const body = PREFIXES[kind] + random;
+  return body + checksum(body);
+}
+
+export type Inspection =
+  | { kind: SecretKind; valid: true }
+  | { kind: SecretKind | 'session' | 'unknown'; valid: false; reason: string };
+
+/** What a string is, without any database: for `token verify` before its lookup and `token inspect`. */
+export function inspectSecret(raw: string): Inspection {
+  const s = raw.trim();
+  if (s.startsWith('acs_ses_')) return { kind: 'session', valid: false, reason: 'an acctsec sign-in session token (never share it; `acctsec logout` ends it)' };
+  const kind = (Object.keys(PREFIXES) as SecretKind[]).find((k) => s.startsWith(PREFIXES[k]));
+  if (!kind) return { kind: 'unknown', valid: false, reason: 'not an acctsec token or API key (no acs_ or acsk_ prefix)' };
+  const rest = s.slice(PREFIXES[kind].length);
+  if (rest.length !== RANDOM_CHARS + CHECKSUM_CHARS || ![...rest].every((c) => BASE62.includes(c))) {
+    return { kind, valid: false, reason: `malformed: an acctsec ${kind === 'token' ? 'token' : 'API key'} has ${RANDOM_CHARS + CHECKSUM_CHARS} letters and digits after its prefix` };
+  }
+  const body = s.slice(0, s.length - CHECKSUM_CHARS);
+  if (checksum(body) !== s.slice(-CHECKSUM_CHARS)) return { kind, valid: false, reason: 'malformed: the checksum does not match (a character is wrong or missing)' };
+  return { kind, valid: true };
+}
