@@ -9,6 +9,7 @@ import { addRecoveryEmail, confirmRecoveryEmail, recoverWithCode, RECOVERY_SENT,
 import { mfaOverview, sendFactorCode } from '../../src/service/second-factors.js';
 import { authenticate } from '../../src/service/sessions.js';
 import { sendSignInCode, signIn } from '../../src/service/sign-in.js';
+import { createToken } from '../../src/service/tokens.js';
 import { beginTotpEnrollment, confirmTotpEnrollment } from '../../src/service/totp.js';
 import { base32Decode, hotp } from '../rfc6238.js';
 import { TestSmtp } from '../smtp.js';
@@ -183,6 +184,15 @@ describe('security notifications (SPEC §8)', () => {
     await confirmTotpEnrollment(ctx, auth, hotp(base32Decode(e.secret), Math.floor(ctx.now() / 30_000)), {});
     const notices = smtp.messages.slice(mark).filter((m) => m.to.includes(ALICE));
     expect(notices.map((m) => m.parsed.subject)).toEqual(['acctsec security notice: the authenticator app was turned on as a second factor']);
+  });
+});
+
+describe('a token creation notice', () => {
+  it('creating a token sends one security notice', async () => {
+    const { ctx, auth, mark } = await setup();
+    await createToken(ctx, auth, { name: 'ci', scopes: ['dns:read'], resources: [] }, undefined, {});
+    const notices = smtp.messages.slice(mark).filter((m) => m.to.includes(ALICE));
+    expect(notices.map((m) => m.parsed.subject)).toEqual(['acctsec security notice: a personal access token "ci" was created (scopes: dns:read)']);
   });
 });
 
