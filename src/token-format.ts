@@ -10,9 +10,15 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RANDOM_CHARS = 32;
 const CHECKSUM_CHARS = 6;
 
-export type SecretKind = 'token' | 'apikey';
+export type SecretKind = 'token' | 'apikey' | 'reset';
 
-export const PREFIXES: Record<SecretKind, string> = { token: 'acs_', apikey: 'acsk_' };
+export const PREFIXES: Record<SecretKind, string> = { token: 'acs_', apikey: 'acsk_', reset: 'acs_rst_' };
+
+const NAMES: Record<SecretKind, string> = { token: 'personal access token', apikey: 'API key (deprecated)', reset: 'password reset token' };
+
+export function secretName(kind: SecretKind): string {
+  return NAMES[kind];
+}
 
 function base62(n: number, width: number): string {
   let out = '';
@@ -42,11 +48,12 @@ export type Inspection =
 export function inspectSecret(raw: string): Inspection {
   const s = raw.trim();
   if (s.startsWith('acs_ses_')) return { kind: 'session', valid: false, reason: 'an acctsec sign-in session token (never share it; `acctsec logout` ends it)' };
-  const kind = (Object.keys(PREFIXES) as SecretKind[]).find((k) => s.startsWith(PREFIXES[k]));
-  if (!kind) return { kind: 'unknown', valid: false, reason: 'not an acctsec token or API key (no acs_ or acsk_ prefix)' };
+  // Longest prefix first: acs_rst_ also starts with acs_.
+  const kind = (Object.keys(PREFIXES) as SecretKind[]).sort((a, b) => PREFIXES[b].length - PREFIXES[a].length).find((k) => s.startsWith(PREFIXES[k]));
+  if (!kind) return { kind: 'unknown', valid: false, reason: 'not an acctsec token, API key or reset token (no acs_, acsk_ or acs_rst_ prefix)' };
   const rest = s.slice(PREFIXES[kind].length);
   if (rest.length !== RANDOM_CHARS + CHECKSUM_CHARS || ![...rest].every((c) => BASE62.includes(c))) {
-    return { kind, valid: false, reason: `malformed: an acctsec ${kind === 'token' ? 'token' : 'API key'} has ${RANDOM_CHARS + CHECKSUM_CHARS} letters and digits after its prefix` };
+    return { kind, valid: false, reason: `malformed: an acctsec ${NAMES[kind]} has ${RANDOM_CHARS + CHECKSUM_CHARS} letters and digits after its prefix` };
   }
   const body = s.slice(0, s.length - CHECKSUM_CHARS);
   if (checksum(body) !== s.slice(-CHECKSUM_CHARS)) return { kind, valid: false, reason: 'malformed: the checksum does not match (a character is wrong or missing)' };

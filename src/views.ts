@@ -246,3 +246,54 @@ export interface ApiKeyStatus {
   lastUsedIp: string | null;
   scopes: string[];
 }
+
+export interface AuditEntry {
+  time: string;
+  actor: string;
+  target: string | null;
+  action: string;
+  reason: string;
+  outcome: string;
+}
+
+export interface AuditVerification {
+  intact: boolean;
+  rows: number;
+  firstBadRow: number | null;
+  problem: string | null;
+}
+
+export interface UserSummary {
+  username: string;
+  email: string;
+  role: Role;
+  locked: boolean;
+  createdAt: string;
+}
+
+/** What `status` shows, for another account, without secrets (`admin users show`). */
+export interface UserDetails extends UserSummary {
+  passwordChangedAt: string;
+  mfa: MfaStatus;
+  ipAllowList: IpEntry[];
+  tokens: { active: number; expiringSoon: TokenView[] };
+  legacyApiKey: boolean;
+  recoveryEmails: RecoveryEmail[];
+  activeSessions: number;
+}
+
+export interface AdminActionInput {
+  reason: string;
+  dryRun?: boolean;
+}
+
+/** The outcome of an admin action; with dryRun, what would change and nothing changed. */
+export interface AdminResult {
+  action: string;
+  target: string;
+  dryRun: boolean;
+  changes: string[];
+  /** Only with --print-token for a reset: the hand-over the agent verified. */
+  resetToken?: string;
+  resetTokenExpiresAt?: string;
+}

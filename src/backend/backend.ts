@@ -1,5 +1,11 @@
 import type {
   AccountStatus,
+  AdminActionInput,
+  AdminResult,
+  AuditEntry,
+  AuditVerification,
+  UserDetails,
+  UserSummary,
   ApiKeyStatus,
   Introspection,
   ScopeInfo,
@@ -103,6 +109,20 @@ export interface Backend {
   generateApiKey(proof?: IdentityProof): Promise<{ key: string; id: string }>;
   deleteApiKey(proof?: IdentityProof): Promise<void>;
   migrateApiKey(name: string, expires: string | undefined, proof?: IdentityProof): Promise<TokenCreated>;
+
+  /** Streams: the first accounts arrive before the last are read. */
+  adminListUsers(role?: string): AsyncIterable<UserSummary>;
+  adminShowUser(username: string): Promise<UserDetails>;
+  adminCreateUser(input: AdminActionInput & { username: string; email: string; role?: string; printToken?: boolean }): Promise<AdminResult>;
+  adminSetRole(username: string, role: string, input: AdminActionInput): Promise<AdminResult>;
+  adminResetPassword(username: string, input: AdminActionInput & { printToken?: boolean }): Promise<AdminResult>;
+  adminResetMfa(username: string, input: AdminActionInput): Promise<AdminResult>;
+  adminLock(username: string, locked: boolean, input: AdminActionInput): Promise<AdminResult>;
+  adminRevokeSessions(username: string, input: AdminActionInput): Promise<AdminResult>;
+  adminAudit(filter: { user?: string; actor?: string; since?: string; limit?: number }): Promise<AuditEntry[]>;
+  adminVerifyAudit(): Promise<AuditVerification>;
+  /** No session: the owner redeems a reset token from support. */
+  recoverWithToken(input: { username: string; token: string; newPassword: string }): Promise<{ username: string; revokedSessions: number }>;
 
   close(): Promise<void>;
 }

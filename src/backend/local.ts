@@ -17,6 +17,19 @@ import { addRecoveryEmail, confirmRecoveryEmail, listRecoveryEmails, recoverWith
 import { createMailer, type MailConfig } from '../mail/mailer.js';
 import { addIp, checkIp, clearIp, listIp, removeIp, setIp } from '../service/ip-allow-list.js';
 import {
+  auditEntries,
+  createUser,
+  listUsers,
+  lockUser,
+  recoverWithResetToken,
+  resetMfa,
+  resetPassword,
+  revokeUserSessions,
+  setUserRole,
+  showUser,
+  verifyAuditLog,
+} from '../service/admin.js';
+import {
   apiKeyStatus,
   createToken,
   deleteApiKey,
@@ -142,7 +155,7 @@ export function createLocalBackend(options: LocalBackendOptions): Backend {
 
     setOrganizationNotifications: (org, on) => authed((ctx, me) => setOrganization(ctx, me, org, on)),
 
-    listRecoveryEmails: () => authed((ctx, me) => listRecoveryEmails(ctx, me)),
+    listRecoveryEmails: () => authed((ctx, me) => listRecoveryEmails(ctx, me.account)),
 
     addRecoveryEmail: (address, proof) => authed((ctx, me) => addRecoveryEmail(ctx, me, address, proof, origin)),
 
@@ -185,6 +198,37 @@ export function createLocalBackend(options: LocalBackendOptions): Backend {
     deleteApiKey: (proof) => authed((ctx, me) => deleteApiKey(ctx, me, proof, origin)),
 
     migrateApiKey: (name, expires, proof) => authed((ctx, me) => migrateApiKey(ctx, me, name, expires, proof, origin)),
+
+    async *adminListUsers(role) {
+      // A cursor over the store: each account is handed on as it is read.
+      const ctx = context();
+      const me = authenticate(ctx, options.sessionToken);
+      try {
+        yield* listUsers(ctx, me, role, origin);
+      } catch (err) {
+        throw storeError(err, options.dbPath);
+      }
+    },
+
+    adminShowUser: (username) => authed((ctx, me) => showUser(ctx, me, username, origin)),
+
+    adminCreateUser: (input) => authed((ctx, me) => createUser(ctx, me, input, origin)),
+
+    adminSetRole: (username, role, input) => authed((ctx, me) => setUserRole(ctx, me, username, role, input, origin)),
+
+    adminResetPassword: (username, input) => authed((ctx, me) => resetPassword(ctx, me, username, input, origin)),
+
+    adminResetMfa: (username, input) => authed((ctx, me) => resetMfa(ctx, me, username, input, origin)),
+
+    adminLock: (username, locked, input) => authed((ctx, me) => lockUser(ctx, me, username, locked, input, origin)),
+
+    adminRevokeSessions: (username, input) => authed((ctx, me) => revokeUserSessions(ctx, me, username, input, origin)),
+
+    adminAudit: (filter) => authed((ctx, me) => auditEntries(ctx, me, filter, origin)),
+
+    adminVerifyAudit: () => authed((ctx, me) => verifyAuditLog(ctx, me, origin)),
+
+    recoverWithToken: (input) => run((ctx) => recoverWithResetToken(ctx, input, origin)),
 
     close: async () => {
       db?.close();

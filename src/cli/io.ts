@@ -6,6 +6,8 @@ export interface IO {
   readonly stdoutIsTTY: boolean;
   /** A line of the result on stdout (never under --json: use json()). */
   out(text: string): void;
+  /** A line of a long result, waiting when the reader is slower (memory stays flat). */
+  stream(text: string): Promise<void>;
   /** The one JSON document of a --json run. */
   json(value: unknown): void;
   /** Progress and notices on stderr; silenced by --quiet. */
@@ -22,6 +24,11 @@ export function createIO(options: { color: boolean; quiet: boolean }): IO {
     color,
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     out: (text) => void process.stdout.write(text + '\n'),
+    stream: (text) =>
+      new Promise<void>((resolve, reject) => {
+        if (process.stdout.write(text + '\n')) resolve();
+        else process.stdout.once('drain', resolve).once('error', reject);
+      }),
     json: (value) => void process.stdout.write(JSON.stringify(value, null, 2) + '\n'),
     note: (text) => {
       if (!options.quiet) process.stderr.write(text + '\n');

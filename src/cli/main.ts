@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AcctsecError } from '../errors.js';
 import { newCmdActivity } from './commands/activity.js';
+import { newCmdAdmin } from './commands/admin.js';
 import { newCmdApikey } from './commands/apikey.js';
 import { newCmdConfig } from './commands/config.js';
 import { newCmdInit } from './commands/init.js';
@@ -76,7 +77,7 @@ export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Pro
         '\n\nSecrets are never taken as arguments: prompts, --password-stdin or the variables above.',
     );
   program.hook('preAction', (_cmd, action) => beforeAction(action.optsWithGlobals() as GlobalOptions));
-  for (const make of [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdMfa, newCmdRecoveryCodes, newCmdRecovery, newCmdRecover, newCmdIp, newCmdToken, newCmdApikey, newCmdNotifications, newCmdActivity, newCmdConfig]) {
+  for (const make of [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdMfa, newCmdRecoveryCodes, newCmdRecovery, newCmdRecover, newCmdIp, newCmdToken, newCmdApikey, newCmdNotifications, newCmdActivity, newCmdAdmin, newCmdConfig]) {
     program.addCommand(make(f));
   }
   applyToTree(program, (cmd) => {

@@ -1,5 +1,5 @@
 import { AuthFailed, Conflict, NotFound } from '../errors.js';
-import { findAccountByUsername, setPassword } from '../store/accounts.js';
+import { findAccountByUsername, setPassword, type AccountRow } from '../store/accounts.js';
 import { deleteRecoveryAddress, listRecoveryAddresses, putRecoveryAddress, verifyRecoveryAddress } from '../store/email.js';
 import { revokeSessionsExcept } from '../store/sessions.js';
 import type { EmailCodeSent, IdentityProof, RecoveryEmail } from '../views.js';
@@ -34,8 +34,8 @@ function views(ctx: ServiceContext, accountId: number): RecoveryEmail[] {
   }));
 }
 
-export function listRecoveryEmails(ctx: ServiceContext, auth: Auth): RecoveryEmail[] {
-  return views(ctx, auth.account.id);
+export function listRecoveryEmails(ctx: ServiceContext, account: AccountRow): RecoveryEmail[] {
+  return views(ctx, account.id);
 }
 
 /** A sensitive change: identity first; then a code to the new address proves it is the user's. */

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Conflict, InvalidInput, NotFound } from '../errors.js';
 import { findAccountById, type AccountRow } from '../store/accounts.js';
 import { findLiveToken, findTokenByHash, insertToken, listTokens, recordTokenUse, revokeToken, type TokenRow } from '../store/tokens.js';
-import { inspectSecret, newSecret, type SecretKind } from '../token-format.js';
+import { inspectSecret, newSecret } from '../token-format.js';
 import type { ApiKeyStatus, IdentityProof, Introspection, ScopeInfo, TokenCreated, TokenRequest, TokenView } from '../views.js';
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
@@ -102,7 +102,7 @@ function view(ctx: ServiceContext, row: TokenRow): TokenView {
   };
 }
 
-function issue(ctx: ServiceContext, account: AccountRow, kind: SecretKind, name: string, scopes: string[], resources: string[], expiresAt: number | null): TokenCreated {
+function issue(ctx: ServiceContext, account: AccountRow, kind: 'token' | 'apikey', name: string, scopes: string[], resources: string[], expiresAt: number | null): TokenCreated {
   const token = newSecret(kind);
   const id = `${kind === 'token' ? 'tok' : 'key'}_${randomBytes(5).toString('hex')}`;
   insertToken(ctx.db, {
@@ -143,7 +143,7 @@ export function tokenViews(ctx: ServiceContext, account: AccountRow): TokenView[
   return listTokens(ctx.db, account.id, 'token').map((r) => view(ctx, r));
 }
 
-function live(ctx: ServiceContext, account: AccountRow, kind: SecretKind, ref: string): TokenRow {
+function live(ctx: ServiceContext, account: AccountRow, kind: 'token' | 'apikey', ref: string): TokenRow {
   const row = findLiveToken(ctx.db, account.id, kind, ref);
   if (!row) throw new NotFound(`no live token with id or name "${ref}"; see \`acctsec token list\``);
   return row;
@@ -183,7 +183,8 @@ const INACTIVE: Introspection = { active: false, account: null, scopes: [], reso
  * account's IP list. `last used` is written at most once a minute, not on every check.
  */
 export function verifyToken(ctx: ServiceContext, raw: string, ip?: string): Introspection {
-  if (!inspectSecret(raw).valid) return INACTIVE;
+  const shape = inspectSecret(raw);
+  if (!shape.valid || shape.kind === 'reset') return INACTIVE;
   const row = findTokenByHash(ctx.db, hashSecret(raw));
   if (!row || state(ctx, row) !== 'active') return INACTIVE;
   const account = findAccountById(ctx.db, row.account_id);

@@ -120,3 +120,7 @@ export function putNotificationSettings(db: Db, row: NotificationRow): void {
      ON CONFLICT (account_id) DO UPDATE SET format = excluded.format, newsletters = excluded.newsletters, organizations = excluded.organizations`,
   ).run(row);
 }
+
+export function deleteAllEmailCodes(db: Db, accountId: number): void {
+  sql(db, 'DELETE FROM email_codes WHERE account_id = ?').run(accountId);
+}

@@ -24,14 +24,17 @@ export function newCmdRecovery(f: Factory): Command {
 
 export function newCmdRecover(f: Factory): Command {
   return new Command('recover')
-    .description('set a new password with a code sent to a verified recovery address (second factors stay)')
+    .description('set a new password: with a code sent to a verified recovery address, or a reset token from support')
     .requiredOption('--username <name>', 'the account to recover')
     .option('--send-code', 'only send the code; run again with --code')
     .option('--code <code>', 'the code from the recovery email')
+    .option('--token <token>', 'a reset token from support (acs_rst_..., single use, 1 hour)')
     .option('--password-stdin', 'read the new password from the first line of stdin')
     .addHelpText('after', '\nThe new password comes from a prompt (typed twice), ACCTSEC_NEW_PASSWORD, or --password-stdin.')
-    .action((o: { username: string; sendCode?: boolean; code?: string; passwordStdin?: boolean }) =>
-      recoverRun({ f, username: o.username, sendCode: Boolean(o.sendCode), code: o.code, passwordStdin: Boolean(o.passwordStdin) }),
+    .action((o: { username: string; sendCode?: boolean; code?: string; token?: string; passwordStdin?: boolean }) =>
+      o.token
+        ? recoverWithTokenRun({ f, username: o.username, token: o.token, passwordStdin: Boolean(o.passwordStdin) })
+        : recoverRun({ f, username: o.username, sendCode: Boolean(o.sendCode), code: o.code, passwordStdin: Boolean(o.passwordStdin) }),
     );
 }
 
@@ -100,4 +103,13 @@ export async function recoverRun(opts: { f: Factory; username: string; sendCode:
   const result = await backend.recover({ username: opts.username, code, newPassword });
   if (f.globals.json) f.io.json(result);
   else f.io.out(`New password set for ${result.username}; every session was signed out. Sign in with \`acctsec login\` (second factors still apply).`);
+}
+
+export async function recoverWithTokenRun(opts: { f: Factory; username: string; token: string; passwordStdin: boolean }): Promise<void> {
+  const { f } = opts;
+  const backend = await f.backendWith(undefined);
+  const newPassword = await readNewPassword(f, { stdin: opts.passwordStdin, stdinLine: 0, env: 'ACCTSEC_NEW_PASSWORD' });
+  const result = await backend.recoverWithToken({ username: opts.username, token: opts.token, newPassword });
+  if (f.globals.json) f.io.json(result);
+  else f.io.out(`Password set for ${result.username}; every session was signed out. Sign in with \`acctsec login\` (second factors still apply).`);
 }

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { AuthFailed, MissingInput } from '../../errors.js';
-import { inspectSecret } from '../../token-format.js';
+import { inspectSecret, secretName } from '../../token-format.js';
 import type { TokenCreated } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { ago, localTime, table } from '../format.js';
@@ -131,7 +131,9 @@ export async function tokenVerifyRun(opts: { f: Factory; ip?: string | undefined
 export async function tokenInspectRun(opts: { f: Factory }): Promise<void> {
   const { f } = opts;
   const result = inspectSecret(await readSecretFromStdin(f));
-  const describe = result.valid ? `a well-formed acctsec ${result.kind === 'token' ? 'personal access token' : 'API key (deprecated)'}; \`acctsec token verify\` tells whether it is active` : result.reason;
+  const describe = result.valid
+    ? `a well-formed acctsec ${secretName(result.kind)}; ${result.kind === 'reset' ? 'its owner uses it with `acctsec recover --token`' : '`acctsec token verify` tells whether it is active'}`
+    : result.reason;
   if (f.globals.json) f.io.json({ kind: result.kind, wellFormed: result.valid, description: describe });
   else f.io.out(describe);
 }

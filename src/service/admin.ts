@@ -1,0 +1,330 @@
+import { createHash } from 'node:crypto';
+import { AuthFailed, Conflict, Forbidden, InvalidInput, NotFound } from '../errors.js';
+import { findAccountById, findAccountByUsername, insertAccount, setPassword, type AccountRow, type Role } from '../store/accounts.js';
+import {
+  countActiveAdmins,
+  findResetToken,
+  insertResetToken,
+  iterateAccounts,
+  setLocked,
+  setRole,
+  useResetToken,
+  voidResetTokens,
+} from '../store/admin.js';
+import { deleteAllEmailCodes, deleteEmailMfa, listRecoveryAddresses } from '../store/email.js';
+import { deleteRecoveryCodes } from '../store/recovery-codes.js';
+import { listLiveSessions, revokeSessionsExcept } from '../store/sessions.js';
+import { deleteTotp } from '../store/totp.js';
+import { inspectSecret, newSecret } from '../token-format.js';
+import type { AdminActionInput, AdminResult, AuditEntry, AuditVerification, UserDetails, UserSummary } from '../views.js';
+import { validEmail, validUsername } from './accounts.js';
+import { recordActivity } from './activity.js';
+import { appendAudit, listAudit, verifyAudit } from './audit.js';
+import type { RequestOrigin, ServiceContext } from './context.js';
+import { listIp } from './ip-allow-list.js';
+import { maskAddress, renderMessage } from './messages.js';
+import { mailFormat, notifySecurity, securityNotice } from './notifications.js';
+import { checkNewPassword } from './password-policy.js';
+import { listRecoveryEmails } from './recovery-emails.js';
+import { mfaOverview } from './second-factors.js';
+import type { Auth } from './sessions.js';
+import { normalizeUsername } from './sign-in.js';
+import { releaseAttempts, takeAttempt } from './throttle.js';
+import { apiKeyStatus, tokenSummary } from './tokens.js';
+
+// Support staff (SPEC §9). Support never chooses nor sees a password (OWASP ASVS 6.4.6): resets issue
+// a single-use token the owner redeems with `acctsec recover --token`.
+
+export const ROLES: Role[] = ['user', 'support', 'admin'];
+const RESET_TOKEN_MS = 60 * 60_000;
+/** No argon2 hash: sign-in with any password fails until the owner sets one with a reset token. */
+const NO_PASSWORD = '!';
+
+type Action = 'users.create' | 'users.set-role' | 'reset-password' | 'reset-mfa' | 'lock' | 'unlock' | 'sessions.revoke';
+/** What support may do, on `user` accounts only; admins may do everything. */
+const SUPPORT_MAY: ReadonlySet<string> = new Set(['users.list', 'users.show', 'reset-password', 'reset-mfa', 'lock', 'unlock', 'sessions.revoke']);
+/** Actions that would leave no active admin when aimed at the last one. */
+const HARMS_LAST_ADMIN: ReadonlySet<string> = new Set(['lock', 'reset-password', 'reset-mfa', 'users.set-role']);
+
+function validReason(raw: string | undefined): string {
+  const reason = (raw ?? '').trim();
+  if (reason.length < 3 || reason.length > 500) {
+    throw new InvalidInput('every admin action needs --reason "why" (3 to 500 characters), for the audit log', '--reason');
+  }
+  return reason;
+}
+
+function target(ctx: ServiceContext, username: string): AccountRow {
+  const row = findAccountByUsername(ctx.db, normalizeUsername(username));
+  if (!row) throw new NotFound(`no account named "${username}"`);
+  return row;
+}
+
+/** A refusal is itself audited (SPEC §9), in its own write, then thrown. */
+function refuse(ctx: ServiceContext, auth: Auth, action: string, targetName: string | null, reason: string, why: string, origin: RequestOrigin): never {
+  appendAudit(ctx, { actor: auth.account.username, target: targetName, action, reason: reason || '-', outcome: 'refused', ip: origin.ip ?? null, detail: { why } });
+  throw new Forbidden(why);
+}
+
+function authorize(ctx: ServiceContext, auth: Auth, action: string, t: AccountRow | null, reason: string, origin: RequestOrigin, newRole?: Role): void {
+  const role = auth.account.role;
+  const name = t?.username ?? null;
+  if (role === 'user') refuse(ctx, auth, action, name, reason, 'only support staff and admins may use `acctsec admin`', origin);
+  if (role === 'support') {
+    if (!SUPPORT_MAY.has(action)) refuse(ctx, auth, action, name, reason, `support staff may not ${action.replace('.', ' ')}: an admin can`, origin);
+    if (t && t.role !== 'user') refuse(ctx, auth, action, name, reason, `support staff may act on user accounts only, and ${t.username} is ${t.role === 'admin' ? 'an admin' : 'support staff'}`, origin);
+  }
+  const demotes = action === 'users.set-role' && newRole !== 'admin';
+  if (t && t.role === 'admin' && t.locked_at === null && HARMS_LAST_ADMIN.has(action) && (action !== 'users.set-role' || demotes) && countActiveAdmins(ctx.db) <= 1) {
+    refuse(ctx, auth, action, name, reason, `${t.username} is the last active admin: make another admin first`, origin);
+  }
+}
+
+function issueResetToken(ctx: ServiceContext, account: AccountRow): { token: string; expiresAt: number } {
+  const token = newSecret('reset');
+  const expiresAt = ctx.now() + RESET_TOKEN_MS;
+  voidResetTokens(ctx.db, account.id, ctx.now());
+  insertResetToken(ctx.db, account.id, hashReset(token), ctx.now(), expiresAt);
+  return { token, expiresAt };
+}
+
+function hashReset(token: string): Buffer {
+  return createHash('sha256').update(token.trim()).digest();
+}
+
+function resetAddresses(ctx: ServiceContext, account: AccountRow): string[] {
+  return [account.email, ...listRecoveryAddresses(ctx.db, account.id).filter((r) => r.verified_at !== null).map((r) => r.address)];
+}
+
+async function deliverResetToken(ctx: ServiceContext, account: AccountRow, token: string, expiresAt: number, isNew: boolean): Promise<void> {
+  const when = new Date(expiresAt).toISOString().replace('T', ' ').slice(0, 16);
+  await ctx.mailer.send(
+    renderMessage(resetAddresses(ctx, account), mailFormat(ctx, account), {
+      subject: isNew ? 'acctsec: your new account' : 'acctsec: set a new password',
+      paragraphs: [
+        isNew ? `An account ${account.username} was created for you. Set its password with this one-time token:` : `Support staff started a password reset for ${account.username}. Set a new password with this one-time token:`,
+        `Run: acctsec recover --username ${account.username} --token <the token above>. It works once, until ${when} UTC. If you did not expect it, contact support.`,
+      ],
+      code: token,
+    }),
+  );
+}
+
+interface Plan {
+  action: Action;
+  target: string;
+  changes: string[];
+}
+
+/** Runs an admin action: reason, target, permissions, then a dry run or the change with its audit row. */
+async function act(
+  ctx: ServiceContext,
+  auth: Auth,
+  plan: Plan,
+  input: AdminActionInput,
+  origin: RequestOrigin,
+  perform: () => Partial<AdminResult> & { notice?: string },
+): Promise<AdminResult> {
+  const result: AdminResult = { action: plan.action, target: plan.target, dryRun: Boolean(input.dryRun), changes: plan.changes };
+  if (input.dryRun) return result;
+  const extra = ctx.db
+    .transaction(() => {
+      const out = perform();
+      appendAudit(ctx, { actor: auth.account.username, target: plan.target, action: plan.action, reason: input.reason, outcome: 'ok', ip: origin.ip ?? null, detail: { changes: plan.changes } });
+      return out;
+    })
+    .immediate();
+  const t = findAccountByUsername(ctx.db, plan.target);
+  if (t && extra.notice) {
+    await notifySecurity(ctx, t, {
+      ...securityNotice(ctx, t, extra.notice, origin),
+      subject: `acctsec security notice: ${extra.notice}`,
+    });
+  }
+  const { notice: _notice, ...rest } = extra;
+  return { ...result, ...rest };
+}
+
+export async function createUser(
+  ctx: ServiceContext,
+  auth: Auth,
+  input: AdminActionInput & { username: string; email: string; role?: string; printToken?: boolean },
+  origin: RequestOrigin,
+): Promise<AdminResult> {
+  const reason = validReason(input.reason);
+  const username = validUsername(input.username);
+  const email = validEmail(input.email);
+  const role = (input.role ?? 'user') as Role;
+  if (!ROLES.includes(role)) throw new InvalidInput(`invalid role "${input.role}": use user, support or admin`, '--role');
+  authorize(ctx, auth, 'users.create', null, reason, origin);
+  if (findAccountByUsername(ctx.db, username)) throw new Conflict(`the username ${username} is taken`);
+  const delivery = input.printToken ? 'print the reset token for a verified hand-over' : `email a reset token to ${maskAddress(email)}`;
+  let token: { token: string; expiresAt: number } | undefined;
+  const result = await act(ctx, auth, { action: 'users.create', target: username, changes: [`create ${username} (${role}) with no password`, delivery] }, { ...input, reason }, origin, () => {
+    const id = insertAccount(ctx.db, { username, email, role, passwordHash: NO_PASSWORD, now: ctx.now() });
+    const account = findAccountById(ctx.db, id) as AccountRow;
+    recordActivity(ctx, id, 'account.created', { origin, detail: { role, by: auth.account.username } });
+    token = issueResetToken(ctx, account);
+    return input.printToken ? { resetToken: token.token, resetTokenExpiresAt: new Date(token.expiresAt).toISOString() } : {};
+  });
+  if (token && !input.printToken) await deliverResetToken(ctx, target(ctx, username), token.token, token.expiresAt, true);
+  return result;
+}
+
+export async function setUserRole(ctx: ServiceContext, auth: Auth, username: string, roleText: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
+  const reason = validReason(input.reason);
+  const role = roleText as Role;
+  if (!ROLES.includes(role)) throw new InvalidInput(`invalid role "${roleText}": use user, support or admin`, 'role');
+  const t = target(ctx, username);
+  authorize(ctx, auth, 'users.set-role', t, reason, origin, role);
+  if (t.role === role) throw new Conflict(`${t.username} is already ${role}`);
+  return act(ctx, auth, { action: 'users.set-role', target: t.username, changes: [`role ${t.role} -> ${role}`] }, { ...input, reason }, origin, () => {
+    setRole(ctx.db, t.id, role);
+    return { notice: `your role was changed from ${t.role} to ${role} by ${auth.account.username}` };
+  });
+}
+
+export async function resetPassword(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput & { printToken?: boolean }, origin: RequestOrigin): Promise<AdminResult> {
+  const reason = validReason(input.reason);
+  const t = target(ctx, username);
+  authorize(ctx, auth, 'reset-password', t, reason, origin);
+  const addresses = resetAddresses(ctx, t);
+  const delivery = input.printToken ? 'print the reset token for a verified hand-over' : `email a reset token to ${addresses.map(maskAddress).join(', ')}`;
+  let token: { token: string; expiresAt: number } | undefined;
+  const result = await act(
+    ctx,
+    auth,
+    { action: 'reset-password', target: t.username, changes: ['issue a single-use reset token valid 1 hour (earlier ones void)', delivery, 'sign out every session'] },
+    { ...input, reason },
+    origin,
+    () => {
+      token = issueResetToken(ctx, t);
+      revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
+      recordActivity(ctx, t.id, 'password.reset_started', { origin, detail: { by: auth.account.username } });
+      return input.printToken ? { resetToken: token.token, resetTokenExpiresAt: new Date(token.expiresAt).toISOString() } : {};
+    },
+  );
+  if (token && !input.printToken) await deliverResetToken(ctx, t, token.token, token.expiresAt, false);
+  return result;
+}
+
+export async function resetMfa(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
+  const reason = validReason(input.reason);
+  const t = target(ctx, username);
+  authorize(ctx, auth, 'reset-mfa', t, reason, origin);
+  const methods = mfaOverview(ctx, t).methods.filter((m) => m.enabled).map((m) => m.type);
+  const changes = [`remove every second factor (${methods.join(', ') || 'none active'}) and all recovery codes`, 'sign out every session'];
+  return act(ctx, auth, { action: 'reset-mfa', target: t.username, changes }, { ...input, reason }, origin, () => {
+    deleteTotp(ctx.db, t.id);
+    deleteEmailMfa(ctx.db, t.id);
+    deleteRecoveryCodes(ctx.db, t.id);
+    deleteAllEmailCodes(ctx.db, t.id);
+    revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
+    recordActivity(ctx, t.id, 'mfa.reset', { origin, detail: { by: auth.account.username, removed: methods } });
+    return { notice: `your second factors were removed by support (${auth.account.username}); sign in with your password and set one up again` };
+  });
+}
+
+export async function lockUser(ctx: ServiceContext, auth: Auth, username: string, locked: boolean, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
+  const reason = validReason(input.reason);
+  const t = target(ctx, username);
+  const action = locked ? 'lock' : 'unlock';
+  authorize(ctx, auth, action, t, reason, origin);
+  if ((t.locked_at !== null) === locked) throw new Conflict(`${t.username} is already ${locked ? 'locked' : 'unlocked'}`);
+  const changes = locked ? ['refuse sign-in', 'sign out every session', 'make every token and API key inactive'] : ['allow sign-in and tokens again'];
+  return act(ctx, auth, { action, target: t.username, changes }, { ...input, reason }, origin, () => {
+    setLocked(ctx.db, t.id, locked ? ctx.now() : null);
+    if (locked) revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
+    recordActivity(ctx, t.id, locked ? 'account.locked' : 'account.unlocked', { origin, detail: { by: auth.account.username } });
+    return { notice: `your account was ${locked ? 'locked' : 'unlocked'} by support (${auth.account.username})` };
+  });
+}
+
+export async function revokeUserSessions(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
+  const reason = validReason(input.reason);
+  const t = target(ctx, username);
+  authorize(ctx, auth, 'sessions.revoke', t, reason, origin);
+  const n = listLiveSessions(ctx.db, t.id, ctx.now()).length;
+  return act(ctx, auth, { action: 'sessions.revoke', target: t.username, changes: [`sign out ${n} session${n === 1 ? '' : 's'}`] }, { ...input, reason }, origin, () => {
+    revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
+    recordActivity(ctx, t.id, 'sessions.revoked_by_support', { origin, detail: { by: auth.account.username } });
+    return { notice: `every session of your account was signed out by support (${auth.account.username})` };
+  });
+}
+
+function summary(a: AccountRow): UserSummary {
+  return { username: a.username, email: a.email, role: a.role, locked: a.locked_at !== null, createdAt: new Date(a.created_at).toISOString() };
+}
+
+/** Streams, so a list of 100,000 accounts starts at once and keeps memory flat. */
+export function* listUsers(ctx: ServiceContext, auth: Auth, role: string | undefined, origin: RequestOrigin): Generator<UserSummary> {
+  if (role !== undefined && !ROLES.includes(role as Role)) throw new InvalidInput(`invalid role "${role}": use user, support or admin`, '--role');
+  authorize(ctx, auth, 'users.list', null, '', origin);
+  for (const a of iterateAccounts(ctx.db, role as Role | undefined)) yield summary(a);
+}
+
+export function showUser(ctx: ServiceContext, auth: Auth, username: string, origin: RequestOrigin): UserDetails {
+  const t = target(ctx, username);
+  authorize(ctx, auth, 'users.show', t, '', origin);
+  return {
+    ...summary(t),
+    passwordChangedAt: new Date(t.password_changed_at).toISOString(),
+    mfa: mfaOverview(ctx, t),
+    ipAllowList: listIp(ctx, t),
+    tokens: tokenSummary(ctx, t),
+    legacyApiKey: apiKeyStatus(ctx, t).present,
+    recoveryEmails: listRecoveryEmails(ctx, t),
+    activeSessions: listLiveSessions(ctx.db, t.id, ctx.now()).length,
+  };
+}
+
+export function auditEntries(ctx: ServiceContext, auth: Auth, filter: { user?: string; actor?: string; since?: string; limit?: number }, origin: RequestOrigin): AuditEntry[] {
+  if (auth.account.role !== 'admin') refuse(ctx, auth, 'audit.read', null, '', 'only admins may read the audit log', origin);
+  let since: number | undefined;
+  if (filter.since !== undefined) {
+    since = Date.parse(filter.since.length === 10 ? `${filter.since}T00:00:00Z` : filter.since);
+    if (Number.isNaN(since)) throw new InvalidInput(`invalid date "${filter.since}": use YYYY-MM-DD or an ISO 8601 time`, '--since');
+  }
+  const limit = filter.limit ?? 50;
+  return listAudit(ctx, {
+    ...(filter.user ? { target: normalizeUsername(filter.user) } : {}),
+    ...(filter.actor ? { actor: normalizeUsername(filter.actor) } : {}),
+    ...(since !== undefined ? { since } : {}),
+    limit,
+  });
+}
+
+export function verifyAuditLog(ctx: ServiceContext, auth: Auth, origin: RequestOrigin): AuditVerification {
+  if (auth.account.role !== 'admin') refuse(ctx, auth, 'audit.verify', null, '', 'only admins may verify the audit log', origin);
+  return verifyAudit(ctx);
+}
+
+/** `acctsec recover --token`: the owner sets a password with a reset token; every session ends. */
+export async function recoverWithResetToken(
+  ctx: ServiceContext,
+  input: { username: string; token: string; newPassword: string },
+  origin: RequestOrigin,
+): Promise<{ username: string; revokedSessions: number }> {
+  const name = normalizeUsername(input.username);
+  await checkNewPassword({ password: input.newPassword, username: name, minLength: ctx.policy.passwordMinLength });
+  const wrong = new AuthFailed('wrong, used or expired reset token', 'wrong_code');
+  takeAttempt(ctx.db, `reset:${name}`, ctx.now, 'reset attempts');
+  const shape = inspectSecret(input.token);
+  const account = findAccountByUsername(ctx.db, name);
+  if (!shape.valid || shape.kind !== 'reset' || !account) throw wrong;
+  const row = findResetToken(ctx.db, hashReset(input.token));
+  if (!row || row.account_id !== account.id || row.used_at !== null || row.expires_at <= ctx.now()) throw wrong;
+  const hash = await ctx.hasher.hash(input.newPassword);
+  const revoked = ctx.db
+    .transaction(() => {
+      if (!useResetToken(ctx.db, row.id, ctx.now())) throw wrong;
+      setPassword(ctx.db, account.id, hash, ctx.now());
+      const n = revokeSessionsExcept(ctx.db, account.id, null, ctx.now());
+      recordActivity(ctx, account.id, 'password.recovered', { origin, detail: { via: 'reset-token', revokedSessions: n } });
+      return n;
+    })
+    .immediate();
+  releaseAttempts(ctx.db, `reset:${name}`);
+  await notifySecurity(ctx, account, securityNotice(ctx, account, 'your password was set with a reset token, and every session signed out', origin));
+  return { username: account.username, revokedSessions: revoked };
+}

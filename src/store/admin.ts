@@ -1,0 +1,85 @@
+import type { AccountRow, Role } from './accounts.js';
+import { sql, type Db } from './db.js';
+
+export interface ResetTokenRow {
+  id: number;
+  account_id: number;
+  token_hash: Buffer;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export function insertResetToken(db: Db, accountId: number, hash: Buffer, now: number, expiresAt: number): void {
+  sql(db, 'INSERT INTO reset_tokens (account_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)').run(accountId, hash, now, expiresAt);
+}
+
+export function findResetToken(db: Db, hash: Buffer): ResetTokenRow | undefined {
+  return sql(db, 'SELECT * FROM reset_tokens WHERE token_hash = ?').get(hash) as ResetTokenRow | undefined;
+}
+
+/** Single use: of two concurrent uses, one changes the row. */
+export function useResetToken(db: Db, id: number, now: number): boolean {
+  return sql(db, 'UPDATE reset_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL').run(now, id).changes > 0;
+}
+
+/** A new reset voids the account's earlier unused tokens. */
+export function voidResetTokens(db: Db, accountId: number, now: number): void {
+  sql(db, 'UPDATE reset_tokens SET used_at = ? WHERE account_id = ? AND used_at IS NULL').run(now, accountId);
+}
+
+export function countActiveAdmins(db: Db): number {
+  return (sql(db, "SELECT count(*) AS n FROM accounts WHERE role = 'admin' AND locked_at IS NULL").get() as { n: number }).n;
+}
+
+export function setRole(db: Db, accountId: number, role: Role): void {
+  sql(db, 'UPDATE accounts SET role = ? WHERE id = ?').run(role, accountId);
+}
+
+export function setLocked(db: Db, accountId: number, lockedAt: number | null): void {
+  sql(db, 'UPDATE accounts SET locked_at = ? WHERE id = ?').run(lockedAt, accountId);
+}
+
+/** Streams accounts in name order: a cursor, so 100,000 rows never sit in memory at once. */
+export function iterateAccounts(db: Db, role: Role | undefined): IterableIterator<AccountRow> {
+  return (role
+    ? db.prepare('SELECT * FROM accounts WHERE role = ? ORDER BY username').iterate(role)
+    : db.prepare('SELECT * FROM accounts ORDER BY username').iterate()) as IterableIterator<AccountRow>;
+}
+
+export interface AuditRow {
+  id: number;
+  at: number;
+  actor: string;
+  target: string | null;
+  action: string;
+  reason: string;
+  outcome: string;
+  ip: string | null;
+  detail: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export function lastAuditRow(db: Db): AuditRow | undefined {
+  return sql(db, 'SELECT * FROM audit_log ORDER BY id DESC LIMIT 1').get() as AuditRow | undefined;
+}
+
+export function insertAuditRow(db: Db, row: Omit<AuditRow, 'id'>): number {
+  return Number(
+    sql(db, 'INSERT INTO audit_log (at, actor, target, action, reason, outcome, ip, detail, prev_hash, hash) VALUES (@at, @actor, @target, @action, @reason, @outcome, @ip, @detail, @prev_hash, @hash)').run(row)
+      .lastInsertRowid,
+  );
+}
+
+export function iterateAudit(db: Db): IterableIterator<AuditRow> {
+  return db.prepare('SELECT * FROM audit_log ORDER BY id').iterate() as IterableIterator<AuditRow>;
+}
+
+export function queryAudit(db: Db, filter: { target?: string; actor?: string; since?: number; limit: number }): AuditRow[] {
+  return sql(
+    db,
+    `SELECT * FROM audit_log WHERE (@target IS NULL OR target = @target) AND (@actor IS NULL OR actor = @actor) AND (@since IS NULL OR at >= @since)
+     ORDER BY id DESC LIMIT @limit`,
+  ).all({ target: filter.target ?? null, actor: filter.actor ?? null, since: filter.since ?? null, limit: filter.limit }) as AuditRow[];
+}
