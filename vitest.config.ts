@@ -2,11 +2,15 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // End-to-end tests spawn the CLI; forks keep each file's processes and temp homes apart.
     pool: 'forks',
     reporters: ['default', './test/summary-reporter.ts'],
+    projects: [
+      { extends: true, test: { name: 'local', include: ['test/**/*.test.ts'] } },
+      // The same end-to-end suite against `acctsec serve` (SPEC §10): one contract for both back ends.
+      { extends: true, test: { name: 'remote', include: ['test/e2e/**/*.test.ts'], env: { ACCTSEC_E2E_MODE: 'remote' } } },
+    ],
   },
 });

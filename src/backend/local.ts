@@ -15,7 +15,8 @@ import { beginEmailMfa, confirmEmailMfa, disableEmailMfa, resendEmailMfa } from 
 import { notificationSettings, setMailFormat, setNewsletters, setOrganization } from '../service/notifications.js';
 import { addRecoveryEmail, confirmRecoveryEmail, listRecoveryEmails, recoverWithCode, removeRecoveryEmail, sendRecoveryCode } from '../service/recovery-emails.js';
 import { createMailer, type MailConfig } from '../mail/mailer.js';
-import { addIp, checkIp, clearIp, listIp, removeIp, setIp } from '../service/ip-allow-list.js';
+import { addIp, checkIp, clearIp, isAllowed, listIp, removeIp, setIp } from '../service/ip-allow-list.js';
+import { Forbidden } from '../errors.js';
 import {
   auditEntries,
   createUser,
@@ -31,6 +32,7 @@ import {
 } from '../service/admin.js';
 import {
   apiKeyStatus,
+  authenticateAccessToken,
   createToken,
   deleteApiKey,
   generateApiKey,
@@ -43,7 +45,7 @@ import {
 } from '../service/tokens.js';
 import { beginTotpEnrollment, confirmTotpEnrollment, disableTotp } from '../service/totp.js';
 
-export interface LocalBackendOptions extends BackendOptions {
+export interface LocalStoreOptions {
   dbPath: string;
   /** The at-rest key file; ACCTSEC_ENCRYPTION_KEY (envKey) overrides it. */
   keyPath: string;
@@ -51,28 +53,66 @@ export interface LocalBackendOptions extends BackendOptions {
   policy?: Partial<Policy>;
   hasher?: PasswordHasher;
   now?: () => number;
-  /** Describes this client in `sessions list` (host and profile). */
-  client?: string;
   mail: MailConfig;
+}
+
+/** Who calls: a session or (server only) a personal access token, and where from. */
+export interface Credentials {
+  sessionToken?: string | undefined;
+  /** A personal access token; the server has checked its scope for the route. */
+  accessToken?: string | undefined;
+  /** The client address, known to the server; local calls have none (SPEC §6, documented). */
+  ip?: string | undefined;
+  /** Describes the client in `sessions list` (host and profile, or the user agent). */
+  client?: string | undefined;
+}
+
+export interface LocalBackendOptions extends LocalStoreOptions, BackendOptions {
+  client?: string;
+}
+
+/**
+ * The database, key and mailer, opened once and shared by every back end made from it: one per CLI
+ * run, or one per request on the server.
+ */
+export interface LocalStore {
+  readonly location: string;
+  backend(credentials: Credentials): Backend;
+  close(): void;
+}
+
+export function openLocalStore(options: LocalStoreOptions): LocalStore {
+  let db: Db | undefined;
+  const mailer = createMailer(options.mail);
+  const policy = { ...defaultPolicy, ...options.policy };
+  const hasher = options.hasher ?? argon2Hasher();
+  const keyring = keyringFrom({ envKey: options.envKey, keyPath: options.keyPath });
+  const context = (create: boolean): ServiceContext => {
+    db ??= openStore(options.dbPath, { create });
+    return { db, now: options.now ?? Date.now, policy, hasher, keyring, mailer };
+  };
+  return {
+    location: options.dbPath,
+    backend: (credentials) => localBackend(options, context, credentials),
+    close: () => {
+      db?.close();
+      db = undefined;
+    },
+  };
 }
 
 /** The embedded back end: the service layer over a SQLite file, in this process. */
 export function createLocalBackend(options: LocalBackendOptions): Backend {
-  let db: Db | undefined;
-  const mailer = createMailer(options.mail);
-  // Local calls have no client address: IP restriction does not apply to them (SPEC §6, documented).
-  const origin: RequestOrigin = { client: options.client };
+  const store = openLocalStore(options);
+  const backend = store.backend({ sessionToken: options.sessionToken, client: options.client });
+  return { ...backend, close: async () => store.close() };
+}
+
+function localBackend(options: LocalStoreOptions, open: (create: boolean) => ServiceContext, credentials: Credentials): Backend {
+  const origin: RequestOrigin = { ip: credentials.ip, client: credentials.client };
 
   function context(create = false): ServiceContext {
-    db ??= openStore(options.dbPath, { create });
-    return {
-      db,
-      now: options.now ?? Date.now,
-      policy: { ...defaultPolicy, ...options.policy },
-      hasher: options.hasher ?? argon2Hasher(),
-      keyring: keyringFrom({ envKey: options.envKey, keyPath: options.keyPath }),
-      mailer,
-    };
+    return open(create);
   }
 
   /** Every call: store errors (busy, unreadable) become "back end unavailable" with the path. */
@@ -84,10 +124,21 @@ export function createLocalBackend(options: LocalBackendOptions): Backend {
     }
   }
 
-  /** A call about "my account": without a session there is nothing to open. */
+  /**
+   * A call about "my account": the session (or access token), and, where the address is known, the
+   * account's IP list for every request, not just at sign-in (SPEC §6).
+   */
+  function me(ctx: ServiceContext): Auth {
+    const auth = credentials.accessToken ? authenticateAccessToken(ctx, credentials.accessToken, origin.ip) : authenticate(ctx, credentials.sessionToken);
+    if (origin.ip && !isAllowed(ctx, auth.account, origin.ip)) {
+      throw new Forbidden(`requests from ${origin.ip} are not allowed by this account's IP restriction`);
+    }
+    return auth;
+  }
+
   function authed<T>(fn: (ctx: ServiceContext, auth: Auth) => T | Promise<T>): Promise<T> {
-    if (!options.sessionToken) return Promise.reject(notSignedIn());
-    return run((ctx) => fn(ctx, authenticate(ctx, options.sessionToken)));
+    if (!credentials.sessionToken && !credentials.accessToken) return Promise.reject(notSignedIn());
+    return run((ctx) => fn(ctx, me(ctx)));
   }
 
   return {
@@ -202,9 +253,8 @@ export function createLocalBackend(options: LocalBackendOptions): Backend {
     async *adminListUsers(role) {
       // A cursor over the store: each account is handed on as it is read.
       const ctx = context();
-      const me = authenticate(ctx, options.sessionToken);
       try {
-        yield* listUsers(ctx, me, role, origin);
+        yield* listUsers(ctx, me(ctx), role, origin);
       } catch (err) {
         throw storeError(err, options.dbPath);
       }
@@ -230,9 +280,6 @@ export function createLocalBackend(options: LocalBackendOptions): Backend {
 
     recoverWithToken: (input) => run((ctx) => recoverWithResetToken(ctx, input, origin)),
 
-    close: async () => {
-      db?.close();
-      db = undefined;
-    },
+    close: async () => undefined,
   };
 }

@@ -1,10 +1,14 @@
 import { hostname } from 'node:os';
 import type { Backend } from '../backend/backend.js';
 import type { ProfileStore } from '../config/profiles.js';
-import { AuthFailed, InvalidInput } from '../errors.js';
+import type { LocalStoreOptions } from '../backend/local.js';
+import { AuthFailed } from '../errors.js';
 import { createIO, type IO } from './io.js';
 import { defaultDbPath, keyPathFor, outboxDir } from './paths.js';
 import { createPrompter, type Prompter } from './prompts.js';
+
+/** package.json's version, written in by the build (scripts/build.js). */
+declare const ACCTSEC_VERSION: string;
 
 /** SPEC §1 global options, as commander parsed them. */
 export interface GlobalOptions {
@@ -31,6 +35,8 @@ export interface Factory {
   backend(): Promise<Backend>;
   /** The back end with a given session token (login replaces the profile's session). */
   backendWith(sessionToken: string | undefined): Promise<Backend>;
+  /** The local database, key, policy and mail settings of this profile (`serve` runs over them). */
+  storeOptions(): Promise<LocalStoreOptions>;
   close(): Promise<void>;
 }
 
@@ -56,24 +62,26 @@ export function createFactory(globals: GlobalOptions): Factory {
     return typeof configured === 'string' ? configured : defaultDbPath();
   }
 
-  async function backendWith(sessionToken: string | undefined): Promise<Backend> {
+  /** The remote server this profile uses, if any: --remote, ACCTSEC_REMOTE, or the profile's `remote`. */
+  async function remoteUrl(): Promise<string | undefined> {
+    const configured = (await loadProfiles()).get('remote');
+    return globals.remote ?? process.env.ACCTSEC_REMOTE ?? (typeof configured === 'string' ? configured : undefined);
+  }
+
+  async function location(): Promise<string> {
+    return (await remoteUrl()) ?? (await dbPath());
+  }
+
+  async function storeOptions(): Promise<LocalStoreOptions> {
     const store = await loadProfiles();
-    const remote = globals.remote ?? process.env.ACCTSEC_REMOTE ?? store.get('remote');
-    if (remote) {
-      // Never fall back to the local database silently when the user asked for a server.
-      throw new InvalidInput(`remote mode (${String(remote)}) is not available in this version yet; unset --remote, ACCTSEC_REMOTE or the profile's remote`, '--remote');
-    }
     const path = await dbPath();
-    const { createLocalBackend } = await import('../backend/local.js');
     const smtp = store.get('mail.smtp');
     const from = store.get('mail.from');
-    const backend = createLocalBackend({
+    return {
       dbPath: path,
       keyPath: keyPathFor(path),
       envKey: process.env.ACCTSEC_ENCRYPTION_KEY,
       policy: store.policy(),
-      sessionToken,
-      client: `acctsec on ${hostname()} (profile ${store.profileName})`,
       mail: {
         smtp: typeof smtp === 'string' ? smtp : undefined,
         from: typeof from === 'string' ? from : 'acctsec <no-reply@localhost>',
@@ -83,7 +91,22 @@ export function createFactory(globals: GlobalOptions): Factory {
           io.note(d.via === 'outbox' ? `Mail to ${d.to.join(', ')} ("${d.subject}") written to ${d.path}` : `Mail to ${d.to.join(', ')} ("${d.subject}") sent through ${d.server}`),
         onFailure: (m, err) => io.warn(`could not send "${m.subject}" to ${m.to.join(', ')}: ${err.message}`),
       },
-    });
+    };
+  }
+
+  async function backendWith(sessionToken: string | undefined): Promise<Backend> {
+    const store = await loadProfiles();
+    const client = `acctsec/${ACCTSEC_VERSION} on ${hostname()} (profile ${store.profileName})`;
+    const remote = await remoteUrl();
+    let backend: Backend;
+    if (remote) {
+      const { createRemoteBackend } = await import('../backend/remote.js');
+      // ACCTSEC_TOKEN: a script's personal access token, when the profile has no session (SPEC §10).
+      backend = createRemoteBackend({ url: remote, sessionToken, accessToken: sessionToken ? undefined : process.env.ACCTSEC_TOKEN, client });
+    } else {
+      const { createLocalBackend } = await import('../backend/local.js');
+      backend = createLocalBackend({ ...(await storeOptions()), sessionToken, client });
+    }
     opened.push(backend);
     return backend;
   }
@@ -94,13 +117,14 @@ export function createFactory(globals: GlobalOptions): Factory {
     prompter,
     profiles: loadProfiles,
     backendWith,
+    storeOptions,
     async backend() {
       const store = await loadProfiles();
       const saved = store.session();
-      const location = await dbPath();
+      const where = await location();
       // A token is only ever sent back to where it was issued.
-      if (saved && saved.location !== location) {
-        throw new AuthFailed(`this profile is signed in to ${saved.location}, not ${location}; run \`acctsec login\``, 'not_signed_in');
+      if (saved && saved.location !== where) {
+        throw new AuthFailed(`this profile is signed in to ${saved.location}, not ${where}; run \`acctsec login\``, 'not_signed_in');
       }
       return backendWith(saved?.token);
     },

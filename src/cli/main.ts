@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { AcctsecError } from '../errors.js';
 import { newCmdActivity } from './commands/activity.js';
 import { newCmdAdmin } from './commands/admin.js';
@@ -14,6 +14,7 @@ import { newCmdPassword } from './commands/password.js';
 import { newCmdRecover, newCmdRecovery } from './commands/recovery.js';
 import { newCmdRecoveryCodes } from './commands/recovery-codes.js';
 import { newCmdSessions } from './commands/sessions.js';
+import { newCmdServe } from './commands/serve.js';
 import { newCmdStatus } from './commands/status.js';
 import { newCmdToken } from './commands/token.js';
 import { newCmdUsername } from './commands/username.js';
@@ -42,6 +43,8 @@ export const ENVIRONMENT: [string, string][] = [
   ['ACCTSEC_DB', 'local database file (like --db)'],
   ['ACCTSEC_ENCRYPTION_KEY', 'the at-rest key (base64 or hex, 256 bits), instead of the key file'],
   ['ACCTSEC_CONFIG_DIR', 'folder of the config file'],
+  ['ACCTSEC_REMOTE', 'URL of an acctsec serve to use (like --remote)'],
+  ['ACCTSEC_TOKEN', 'a personal access token for a remote server, instead of a session'],
   ['ACCTSEC_DEBUG', 'set to 1 to show stack traces of unexpected failures'],
   ['NO_COLOR', 'disable colour'],
   ['CI', 'when set, never prompt (like --no-input)'],
@@ -66,7 +69,7 @@ export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Pro
     .option('--db <path>', 'local database file (env ACCTSEC_DB)')
     .option('--no-color', 'no colour (also NO_COLOR)')
     .option('-q, --quiet', 'print only results and errors')
-    .addOption(new Option('--remote <url>', 'use a remote acctsec serve (env ACCTSEC_REMOTE)').hideHelp())
+    .option('--remote <url>', 'use a remote acctsec serve (env ACCTSEC_REMOTE)')
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
@@ -77,7 +80,7 @@ export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Pro
         '\n\nSecrets are never taken as arguments: prompts, --password-stdin or the variables above.',
     );
   program.hook('preAction', (_cmd, action) => beforeAction(action.optsWithGlobals() as GlobalOptions));
-  for (const make of [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdMfa, newCmdRecoveryCodes, newCmdRecovery, newCmdRecover, newCmdIp, newCmdToken, newCmdApikey, newCmdNotifications, newCmdActivity, newCmdAdmin, newCmdConfig]) {
+  for (const make of [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdMfa, newCmdRecoveryCodes, newCmdRecovery, newCmdRecover, newCmdIp, newCmdToken, newCmdApikey, newCmdNotifications, newCmdActivity, newCmdAdmin, newCmdServe, newCmdConfig]) {
     program.addCommand(make(f));
   }
   applyToTree(program, (cmd) => {

@@ -143,7 +143,11 @@ function covers(wide: Network, narrow: Network): boolean {
 
 /** The one check sign-in and token checks call. An empty list allows every address. */
 export function isAllowed(ctx: ServiceContext, account: AccountRow, address: string): boolean {
-  const entries = listIpEntries(ctx.db, account.id);
+  return isAllowedById(ctx, account.id, address);
+}
+
+export function isAllowedById(ctx: ServiceContext, accountId: number, address: string): boolean {
+  const entries = listIpEntries(ctx.db, accountId);
   if (entries.length === 0) return true;
   const a = parseAddress(address, 'address');
   return entries.some((e) => contains(toNetwork(e.cidr), a));

@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Conflict, InvalidInput, NotFound } from '../errors.js';
+import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
 import { findAccountById, type AccountRow } from '../store/accounts.js';
-import { findLiveToken, findTokenByHash, insertToken, listTokens, recordTokenUse, revokeToken, type TokenRow } from '../store/tokens.js';
+import { findLiveToken, findTokenByHash, findTokenForCheck, insertToken, listTokens, recordTokenUse, revokeToken, type TokenRow } from '../store/tokens.js';
 import { inspectSecret, newSecret } from '../token-format.js';
 import type { ApiKeyStatus, IdentityProof, Introspection, ScopeInfo, TokenCreated, TokenRequest, TokenView } from '../views.js';
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { confirmIdentity } from './identity.js';
-import { isAllowed } from './ip-allow-list.js';
+import { isAllowedById } from './ip-allow-list.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import type { Auth } from './sessions.js';
 
@@ -185,22 +185,48 @@ const INACTIVE: Introspection = { active: false, account: null, scopes: [], reso
 export function verifyToken(ctx: ServiceContext, raw: string, ip?: string): Introspection {
   const shape = inspectSecret(raw);
   if (!shape.valid || shape.kind === 'reset') return INACTIVE;
-  const row = findTokenByHash(ctx.db, hashSecret(raw));
-  if (!row || state(ctx, row) !== 'active') return INACTIVE;
-  const account = findAccountById(ctx.db, row.account_id);
-  if (!account || account.locked_at !== null) return INACTIVE;
-  if (ip !== undefined && !isAllowed(ctx, account, ip)) return INACTIVE;
+  const row = findTokenForCheck(ctx.db, hashSecret(raw));
+  if (!row || state(ctx, row) !== 'active' || row.locked_at !== null) return INACTIVE;
+  if (ip !== undefined && row.restricted && !isAllowedById(ctx, row.account_id, ip)) return INACTIVE;
   const now = ctx.now();
   if (row.last_used_at === null || now - row.last_used_at >= USE_WRITE_EVERY_MS || (ip !== undefined && ip !== row.last_used_ip)) {
     recordTokenUse(ctx.db, row.id, now, ip ?? row.last_used_ip);
   }
   return {
     active: true,
-    account: account.username,
+    account: row.username,
     scopes: JSON.parse(row.scopes) as string[],
     resources: JSON.parse(row.resources) as string[],
     expiresAt: iso(row.expires_at),
     deprecated: row.kind === 'apikey',
+  };
+}
+
+/**
+ * A request made with a personal access token (remote mode): the account it belongs to, with a
+ * stand-in session so activity entries name the token. Scopes are checked by the server's routes.
+ */
+export function authenticateAccessToken(ctx: ServiceContext, raw: string, ip?: string): Auth {
+  const result = verifyToken(ctx, raw, ip);
+  const row = result.active ? findTokenByHash(ctx.db, hashSecret(raw)) : undefined;
+  const account = row ? findAccountById(ctx.db, row.account_id) : undefined;
+  if (!row || !account) throw new AuthFailed('the access token is not active (expired, revoked, unknown, or not allowed from this address)', 'inactive_token');
+  const now = ctx.now();
+  return {
+    account,
+    session: {
+      id: row.id,
+      account_id: account.id,
+      token_hash: row.token_hash,
+      created_at: row.created_at,
+      last_seen_at: now,
+      // A token is its own proof: there is no password to ask for in a script.
+      authenticated_at: now,
+      expires_at: row.expires_at ?? now,
+      client: `token ${row.name}`,
+      ip: ip ?? null,
+      revoked_at: null,
+    },
   };
 }
 

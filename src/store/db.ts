@@ -91,3 +91,4 @@ export function storeError(err: unknown, path?: string): Error {
   }
   return err instanceof Error ? err : new Error(String(err));
 }
+

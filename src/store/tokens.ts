@@ -44,3 +44,19 @@ export function revokeToken(db: Db, id: string, now: number): boolean {
 export function recordTokenUse(db: Db, id: string, now: number, ip: string | null): void {
   sql(db, 'UPDATE tokens SET last_used_at = ?, last_used_ip = ? WHERE id = ?').run(now, ip, id);
 }
+
+export interface TokenCheckRow extends TokenRow {
+  username: string;
+  locked_at: number | null;
+  /** 1 when the account has an IP allow-list (only then is the caller's address checked). */
+  restricted: number;
+}
+
+/** The whole introspection lookup in one indexed query: the token, its account, and its IP list's existence. */
+export function findTokenForCheck(db: Db, hash: Buffer): TokenCheckRow | undefined {
+  return sql(
+    db,
+    `SELECT t.*, a.username, a.locked_at, EXISTS (SELECT 1 FROM ip_allow_list i WHERE i.account_id = t.account_id) AS restricted
+     FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = ?`,
+  ).get(hash) as TokenCheckRow | undefined;
+}

@@ -2,10 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 
 export const BIN = fileURLToPath(new URL('../../bin/acctsec.js', import.meta.url));
 export const PASSWORD = 'correct horse battery staple';
+
+/**
+ * The end-to-end suite runs twice (vitest.config.ts): against a local database, and with
+ * ACCTSEC_E2E_MODE=remote against an `acctsec serve` on a free loopback port, one server per Home.
+ */
+export const REMOTE = process.env.ACCTSEC_E2E_MODE === 'remote';
 
 export interface Result {
   stdout: string;
@@ -17,6 +23,8 @@ export interface Result {
 export class Home {
   readonly dir = mkdtempSync(join(tmpdir(), 'acctsec-e2e-'));
   readonly env: Record<string, string>;
+  private server: ResultPromise | undefined;
+  private started: Promise<void> | undefined;
 
   constructor() {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ACCTSEC_') && !k.startsWith('XDG_')));
@@ -30,11 +38,38 @@ export class Home {
     };
   }
 
+  /** In remote mode the database is the server's. */
   get dbPath(): string {
-    return join(this.dir, '.local/share/acctsec/acctsec.db');
+    return REMOTE ? join(this.dir, 'server', 'acctsec.db') : join(this.dir, '.local/share/acctsec/acctsec.db');
+  }
+
+  /** Remote mode: starts this home's server once and points the client at it. */
+  ready(): Promise<void> {
+    if (!REMOTE) return Promise.resolve();
+    this.started ??= new Promise<void>((resolve, reject) => {
+      const server = execa('node', [BIN, 'serve', '--db', this.dbPath, '--listen', '127.0.0.1:0'], { env: this.env, extendEnv: false, reject: false });
+      this.server = server;
+      let out = '';
+      server.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+        if (url) {
+          this.env.ACCTSEC_REMOTE = url;
+          resolve();
+        }
+      });
+      void server.then((r) => reject(new Error(`acctsec serve ended: ${String(r.stderr)}`)));
+    });
+    return this.started;
+  }
+
+  get url(): string | undefined {
+    return this.env.ACCTSEC_REMOTE;
   }
 
   async run(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Result> {
+    // `config` is the client's own file: it needs no server (and the server reads it when it starts).
+    if (args[0] !== 'config') await this.ready();
     const r = await execa('node', [BIN, ...args], {
       reject: false,
       env: { ...this.env, ...options.env },
@@ -53,7 +88,11 @@ export class Home {
     return r;
   }
 
-  remove(): void {
+  async remove(): Promise<void> {
+    if (this.server) {
+      this.server.kill('SIGTERM');
+      await this.server;
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -35,6 +35,7 @@ describe('acctsec init', () => {
 
   it('works through npx in the project, as the quick start says', async () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
+    await home.ready();
     const r = await execa('npx', ['acctsec', 'init', '--username', 'alice', '--email', 'alice@example.com', '--no-input'], {
       cwd: root,
       env: { ...home.env, ACCTSEC_PASSWORD: PASSWORD },

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Home, json, PASSWORD } from './helpers.js';
+import { Home, json, PASSWORD, REMOTE } from './helpers.js';
 
 describe('acctsec login', () => {
   let home: Home;
@@ -66,7 +66,8 @@ describe('acctsec login', () => {
     expect(r.stderr).toContain('acctsec login');
   });
 
-  it('a store that cannot be read refuses sign-in (exit 8), without a stack trace', async () => {
+  // Local only: in remote mode the server owns the file, and --db is a local option.
+  it.skipIf(REMOTE)('a store that cannot be read refuses sign-in (exit 8), without a stack trace', async () => {
     writeFileSync(home.dbPath, 'this is not a database '.repeat(400));
     const r = await login('alice', PASSWORD);
     expect(r.exitCode).toBe(8);
@@ -74,7 +75,7 @@ describe('acctsec login', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('a missing database says to run init (exit 4)', async () => {
+  it.skipIf(REMOTE)('a missing database says to run init (exit 4)', async () => {
     const r = await home.run(['--db', `${home.dir}/nowhere/x.db`, 'login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
     expect(r.exitCode).toBe(4);
     expect(r.stderr).toContain('acctsec init');

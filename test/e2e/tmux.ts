@@ -12,6 +12,7 @@ export class Terminal {
   private constructor(private readonly home: Home) {}
 
   static async start(home: Home, args: string[]): Promise<Terminal> {
+    await home.ready();
     const t = new Terminal(home);
     const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     // CI is unset inside the pane: it would switch prompting off, and this test is about prompting.

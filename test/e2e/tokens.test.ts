@@ -75,7 +75,8 @@ describe('acctsec token and apikey', () => {
 
   it('--ip outside the account\'s list makes it inactive; list shows the last use and its address', async () => {
     const t = await create(['--name', 'ci', '--scope', 'dns:read']);
-    await home.run(['ip', 'add', '8.8.8.0/24', '--force']);
+    // 127.0.0.1 too: in remote mode the server applies the list to these very requests.
+    await home.run(['ip', 'add', '8.8.8.0/24', '127.0.0.1', '--allow-private', '--force']);
     expect((await verify(t.token, ['--ip', '9.9.9.9'])).exitCode).toBe(3);
     expect((await verify(t.token, ['--ip', '8.8.8.8'])).exitCode).toBe(0);
     const [row] = json<{ lastUsedIp: string; lastUsedAt: string; state: string }[]>(await home.run(['token', 'list', '--json']));

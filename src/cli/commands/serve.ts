@@ -1,0 +1,30 @@
+import { Command } from 'commander';
+import type { Factory } from '../factory.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function newCmdServe(f: Factory): Command {
+  return new Command('serve')
+    .description('run the JSON HTTP API over a local database, for `--remote` clients (stops on SIGTERM)')
+    .option('--listen <host:port>', 'address to listen on (port 0 picks a free one)', '127.0.0.1:7400')
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--trust-proxy <cidr>', 'believe X-Forwarded-For from proxies in this range (repeat)', collect, [])
+    .addHelpText('after', '\nThe database is --db (or ACCTSEC_DB, or the profile\'s db); policy and mail settings come from this profile\'s config.')
+    .action((o: { listen: string; tlsCert?: string; tlsKey?: string; trustProxy: string[] }) => serveRun({ f, ...o }));
+}
+
+export async function serveRun(opts: { f: Factory; listen: string; tlsCert?: string | undefined; tlsKey?: string | undefined; trustProxy: string[] }): Promise<void> {
+  const { f } = opts;
+  const store = await f.storeOptions();
+  const { serve } = await import('../../server/serve.js');
+  await serve({
+    store,
+    listen: opts.listen,
+    tlsCert: opts.tlsCert,
+    tlsKey: opts.tlsKey,
+    trustProxy: opts.trustProxy,
+    onListening: (url) => f.io.out(`acctsec serve listening on ${url} (database ${store.dbPath})`),
+    log: (line) => f.io.note(line),
+  });
+}

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa, type ResultPromise } from 'execa';
+import { request } from 'undici';
+import { BIN, Home, json, PASSWORD } from '../e2e/helpers.js';
+
+// The HTTP API of `acctsec serve`, checked with undici as another service would call it.
+
+describe('acctsec serve over HTTP', () => {
+  const home = new Home();
+  let server: ResultPromise;
+  let url = '';
+  let stderr = '';
+
+  beforeAll(async () => {
+    server = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '127.0.0.1:0', '--trust-proxy', '127.0.0.0/8'], { env: home.env, extendEnv: false, reject: false });
+    server.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    url = await new Promise<string>((resolve) => {
+      let out = '';
+      server.stdout?.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /listening on (\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+    });
+    home.env.ACCTSEC_REMOTE = url;
+    const r = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    server.kill('SIGTERM');
+    await server;
+    await home.remove();
+  });
+
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    request(`${url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+
+  it('GET /healthz answers 200', async () => {
+    const r = await request(`${url}/healthz`);
+    expect(r.statusCode).toBe(200);
+    expect(await r.body.json()).toEqual({ ok: true });
+  });
+
+  it('an unknown route is 404 with a JSON error; a wrong method 405', async () => {
+    const r = await request(`${url}/v1/nothing-here`);
+    expect(r.statusCode).toBe(404);
+    expect(await r.body.json()).toEqual({ error: { code: 'not_found', message: 'no such route: GET /v1/nothing-here' } });
+    const m = await request(`${url}/v1/sessions`, { method: 'DELETE' });
+    expect(m.statusCode).toBe(405);
+    await m.body.dump();
+  });
+
+  it('malformed JSON is 400', async () => {
+    const r = await post('/v1/sessions', '{"input": ');
+    expect(r.statusCode).toBe(400);
+    expect(((await r.body.json()) as { error: { code: string } }).error.code).toBe('malformed_json');
+  });
+
+  it('a body over 64 KiB is 413', async () => {
+    const r = await post('/v1/sessions', JSON.stringify({ input: { username: 'x'.repeat(70_000), password: 'y' } }));
+    expect(r.statusCode).toBe(413);
+    await r.body.dump();
+  });
+
+  it('errors keep the SPEC §1 shape and the service\'s message', async () => {
+    const r = await post('/v1/sessions', JSON.stringify({ input: { username: 'nobody', password: 'not the password' } }));
+    expect(r.statusCode).toBe(401);
+    expect(await r.body.json()).toEqual({ error: { code: 'auth_failed', message: 'wrong username or password' } });
+  });
+
+  it('introspection needs no session and answers the `token verify` document', async () => {
+    const created = json<{ token: string }>(await home.run(['token', 'create', '--name', 'svc', '--scope', 'dns:read', '--json']));
+    const r = await post('/v1/tokens/introspect', JSON.stringify({ token: created.token, ip: '203.0.113.9' }));
+    expect(r.statusCode).toBe(200);
+    expect(await r.body.json()).toMatchObject({ active: true, account: 'alice', scopes: ['dns:read'], deprecated: false });
+  });
+
+  it('a personal access token is limited by its scopes, and never allowed session-only changes (CLI exit 7)', async () => {
+    const reader = json<{ token: string }>(await home.run(['token', 'create', '--name', 'reader', '--scope', 'account:read', '--json'])).token;
+    const env = { ACCTSEC_TOKEN: reader };
+    const other = new Home();
+    try {
+      const status = await other.run(['--remote', url, 'status', '--json'], { env });
+      expect(status.exitCode, status.stderr).toBe(0);
+      expect(json(status).username).toBe('alice');
+      const ip = await other.run(['--remote', url, 'ip', 'add', '1.1.1.1'], { env });
+      expect(ip.exitCode).toBe(7);
+      expect(ip.stderr).toContain('lacks the scope ip:write');
+      const pw = await other.run(['--remote', url, 'token', 'create', '--name', 'x', '--scope', 'dns:read'], { env });
+      expect(pw.exitCode).toBe(7);
+      expect(pw.stderr).toContain('signed-in session');
+    } finally {
+      await other.remove();
+    }
+  });
+
+  it('X-Forwarded-For is believed from a trusted proxy: the client address is the forwarded one', async () => {
+    await home.run(['ip', 'add', '127.0.0.1', '8.8.8.0/24', '--allow-private']);
+    const from = (xff: string) => post('/v1/sessions', JSON.stringify({ input: { username: 'alice', password: PASSWORD } }), { 'x-forwarded-for': xff });
+    const outside = await from('9.9.9.9');
+    expect(outside.statusCode).toBe(403);
+    expect(((await outside.body.json()) as { error: { message: string } }).error.message).toContain('9.9.9.9');
+    const inside = await from('9.9.9.9, 8.8.8.8');
+    expect(inside.statusCode).toBe(200);
+    await inside.body.dump();
+    await home.run(['ip', 'clear', '--yes']);
+  });
+
+  it('too many failed sign-ins from one address get 429 with Retry-After (CLI exit 6)', async () => {
+    let last = 0;
+    for (let i = 0; i < 40 && last !== 429; i++) {
+      const r = await post('/v1/sessions', JSON.stringify({ input: { username: `guess${i}`, password: 'wrong password here' } }), { 'x-forwarded-for': '198.51.100.77' });
+      last = r.statusCode;
+      if (last === 429) expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
+      await r.body.dump();
+    }
+    expect(last).toBe(429);
+  });
+
+  it('an unreachable server is exit 8 with the URL in the message', async () => {
+    const other = new Home();
+    try {
+      const r = await other.run(['--remote', 'http://127.0.0.1:9', 'status']);
+      expect(r.exitCode).toBe(8);
+      expect(r.stderr).toContain('http://127.0.0.1:9');
+    } finally {
+      await other.remove();
+    }
+  });
+
+  it('logs nothing unexpected', () => {
+    expect(stderr).not.toContain('internal error');
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('SIGTERM lets a request in flight finish, then the server exits 0', async () => {
+    const home = new Home();
+    const server = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '127.0.0.1:0'], { env: home.env, extendEnv: false, reject: false });
+    const url = await new Promise<string>((resolve) => {
+      let out = '';
+      server.stdout?.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /listening on (\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+    });
+    // init hashes a password with argon2: a request that takes a little while.
+    const inFlight = request(`${url}/v1/init`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { username: 'alice', email: 'a@example.com', password: PASSWORD } }),
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    server.kill('SIGTERM');
+    const res = await inFlight;
+    expect(res.statusCode).toBe(200);
+    expect(((await res.body.json()) as { account: { username: string } }).account.username).toBe('alice');
+    expect((await server).exitCode).toBe(0);
+    await home.remove();
+  });
+});
