@@ -10,7 +10,7 @@ const external = Object.keys(pkg.dependencies).filter((name) => name !== 'comman
 
 rmSync(new URL('../dist/', import.meta.url), { recursive: true, force: true });
 await build({
-  entryPoints: ['src/cli/main.ts'],
+  entryPoints: ['src/cli/main.ts', 'src/cli/generate.ts'],
   outdir: 'dist',
   bundle: true,
   splitting: true,

@@ -1,5 +1,5 @@
 import { InvalidInput, IdentityRequired, MissingInput } from '../errors.js';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Backend } from '../backend/backend.js';
 import type { EmailCodeSent, IdentityProof } from '../views.js';
 import type { Factory } from './factory.js';
@@ -71,7 +71,7 @@ export interface IdentityFlags {
 export function identityOptions(cmd: Command): Command {
   return cmd
     .option('--password-stdin', 'confirm identity with the password from stdin')
-    .option('--method <method>', 'confirm identity with this second factor instead: totp or email')
+    .addOption(new Option('--method <method>', 'confirm identity with this second factor instead').choices(['totp', 'email']))
     .option('--code <code>', 'a code of that method')
     .option('--send-code', 'email a code for --method email, then run again with --code');
 }

@@ -220,6 +220,11 @@ export class ProfileStore {
     return this.conf.path;
   }
 
+  /** Every profile in the file, for completion of --profile. */
+  profileNames(): string[] {
+    return Object.keys(this.conf.get('profiles'));
+  }
+
   profile(): Profile {
     const p = this.conf.get('profiles')[this.profileName];
     return { settings: { ...(p?.settings ?? {}) }, ...(p?.session ? { session: p.session } : {}) };

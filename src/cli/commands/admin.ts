@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { AcctsecError, InvalidInput } from '../../errors.js';
 import type { AdminResult } from '../../views.js';
 import type { Factory } from '../factory.js';
@@ -29,7 +29,7 @@ export function newCmdAdmin(f: Factory): Command {
   users
     .command('list')
     .description('every account (streamed)')
-    .option('--role <role>', 'only user, support or admin')
+    .addOption(new Option('--role <role>', 'only this role').choices(['user', 'support', 'admin']))
     .action((o: { role?: string }) => adminUsersListRun({ f, role: o.role }));
   users.command('show').description('what `status` shows, for another account (no secrets)').argument('<user>').action((user: string) => adminUsersShowRun({ f, user }));
   actionOptions(
@@ -38,13 +38,13 @@ export function newCmdAdmin(f: Factory): Command {
       .description('create an account; its owner sets the password with a reset token (emailed, or --print-token)')
       .argument('<user>')
       .requiredOption('--email <address>', 'the owner\'s address')
-      .option('--role <role>', 'user, support or admin', 'user')
+      .addOption(new Option('--role <role>', 'the new account\'s role').choices(['user', 'support', 'admin']).default('user'))
       .option('--print-token', 'print the reset token for a hand-over you verified, instead of emailing it'),
     false,
   ).action((user: string, o: ActionFlags & { email: string; role: string }) =>
     adminRun(f, `create ${user}`, o, (b) => b.adminCreateUser({ username: user, email: o.email, role: o.role, reason: o.reason ?? '', printToken: Boolean(o.printToken) })),
   );
-  actionOptions(users.command('set-role').description('change an account\'s role (admins only)').argument('<user>').argument('<role>', 'user, support or admin')).action(
+  actionOptions(users.command('set-role').description('change an account\'s role (admins only)').argument('<user>').addArgument(new Argument('<role>', 'the new role').choices(['user', 'support', 'admin']))).action(
     (user: string, role: string, o: ActionFlags) => adminRun(f, `make ${user} ${role}`, o, (b) => b.adminSetRole(user, role, { reason: o.reason ?? '', dryRun: Boolean(o.dryRun) })),
   );
   actionOptions(

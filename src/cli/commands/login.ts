@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { MissingInput } from '../../errors.js';
 import type { SecondFactorAnswer } from '../../views.js';
 import type { Factory } from '../factory.js';
@@ -18,7 +18,7 @@ export function newCmdLogin(f: Factory): Command {
   return new Command('login')
     .description('sign in: the password, then a code of a second factor when one is active')
     .option('--username <name>', 'the account (default: the one this profile last used)')
-    .option('--method <method>', 'second factor to use: totp, email or recovery (default: guessed from the code)')
+    .addOption(new Option('--method <method>', 'second factor to use (default: guessed from the code)').choices(['totp', 'email', 'recovery', 'key']))
     .option('--code <code>', 'the one-time code of that method')
     .option('--send-code', 'with --method email: email a code, then run again with --code')
     .option('--password-stdin', 'read the password from the first line of stdin')

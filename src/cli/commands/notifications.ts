@@ -1,5 +1,4 @@
-import { Command } from 'commander';
-import { InvalidInput } from '../../errors.js';
+import { Argument, Command } from 'commander';
 import type { NotificationSettings } from '../../views.js';
 import type { Factory } from '../factory.js';
 
@@ -11,7 +10,7 @@ export function newCmdNotifications(f: Factory): Command {
   cmd
     .command('format')
     .description('html (with a plain-text alternative) or text (plain text only)')
-    .argument('<format>', 'html or text')
+    .addArgument(new Argument('<format>', 'html (with a plain-text alternative) or text').choices(['html', 'text']))
     .action((format: string) => notificationsChange(f, (b) => b.setNotificationFormat(format)));
   cmd
     .command('subscribe')
@@ -27,9 +26,8 @@ export function newCmdNotifications(f: Factory): Command {
     .command('org')
     .description('notices about an organization you belong to: on or off')
     .argument('<org>')
-    .argument('<state>', 'on or off')
+    .addArgument(new Argument('<state>', 'on or off').choices(['on', 'off']))
     .action((org: string, state: string) => {
-      if (state !== 'on' && state !== 'off') throw new InvalidInput(`invalid state "${state}": use on or off`, 'state');
       return notificationsChange(f, (b) => b.setOrganizationNotifications(org, state === 'on'));
     });
   return cmd;

@@ -1,0 +1,117 @@
+import { Command } from 'commander';
+import { newCmdActivity } from './commands/activity.js';
+import { newCmdAdmin } from './commands/admin.js';
+import { newCmdApikey } from './commands/apikey.js';
+import { newCmdCompletion, newCmdComplete } from './commands/completion.js';
+import { newCmdConfig } from './commands/config.js';
+import { newCmdInit } from './commands/init.js';
+import { newCmdIp } from './commands/ip.js';
+import { newCmdLogin } from './commands/login.js';
+import { newCmdLogout } from './commands/logout.js';
+import { newCmdMfa } from './commands/mfa.js';
+import { newCmdNotifications } from './commands/notifications.js';
+import { newCmdPassword } from './commands/password.js';
+import { newCmdRecoveryCodes } from './commands/recovery-codes.js';
+import { newCmdRecover, newCmdRecovery } from './commands/recovery.js';
+import { newCmdServe } from './commands/serve.js';
+import { newCmdSessions } from './commands/sessions.js';
+import { newCmdStatus } from './commands/status.js';
+import { newCmdToken } from './commands/token.js';
+import { newCmdUsername } from './commands/username.js';
+import { EXAMPLES } from './examples.js';
+import type { Factory, GlobalOptions } from './factory.js';
+
+// The command tree, in one place: main.ts runs it, and the generator (generate.ts) walks it to write
+// the shell completions and the man page, so they never drift from the commands.
+
+/** package.json's version, written in by the build (scripts/build.js). */
+declare const ACCTSEC_VERSION: string;
+
+export const EXIT_CODES: [number, string][] = [
+  [0, 'success'],
+  [1, 'unexpected failure'],
+  [2, 'usage error, invalid input, or missing input under --no-input'],
+  [3, 'authentication failed: wrong password or code, not signed in, session expired'],
+  [4, 'not found (account, session, token, database...)'],
+  [5, 'conflict: already exists, already enabled, nothing to do'],
+  [6, 'throttled: too many attempts; the message says when to retry'],
+  [7, 'forbidden: role, scope, IP restriction, locked account, lock-out guard'],
+  [8, 'back end unavailable: database busy or unreadable, server unreachable'],
+  [130, 'cancelled at a prompt (Ctrl-C)'],
+];
+
+export const ENVIRONMENT: [string, string][] = [
+  ['ACCTSEC_PASSWORD', 'the password, instead of a prompt'],
+  ['ACCTSEC_NEW_PASSWORD', 'the new password for `password change`'],
+  ['ACCTSEC_PROFILE', 'config profile (like --profile)'],
+  ['ACCTSEC_DB', 'local database file (like --db)'],
+  ['ACCTSEC_ENCRYPTION_KEY', 'the at-rest key (base64 or hex, 256 bits), instead of the key file'],
+  ['ACCTSEC_CONFIG_DIR', 'folder of the config file'],
+  ['ACCTSEC_REMOTE', 'URL of an acctsec serve to use (like --remote)'],
+  ['ACCTSEC_TOKEN', 'a personal access token for a remote server, instead of a session'],
+  ['ACCTSEC_DEBUG', 'set to 1 to show stack traces of unexpected failures'],
+  ['NO_COLOR', 'disable colour'],
+  ['CI', 'when set, never prompt (like --no-input)'],
+];
+
+/**
+ * The command tree. `f` is a stand-in for the factory that `beforeAction` builds once the global
+ * options are parsed: nothing heavy (not even chalk) is loaded for --help or --version.
+ */
+export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Promise<void>): Command {
+  const program = new Command('acctsec')
+    .description('Account security from the terminal: password, MFA, recovery codes, IP restriction, access tokens.')
+    .version(ACCTSEC_VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .option('--json', 'print exactly one JSON document on stdout')
+    .option('--no-input', 'never prompt (also when stdin is not a terminal or CI is set)')
+    .option('-y, --yes', 'answer yes to confirmations')
+    .option('--profile <name>', 'config profile (env ACCTSEC_PROFILE; default "default")')
+    .option('--db <path>', 'local database file (env ACCTSEC_DB)')
+    .option('--no-color', 'no colour (also NO_COLOR)')
+    .option('-q, --quiet', 'print only results and errors')
+    .option('--remote <url>', 'use a remote acctsec serve (env ACCTSEC_REMOTE)')
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      '\nExit codes:\n' +
+        EXIT_CODES.map(([c, m]) => `  ${String(c).padEnd(4)}${m}`).join('\n') +
+        '\n\nEnvironment:\n' +
+        ENVIRONMENT.map(([n, m]) => `  ${n.padEnd(24)}${m}`).join('\n') +
+        '\n\nSecrets are never taken as arguments: prompts, --password-stdin or the variables above.',
+    );
+  program.hook('preAction', (_cmd, action) => beforeAction(action.optsWithGlobals() as GlobalOptions));
+  for (const [group, makers] of GROUPS) {
+    for (const make of makers) program.addCommand(make(f).helpGroup(group));
+  }
+  program.addCommand(newCmdComplete(f), { hidden: true });
+  applyToTree(program, (cmd) => {
+    cmd.exitOverride();
+    cmd.configureOutput({ outputError: () => undefined });
+    const examples = EXAMPLES[commandPath(cmd)];
+    if (examples) cmd.addHelpText('after', `\nExamples:\n${examples.map((e) => `  $ ${e}`).join('\n')}`);
+  });
+  return program;
+}
+
+/** Top-level help groups commands by what they are for (issue #9). */
+const GROUPS: [string, ((f: Factory) => Command)[]][] = [
+  ['Account:', [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdActivity]],
+  ['Security:', [newCmdMfa, newCmdRecoveryCodes, newCmdIp, newCmdRecovery, newCmdRecover, newCmdNotifications]],
+  ['Developer access:', [newCmdToken, newCmdApikey]],
+  ['Support:', [newCmdAdmin]],
+  ['Other:', [newCmdServe, newCmdConfig, newCmdCompletion]],
+];
+
+/** "mfa totp enable" for that command; "" for the program. */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+export function applyToTree(cmd: Command, fn: (c: Command) => void): void {
+  fn(cmd);
+  for (const sub of cmd.commands) applyToTree(sub, fn);
+}
+
