@@ -8,8 +8,7 @@ import { checkEmailCode, sendEmailCode } from './email-codes.js';
 import { confirmIdentity } from './identity.js';
 import { maskAddress } from './messages.js';
 import { notifySecurity, securityNotice } from './notifications.js';
-import { removeRecoveryCodes } from './recovery-codes.js';
-import { assertMayDisable, enableIdentityRule, type SecondFactor } from './second-factors.js';
+import { disableMethod, enableIdentityRule, type SecondFactor } from './second-factors.js';
 import type { Auth } from './sessions.js';
 
 // Email codes as a second factor (SPEC §4.2).
@@ -118,24 +117,8 @@ export async function confirmEmailMfa(ctx: ServiceContext, auth: Auth, code: str
   return { enabled: true, address: row.address };
 }
 
-export async function disableEmailMfa(
-  ctx: ServiceContext,
-  auth: Auth,
-  code: string,
-  acknowledgeLast: boolean,
-  origin: RequestOrigin,
-): Promise<{ disabled: true; remainingMethods: string[] }> {
-  const a = auth.account;
-  if (!active(findEmailMfa(ctx.db, a.id))) throw new Conflict('email codes are not active; nothing to disable');
-  const remaining = assertMayDisable(ctx, a, 'email', acknowledgeLast);
-  await emailFactor.verify(ctx, a, code, origin);
-  ctx.db
-    .transaction(() => {
-      deleteEmailMfa(ctx.db, a.id);
-      if (remaining.length === 0) removeRecoveryCodes(ctx, a);
-      recordActivity(ctx, a.id, 'mfa.email.disabled', { origin, sessionId: auth.session.id, detail: { remainingMethods: remaining } });
-    })
-    .immediate();
-  await notifySecurity(ctx, a, securityNotice(ctx, a, 'email codes were turned off as a second factor', origin));
-  return { disabled: true, remainingMethods: remaining };
+/** SPEC §4.4: a code sent to the address first; the last method also needs an explicit yes. */
+export function disableEmailMfa(ctx: ServiceContext, auth: Auth, code: string, acknowledgeLast: boolean, origin: RequestOrigin): Promise<{ disabled: true; remainingMethods: string[] }> {
+  const method = { factor: emailFactor, name: 'email codes', remove: () => deleteEmailMfa(ctx.db, auth.account.id) };
+  return disableMethod(ctx, auth, method, code, acknowledgeLast, origin);
 }

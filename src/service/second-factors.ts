@@ -1,9 +1,12 @@
-import { InvalidInput, NotFound } from '../errors.js';
+import { Conflict, InvalidInput, NotFound } from '../errors.js';
 import type { AccountRow } from '../store/accounts.js';
 import type { EmailCodeSent, FactorChoice, MfaMethodStatus, MfaStatus } from '../views.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { emailFactor } from './email-mfa.js';
-import { recoveryCodesFactor, recoveryCodesLeft } from './recovery-codes.js';
+import { recordActivity } from './activity.js';
+import { notifySecurity, securityNotice } from './notifications.js';
+import { recoveryCodesFactor, recoveryCodesLeft, removeRecoveryCodes } from './recovery-codes.js';
+import type { Auth } from './sessions.js';
 import { totpFactor } from './totp.js';
 
 /**
@@ -89,4 +92,33 @@ export function mfaOverview(ctx: ServiceContext, account: AccountRow): MfaStatus
     return s ? [s] : [];
   });
   return { methods, recoveryCodesLeft: recoveryCodesLeft(ctx, account) };
+}
+
+/**
+ * SPEC §4.4, for every method: active, a current code of the method, an explicit yes for the last
+ * one; then the method's own removal, recovery codes too when no method is left, the log and a notice.
+ */
+export async function disableMethod(
+  ctx: ServiceContext,
+  auth: Auth,
+  method: { factor: SecondFactor; name: string; remove: () => void },
+  code: string,
+  acknowledgeLast: boolean,
+  origin: RequestOrigin,
+): Promise<{ disabled: true; remainingMethods: string[] }> {
+  const a = auth.account;
+  const { factor } = method;
+  if (!factor.isActive(ctx, a)) throw new Conflict(`${method.name} ${method.name.endsWith('s') ? 'are' : 'is'} not active; nothing to disable`);
+  const remaining = assertMayDisable(ctx, a, factor.id, acknowledgeLast);
+  await factor.verify(ctx, a, code, origin);
+  ctx.db
+    .transaction(() => {
+      method.remove();
+      // With no method left, recovery codes would be a second factor on their own: they go too.
+      if (remaining.length === 0) removeRecoveryCodes(ctx, a);
+      recordActivity(ctx, a.id, `mfa.${factor.id}.disabled`, { origin, sessionId: auth.session.id, detail: { remainingMethods: remaining } });
+    })
+    .immediate();
+  await notifySecurity(ctx, a, securityNotice(ctx, a, `${method.name} ${method.name.endsWith('s') ? 'were' : 'was'} turned off as a second factor`, origin));
+  return { disabled: true, remainingMethods: remaining };
 }

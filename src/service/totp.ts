@@ -7,9 +7,9 @@ import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { databaseKey, open, seal } from './encryption.js';
 import { confirmIdentity } from './identity.js';
-import { issueRecoveryCodes, removeRecoveryCodes } from './recovery-codes.js';
+import { issueRecoveryCodes } from './recovery-codes.js';
 import { notifySecurity, securityNotice } from './notifications.js';
-import { assertMayDisable, enableIdentityRule, type SecondFactor } from './second-factors.js';
+import { disableMethod, enableIdentityRule, type SecondFactor } from './second-factors.js';
 import type { Auth } from './sessions.js';
 import { releaseAttempts, takeAttempt } from './throttle.js';
 
@@ -176,26 +176,8 @@ export async function confirmTotpEnrollment(ctx: ServiceContext, auth: Auth, cod
   return { enabled: true, recoveryCodes };
 }
 
-/** SPEC §4.4: a current code of the method; the last method also needs an explicit yes. */
-export async function disableTotp(
-  ctx: ServiceContext,
-  auth: Auth,
-  code: string,
-  acknowledgeLast: boolean,
-  origin: RequestOrigin,
-): Promise<{ disabled: true; remainingMethods: string[] }> {
-  const a = auth.account;
-  if (!active(findTotp(ctx.db, a.id))) throw new Conflict('the authenticator app is not active; nothing to disable');
-  const remaining = assertMayDisable(ctx, a, 'totp', acknowledgeLast);
-  await totpFactor.verify(ctx, a, code, origin);
-  ctx.db
-    .transaction(() => {
-      deleteTotp(ctx.db, a.id);
-      // With no method left, recovery codes would be a second factor on their own: they go too.
-      if (remaining.length === 0) removeRecoveryCodes(ctx, a);
-      recordActivity(ctx, a.id, 'mfa.totp.disabled', { origin, sessionId: auth.session.id, detail: { remainingMethods: remaining } });
-    })
-    .immediate();
-  await notifySecurity(ctx, a, securityNotice(ctx, a, 'the authenticator app was turned off as a second factor', origin));
-  return { disabled: true, remainingMethods: remaining };
+/** SPEC §4.4: a current code of the app; the last method also needs an explicit yes. */
+export function disableTotp(ctx: ServiceContext, auth: Auth, code: string, acknowledgeLast: boolean, origin: RequestOrigin): Promise<{ disabled: true; remainingMethods: string[] }> {
+  const method = { factor: totpFactor, name: 'the authenticator app', remove: () => deleteTotp(ctx.db, auth.account.id) };
+  return disableMethod(ctx, auth, method, code, acknowledgeLast, origin);
 }
