@@ -51,6 +51,8 @@ async function candidates(f: Factory, kind: string): Promise<string[]> {
     case 'sessions':
       return (await backend.listSessions()).filter((s) => !s.current).map((s) => s.id);
     case 'users': {
+      // Only staff may list accounts; asking as a plain user would only add a refusal to the audit log.
+      if ((await backend.status()).role === 'user') return [];
       const names: string[] = [];
       for await (const u of backend.adminListUsers()) {
         names.push(u.username);
