@@ -160,3 +160,36 @@ describe('graceful shutdown', () => {
     await home.remove();
   });
 });
+
+describe('HTTPS', () => {
+  it('serve --tls-cert/--tls-key speaks HTTPS, and the CLI talks to it with a trusted certificate', async () => {
+    const home = new Home();
+    const cert = `${home.dir}/cert.pem`;
+    const key = `${home.dir}/key.pem`;
+    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
+    const server = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key], { env: home.env, extendEnv: false, reject: false });
+    try {
+      const url = await new Promise<string>((resolve) => {
+        let out = '';
+        server.stdout?.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /listening on (\S+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+      });
+      expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const env = { NODE_EXTRA_CA_CERTS: cert, ACCTSEC_PASSWORD: PASSWORD };
+      const init = await home.run(['--remote', url, 'init', '--username', 'alice', '--email', 'alice@example.com'], { env });
+      expect(init.exitCode, init.stderr).toBe(0);
+      expect(json(await home.run(['--remote', url, 'status', '--json'], { env })).username).toBe('alice');
+      // Without trusting the certificate, the client refuses to talk (exit 8), and says where.
+      const untrusted = await home.run(['--remote', url, 'status']);
+      expect(untrusted.exitCode).toBe(8);
+      expect(untrusted.stderr).toContain(url);
+    } finally {
+      server.kill('SIGTERM');
+      await server;
+      await home.remove();
+    }
+  });
+});
