@@ -3,7 +3,7 @@
 
 _acctsec() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
-  local cmdpath=acctsec i w skip=0
+  local cmdpath=acctsec i w skip=0 kind="" list=""
   local -a ctx=()
   local -A subs=(
     ['acctsec']='init login logout status sessions password username activity mfa recovery-codes ip recovery recover notifications token apikey admin serve config completion'
@@ -197,24 +197,22 @@ _acctsec() {
       *) [[ " ${subs[$cmdpath]} " == *" $w "* ]] && cmdpath="$cmdpath $w" ;;
     esac
   done
-  local kind="" words=""
   if [[ -n "${takes[$prev]}" ]]; then
-    words="${values[$cmdpath|$prev]:-${values[acctsec|$prev]}}"
+    list="${values[$cmdpath|$prev]:-${values[acctsec|$prev]}}"
     kind="${dynopts[$cmdpath|$prev]:-${dynopts[acctsec|$prev]}}"
-    [[ -z "$words$kind" ]] && return 0
   elif [[ "$cur" == -* ]]; then
-    words="${opts[$cmdpath]} ${opts[acctsec]}"
+    list="${opts[$cmdpath]} ${opts[acctsec]}"
   elif [[ -n "${subs[$cmdpath]}" ]]; then
-    words="${subs[$cmdpath]}"
+    list="${subs[$cmdpath]}"
   else
-    words="${args[$cmdpath]}"
+    list="${args[$cmdpath]}"
     kind="${dynargs[$cmdpath]}"
   fi
   if [[ -n "$kind" ]]; then
     local IFS=$'\n'
     COMPREPLY=($(compgen -W "$(acctsec "${ctx[@]}" __complete "$kind" 2>/dev/null)" -- "$cur"))
   else
-    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+    COMPREPLY=($(compgen -W "$list" -- "$cur"))
   fi
 }
 complete -F _acctsec acctsec

@@ -48,15 +48,17 @@ function assoc(name: string, map: Map<string, string[] | string>, local: string)
   return `  ${local} ${name}=(\n${entries.join('\n')}\n  )`;
 }
 
-export function bashScript(tree: CommandInfo): string {
+/**
+ * The body bash and zsh share: the tables, the walk over the words before the cursor (skipping options
+ * and their values, noting --profile, --db and --remote for __complete), and the choice of candidates.
+ * It leaves them in `list` (fixed words) or `kind` (ask `acctsec __complete KIND`).
+ */
+function sharedBody(tree: CommandInfo, shell: { words: string; first: number; current: string }): string {
   const t = tables(tree);
   const takes = new Map([...t.takes].map((k) => [k, '1']));
-  return `# bash completion for acctsec: ${HEADER}.
-# Install: acctsec completion bash > ~/.local/share/bash-completion/completions/acctsec
-
-_acctsec() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}"
-  local cmdpath=acctsec i w skip=0
+  const { words, first, current } = shell;
+  return `  local cur="\${${words}[${current}]}" prev="\${${words}[${current}-1]}"
+  local cmdpath=acctsec i w skip=0 kind="" list=""
   local -a ctx=()
 ${assoc('subs', t.subs, 'local -A')}
 ${assoc('opts', t.opts, 'local -A')}
@@ -65,69 +67,16 @@ ${assoc('values', t.values, 'local -A')}
 ${assoc('dynopts', t.dynOpts, 'local -A')}
 ${assoc('args', t.args, 'local -A')}
 ${assoc('dynargs', t.dynArgs, 'local -A')}
-  for ((i = 1; i < COMP_CWORD; i++)); do
-    w="\${COMP_WORDS[i]}"
+  for ((i = ${first}; i < ${current}; i++)); do
+    w="\${${words}[i]}"
     if ((skip)); then skip=0; continue; fi
     case "$w" in
-      --profile|--db|--remote) ((i + 1 < COMP_CWORD)) && ctx+=("$w" "\${COMP_WORDS[i+1]}"); skip=1 ;;
+      --profile|--db|--remote) ((i + 1 < ${current})) && ctx+=("$w" "\${${words}[i+1]}"); skip=1 ;;
       --*=*) ;;
       -*) [[ -n "\${takes[$w]}" ]] && skip=1 ;;
       *) [[ " \${subs[$cmdpath]} " == *" $w "* ]] && cmdpath="$cmdpath $w" ;;
     esac
   done
-  local kind="" words=""
-  if [[ -n "\${takes[$prev]}" ]]; then
-    words="\${values[$cmdpath|$prev]:-\${values[acctsec|$prev]}}"
-    kind="\${dynopts[$cmdpath|$prev]:-\${dynopts[acctsec|$prev]}}"
-    [[ -z "$words$kind" ]] && return 0
-  elif [[ "$cur" == -* ]]; then
-    words="\${opts[$cmdpath]} \${opts[acctsec]}"
-  elif [[ -n "\${subs[$cmdpath]}" ]]; then
-    words="\${subs[$cmdpath]}"
-  else
-    words="\${args[$cmdpath]}"
-    kind="\${dynargs[$cmdpath]}"
-  fi
-  if [[ -n "$kind" ]]; then
-    local IFS=$'\\n'
-    COMPREPLY=($(compgen -W "$(acctsec "\${ctx[@]}" __complete "$kind" 2>/dev/null)" -- "$cur"))
-  else
-    COMPREPLY=($(compgen -W "$words" -- "$cur"))
-  fi
-}
-complete -F _acctsec acctsec
-`;
-}
-
-export function zshScript(tree: CommandInfo): string {
-  const t = tables(tree);
-  const takes = new Map([...t.takes].map((k) => [k, '1']));
-  return `#compdef acctsec
-# zsh completion for acctsec: ${HEADER}.
-# Install: acctsec completion zsh > "\${fpath[1]}/_acctsec" (a folder in $fpath), then restart zsh.
-
-_acctsec() {
-  local cur="\${words[CURRENT]}" prev="\${words[CURRENT-1]}"
-  local cmdpath=acctsec i w skip=0
-  local -a ctx
-${assoc('subs', t.subs, 'local -A')}
-${assoc('opts', t.opts, 'local -A')}
-${assoc('takes', takes, 'local -A')}
-${assoc('values', t.values, 'local -A')}
-${assoc('dynopts', t.dynOpts, 'local -A')}
-${assoc('args', t.args, 'local -A')}
-${assoc('dynargs', t.dynArgs, 'local -A')}
-  for ((i = 2; i < CURRENT; i++)); do
-    w="\${words[i]}"
-    if ((skip)); then skip=0; continue; fi
-    case "$w" in
-      --profile|--db|--remote) ((i + 1 < CURRENT)) && ctx+=("$w" "\${words[i+1]}"); skip=1 ;;
-      --*=*) ;;
-      -*) [[ -n "\${takes[$w]}" ]] && skip=1 ;;
-      *) [[ " \${subs[$cmdpath]} " == *" $w "* ]] && cmdpath="$cmdpath $w" ;;
-    esac
-  done
-  local kind="" list=""
   if [[ -n "\${takes[$prev]}" ]]; then
     list="\${values[$cmdpath|$prev]:-\${values[acctsec|$prev]}}"
     kind="\${dynopts[$cmdpath|$prev]:-\${dynopts[acctsec|$prev]}}"
@@ -138,7 +87,33 @@ ${assoc('dynargs', t.dynArgs, 'local -A')}
   else
     list="\${args[$cmdpath]}"
     kind="\${dynargs[$cmdpath]}"
+  fi`;
+}
+
+export function bashScript(tree: CommandInfo): string {
+  return `# bash completion for acctsec: ${HEADER}.
+# Install: acctsec completion bash > ~/.local/share/bash-completion/completions/acctsec
+
+_acctsec() {
+${sharedBody(tree, { words: 'COMP_WORDS', first: 1, current: 'COMP_CWORD' })}
+  if [[ -n "$kind" ]]; then
+    local IFS=$'\\n'
+    COMPREPLY=($(compgen -W "$(acctsec "\${ctx[@]}" __complete "$kind" 2>/dev/null)" -- "$cur"))
+  else
+    COMPREPLY=($(compgen -W "$list" -- "$cur"))
   fi
+}
+complete -F _acctsec acctsec
+`;
+}
+
+export function zshScript(tree: CommandInfo): string {
+  return `#compdef acctsec
+# zsh completion for acctsec: ${HEADER}.
+# Install: acctsec completion zsh > "\${fpath[1]}/_acctsec" (a folder in $fpath), then restart zsh.
+
+_acctsec() {
+${sharedBody(tree, { words: 'words', first: 2, current: 'CURRENT' })}
   if [[ -n "$kind" ]]; then
     compadd -- \${(f)"$(acctsec "\${ctx[@]}" __complete "$kind" 2>/dev/null)"}
   elif [[ -n "$list" ]]; then

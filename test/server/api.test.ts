@@ -5,6 +5,20 @@ import { BIN, Home, json, PASSWORD } from '../e2e/helpers.js';
 
 // The HTTP API of `acctsec serve`, checked with undici as another service would call it.
 
+/** `acctsec serve` on a free loopback port for this home; resolves once it prints its URL. */
+async function startServe(home: Home, args: string[] = []): Promise<{ server: ResultPromise; url: string }> {
+  const server = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '127.0.0.1:0', ...args], { env: home.env, extendEnv: false, reject: false });
+  const url = await new Promise<string>((resolve) => {
+    let out = '';
+    server.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+  });
+  return { server, url };
+}
+
 describe('acctsec serve over HTTP', () => {
   const home = new Home();
   let server: ResultPromise;
@@ -12,16 +26,8 @@ describe('acctsec serve over HTTP', () => {
   let stderr = '';
 
   beforeAll(async () => {
-    server = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '127.0.0.1:0', '--trust-proxy', '127.0.0.0/8'], { env: home.env, extendEnv: false, reject: false });
+    ({ server, url } = await startServe(home, ['--trust-proxy', '127.0.0.0/8']));
     server.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    url = await new Promise<string>((resolve) => {
-      let out = '';
-      server.stdout?.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /listening on (\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-    });
     home.env.ACCTSEC_REMOTE = url;
     const r = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
     expect(r.exitCode, r.stderr).toBe(0);
@@ -136,15 +142,7 @@ describe('acctsec serve over HTTP', () => {
 describe('graceful shutdown', () => {
   it('SIGTERM lets a request in flight finish, then the server exits 0', async () => {
     const home = new Home();
-    const server = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '127.0.0.1:0'], { env: home.env, extendEnv: false, reject: false });
-    const url = await new Promise<string>((resolve) => {
-      let out = '';
-      server.stdout?.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /listening on (\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-    });
+    const { server, url } = await startServe(home);
     // init hashes a password with argon2: a request that takes a little while.
     const inFlight = request(`${url}/v1/init`, {
       method: 'POST',
@@ -167,16 +165,8 @@ describe('HTTPS', () => {
     const cert = `${home.dir}/cert.pem`;
     const key = `${home.dir}/key.pem`;
     await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
-    const server = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key], { env: home.env, extendEnv: false, reject: false });
+    const { server, url } = await startServe(home, ['--tls-cert', cert, '--tls-key', key]);
     try {
-      const url = await new Promise<string>((resolve) => {
-        let out = '';
-        server.stdout?.on('data', (c: Buffer) => {
-          out += c.toString();
-          const m = /listening on (\S+)/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-      });
       expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       const env = { NODE_EXTRA_CA_CERTS: cert, ACCTSEC_PASSWORD: PASSWORD };
       const init = await home.run(['--remote', url, 'init', '--username', 'alice', '--email', 'alice@example.com'], { env });
