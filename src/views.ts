@@ -60,6 +60,47 @@ export interface MfaMethodStatus {
   address?: string;
   /** False when an administrator turned the method off (it keeps working until disabled). */
   allowedByPolicy?: boolean;
+  /** Security keys: how many are registered. */
+  keys?: number;
+}
+
+/** A registered security key (SPEC §4.3), as `mfa key list --json` shows it. */
+export interface KeyView {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  transports: string[];
+  /** A passkey synced by its provider (multi-device), as the authenticator reports it. */
+  backedUp: boolean;
+  /** The authenticator model's AAGUID (all zeros when it does not say). */
+  aaguid: string;
+}
+
+/** A WebAuthn ceremony waiting for the browser: open `url` there. */
+export interface KeyCeremony {
+  ceremonyId: string;
+  purpose: 'register' | 'signin' | 'proof' | 'recover';
+  url: string;
+  expiresAt: string;
+}
+
+/** What the page at `url` needs: the options for navigator.credentials.create() or .get(). */
+export interface KeyCeremonyOptions {
+  purpose: 'register' | 'signin' | 'proof' | 'recover';
+  publicKey: Record<string, unknown>;
+}
+
+export interface KeyCeremonyState {
+  /** waiting: no answer from the browser yet; answered: ready to verify; failed: the browser reported an error. */
+  state: 'waiting' | 'answered' | 'failed' | 'expired' | 'used';
+  message?: string;
+}
+
+export interface KeyAdded {
+  key: KeyView;
+  /** Issued with the first key when the account had none; shown once. */
+  recoveryCodes: string[] | null;
 }
 
 export interface EmailCodeSent {

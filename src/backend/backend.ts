@@ -28,6 +28,11 @@ import type {
   TotpEnabled,
   TotpEnrollment,
   InitResult,
+  KeyAdded,
+  KeyCeremony,
+  KeyCeremonyOptions,
+  KeyCeremonyState,
+  KeyView,
   PasswordChangeResult,
   SessionView,
   SignInInput,
@@ -76,6 +81,24 @@ export interface Backend {
   confirmEmailMfa(code: string): Promise<{ enabled: true; address: string }>;
   disableEmailMfa(code: string, acknowledgeLast: boolean): Promise<{ disabled: true; remainingMethods: string[] }>;
 
+  // Security keys (SPEC §4.3). A ceremony is started by the caller that holds the session (or the
+  // password, or names the account to recover); the browser page fetches its options and posts its
+  // answer by the ceremony's id; the caller waits for the answer and has it verified: by
+  // finishKeyRegistration, or by passing the id as the key method's code (signIn, identity proofs, recover).
+  beginKeyRegistration(name: string, proof?: IdentityProof): Promise<KeyCeremony>;
+  finishKeyRegistration(ceremonyId: string): Promise<KeyAdded>;
+  beginKeySignIn(input: { username: string; password: string }): Promise<KeyCeremony>;
+  beginKeyProof(): Promise<KeyCeremony>;
+  beginKeyRecovery(username: string): Promise<KeyCeremony>;
+  /** For the page: no session; the id is the capability. */
+  keyCeremonyOptions(ceremonyId: string): Promise<KeyCeremonyOptions>;
+  submitKeyCeremony(ceremonyId: string, answer: { response?: unknown; error?: string }): Promise<{ received: true }>;
+  /** Waits up to `waitMs` (at most 20 s) for the browser's answer. */
+  awaitKeyCeremony(ceremonyId: string, waitMs: number): Promise<KeyCeremonyState>;
+  listKeys(): Promise<KeyView[]>;
+  renameKey(name: string, newName: string): Promise<KeyView>;
+  removeKey(name: string, acknowledgeLast: boolean, proof?: IdentityProof): Promise<{ removed: string; remainingMethods: string[] }>;
+
   notificationSettings(): Promise<NotificationSettings>;
   setNotificationFormat(format: string): Promise<NotificationSettings>;
   setNewsletters(lists: string[], subscribed: boolean): Promise<NotificationSettings>;
@@ -87,7 +110,8 @@ export interface Backend {
   removeRecoveryEmail(address: string, proof?: IdentityProof): Promise<void>;
   /** No session: the same answer for every username. */
   sendRecoveryCode(username: string): Promise<{ message: string }>;
-  recover(input: { username: string; code: string; newPassword: string }): Promise<{ username: string; revokedSessions: number }>;
+  /** `method` email (the default: `code` is the emailed code) or key (`code` is a recovery ceremony's id). */
+  recover(input: { username: string; code: string; newPassword: string; method?: string }): Promise<{ username: string; revokedSessions: number }>;
 
   listIp(): Promise<IpEntry[]>;
   checkIp(address: string): Promise<IpCheck>;

@@ -16,7 +16,7 @@ import { notificationSettings, setMailFormat, setNewsletters, setOrganization } 
 import { addRecoveryEmail, confirmRecoveryEmail, listRecoveryEmails, recoverWithCode, removeRecoveryEmail, sendRecoveryCode } from '../service/recovery-emails.js';
 import { createMailer, type MailConfig } from '../mail/mailer.js';
 import { addIp, checkIp, clearIp, isAllowed, listIp, removeIp, setIp } from '../service/ip-allow-list.js';
-import { Forbidden } from '../errors.js';
+import { Forbidden, Unavailable } from '../errors.js';
 import {
   auditEntries,
   createUser,
@@ -44,6 +44,21 @@ import {
   verifyToken,
 } from '../service/tokens.js';
 import { beginTotpEnrollment, confirmTotpEnrollment, disableTotp } from '../service/totp.js';
+import {
+  beginKeyProof,
+  beginKeyRecovery,
+  beginKeyRegistration,
+  beginKeySignIn,
+  ceremonyOptions,
+  ceremonyState,
+  finishKeyRegistration,
+  listKeys,
+  removeKey,
+  renameKey,
+  submitCeremonyAnswer,
+  type RelyingParty,
+} from '../service/security-keys.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface LocalStoreOptions {
   dbPath: string;
@@ -54,6 +69,11 @@ export interface LocalStoreOptions {
   hasher?: PasswordHasher;
   now?: () => number;
   mail: MailConfig;
+  /**
+   * Where security key ceremonies run (SPEC §4.3): the CLI starts its loopback page on first use;
+   * `acctsec serve` names its own public origin. Without it, keys are unavailable.
+   */
+  relyingParty?: () => Promise<RelyingParty>;
 }
 
 /** Who calls: a session or (server only) a personal access token, and where from. */
@@ -141,6 +161,11 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
     return run((ctx) => fn(ctx, me(ctx)));
   }
 
+  async function relyingParty(): Promise<RelyingParty> {
+    if (!options.relyingParty) throw new Unavailable('security keys need a page for the browser, and this back end has none', 'no_key_page');
+    return options.relyingParty();
+  }
+
   return {
     location: options.dbPath,
 
@@ -197,6 +222,48 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
     confirmEmailMfa: (code) => authed((ctx, me) => confirmEmailMfa(ctx, me, code, origin)),
 
     disableEmailMfa: (code, acknowledgeLast) => authed((ctx, me) => disableEmailMfa(ctx, me, code, acknowledgeLast, origin)),
+
+    beginKeyRegistration: async (name, proof) => {
+      const rp = await relyingParty();
+      return authed((ctx, me) => beginKeyRegistration(ctx, me, name, proof, rp, origin));
+    },
+
+    finishKeyRegistration: (id) => authed((ctx, me) => finishKeyRegistration(ctx, me, id, origin)),
+
+    beginKeySignIn: async (input) => {
+      const rp = await relyingParty();
+      return run((ctx) => beginKeySignIn(ctx, input, rp, origin));
+    },
+
+    beginKeyProof: async () => {
+      const rp = await relyingParty();
+      return authed((ctx, me) => beginKeyProof(ctx, me, rp));
+    },
+
+    beginKeyRecovery: async (username) => {
+      const rp = await relyingParty();
+      return run((ctx) => beginKeyRecovery(ctx, username, rp));
+    },
+
+    keyCeremonyOptions: (id) => run((ctx) => ceremonyOptions(ctx, id)),
+
+    submitKeyCeremony: (id, answer) => run((ctx) => submitCeremonyAnswer(ctx, id, answer ?? {})),
+
+    awaitKeyCeremony: async (id, waitMs) => {
+      // The answer arrives through another connection (the page's): look every 100 ms.
+      const until = Date.now() + Math.min(Math.max(Number(waitMs) || 0, 0), 20_000);
+      for (;;) {
+        const state = await run((ctx) => ceremonyState(ctx, id));
+        if (state.state !== 'waiting' || Date.now() >= until) return state;
+        await sleep(100);
+      }
+    },
+
+    listKeys: () => authed((ctx, me) => listKeys(ctx, me.account)),
+
+    renameKey: (name, newName) => authed((ctx, me) => renameKey(ctx, me, name, newName, origin)),
+
+    removeKey: (name, acknowledgeLast, proof) => authed((ctx, me) => removeKey(ctx, me, name, Boolean(acknowledgeLast), proof, origin)),
 
     notificationSettings: () => authed((ctx, me) => notificationSettings(ctx, me.account)),
 

@@ -53,6 +53,19 @@ export const ROUTES: Route[] = [
   { op: 'viewRecoveryCodes', method: 'POST', path: '/v1/recovery-codes/view', params: ['code'], auth: 'session', limited: true },
   { op: 'regenerateRecoveryCodes', method: 'POST', path: '/v1/recovery-codes/regenerate', params: ['code'], auth: 'session', limited: true },
 
+  { op: 'beginKeyRegistration', method: 'POST', path: '/v1/mfa/keys/register', params: ['name', 'proof'], auth: 'session', limited: true },
+  { op: 'finishKeyRegistration', method: 'POST', path: '/v1/mfa/keys/register/finish', params: ['ceremonyId'], auth: 'session', limited: true },
+  { op: 'beginKeyProof', method: 'POST', path: '/v1/mfa/keys/assert', params: [], auth: 'session' },
+  { op: 'listKeys', method: 'GET', path: '/v1/mfa/keys', params: [], auth: READ },
+  { op: 'renameKey', method: 'POST', path: '/v1/mfa/keys/rename', params: ['name', 'newName'], auth: 'session' },
+  { op: 'removeKey', method: 'POST', path: '/v1/mfa/keys/remove', params: ['name', 'acknowledgeLast', 'proof'], auth: 'session', limited: true },
+  { op: 'beginKeySignIn', method: 'POST', path: '/v1/sessions/key', params: ['input'], auth: 'none', limited: true },
+  { op: 'beginKeyRecovery', method: 'POST', path: '/v1/recover/key', params: ['username'], auth: 'none', limited: true },
+  // The ceremony page's calls (POST, so the id stays out of URLs and logs).
+  { op: 'keyCeremonyOptions', method: 'POST', path: '/v1/keys/ceremony/options', params: ['ceremonyId'], auth: 'none', limited: true },
+  { op: 'submitKeyCeremony', method: 'POST', path: '/v1/keys/ceremony/answer', params: ['ceremonyId', 'answer'], auth: 'none', limited: true },
+  { op: 'awaitKeyCeremony', method: 'POST', path: '/v1/keys/ceremony/wait', params: ['ceremonyId', 'waitMs'], auth: 'none', limited: true },
+
   { op: 'notificationSettings', method: 'GET', path: '/v1/notifications', params: [], auth: READ },
   { op: 'setNotificationFormat', method: 'POST', path: '/v1/notifications/format', params: ['format'], auth: { scope: 'notifications:write' } },
   { op: 'setNewsletters', method: 'POST', path: '/v1/notifications/newsletters', params: ['lists', 'subscribed'], auth: { scope: 'notifications:write' } },

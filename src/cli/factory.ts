@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Backend } from '../backend/backend.js';
 import type { ProfileStore } from '../config/profiles.js';
 import type { LocalStoreOptions } from '../backend/local.js';
+import type { KeyPageHost } from './key-page-host.js';
 import { AuthFailed } from '../errors.js';
 import { createIO, type IO } from './io.js';
 import { defaultDbPath, keyPathFor, outboxDir } from './paths.js';
@@ -94,6 +95,8 @@ export function createFactory(globals: GlobalOptions): Factory {
     };
   }
 
+  let keyPage: KeyPageHost | undefined;
+
   async function backendWith(sessionToken: string | undefined): Promise<Backend> {
     const store = await loadProfiles();
     const client = `acctsec/${ACCTSEC_VERSION} on ${hostname()} (profile ${store.profileName})`;
@@ -105,7 +108,12 @@ export function createFactory(globals: GlobalOptions): Factory {
       backend = createRemoteBackend({ url: remote, sessionToken, accessToken: sessionToken ? undefined : process.env.ACCTSEC_TOKEN, client });
     } else {
       const { createLocalBackend } = await import('../backend/local.js');
-      backend = createLocalBackend({ ...(await storeOptions()), sessionToken, client });
+      // The loopback page for security keys starts on the first ceremony only.
+      const relyingParty = async () => {
+        keyPage ??= (await import('./key-page-host.js')).keyPageHost(storeOptions);
+        return keyPage.relyingParty();
+      };
+      backend = createLocalBackend({ ...(await storeOptions()), sessionToken, client, relyingParty });
     }
     opened.push(backend);
     return backend;
@@ -130,6 +138,7 @@ export function createFactory(globals: GlobalOptions): Factory {
     },
     async close() {
       await Promise.all(opened.map((b) => b.close()));
+      await keyPage?.close();
     },
   };
 }

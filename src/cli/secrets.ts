@@ -3,6 +3,14 @@ import { Option, type Command } from 'commander';
 import type { Backend } from '../backend/backend.js';
 import type { EmailCodeSent, IdentityProof } from '../views.js';
 import type { Factory } from './factory.js';
+import { awaitBrowser, type CeremonyFlags } from './key-ceremony.js';
+
+/** A security key assertion to confirm identity: its ceremony's id is the key method's "code". */
+export async function keyProof(f: Factory, backend: Backend, flags: CeremonyFlags): Promise<string> {
+  const ceremony = await backend.beginKeyProof();
+  await awaitBrowser(f, backend, ceremony, flags, 'Confirm it is you with your security key');
+  return ceremony.ceremonyId;
+}
 
 // Secrets never come from command-line arguments (they would show in `ps` and shell history): a masked
 // prompt, `--password-stdin`, or ACCTSEC_PASSWORD / ACCTSEC_NEW_PASSWORD (SPEC §1).
@@ -60,7 +68,7 @@ export async function readNewPassword(
   }
 }
 
-export interface IdentityFlags {
+export interface IdentityFlags extends CeremonyFlags {
   passwordStdin?: boolean;
   method?: string;
   code?: string;
@@ -71,7 +79,7 @@ export interface IdentityFlags {
 export function identityOptions(cmd: Command): Command {
   return cmd
     .option('--password-stdin', 'confirm identity with the password from stdin')
-    .addOption(new Option('--method <method>', 'confirm identity with this second factor instead').choices(['totp', 'email']))
+    .addOption(new Option('--method <method>', 'confirm identity with this second factor instead (key: in the browser)').choices(['totp', 'email', 'key']))
     .option('--code <code>', 'a code of that method')
     .option('--send-code', 'email a code for --method email, then run again with --code');
 }
@@ -104,7 +112,8 @@ export async function withIdentity<T>(
   backend: Backend,
   change: (proof?: IdentityProof) => Promise<T>,
 ): Promise<T> {
-  const upfront: IdentityProof | undefined = flags.code ? { secondFactor: { method: flags.method ?? 'totp', code: flags.code } } : undefined;
+  let upfront: IdentityProof | undefined = flags.code ? { secondFactor: { method: flags.method ?? 'totp', code: flags.code } } : undefined;
+  if (!upfront && flags.method === 'key') upfront = { secondFactor: { method: 'key', code: await keyProof(f, backend, flags) } };
   try {
     return await change(upfront);
   } catch (err) {
@@ -120,7 +129,7 @@ async function gatherProof(f: Factory, flags: IdentityFlags, backend: Backend, n
   }
   const supply = [
     password ? PASSWORD_SOURCES : '',
-    methods.length ? `--method M --code C (methods: ${methods.join(', ')}${methods.includes('email') ? '; --send-code emails one' : ''})` : '',
+    methods.length ? `--method M --code C (methods: ${methods.join(', ')}${methods.includes('email') ? '; --send-code emails one' : ''}${methods.includes('key') ? '; --method key asks your security key in the browser' : ''})` : '',
   ]
     .filter(Boolean)
     .join(', or ');
@@ -128,10 +137,11 @@ async function gatherProof(f: Factory, flags: IdentityFlags, backend: Backend, n
   f.io.note('Confirm your identity to continue.');
   const choices = [
     ...(password ? [{ value: 'password', name: 'Password' }] : []),
-    ...methods.map((m) => ({ value: m, name: `Code (${m})` })),
+    ...methods.map((m) => ({ value: m, name: m === 'key' ? 'Security key (in the browser)' : `Code (${m})` })),
   ];
   const choice = choices.length === 1 ? choices[0]!.value : await f.prompter.select('Confirm with:', supply, choices);
   if (choice === 'password') return { password: await readPassword(f, { stdin: false }) };
+  if (choice === 'key') return { secondFactor: { method: 'key', code: await keyProof(f, backend, flags) } };
   if (choice === 'email') {
     const sent = await backend.sendFactorCode('email');
     f.io.note(`A code is on its way to ${sent.sentTo}.`);

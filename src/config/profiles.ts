@@ -147,6 +147,19 @@ export const settings: SettingSpec[] = [
     default: true,
   },
   {
+    key: 'policy.keyUserVerification',
+    description: 'security keys: preferred, required (a PIN or fingerprint on the key every time) or discouraged',
+    policy: 'keyUserVerification',
+    parse: (v) => {
+      const value = v.trim();
+      if (!['preferred', 'required', 'discouraged'].includes(value)) {
+        throw new InvalidInput(`invalid value "${v}" for policy.keyUserVerification: use preferred, required or discouraged`, 'policy.keyUserVerification');
+      }
+      return value;
+    },
+    default: 'preferred',
+  },
+  {
     key: 'notifications.newsletters',
     description: 'the newsletter catalogue, comma-separated',
     policy: 'newsletters',

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { openLocalStore, type LocalStoreOptions } from '../backend/local.js';
-import { InvalidInput } from '../errors.js';
+import ipaddr from 'ipaddr.js';
+import { InvalidInput, Unavailable } from '../errors.js';
+import type { RelyingParty } from '../service/security-keys.js';
 import { createApiServer } from './server.js';
 
 // `acctsec serve`: the composition of the local store (the same service code as local mode) and the
@@ -13,6 +15,8 @@ export interface ServeOptions {
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
   trustProxy: string[];
+  /** The origin browsers use for the security key page (SPEC §4.3); its host is the RP ID. */
+  publicUrl?: string | undefined;
   /** Told the URL once the server listens. */
   onListening(url: string): void;
   log(line: string): void;
@@ -25,8 +29,35 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * The relying party of `--public-url`: WebAuthn binds keys to a domain (never an IP address) and runs
+ * only in secure contexts, so http is for localhost alone.
+ */
+export function parsePublicUrl(text: string): RelyingParty {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidInput(`invalid --public-url "${text}": use the origin browsers use, e.g. https://acctsec.example.com`, '--public-url');
+  }
+  const host = url.hostname;
+  if (!['http:', 'https:'].includes(url.protocol) || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) {
+    throw new InvalidInput(`invalid --public-url "${text}": an origin only (scheme, host, port), e.g. https://acctsec.example.com`, '--public-url');
+  }
+  if (ipaddr.isValid(host.replace(/^\[|\]$/g, ''))) {
+    throw new InvalidInput(`invalid --public-url "${text}": security keys are bound to a host name, not an IP address (use localhost or a domain)`, '--public-url');
+  }
+  if (url.protocol === 'http:' && host !== 'localhost') {
+    throw new InvalidInput(`invalid --public-url "${text}": browsers allow security keys over http only on localhost; use https`, '--public-url');
+  }
+  return { rpId: host, origin: url.origin };
+}
+
 export async function serve(options: ServeOptions): Promise<void> {
   const { host, port } = parseListen(options.listen);
+  let relyingParty: RelyingParty | undefined = options.publicUrl ? parsePublicUrl(options.publicUrl) : undefined;
   if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new InvalidInput('--tls-cert and --tls-key go together', '--tls-cert');
   const readPem = (path: string, flag: string) => {
     try {
@@ -36,7 +67,13 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
   };
   const tls = options.tlsCert && options.tlsKey ? { cert: readPem(options.tlsCert, '--tls-cert'), key: readPem(options.tlsKey, '--tls-key') } : undefined;
-  const store = openLocalStore(options.store);
+  const store = openLocalStore({
+    ...options.store,
+    relyingParty: async () => {
+      if (!relyingParty) throw new Unavailable('this server has no --public-url, so it cannot serve the security key page; its operator must set one', 'no_key_page');
+      return relyingParty;
+    },
+  });
   const api = createApiServer({
     backendFor: (c) => store.backend({ sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client }),
     trustProxy: options.trustProxy,
@@ -48,6 +85,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     api.server.listen(port, host, () => resolve());
   });
   const address = api.server.address() as AddressInfo;
+  if (!relyingParty && LOOPBACK.has(host)) relyingParty = { rpId: 'localhost', origin: `${tls ? 'https' : 'http'}://localhost:${address.port}` };
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   options.onListening(`${tls ? 'https' : 'http'}://${shownHost}:${address.port}`);
   await new Promise<void>((resolve) => {

@@ -2,9 +2,10 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import ipaddr from 'ipaddr.js';
 import type { Backend } from '../backend/backend.js';
-import { ROUTES, STATUS_BY_EXIT, type Route } from '../backend/routes.js';
+import { ROUTES, STATUS_BY_EXIT, type Operation, type Route } from '../backend/routes.js';
 import { AcctsecError } from '../errors.js';
 import { inspectSecret } from '../token-format.js';
+import { KEY_PAGE_HEADERS, KEY_PAGE_HTML, KEY_PAGE_PATH } from '../webauthn-page.js';
 
 // `acctsec serve` (SPEC §10): a JSON HTTP API over the same service code, one route table
 // (backend/routes.ts), Node's own http/https.
@@ -28,6 +29,8 @@ export interface ApiServerOptions {
   trustProxy?: string[];
   tls?: { cert: Buffer; key: Buffer };
   now?: () => number;
+  /** Only these operations (the CLI's loopback key page serves just the ceremony's two). Default: all. */
+  operations?: Operation[];
   /** Unexpected errors, for the operator's log (never sent to clients). */
   log?: (line: string) => void;
 }
@@ -111,8 +114,9 @@ function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
 export function createApiServer(options: ApiServerOptions): ApiServer {
   const now = options.now ?? Date.now;
   const trusted: Net[] = (options.trustProxy ?? []).map((c) => ipaddr.parseCIDR(c) as Net);
-  const routes = new Map(ROUTES.map((r) => [`${r.method} ${r.path}`, r]));
-  const paths = new Set(ROUTES.map((r) => r.path));
+  const served = options.operations ? ROUTES.filter((r) => options.operations!.includes(r.op)) : ROUTES;
+  const routes = new Map(served.map((r) => [`${r.method} ${r.path}`, r]));
+  const paths = new Set(served.map((r) => r.path));
   const failures = new Map<string, number[]>();
   let inFlight = 0;
 
@@ -160,6 +164,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const q = target.indexOf('?');
     const pathname = q < 0 ? target : target.slice(0, q);
     if (pathname === '/healthz' && req.method === 'GET') return send(res, 200, { ok: true });
+    if (pathname === KEY_PAGE_PATH && req.method === 'GET') {
+      res.writeHead(200, { ...KEY_PAGE_HEADERS, 'content-length': Buffer.byteLength(KEY_PAGE_HTML) });
+      res.end(KEY_PAGE_HTML);
+      return;
+    }
     const route = routes.get(`${req.method} ${pathname}`);
     if (!route) {
       if (paths.has(pathname)) throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed on ${pathname}`);

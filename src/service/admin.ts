@@ -14,6 +14,7 @@ import {
 import { deleteAllEmailCodes, deleteEmailMfa, listRecoveryAddresses } from '../store/email.js';
 import { deleteRecoveryCodes } from '../store/recovery-codes.js';
 import { listLiveSessions, revokeSessionsExcept } from '../store/sessions.js';
+import { deleteAllSecurityKeys } from '../store/security-keys.js';
 import { deleteTotp } from '../store/totp.js';
 import { inspectSecret, newSecret } from '../token-format.js';
 import type { AdminActionInput, AdminResult, AuditEntry, AuditVerification, UserDetails, UserSummary } from '../views.js';
@@ -217,6 +218,7 @@ export async function resetMfa(ctx: ServiceContext, auth: Auth, username: string
   return act(ctx, auth, { action: 'reset-mfa', target: t.username, changes }, { ...input, reason }, origin, () => {
     deleteTotp(ctx.db, t.id);
     deleteEmailMfa(ctx.db, t.id);
+    deleteAllSecurityKeys(ctx.db, t.id);
     deleteRecoveryCodes(ctx.db, t.id);
     deleteAllEmailCodes(ctx.db, t.id);
     revokeSessionsExcept(ctx.db, t.id, null, ctx.now());

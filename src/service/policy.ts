@@ -14,6 +14,11 @@ export interface Policy {
   allowEmailMfa: boolean;
   /** The newsletter catalogue `notifications subscribe` offers. */
   newsletters: string[];
+  /**
+   * Security keys: whether the key must verify its user (PIN, fingerprint) as well as their presence.
+   * `preferred` asks for it where the key can; `required` refuses keys that do not; `discouraged` skips it.
+   */
+  keyUserVerification: 'preferred' | 'required' | 'discouraged';
   /** The provider's token scopes, after this tool's own (account:read, ip:write, notifications:write). */
   tokenScopes: string[];
 }
@@ -26,6 +31,7 @@ export const defaultPolicy: Policy = {
   totpIssuer: 'acctsec',
   allowEmailMfa: true,
   newsletters: ['product-news', 'tips', 'events', 'status-updates'],
+  keyUserVerification: 'preferred',
   tokenScopes: ['domains:read', 'domains:write', 'dns:read', 'dns:write', 'billing:read'],
 };
 

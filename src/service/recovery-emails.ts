@@ -1,4 +1,4 @@
-import { AuthFailed, Conflict, NotFound } from '../errors.js';
+import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
 import { findAccountByUsername, setPassword, type AccountRow } from '../store/accounts.js';
 import { deleteRecoveryAddress, listRecoveryAddresses, putRecoveryAddress, verifyRecoveryAddress } from '../store/email.js';
 import { revokeSessionsExcept } from '../store/sessions.js';
@@ -12,6 +12,7 @@ import { maskAddress } from './messages.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword } from './password-policy.js';
 import type { Auth } from './sessions.js';
+import { verifyRecoveryAssertion } from './security-keys.js';
 import { normalizeUsername } from './sign-in.js';
 import { takeAttempt } from './throttle.js';
 
@@ -118,22 +119,26 @@ export async function sendRecoveryCode(ctx: ServiceContext, username: string): P
 /** `recover --code`: a code from a verified recovery address sets a new password and ends every session. */
 export async function recoverWithCode(
   ctx: ServiceContext,
-  input: { username: string; code: string; newPassword: string },
+  input: { username: string; code: string; newPassword: string; method?: string },
   origin: RequestOrigin,
 ): Promise<{ username: string; revokedSessions: number }> {
+  const viaKey = input.method === 'key';
+  if (input.method !== undefined && input.method !== 'email' && !viaKey) throw new InvalidInput(`invalid recovery method "${input.method}": use email or key`, '--method');
   const name = normalizeUsername(input.username);
   // The policy first, the same for every name, so the answer does not tell whether the account exists.
   // (No "not the current password" rule here: checking it would be an oracle for the current one.)
   await checkNewPassword({ password: input.newPassword, username: name, minLength: ctx.policy.passwordMinLength });
   const account = findAccountByUsername(ctx.db, name);
-  const wrong = new AuthFailed('wrong or expired recovery code', 'wrong_code');
+  const wrong = new AuthFailed(viaKey ? 'the security key did not confirm this account' : 'wrong or expired recovery code', 'wrong_code');
   if (!account) {
     // Unknown names are throttled like known ones (which count in their code throttle).
     takeAttempt(ctx.db, `recover:${name}`, ctx.now, 'codes');
     throw wrong;
   }
   try {
-    await checkEmailCode(ctx, account, RECOVER, input.code, origin);
+    // SPEC §4.3: a registered key can recover the account in place of a code from a recovery address.
+    if (viaKey) await verifyRecoveryAssertion(ctx, account, input.code, origin);
+    else await checkEmailCode(ctx, account, RECOVER, input.code, origin);
   } catch (err) {
     // One message for every refusal but throttling, so the answer does not tell accounts apart.
     throw err instanceof AuthFailed ? wrong : err;
@@ -143,10 +148,10 @@ export async function recoverWithCode(
     .transaction(() => {
       setPassword(ctx.db, account.id, hash, ctx.now());
       const n = revokeSessionsExcept(ctx.db, account.id, null, ctx.now());
-      recordActivity(ctx, account.id, 'password.recovered', { origin, detail: { via: 'recovery-email', revokedSessions: n } });
+      recordActivity(ctx, account.id, 'password.recovered', { origin, detail: { via: viaKey ? 'security-key' : 'recovery-email', revokedSessions: n } });
       return n;
     })
     .immediate();
-  await notifySecurity(ctx, account, securityNotice(ctx, account, 'your password was reset through a recovery address, and every session signed out', origin));
+  await notifySecurity(ctx, account, securityNotice(ctx, account, `your password was reset ${viaKey ? 'with a security key' : 'through a recovery address'}, and every session signed out`, origin));
   return { username: account.username, revokedSessions: revoked };
 }

@@ -7,6 +7,7 @@ import { recordActivity } from './activity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { recoveryCodesFactor, recoveryCodesLeft, removeRecoveryCodes } from './recovery-codes.js';
 import type { Auth } from './sessions.js';
+import { keyFactor } from './security-keys.js';
 import { totpFactor } from './totp.js';
 
 /**
@@ -29,7 +30,7 @@ export interface SecondFactor {
 
 /** A function, not a constant: the method modules import this one, and a cycle must not see a half-built list. */
 export function allFactors(): SecondFactor[] {
-  return [totpFactor, emailFactor, recoveryCodesFactor];
+  return [totpFactor, emailFactor, keyFactor, recoveryCodesFactor];
 }
 
 /** Recovery codes are a fallback, not a method of their own: they never make a method "the last". */

@@ -66,7 +66,7 @@ export async function checkPassword(
  * After the password, so neither check tells a guesser anything: a locked account, and an address
  * outside the account's IP list (SPEC §6; local sign-ins have no address and are not restricted).
  */
-function assertMaySignIn(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): void {
+export function assertMaySignIn(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): void {
   if (account.locked_at !== null) {
     recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason: 'locked' } });
     throw new Forbidden(`the account ${account.username} is locked; contact support`);

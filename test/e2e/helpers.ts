@@ -79,6 +79,26 @@ export class Home {
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 };
   }
 
+  /**
+   * Starts a command without waiting for it: for commands that print something the test acts on
+   * (a security key page's URL) before they finish. `stderrMatch` resolves with the first match.
+   */
+  async start(args: string[], stderrPattern: RegExp, options: { env?: Record<string, string>; input?: string } = {}): Promise<{ match: Promise<RegExpExecArray>; done: Promise<Result> }> {
+    await this.ready();
+    const child = execa('node', [BIN, ...args], { reject: false, env: { ...this.env, ...options.env }, extendEnv: false, input: options.input ?? '' });
+    let err = '';
+    const match = new Promise<RegExpExecArray>((resolve, reject) => {
+      child.stderr?.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+        const m = stderrPattern.exec(err);
+        if (m) resolve(m);
+      });
+      void child.then((r) => reject(new Error(`${args.join(' ')} ended (exit ${r.exitCode}) before printing ${stderrPattern}: ${String(r.stderr)}`)));
+    });
+    const done = child.then((r) => ({ stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 }));
+    return { match, done };
+  }
+
   /** `acctsec init` for alice with PASSWORD; fails the test when it does not exit 0. */
   async init(username = 'alice'): Promise<Result> {
     const r = await this.run(['init', '--username', username, '--email', `${username}@example.com`, '--no-input'], {

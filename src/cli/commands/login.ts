@@ -3,9 +3,11 @@ import { MissingInput } from '../../errors.js';
 import type { SecondFactorAnswer } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { localTime } from '../format.js';
+import { awaitBrowser, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
 import { readPassword, reportCodeSent } from '../secrets.js';
+import { ceremonyOptions } from './mfa-key.js';
 
-export interface LoginOptions {
+export interface LoginOptions extends CeremonyFlags {
   f: Factory;
   username?: string;
   method?: string;
@@ -15,16 +17,25 @@ export interface LoginOptions {
 }
 
 export function newCmdLogin(f: Factory): Command {
-  return new Command('login')
+  return ceremonyOptions(new Command('login'))
     .description('sign in: the password, then a code of a second factor when one is active')
     .option('--username <name>', 'the account (default: the one this profile last used)')
     .addOption(new Option('--method <method>', 'second factor to use (default: guessed from the code)').choices(['totp', 'email', 'recovery', 'key']))
     .option('--code <code>', 'the one-time code of that method')
     .option('--send-code', 'with --method email: email a code, then run again with --code')
     .option('--password-stdin', 'read the password from the first line of stdin')
-    .addHelpText('after', '\nThe password comes from a prompt, ACCTSEC_PASSWORD, or --password-stdin.')
-    .action((o: { username?: string; method?: string; code?: string; sendCode?: boolean; passwordStdin?: boolean }) =>
-      loginRun({ f, username: o.username, method: o.method, code: o.code, sendCode: Boolean(o.sendCode), passwordStdin: Boolean(o.passwordStdin) }),
+    .addHelpText('after', '\nThe password comes from a prompt, ACCTSEC_PASSWORD, or --password-stdin. With --method key, a browser page asks for\nyour security key instead of a code (--no-open prints its URL only).')
+    .action((o: { username?: string; method?: string; code?: string; sendCode?: boolean; passwordStdin?: boolean } & CeremonyFlags) =>
+      loginRun({
+        f,
+        username: o.username,
+        method: o.method,
+        code: o.code,
+        sendCode: Boolean(o.sendCode),
+        passwordStdin: Boolean(o.passwordStdin),
+        open: o.open,
+        timeout: o.timeout,
+      }),
     );
 }
 
@@ -46,7 +57,15 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
     reportCodeSent(f, await backend.sendSignInCode({ username, password, method }), `acctsec login --username ${username} --method ${method} --code <code>`);
     return;
   }
-  const answer: SecondFactorAnswer | undefined = opts.code ? { method: opts.method ?? guessMethod(opts.code), code: opts.code } : undefined;
+  parseTimeout(opts.timeout);
+  /** A key answers in the browser: its ceremony's id stands for the code. */
+  const keyAnswer = async (): Promise<SecondFactorAnswer> => {
+    const ceremony = await backend.beginKeySignIn({ username, password });
+    await awaitBrowser(f, backend, ceremony, opts, `Sign in as ${username}`);
+    return { method: 'key', code: ceremony.ceremonyId };
+  };
+  const answer: SecondFactorAnswer | undefined =
+    opts.method === 'key' ? await keyAnswer() : opts.code ? { method: opts.method ?? guessMethod(opts.code), code: opts.code } : undefined;
   let result = await backend.signIn({ username, password, ...(answer ? { secondFactor: answer } : {}) });
   if (result.status === 'second-factor-required') {
     const methods = result.methods;
@@ -65,8 +84,8 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
       const sent = await backend.sendSignInCode({ username, password, method });
       f.io.note(`A code is on its way to ${sent.sentTo}.`);
     }
-    const code = await f.prompter.text(`Code (${method}):`, '--code');
-    result = await backend.signIn({ username, password, secondFactor: { method, code } });
+    const secondFactor = method === 'key' ? await keyAnswer() : { method, code: await f.prompter.text(`Code (${method}):`, '--code') };
+    result = await backend.signIn({ username, password, secondFactor });
     if (result.status !== 'signed-in') throw new MissingInput(`a second factor is needed (active: ${names})`);
   }
   const { session, notices } = result;

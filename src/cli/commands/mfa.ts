@@ -5,7 +5,9 @@ import type { TotpEnabled, TotpEnrollment } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { localTime } from '../format.js';
 import { qrWidth, renderQr, terminalColumns } from '../qr.js';
-import { writeRecoveryCodesFile } from '../recovery-file.js';
+import { confirmDisable } from '../mfa-guard.js';
+import { showRecoveryCodes, writeRecoveryCodesFile } from '../recovery-file.js';
+import { addKeyCommands } from './mfa-key.js';
 import { identityOptions, reportCodeSent, sendIdentityCodeIfAsked, withIdentity, type IdentityFlags } from '../secrets.js';
 
 const CODE_SUPPLY = '--code';
@@ -57,6 +59,7 @@ export function newCmdMfa(f: Factory): Command {
     .option('--send-code', 'only send the code; run again with --code')
     .option('--code <code>', 'the 6-digit code from the email')
     .action((o: { sendCode?: boolean; code?: string }) => emailDisableRun({ f, sendCode: Boolean(o.sendCode), code: o.code }));
+  addKeyCommands(cmd, f);
   return cmd;
 }
 
@@ -68,7 +71,8 @@ export async function mfaStatusRun(opts: { f: Factory }): Promise<void> {
     return;
   }
   for (const m of s.methods) {
-    const state = m.enabled ? `enabled since ${localTime(m.enabledAt ?? '')}${m.address ? `, codes to ${m.address}` : ''}` : 'off';
+    const keys = m.keys ? `, ${m.keys} key${m.keys === 1 ? '' : 's'} (acctsec mfa key list)` : '';
+    const state = m.enabled ? `enabled since ${localTime(m.enabledAt ?? '')}${m.address ? `, codes to ${m.address}` : ''}${keys}` : 'off';
     f.io.out(`${m.type.padEnd(8)} ${state}${m.allowedByPolicy === false ? '  (turned off by policy: still works until disabled)' : ''}`);
   }
   if (s.recoveryCodesLeft !== null) f.io.out(`recovery ${s.recoveryCodesLeft} code${s.recoveryCodesLeft === 1 ? '' : 's'} left`);
@@ -89,18 +93,6 @@ async function showEnrollment(f: Factory, e: TotpEnrollment, qr: 'utf8' | 'none'
   f.io.out(`Key for manual entry (time-based, 6 digits, every 30 s):`);
   f.io.out(`  ${e.secret.replace(/(.{4})(?=.)/g, '$1 ')}`);
   f.io.out(`URI: ${e.uri}`);
-}
-
-async function showRecoveryCodes(f: Factory, username: string, codes: string[], file: string | undefined, offer: boolean): Promise<void> {
-  f.io.out('');
-  f.io.out('Recovery codes (each works once, in place of a code from the app). They are not shown again');
-  f.io.out('without a fresh authenticator code, so save them now:');
-  for (const c of codes) f.io.out(`  ${c}`);
-  let path = file;
-  if (!path && offer && (await f.prompter.confirm('Save them to a text file?', '--recovery-codes-file', true))) {
-    path = await f.prompter.text('File:', '--recovery-codes-file', { default: 'acctsec-recovery-codes.txt' });
-  }
-  if (path) f.io.note(`Saved to ${writeRecoveryCodesFile(path, username, codes)} (mode 0600).`);
 }
 
 async function askCodeUntilRight(f: Factory, backend: Backend): Promise<TotpEnabled> {
@@ -155,19 +147,6 @@ export async function totpConfirmRun(opts: { f: Factory; code?: string | undefin
  * SPEC §4.4: disabling the last method warns and asks (or needs --yes). Returns whether it is the
  * last one, or null when the user said no.
  */
-async function confirmDisable(f: Factory, backend: Backend, method: string): Promise<boolean | null> {
-  const status = await backend.mfaStatus();
-  const others = status.methods.filter((m) => m.enabled && m.type !== method);
-  const last = status.methods.some((m) => m.type === method && m.enabled) && others.length === 0;
-  if (!last) return false;
-  f.io.warn('this is your last second factor: without it, sign-in falls back to the password alone');
-  if (f.globals.yes) return true;
-  if (!f.prompter.interactive) throw new InvalidInput('disabling the last second factor needs --yes under --no-input', '--yes');
-  if (await f.prompter.confirm('Disable it anyway?', '--yes', false)) return true;
-  f.io.note('Nothing changed.');
-  return null;
-}
-
 export async function totpDisableRun(opts: { f: Factory; code?: string | undefined }): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();

@@ -1,6 +1,7 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { Factory } from '../factory.js';
 import { localTime, table } from '../format.js';
+import { awaitBrowser, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
 import { identityOptions, readNewPassword, reportCodeSent, sendIdentityCodeIfAsked, withIdentity, type IdentityFlags } from '../secrets.js';
 
 export function newCmdRecovery(f: Factory): Command {
@@ -29,12 +30,17 @@ export function newCmdRecover(f: Factory): Command {
     .option('--send-code', 'only send the code; run again with --code')
     .option('--code <code>', 'the code from the recovery email')
     .option('--token <token>', 'a reset token from support (acs_rst_..., single use, 1 hour)')
+    .addOption(new Option('--method <method>', 'email: a code to a recovery address (default); key: a registered security key, in the browser').choices(['email', 'key']))
+    .addOption(new Option('--no-open', 'with --method key: print the page\'s URL only; do not open a browser'))
+    .option('--timeout <seconds>', 'with --method key: how long to wait for the browser (5 to 300)', '300')
     .option('--password-stdin', 'read the new password from the first line of stdin')
     .addHelpText('after', '\nThe new password comes from a prompt (typed twice), ACCTSEC_NEW_PASSWORD, or --password-stdin.')
-    .action((o: { username: string; sendCode?: boolean; code?: string; token?: string; passwordStdin?: boolean }) =>
+    .action((o: { username: string; sendCode?: boolean; code?: string; token?: string; passwordStdin?: boolean; method?: string } & CeremonyFlags) =>
       o.token
         ? recoverWithTokenRun({ f, username: o.username, token: o.token, passwordStdin: Boolean(o.passwordStdin) })
-        : recoverRun({ f, username: o.username, sendCode: Boolean(o.sendCode), code: o.code, passwordStdin: Boolean(o.passwordStdin) }),
+        : o.method === 'key'
+          ? recoverWithKeyRun({ f, username: o.username, passwordStdin: Boolean(o.passwordStdin), open: o.open, timeout: o.timeout })
+          : recoverRun({ f, username: o.username, sendCode: Boolean(o.sendCode), code: o.code, passwordStdin: Boolean(o.passwordStdin) }),
     );
 }
 
@@ -112,4 +118,17 @@ export async function recoverWithTokenRun(opts: { f: Factory; username: string; 
   const result = await backend.recoverWithToken({ username: opts.username, token: opts.token, newPassword });
   if (f.globals.json) f.io.json(result);
   else f.io.out(`Password set for ${result.username}; every session was signed out. Sign in with \`acctsec login\` (second factors still apply).`);
+}
+
+/** `recover --method key` (SPEC §4.3): the new password first, then the key in the browser. */
+export async function recoverWithKeyRun(opts: { f: Factory; username: string; passwordStdin: boolean } & CeremonyFlags): Promise<void> {
+  const { f } = opts;
+  parseTimeout(opts.timeout);
+  const backend = await f.backendWith(undefined);
+  const newPassword = await readNewPassword(f, { stdin: opts.passwordStdin, stdinLine: 0, env: 'ACCTSEC_NEW_PASSWORD' });
+  const ceremony = await backend.beginKeyRecovery(opts.username);
+  await awaitBrowser(f, backend, ceremony, opts, `Recover ${opts.username}`);
+  const result = await backend.recover({ username: opts.username, code: ceremony.ceremonyId, newPassword, method: 'key' });
+  if (f.globals.json) f.io.json(result);
+  else f.io.out(`New password set for ${result.username}; every session was signed out. Sign in with \`acctsec login\` (second factors still apply).`);
 }

@@ -9,12 +9,20 @@ export function newCmdServe(f: Factory): Command {
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free one)', '127.0.0.1:7400')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--public-url <url>', 'origin browsers use to reach this server, for the security key page (default: http(s)://localhost:PORT on a loopback address)')
     .option('--trust-proxy <cidr>', 'believe X-Forwarded-For from proxies in this range (repeat)', collect, [])
     .addHelpText('after', '\nThe database is --db (or ACCTSEC_DB, or the profile\'s db); policy and mail settings come from this profile\'s config.')
-    .action((o: { listen: string; tlsCert?: string; tlsKey?: string; trustProxy: string[] }) => serveRun({ f, ...o }));
+    .action((o: { listen: string; tlsCert?: string; tlsKey?: string; trustProxy: string[]; publicUrl?: string }) => serveRun({ f, ...o }));
 }
 
-export async function serveRun(opts: { f: Factory; listen: string; tlsCert?: string | undefined; tlsKey?: string | undefined; trustProxy: string[] }): Promise<void> {
+export async function serveRun(opts: {
+  f: Factory;
+  listen: string;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  trustProxy: string[];
+  publicUrl?: string | undefined;
+}): Promise<void> {
   const { f } = opts;
   const store = await f.storeOptions();
   const { serve } = await import('../../server/serve.js');
@@ -24,6 +32,7 @@ export async function serveRun(opts: { f: Factory; listen: string; tlsCert?: str
     tlsCert: opts.tlsCert,
     tlsKey: opts.tlsKey,
     trustProxy: opts.trustProxy,
+    publicUrl: opts.publicUrl,
     onListening: (url) => f.io.out(`acctsec serve listening on ${url} (database ${store.dbPath})`),
     log: (line) => f.io.note(line),
   });
