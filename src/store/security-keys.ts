@@ -20,7 +20,7 @@ export interface SecurityKeyRow {
 }
 
 export function listSecurityKeys(db: Db, accountId: number): SecurityKeyRow[] {
-  return sql(db, 'SELECT * FROM security_keys WHERE account_id = ? ORDER BY created_at, id').all(accountId) as SecurityKeyRow[];
+  return sql(db, 'SELECT * FROM security_keys WHERE account_id = ? ORDER BY created_at, rowid').all(accountId) as SecurityKeyRow[];
 }
 
 export function countSecurityKeys(db: Db, accountId: number): number {

@@ -39,7 +39,7 @@ describe('authenticator app through the CLI', () => {
   it('enrolls, signs in with codes computed independently, refuses replays, and keeps the ±1 window', async () => {
     const { secret } = await enroll(home);
     await awayFromStepEdge(8000); // the steps below must stay the same "now" throughout
-    expect(json(await home.run(['mfa', 'status', '--json']))).toMatchObject({ methods: [{ type: 'totp', enabled: true }, { type: 'email', enabled: false }], recoveryCodesLeft: 10 });
+    expect(json(await home.run(['mfa', 'status', '--json']))).toMatchObject({ methods: [{ type: 'totp', enabled: true }, { type: 'email', enabled: false }, { type: 'key', enabled: false, keys: 0 }], recoveryCodesLeft: 10 });
     expect(typeof json<{ methods: { enabledAt: string }[] }>(await home.run(['mfa', 'status', '--json'])).methods[0]!.enabledAt).toBe('string');
 
     const noCode = await login([]);
@@ -121,7 +121,7 @@ describe('authenticator app through the CLI', () => {
     const ok = await home.run(['mfa', 'totp', 'disable', '--yes', '--code', codeAt(secret, 0)]);
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect((await login([])).exitCode).toBe(0);
-    expect(json(await home.run(['mfa', 'status', '--json']))).toMatchObject({ methods: [{ type: 'totp', enabled: false }, { type: 'email', enabled: false }], recoveryCodesLeft: null });
+    expect(json(await home.run(['mfa', 'status', '--json']))).toMatchObject({ methods: [{ type: 'totp', enabled: false }, { type: 'email', enabled: false }, { type: 'key', enabled: false, keys: 0 }], recoveryCodesLeft: null });
   });
 
   it('twenty processes with the same recovery code at once: exactly one signs in', async () => {

@@ -123,6 +123,17 @@ describe('acctsec serve over HTTP', () => {
     expect(last).toBe(429);
   });
 
+  it('serves the security key page with a locked-down CSP, and the ceremony calls need a live ceremony id', async () => {
+    const page = await request(`${url}/webauthn`);
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(String(page.headers['content-security-policy'])).toMatch(/default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'; connect-src 'self'/);
+    expect(await page.body.text()).toContain('navigator.credentials.get');
+    const r = await post('/v1/keys/ceremony/options', JSON.stringify({ ceremonyId: 'made-up' }));
+    expect(r.statusCode).toBe(404);
+    expect(((await r.body.json()) as { error: { message: string } }).error.message).toMatch(/no such security key ceremony/);
+  });
+
   it('an unreachable server is exit 8 with the URL in the message', async () => {
     const other = new Home();
     try {
@@ -136,6 +147,49 @@ describe('acctsec serve over HTTP', () => {
 
   it('logs nothing unexpected', () => {
     expect(stderr).not.toContain('internal error');
+  });
+});
+
+describe('serve --public-url (the security key page\'s origin)', () => {
+  it.each([
+    ['http://192.0.2.10:7400', /not an IP address/],
+    ['http://keys.example.com', /over http only on localhost/],
+    ['https://keys.example.com/some/path', /an origin only/],
+    ['not a url', /invalid --public-url "not a url"/],
+  ])('refuses %s (exit 2)', async (value, message) => {
+    const home = new Home();
+    try {
+      const r = await home.run(['serve', '--db', `${home.dir}/srv.db`, '--listen', '127.0.0.1:0', '--public-url', value]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await home.remove();
+    }
+  });
+
+  it('without a public URL on a non-loopback address, key commands say the operator must set one (exit 8)', async () => {
+    const home = new Home();
+    const other = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '0.0.0.0:0'], { env: home.env, extendEnv: false, reject: false });
+    try {
+      const url2 = await new Promise<string>((resolve) => {
+        let out = '';
+        other.stdout?.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+          if (m) resolve(`http://127.0.0.1:${m[1]}`);
+        });
+      });
+      home.env.ACCTSEC_REMOTE = url2;
+      expect((await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(0);
+      const r = await home.run(['mfa', 'key', 'add', '--name', 'blue', '--no-open'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+      expect(r.exitCode).toBe(8);
+      expect(r.stderr).toMatch(/--public-url/);
+    } finally {
+      other.kill('SIGTERM');
+      await other;
+      await home.remove();
+    }
   });
 });
 
