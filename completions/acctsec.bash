@@ -157,7 +157,7 @@ _acctsec() {
     ['acctsec mfa totp enable|--method']='totp email key'
     ['acctsec mfa email enable|--method']='totp email key'
     ['acctsec mfa key add|--method']='totp email key'
-    ['acctsec mfa key remove|--method']='totp email recovery key'
+    ['acctsec mfa key remove|--method']='totp email key'
     ['acctsec ip add|--method']='totp email key'
     ['acctsec ip remove|--method']='totp email key'
     ['acctsec ip set|--method']='totp email key'

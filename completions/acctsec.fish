@@ -242,7 +242,7 @@ function __acctsec_values
         case 'acctsec mfa key add|--method'
             echo 'totp email key'
         case 'acctsec mfa key remove|--method'
-            echo 'totp email recovery key'
+            echo 'totp email key'
         case 'acctsec ip add|--method'
             echo 'totp email key'
         case 'acctsec ip remove|--method'

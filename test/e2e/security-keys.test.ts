@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAVE_CHROMIUM, KeyBrowser } from './browser.js';
 import { Home, json, PASSWORD, REMOTE, type Result } from './helpers.js';
+import { Terminal } from './tmux.js';
 
 // SPEC §4.3 end to end: the built CLI (or a remote `acctsec serve`) serves the ceremony page, and
 // Debian's Chromium with a CDP virtual authenticator plays the user's security key.
@@ -79,6 +80,23 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys in a real brow
     expect(json<{ username: string }>(r).username).toBe('alice');
     expect((await home.run(['status'])).exitCode).toBe(0);
     expect((await keys())[0]!.lastUsedAt).not.toBeNull();
+  }, 60_000);
+
+  it('at a prompt, login offers the key among the methods and waits for the browser', async () => {
+    await home.run(['logout']);
+    const term = await Terminal.start(home, ['login', '--username', 'alice', '--no-open']);
+    try {
+      await term.waitFor('Password:');
+      await term.type(PASSWORD);
+      const menu = await term.waitFor('Second factor:');
+      expect(menu).toContain('Security key');
+      await term.keys('Enter'); // the first choice: the key
+      const url = PAGE_URL.exec((await term.waitFor(PAGE_URL)).replace(/\n/g, ''))![1]!;
+      expect(await browser.complete(url)).toBe('ok');
+      expect(await term.waitFor('[exit 0]')).toContain('Signed in as alice');
+    } finally {
+      await term.stop();
+    }
   }, 60_000);
 
   it('refuses an earlier answer replayed into a new sign-in, and a tampered signature', async () => {

@@ -49,7 +49,7 @@ export function addKeyCommands(mfa: Command, f: Factory): void {
       .command('remove')
       .description('remove a key: confirm with a registered key in the browser, or with --method M --code C of another method')
       .argument('<name>', 'the key to remove')
-      .addOption(new Option('--method <method>', 'confirm with this method instead of a key').choices(['totp', 'email', 'recovery', 'key']))
+      .addOption(new Option('--method <method>', 'confirm with this method instead of a key').choices(['totp', 'email', 'key']))
       .option('--code <code>', 'a code of that method')
       .option('--send-code', 'with --method email: email a code, then run again with --code'),
   ).action((name: string, o: { method?: string; code?: string; sendCode?: boolean } & CeremonyFlags) => keyRemoveRun({ f, name, ...o }));
