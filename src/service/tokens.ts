@@ -1,4 +1,7 @@
+import * as nodeCrypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
+
+const oneShotHash = (nodeCrypto as unknown as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
 import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
 import { findAccountById, type AccountRow } from '../store/accounts.js';
 import { findLiveToken, findTokenByHash, findTokenForCheck, insertToken, listTokens, recordTokenUse, revokeToken, type TokenRow } from '../store/tokens.js';
@@ -31,8 +34,9 @@ export function scopeCatalogue(ctx: ServiceContext): ScopeInfo[] {
   return [...OWN_SCOPES, ...ctx.policy.tokenScopes.map((name) => ({ name, description: 'provider API', source: 'provider' as const }))];
 }
 
+/** SHA-256 of the trimmed secret; crypto.hash (Node ≥ 20.12) is the one-shot form, cheaper per call than createHash. */
 export function hashSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret.trim(), 'utf8').digest();
+  return oneShotHash ? oneShotHash('sha256', secret.trim(), 'buffer') : createHash('sha256').update(secret.trim(), 'utf8').digest();
 }
 
 /** `30d`, `90d` (1 to 366 days) or a date `YYYY-MM-DD` (valid through that day, UTC). */
@@ -78,7 +82,7 @@ function validResources(resources: string[]): string[] {
   return [...new Set(resources)];
 }
 
-function state(ctx: ServiceContext, row: TokenRow): TokenView['state'] {
+function state(ctx: ServiceContext, row: Pick<TokenRow, 'revoked_at' | 'expires_at'>): TokenView['state'] {
   if (row.revoked_at !== null) return 'revoked';
   if (row.expires_at !== null && row.expires_at <= ctx.now()) return 'expired';
   return 'active';

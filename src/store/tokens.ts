@@ -45,7 +45,17 @@ export function recordTokenUse(db: Db, id: string, now: number, ip: string | nul
   sql(db, 'UPDATE tokens SET last_used_at = ?, last_used_ip = ? WHERE id = ?').run(now, ip, id);
 }
 
-export interface TokenCheckRow extends TokenRow {
+/** What introspection needs of a token, its account and its IP list: no more (every column costs per check). */
+export interface TokenCheckRow {
+  id: string;
+  account_id: number;
+  kind: 'token' | 'apikey';
+  scopes: string;
+  resources: string;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  last_used_ip: string | null;
   username: string;
   locked_at: number | null;
   /** 1 when the account has an IP allow-list (only then is the caller's address checked). */
@@ -56,7 +66,8 @@ export interface TokenCheckRow extends TokenRow {
 export function findTokenForCheck(db: Db, hash: Buffer): TokenCheckRow | undefined {
   return sql(
     db,
-    `SELECT t.*, a.username, a.locked_at, EXISTS (SELECT 1 FROM ip_allow_list i WHERE i.account_id = t.account_id) AS restricted
+    `SELECT t.id, t.account_id, t.kind, t.scopes, t.resources, t.expires_at, t.revoked_at, t.last_used_at, t.last_used_ip,
+       a.username, a.locked_at, EXISTS (SELECT 1 FROM ip_allow_list i WHERE i.account_id = t.account_id) AS restricted
      FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = ?`,
   ).get(hash) as TokenCheckRow | undefined;
 }
