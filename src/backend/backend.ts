@@ -68,9 +68,9 @@ export interface Backend {
   confirmTotp(code: string): Promise<TotpEnabled>;
   /** `acknowledgeLast`: the user agreed to fall back to the password alone. */
   disableTotp(code: string, acknowledgeLast: boolean): Promise<{ disabled: true; remainingMethods: string[] }>;
-  /** Both need a fresh authenticator code. */
-  viewRecoveryCodes(code: string): Promise<RecoveryCodes>;
-  regenerateRecoveryCodes(code: string): Promise<RecoveryCodes>;
+  /** Both need a fresh authenticator code, or (`method` key) a security key assertion's ceremony id. */
+  viewRecoveryCodes(code: string, method?: string): Promise<RecoveryCodes>;
+  regenerateRecoveryCodes(code: string, method?: string): Promise<RecoveryCodes>;
 
   /** Email codes at sign-in: the password, then a code to the address (`login --send-code`). */
   sendSignInCode(input: { username: string; password: string; method: string }): Promise<EmailCodeSent>;

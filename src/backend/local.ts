@@ -207,9 +207,9 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
 
     disableTotp: (code, acknowledgeLast) => authed((ctx, me) => disableTotp(ctx, me, code, acknowledgeLast, origin)),
 
-    viewRecoveryCodes: (code) => authed((ctx, me) => viewRecoveryCodes(ctx, me, code, origin)),
+    viewRecoveryCodes: (code, method) => authed((ctx, me) => viewRecoveryCodes(ctx, me, code, origin, method ?? 'totp')),
 
-    regenerateRecoveryCodes: (code) => authed((ctx, me) => regenerateRecoveryCodes(ctx, me, code, origin)),
+    regenerateRecoveryCodes: (code, method) => authed((ctx, me) => regenerateRecoveryCodes(ctx, me, code, origin, method ?? 'totp')),
 
     sendSignInCode: (input) => run((ctx) => sendSignInCode(ctx, input, origin)),
 

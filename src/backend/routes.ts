@@ -50,8 +50,8 @@ export const ROUTES: Route[] = [
   { op: 'resendEmailMfa', method: 'POST', path: '/v1/mfa/email/resend', params: [], auth: 'session' },
   { op: 'confirmEmailMfa', method: 'POST', path: '/v1/mfa/email/confirm', params: ['code'], auth: 'session', limited: true },
   { op: 'disableEmailMfa', method: 'POST', path: '/v1/mfa/email/disable', params: ['code', 'acknowledgeLast'], auth: 'session', limited: true },
-  { op: 'viewRecoveryCodes', method: 'POST', path: '/v1/recovery-codes/view', params: ['code'], auth: 'session', limited: true },
-  { op: 'regenerateRecoveryCodes', method: 'POST', path: '/v1/recovery-codes/regenerate', params: ['code'], auth: 'session', limited: true },
+  { op: 'viewRecoveryCodes', method: 'POST', path: '/v1/recovery-codes/view', params: ['code', 'method'], auth: 'session', limited: true },
+  { op: 'regenerateRecoveryCodes', method: 'POST', path: '/v1/recovery-codes/regenerate', params: ['code', 'method'], auth: 'session', limited: true },
 
   { op: 'beginKeyRegistration', method: 'POST', path: '/v1/mfa/keys/register', params: ['name', 'proof'], auth: 'session', limited: true },
   { op: 'finishKeyRegistration', method: 'POST', path: '/v1/mfa/keys/register/finish', params: ['ceremonyId'], auth: 'session', limited: true },

@@ -32,7 +32,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'mfa email resend': ['acctsec mfa email resend'],
   'mfa email disable': ['acctsec mfa email disable', 'acctsec mfa email disable --send-code && acctsec mfa email disable --code 123456 --yes'],
   'recovery-codes': ['acctsec recovery-codes view --code 123456'],
-  'recovery-codes view': ['acctsec recovery-codes view --code 123456'],
+  'recovery-codes view': ['acctsec recovery-codes view --code 123456', 'acctsec recovery-codes view --method key'],
   'recovery-codes regenerate': ['acctsec recovery-codes regenerate --code 123456 --output codes.txt'],
   ip: ['acctsec ip list', 'acctsec ip add 198.51.100.0/24 --allow-private'],
   'ip list': ['acctsec ip list', 'acctsec ip list --plain > allow.txt'],

@@ -1,5 +1,5 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
-import { Conflict } from '../errors.js';
+import { Conflict, InvalidInput } from '../errors.js';
 import type { AccountRow } from '../store/accounts.js';
 import {
   countRecoveryCodes,
@@ -17,6 +17,7 @@ import { confirmIdentity } from './identity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import type { SecondFactor } from './second-factors.js';
 import type { Auth } from './sessions.js';
+import { keyFactor } from './security-keys.js';
 import { codeAccepted, codeFailed, takeCodeAttempt, totpFactor } from './totp.js';
 
 // Recovery codes (SPEC §5): 10 a set, single use, usable at sign-in in place of any second factor.
@@ -101,24 +102,33 @@ export const recoveryCodesFactor: SecondFactor = {
   },
 };
 
-/** SPEC §5: a fresh authenticator code, whatever the window. */
-async function confirmWithAuthenticator(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin): Promise<void> {
-  if (!totpFactor.isActive(ctx, auth.account)) {
-    throw new Conflict('the authenticator app is not active, and recovery codes come with it: run `acctsec mfa totp enable`');
+/**
+ * SPEC §5: a fresh authenticator code, whatever the window. An account whose keys brought its codes
+ * may use a security key assertion instead (`method` key; the code is then the ceremony's id): a
+ * security key is an authenticator too, and without this a key-only account could never see or
+ * renew its codes.
+ */
+async function confirmWithAuthenticator(ctx: ServiceContext, auth: Auth, code: string, method: string, origin: RequestOrigin): Promise<void> {
+  const usable = [totpFactor, keyFactor].filter((f) => f.isActive(ctx, auth.account)).map((f) => f.id);
+  if (usable.length === 0) {
+    throw new Conflict('neither the authenticator app nor a security key is active, and recovery codes come with them: run `acctsec mfa totp enable` or `acctsec mfa key add`');
   }
-  await confirmIdentity(ctx, auth, { secondFactor: { method: 'totp', code } }, origin, { always: true, accept: { password: false, methods: ['totp'] } });
+  if (!usable.includes(method)) {
+    throw new InvalidInput(`recovery codes need a fresh code of ${usable.map((m) => (m === 'totp' ? 'the authenticator app' : 'a security key (--method key)')).join(' or ')}`, '--method');
+  }
+  await confirmIdentity(ctx, auth, { secondFactor: { method, code } }, origin, { always: true, accept: { password: false, methods: [method] } });
 }
 
-export async function viewRecoveryCodes(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin): Promise<RecoveryCodes> {
-  await confirmWithAuthenticator(ctx, auth, code, origin);
+export async function viewRecoveryCodes(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin, method = 'totp'): Promise<RecoveryCodes> {
+  await confirmWithAuthenticator(ctx, auth, code, method, origin);
   const key = databaseKey(ctx.db, ctx.keyring);
   const codes = unusedRecoveryCodes(ctx.db, auth.account.id).map((row) => formatRecoveryCode(open(key, row.code, context(auth.account.id)).toString()));
   recordActivity(ctx, auth.account.id, 'recovery_codes.viewed', { origin, sessionId: auth.session.id, detail: { count: codes.length } });
   return { codes };
 }
 
-export async function regenerateRecoveryCodes(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin): Promise<RecoveryCodes> {
-  await confirmWithAuthenticator(ctx, auth, code, origin);
+export async function regenerateRecoveryCodes(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin, method = 'totp'): Promise<RecoveryCodes> {
+  await confirmWithAuthenticator(ctx, auth, code, method, origin);
   const codes = ctx.db.transaction(() => issueRecoveryCodes(ctx, auth.account, origin)).immediate();
   recordActivity(ctx, auth.account.id, 'recovery_codes.regenerated', { origin, sessionId: auth.session.id });
   await notifySecurity(ctx, auth.account, securityNotice(ctx, auth.account, 'your recovery codes were regenerated (the old ones no longer work)', origin));

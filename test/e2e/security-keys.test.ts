@@ -64,6 +64,22 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys in a real brow
     expect(await browser.credentials()).toHaveLength(1);
   }, 60_000);
 
+  it('with keys and no app, the recovery codes are viewed and renewed with the key', async () => {
+    const viewed = await withBrowser(['recovery-codes', 'view', '--no-open', '--json']);
+    expect(viewed.exitCode, viewed.stderr).toBe(0);
+    const before = json<{ codes: string[] }>(viewed).codes;
+    expect(before).toHaveLength(10);
+    const renewed = await withBrowser(['recovery-codes', 'regenerate', '--no-open', '--json']);
+    expect(renewed.exitCode, renewed.stderr).toBe(0);
+    const after = json<{ codes: string[] }>(renewed).codes;
+    expect(after).toHaveLength(10);
+    expect(after.filter((c) => before.includes(c))).toEqual([]);
+    // The app is not active: a --code is refused, naming the way that works.
+    const app = await home.run(['recovery-codes', 'view', '--code', '123456']);
+    expect(app.exitCode).toBe(2);
+    expect(app.stderr).toContain('--method key');
+  }, 60_000);
+
   it('a second key needs a key (or another method), not the password alone', async () => {
     // With a key active, identity is confirmed with a method, not the password alone.
     const refused = await home.run(['mfa', 'key', 'add', '--name', 'spare', '--no-open'], { env: { ACCTSEC_PASSWORD: PASSWORD } });

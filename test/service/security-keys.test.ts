@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AuthFailed, Conflict, IdentityRequired, InvalidInput, NotFound } from '../../src/errors.js';
 import { createUser, recoverWithResetToken, resetMfa } from '../../src/service/admin.js';
 import { recoverWithCode } from '../../src/service/recovery-emails.js';
-import { recoveryCodesLeft } from '../../src/service/recovery-codes.js';
+import { recoveryCodesLeft, regenerateRecoveryCodes, viewRecoveryCodes } from '../../src/service/recovery-codes.js';
 import { mfaOverview } from '../../src/service/second-factors.js';
 import {
   beginKeyProof,
@@ -244,6 +244,20 @@ describe('recovery with a key, rename, remove', () => {
     expect(await removeKey(ctx, auth, 'spare', true, { secondFactor: { method: 'key', code } }, {})).toEqual({ removed: 'spare', remainingMethods: [] });
     expect(recoveryCodesLeft(ctx, auth.account)).toBeNull();
     expect((await signIn(ctx, { username: 'alice', password: PASSWORD }, {})).status).toBe('signed-in');
+  });
+
+  it('a key-only account views and renews its recovery codes with a key assertion, not an app code', async () => {
+    const ctx = testContext();
+    const { auth } = await withAlice(ctx);
+    const { key, added } = await register(ctx, auth, 'blue');
+    await expect(viewRecoveryCodes(ctx, auth, '123456', {})).rejects.toBeInstanceOf(InvalidInput);
+    const p1 = await beginKeyProof(ctx, auth, RP);
+    expect((await viewRecoveryCodes(ctx, auth, answer(ctx, p1.ceremonyId, key), {}, 'key')).codes).toEqual(added.recoveryCodes);
+    const p2 = await beginKeyProof(ctx, auth, RP);
+    const renewed = await regenerateRecoveryCodes(ctx, auth, answer(ctx, p2.ceremonyId, key), {}, 'key');
+    expect(renewed.codes.filter((c) => added.recoveryCodes!.includes(c))).toEqual([]);
+    // A used proof does not open them again.
+    await expect(viewRecoveryCodes(ctx, auth, p2.ceremonyId, {}, 'key')).rejects.toThrow(/already used/);
   });
 
   it('support staff resetting MFA removes the keys too', async () => {

@@ -1,28 +1,58 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import type { Backend } from '../../backend/backend.js';
 import type { Factory } from '../factory.js';
+import { parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
 import { writeRecoveryCodesFile } from '../recovery-file.js';
+import { keyProof } from '../secrets.js';
+import { ceremonyOptions } from './mfa-key.js';
+
+interface FreshCodeFlags extends CeremonyFlags {
+  code?: string | undefined;
+  method?: string | undefined;
+}
+
+/**
+ * The fresh second factor SPEC §5 asks for: --code C from the app, or a security key in the browser
+ * (--method key, or by itself when the account has keys and no app).
+ */
+async function freshCode(f: Factory, backend: Backend, flags: FreshCodeFlags): Promise<{ code: string; method: string }> {
+  parseTimeout(flags.timeout);
+  let method = flags.method ?? (flags.code ? 'totp' : undefined);
+  if (!method) {
+    const active = (await backend.mfaStatus()).methods.filter((m) => m.enabled).map((m) => m.type);
+    method = !active.includes('totp') && active.includes('key') ? 'key' : 'totp';
+  }
+  if (method === 'key') return { method, code: await keyProof(f, backend, flags) };
+  return { method, code: flags.code ?? (await f.prompter.text('Code from the app:', '--code')) };
+}
+
+function freshCodeOptions(cmd: Command): Command {
+  return ceremonyOptions(
+    cmd
+      .option('--code <code>', 'the 6-digit code the app shows now')
+      .addOption(new Option('--method <method>', 'totp (a code from the app, the default) or key (a security key, in the browser)').choices(['totp', 'key'])),
+  );
+}
 
 export function newCmdRecoveryCodes(f: Factory): Command {
   const cmd = new Command('recovery-codes').description('one-time codes for when the authenticator app is not at hand');
-  cmd
-    .command('view')
-    .description('show the codes still valid (needs a fresh authenticator code)')
-    .option('--code <code>', 'the 6-digit code the app shows now')
-    .action((o: { code?: string }) => recoveryCodesViewRun({ f, code: o.code }));
-  cmd
-    .command('regenerate')
-    .description('void every code and issue 10 new ones (needs a fresh authenticator code)')
-    .option('--code <code>', 'the 6-digit code the app shows now')
-    .option('--output <file>', 'save the new codes to this file (mode 0600), with the account and date')
-    .action((o: { code?: string; output?: string }) => recoveryCodesRegenerateRun({ f, code: o.code, output: o.output }));
+  freshCodeOptions(cmd.command('view').description('show the codes still valid (needs a fresh authenticator code, or a security key)')).action(
+    (o: FreshCodeFlags) => recoveryCodesViewRun({ f, ...o }),
+  );
+  freshCodeOptions(
+    cmd
+      .command('regenerate')
+      .description('void every code and issue 10 new ones (needs a fresh authenticator code, or a security key)')
+      .option('--output <file>', 'save the new codes to this file (mode 0600), with the account and date'),
+  ).action((o: FreshCodeFlags & { output?: string }) => recoveryCodesRegenerateRun({ f, ...o }));
   return cmd;
 }
 
-export async function recoveryCodesViewRun(opts: { f: Factory; code?: string | undefined }): Promise<void> {
+export async function recoveryCodesViewRun(opts: { f: Factory } & FreshCodeFlags): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
-  const code = opts.code ?? (await f.prompter.text('Code from the app:', '--code'));
-  const { codes } = await backend.viewRecoveryCodes(code);
+  const { code, method } = await freshCode(f, backend, opts);
+  const { codes } = await backend.viewRecoveryCodes(code, method);
   if (f.globals.json) {
     f.io.json({ codes });
     return;
@@ -31,15 +61,15 @@ export async function recoveryCodesViewRun(opts: { f: Factory; code?: string | u
   for (const c of codes) f.io.out(`  ${c}`);
 }
 
-export async function recoveryCodesRegenerateRun(opts: { f: Factory; code?: string | undefined; output?: string | undefined }): Promise<void> {
+export async function recoveryCodesRegenerateRun(opts: { f: Factory; output?: string | undefined } & FreshCodeFlags): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
   if (f.prompter.interactive && !f.globals.yes && !(await f.prompter.confirm('This voids every current recovery code. Continue?', '--yes', true))) {
     f.io.note('Nothing changed.');
     return;
   }
-  const code = opts.code ?? (await f.prompter.text('Code from the app:', '--code'));
-  const { codes } = await backend.regenerateRecoveryCodes(code);
+  const { code, method } = await freshCode(f, backend, opts);
+  const { codes } = await backend.regenerateRecoveryCodes(code, method);
   if (opts.output) {
     const username = (await backend.status()).username;
     const path = writeRecoveryCodesFile(opts.output, username, codes);
