@@ -66,7 +66,8 @@ export function createFactory(globals: GlobalOptions): Factory {
   /** The remote server this profile uses, if any: --remote, ACCTSEC_REMOTE, or the profile's `remote`. */
   async function remoteUrl(): Promise<string | undefined> {
     const configured = (await loadProfiles()).get('remote');
-    return globals.remote ?? process.env.ACCTSEC_REMOTE ?? (typeof configured === 'string' ? configured : undefined);
+    // An empty ACCTSEC_REMOTE (ACCTSEC_REMOTE= acctsec ...) means "not set", as shells use it.
+    return globals.remote ?? (process.env.ACCTSEC_REMOTE || undefined) ?? (typeof configured === 'string' ? configured : undefined);
   }
 
   async function location(): Promise<string> {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { Backend } from '../backend/backend.js';
 import { openLocalStore, type LocalStoreOptions } from '../backend/local.js';
 import ipaddr from 'ipaddr.js';
 import { InvalidInput, Unavailable } from '../errors.js';
@@ -74,8 +75,20 @@ export async function serve(options: ServeOptions): Promise<void> {
       return relyingParty;
     },
   });
+  const anonymous = new Map<string, Backend>();
   const api = createApiServer({
-    backendFor: (c) => store.backend({ sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client }),
+    backendFor: (c) => {
+      if (c.sessionToken || c.accessToken) return store.backend({ sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client });
+      // Calls without credentials (introspection, sign-in) differ only by address and client: one
+      // back end per pair is kept (a few thousand at most) instead of one built for every request.
+      const key = `${c.ip}\n${c.client}`;
+      let backend = anonymous.get(key);
+      if (!backend) {
+        if (anonymous.size >= 4096) anonymous.clear();
+        anonymous.set(key, (backend = store.backend({ ip: c.ip, client: c.client })));
+      }
+      return backend;
+    },
     trustProxy: options.trustProxy,
     ...(tls ? { tls } : {}),
     log: options.log,

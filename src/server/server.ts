@@ -14,6 +14,7 @@ export const BODY_LIMIT = 64 * 1024;
 /** Per client address: this many failed sign-in, code or introspection calls per window, then 429. */
 export const FAILURES_PER_WINDOW = 30;
 export const WINDOW_MS = 5 * 60_000;
+const NO_FAILURES: readonly number[] = Object.freeze([]);
 
 export interface RequestCredentials {
   sessionToken?: string;
@@ -134,9 +135,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return hops[0] ?? peer;
   }
 
-  function recentFailures(ip: string): number[] {
+  function recentFailures(ip: string): readonly number[] {
+    const kept = failures.get(ip);
+    if (!kept) return NO_FAILURES;
     const cutoff = now() - WINDOW_MS;
-    const list = (failures.get(ip) ?? []).filter((t) => t > cutoff);
+    const list = kept.filter((t) => t > cutoff);
     if (list.length) failures.set(ip, list);
     else failures.delete(ip);
     return list;

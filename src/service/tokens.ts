@@ -4,7 +4,19 @@ import { createHash, randomBytes } from 'node:crypto';
 const oneShotHash = (nodeCrypto as unknown as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
 import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
 import { findAccountById, type AccountRow } from '../store/accounts.js';
-import { findLiveToken, findTokenByHash, findTokenForCheck, insertToken, listTokens, recordTokenUse, revokeToken, type TokenRow } from '../store/tokens.js';
+import {
+  changeGeneration,
+  findLiveToken,
+  findTokenByHash,
+  findTokenForCheck,
+  insertToken,
+  listTokens,
+  recordTokenUse,
+  revokeToken,
+  type TokenCheckRow,
+  type TokenRow,
+} from '../store/tokens.js';
+import type { Db } from '../store/db.js';
 import { inspectSecret, newSecret } from '../token-format.js';
 import type { ApiKeyStatus, IdentityProof, Introspection, ScopeInfo, TokenCreated, TokenRequest, TokenView } from '../views.js';
 import { recordActivity } from './activity.js';
@@ -189,21 +201,61 @@ const INACTIVE: Introspection = { active: false, account: null, scopes: [], reso
 export function verifyToken(ctx: ServiceContext, raw: string, ip?: string): Introspection {
   const shape = inspectSecret(raw);
   if (!shape.valid || shape.kind === 'reset') return INACTIVE;
-  const row = findTokenForCheck(ctx.db, hashSecret(raw));
-  if (!row || state(ctx, row) !== 'active' || row.locked_at !== null) return INACTIVE;
+  const checked = tokenForCheck(ctx, hashSecret(raw));
+  if (!checked) return INACTIVE;
+  const { row } = checked;
+  if (state(ctx, row) !== 'active' || row.locked_at !== null) return INACTIVE;
   if (ip !== undefined && row.restricted && !isAllowedById(ctx, row.account_id, ip)) return INACTIVE;
   const now = ctx.now();
   if (row.last_used_at === null || now - row.last_used_at >= USE_WRITE_EVERY_MS || (ip !== undefined && ip !== row.last_used_ip)) {
     recordTokenUse(ctx.db, row.id, now, ip ?? row.last_used_ip);
+    row.last_used_at = now;
+    row.last_used_ip = ip ?? row.last_used_ip;
   }
   return {
     active: true,
     account: row.username,
-    scopes: JSON.parse(row.scopes) as string[],
-    resources: JSON.parse(row.resources) as string[],
+    scopes: checked.scopes.slice(),
+    resources: checked.resources.slice(),
     expiresAt: iso(row.expires_at),
     deprecated: row.kind === 'apikey',
   };
+}
+
+interface CheckedToken {
+  generation: number;
+  row: TokenCheckRow;
+  scopes: string[];
+  resources: string[];
+}
+
+/** Found tokens, per connection, by hash; at most this many (then the cache starts over). */
+const CACHE_LIMIT = 10_000;
+const checkCache = new WeakMap<Db, Map<string, CheckedToken>>();
+
+/**
+ * The token's row for introspection. Rows found earlier are kept with the change counter of the
+ * moment (migration 008): while the counter has not moved — one row read per check — nothing the
+ * answer depends on has changed in any process, so the row is still the database's. Expiry is
+ * judged on every check; the IP list, when the account has one, is always read afresh. Unknown
+ * hashes are not kept.
+ */
+function tokenForCheck(ctx: ServiceContext, hash: Buffer): CheckedToken | undefined {
+  const generation = changeGeneration(ctx.db);
+  let cache = checkCache.get(ctx.db);
+  if (!cache) checkCache.set(ctx.db, (cache = new Map()));
+  const key = hash.toString('latin1');
+  const hit = cache.get(key);
+  if (hit && hit.generation === generation) return hit;
+  const row = findTokenForCheck(ctx.db, hash);
+  if (!row) {
+    cache.delete(key);
+    return undefined;
+  }
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  const checked = { generation, row, scopes: JSON.parse(row.scopes) as string[], resources: JSON.parse(row.resources) as string[] };
+  cache.set(key, checked);
+  return checked;
 }
 
 /**

@@ -71,3 +71,8 @@ export function findTokenForCheck(db: Db, hash: Buffer): TokenCheckRow | undefin
      FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = ?`,
   ).get(hash) as TokenCheckRow | undefined;
 }
+
+/** The counter migration 008's triggers move on every change an introspection answer depends on. */
+export function changeGeneration(db: Db): number {
+  return sql(db, 'SELECT n FROM change_generation WHERE id = 1').pluck().get() as number;
+}

@@ -81,6 +81,21 @@ describe('acctsec serve over HTTP', () => {
     expect(await r.body.json()).toMatchObject({ active: true, account: 'alice', scopes: ['dns:read'], deprecated: false });
   });
 
+  it('a token revoked by another process (local mode on the same file) is inactive at the next introspection', async () => {
+    const created = json<{ token: string }>(await home.run(['token', 'create', '--name', 'elsewhere', '--scope', 'dns:read', '--json']));
+    const check = async () => ((await (await post('/v1/tokens/introspect', JSON.stringify({ token: created.token }))).body.json()) as { active: boolean }).active;
+    expect(await check()).toBe(true);
+    expect(await check()).toBe(true);
+    // A second profile works on the server's database file directly, in its own process.
+    const local = { ACCTSEC_REMOTE: '', ACCTSEC_PASSWORD: PASSWORD };
+    const direct = ['--profile', 'direct', '--db', `${home.dir}/srv.db`];
+    const login = await home.run([...direct, 'login', '--username', 'alice', '--no-input'], { env: local });
+    expect(login.exitCode, login.stderr).toBe(0);
+    const revoke = await home.run([...direct, 'token', 'revoke', 'elsewhere', '--no-input'], { env: local });
+    expect(revoke.exitCode, revoke.stderr).toBe(0);
+    expect(await check()).toBe(false);
+  });
+
   it('a personal access token is limited by its scopes, and never allowed session-only changes (CLI exit 7)', async () => {
     const reader = json<{ token: string }>(await home.run(['token', 'create', '--name', 'reader', '--scope', 'account:read', '--json'])).token;
     const env = { ACCTSEC_TOKEN: reader };

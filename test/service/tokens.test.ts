@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/db.js';
 import { Conflict, InvalidInput } from '../../src/errors.js';
 import { accountStatus } from '../../src/service/accounts.js';
 import { addIp } from '../../src/service/ip-allow-list.js';
@@ -131,5 +135,72 @@ describe('the deprecated API key', () => {
     expect(t.scopes).toContain('account:read');
     expect(verifyToken(ctx, key).active).toBe(false);
     expect(apiKeyStatus(ctx, auth.account).present).toBe(false);
+  });
+});
+
+describe('introspection answers kept in memory (migration 008)', () => {
+  const req = (name: string, scopes: string[], expires = '30d') => ({ name, scopes, resources: [], expires });
+  /** Two connections to one database file: this process's and "another process's". */
+  function twoConnections() {
+    const dir = mkdtempSync(join(tmpdir(), 'acctsec-gen-'));
+    const path = join(dir, 'acctsec.db');
+    const base = testContext();
+    const ctx = { ...base, db: openStore(path, { create: true }) };
+    const other = openStore(path, { create: false });
+    return { ctx, other, done: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const generation = (db: ReturnType<typeof openStore>) => (db.prepare('SELECT n FROM change_generation').get() as { n: number }).n;
+
+  it("sees another connection's revocation, lock, rename, scopes and IP list at the very next check", async () => {
+    const { ctx, other, done } = twoConnections();
+    try {
+      const { auth } = await withAlice(ctx);
+      const t = await createToken(ctx, auth, req('ci', ['dns:read']), undefined, {});
+      const id = t.id;
+      expect(verifyToken(ctx, t.token, '198.51.100.7')).toMatchObject({ active: true, account: 'alice', scopes: ['dns:read'] });
+      expect(verifyToken(ctx, t.token, '198.51.100.7').active).toBe(true); // now answered from memory
+
+      other.prepare("UPDATE tokens SET scopes = '[\"dns:read\",\"dns:write\"]' WHERE id = ?").run(id);
+      expect(verifyToken(ctx, t.token).scopes).toEqual(['dns:read', 'dns:write']);
+      other.prepare("UPDATE accounts SET username = 'alice.ops' WHERE username = 'alice'").run();
+      expect(verifyToken(ctx, t.token).account).toBe('alice.ops');
+      other.prepare('UPDATE accounts SET locked_at = 1').run();
+      expect(verifyToken(ctx, t.token).active).toBe(false);
+      other.prepare('UPDATE accounts SET locked_at = NULL').run();
+      expect(verifyToken(ctx, t.token).active).toBe(true);
+      other.prepare("INSERT INTO ip_allow_list (account_id, cidr, created_at) VALUES (?, '203.0.113.0/24', 1)").run(auth.account.id);
+      expect(verifyToken(ctx, t.token, '198.51.100.7').active).toBe(false);
+      expect(verifyToken(ctx, t.token, '203.0.113.9').active).toBe(true);
+      other.prepare('DELETE FROM ip_allow_list').run();
+      other.prepare('UPDATE tokens SET expires_at = 1 WHERE id = ?').run(id);
+      expect(verifyToken(ctx, t.token).active).toBe(false);
+      other.prepare('UPDATE tokens SET expires_at = NULL, revoked_at = 1 WHERE id = ?').run(id);
+      expect(verifyToken(ctx, t.token).active).toBe(false);
+      other.prepare('DELETE FROM tokens WHERE id = ?').run(id);
+      expect(verifyToken(ctx, t.token).active).toBe(false);
+    } finally {
+      other.close();
+      ctx.db.close();
+      done();
+    }
+  });
+
+  it('expiry is judged at each check, and recording a use does not empty the cache', async () => {
+    const { ctx, other, done } = twoConnections();
+    try {
+      const { auth } = await withAlice(ctx);
+      const t = await createToken(ctx, auth, req('ci', ['dns:read'], '1d'), undefined, {});
+      expect(verifyToken(ctx, t.token).active).toBe(true);
+      const before = generation(other);
+      ctx.clock.advance(2 * MINUTE);
+      expect(verifyToken(ctx, t.token, '198.51.100.7').active).toBe(true); // writes last used (a minute passed, a new address)
+      expect(generation(other)).toBe(before);
+      ctx.clock.advance(DAY);
+      expect(verifyToken(ctx, t.token).active).toBe(false);
+    } finally {
+      other.close();
+      ctx.db.close();
+      done();
+    }
   });
 });
