@@ -49,6 +49,8 @@ export const ENVIRONMENT: [string, string][] = [
   ['ACCTSEC_CONFIG_DIR', 'folder of the config file'],
   ['ACCTSEC_REMOTE', 'URL of an acctsec serve to use (like --remote)'],
   ['ACCTSEC_TOKEN', 'a personal access token for a remote server, instead of a session'],
+  ['ACCTSEC_NO_OPEN', 'set to 1: print a security key page\'s URL, never open a browser (like --no-open)'],
+  ['BROWSER', 'the browser that opens a security key page (default: xdg-open, open)'],
   ['ACCTSEC_DEBUG', 'set to 1 to show stack traces of unexpected failures'],
   ['NO_COLOR', 'disable colour'],
   ['CI', 'when set, never prompt (like --no-input)'],
@@ -60,7 +62,7 @@ export const ENVIRONMENT: [string, string][] = [
  */
 export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Promise<void>): Command {
   const program = new Command('acctsec')
-    .description('Account security from the terminal: password, MFA, recovery codes, IP restriction, access tokens.')
+    .description('Account security from the terminal: password, MFA (app, email, security keys), recovery codes, IP restriction, access tokens.')
     .version(ACCTSEC_VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .option('--json', 'print exactly one JSON document on stdout')
