@@ -73,7 +73,7 @@ _acctsec() {
     ['acctsec recovery email confirm']='--code --help'
     ['acctsec recovery email list']='--help'
     ['acctsec recovery email remove']='--password-stdin --method --code --send-code --help'
-    ['acctsec recover']='--username --send-code --code --token --method --no-open --timeout --password-stdin --help'
+    ['acctsec recover']='--no-open --timeout --username --send-code --code --token --method --password-stdin --help'
     ['acctsec notifications']='--help'
     ['acctsec notifications show']='--help'
     ['acctsec notifications format']='--help'

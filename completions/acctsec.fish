@@ -139,7 +139,7 @@ function __acctsec_opts
         case 'acctsec recovery email remove'
             echo '--password-stdin --method --code --send-code --help'
         case 'acctsec recover'
-            echo '--username --send-code --code --token --method --no-open --timeout --password-stdin --help'
+            echo '--no-open --timeout --username --send-code --code --token --method --password-stdin --help'
         case 'acctsec notifications'
             echo '--help'
         case 'acctsec notifications show'

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { Option, type Command } from 'commander';
 import { AuthFailed, InvalidInput } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
 import type { KeyCeremony } from '../views.js';
@@ -8,6 +9,14 @@ import type { Factory } from './factory.js';
 // browser unless --no-open, and wait (with a timeout) for the browser's answer to arrive.
 
 export const DEFAULT_TIMEOUT_SECONDS = 300;
+
+/** The options of every command that runs a ceremony in the browser. */
+export function ceremonyOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--no-open', 'print the page\'s URL only; do not open a browser (also ACCTSEC_NO_OPEN=1)'))
+    .option('--timeout <seconds>', 'how long to wait for the browser (5 to 300)', String(DEFAULT_TIMEOUT_SECONDS));
+}
+
 
 export interface CeremonyFlags {
   /** commander's --no-open sets open: false. */

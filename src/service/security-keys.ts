@@ -60,6 +60,13 @@ function ceremonyHash(id: string): Buffer {
   return createHash('sha256').update(`key-ceremony:${id}`).digest();
 }
 
+/** A ceremony by the id the terminal holds (ids are 24 characters; anything far longer is not one). */
+function findCeremonyById(ctx: ServiceContext, id: unknown): { hash: Buffer; row: CeremonyRow | undefined } {
+  const text = String(id);
+  const hash = ceremonyHash(text);
+  return { hash, row: text.length <= 64 ? findCeremony(ctx.db, hash) : undefined };
+}
+
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
@@ -136,7 +143,7 @@ async function assertionOptions(ctx: ServiceContext, rp: RelyingParty, keys: { i
 // ---- the page's side: options out, the browser's answer in ------------------------------------
 
 function openCeremony(ctx: ServiceContext, id: string): CeremonyRow {
-  const row = typeof id === 'string' && id.length <= 64 ? findCeremony(ctx.db, ceremonyHash(id)) : undefined;
+  const { row } = findCeremonyById(ctx, id);
   if (!row || row.used_at !== null || row.response !== null || row.error !== null || row.expires_at <= ctx.now()) {
     throw new NotFound('no such security key ceremony, or it has finished or expired; start again in the terminal');
   }
@@ -173,7 +180,7 @@ export function submitCeremonyAnswer(ctx: ServiceContext, id: string, answer: { 
 
 /** Where a ceremony stands, for the terminal waiting on it. */
 export function ceremonyState(ctx: ServiceContext, id: string): KeyCeremonyState {
-  const row = typeof id === 'string' && id.length <= 64 ? findCeremony(ctx.db, ceremonyHash(id)) : undefined;
+  const { row } = findCeremonyById(ctx, id);
   if (!row) throw new NotFound('no such security key ceremony');
   if (row.used_at !== null) return { state: 'used' };
   if (row.error !== null) return { state: 'failed', message: row.error };
@@ -193,8 +200,7 @@ export function ceremonyState(ctx: ServiceContext, id: string): KeyCeremonyState
 async function verifyAssertion(ctx: ServiceContext, account: AccountRow, id: string, origin: RequestOrigin, purposes: CeremonyPurpose[]): Promise<void> {
   takeCodeAttempt(ctx, account, 'key', origin);
   const fail = (reason: string, message: string) => codeFailed(ctx, account, 'key', reason, origin, message);
-  const hash = ceremonyHash(String(id));
-  const row = String(id).length <= 64 ? findCeremony(ctx.db, hash) : undefined;
+  const { hash, row } = findCeremonyById(ctx, id);
   if (!row || row.account_id !== account.id || !purposes.includes(row.purpose)) throw fail('unknown', 'no such security key sign-in for this account; start again');
   if (row.used_at !== null) throw fail('replay', 'this security key answer was already used; start again');
   if (row.error !== null) throw fail('browser', `the browser reported: ${row.error}`);
@@ -326,8 +332,7 @@ export async function beginKeyRegistration(
 /** Verifies the browser's attestation and stores the key (its public key only); the first key brings recovery codes. */
 export async function finishKeyRegistration(ctx: ServiceContext, auth: Auth, id: string, origin: RequestOrigin): Promise<KeyAdded> {
   const a = auth.account;
-  const hash = ceremonyHash(String(id));
-  const row = String(id).length <= 64 ? findCeremony(ctx.db, hash) : undefined;
+  const { hash, row } = findCeremonyById(ctx, id);
   if (!row || row.account_id !== a.id || row.purpose !== 'register' || row.key_name === null) throw new NotFound('no such security key registration; start again');
   if (row.used_at !== null) throw new Conflict('this registration was already finished');
   if (row.error !== null) throw new AuthFailed(`the browser reported: ${row.error}`, 'key_refused');

@@ -3,9 +3,8 @@ import { MissingInput } from '../../errors.js';
 import type { SecondFactorAnswer } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { localTime } from '../format.js';
-import { awaitBrowser, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
+import { awaitBrowser, ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
 import { readPassword, reportCodeSent } from '../secrets.js';
-import { ceremonyOptions } from './mfa-key.js';
 
 export interface LoginOptions extends CeremonyFlags {
   f: Factory;

@@ -2,20 +2,13 @@ import { Option, type Command } from 'commander';
 import type { IdentityProof } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { localTime, table } from '../format.js';
-import { awaitBrowser, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
-import { showRecoveryCodes } from '../recovery-file.js';
+import { awaitBrowser, ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
+import { showRecoveryCodes, writeRecoveryCodesFile } from '../recovery-file.js';
 import { identityOptions, keyProof, reportCodeSent, sendIdentityCodeIfAsked, withIdentity, type IdentityFlags } from '../secrets.js';
 import { confirmDisable } from '../mfa-guard.js';
 
 // `acctsec mfa key ...`: security keys (WebAuthn / FIDO2, SPEC §4.3). Adding and using a key runs in a
 // browser page (see key-ceremony.ts); listing, renaming and removing do not need one.
-
-/** The options of every command that runs a ceremony in the browser. */
-export function ceremonyOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--no-open', 'print the page\'s URL only; do not open a browser (also ACCTSEC_NO_OPEN=1)'))
-    .option('--timeout <seconds>', 'how long to wait for the browser (5 to 300)', '300');
-}
 
 export function addKeyCommands(mfa: Command, f: Factory): void {
   const key = mfa.command('key').description('security keys and passkeys (WebAuthn / FIDO2), used in a browser');
@@ -65,10 +58,7 @@ export async function keyAddRun(opts: { f: Factory; name: string; recoveryCodesF
   const added = await backend.finishKeyRegistration(ceremony.ceremonyId);
   const username = (await f.profiles()).session()?.username ?? '';
   if (f.globals.json) {
-    if (added.recoveryCodes && opts.recoveryCodesFile) {
-      const { writeRecoveryCodesFile } = await import('../recovery-file.js');
-      writeRecoveryCodesFile(opts.recoveryCodesFile, username, added.recoveryCodes);
-    }
+    if (added.recoveryCodes && opts.recoveryCodesFile) writeRecoveryCodesFile(opts.recoveryCodesFile, username, added.recoveryCodes);
     f.io.json(added);
     return;
   }

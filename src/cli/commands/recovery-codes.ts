@@ -1,10 +1,9 @@
 import { Command, Option } from 'commander';
 import type { Backend } from '../../backend/backend.js';
 import type { Factory } from '../factory.js';
-import { parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
+import { ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
 import { writeRecoveryCodesFile } from '../recovery-file.js';
 import { keyProof } from '../secrets.js';
-import { ceremonyOptions } from './mfa-key.js';
 
 interface FreshCodeFlags extends CeremonyFlags {
   code?: string | undefined;

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Factory } from '../factory.js';
 import { localTime, table } from '../format.js';
-import { awaitBrowser, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
+import { awaitBrowser, ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
 import { identityOptions, readNewPassword, reportCodeSent, sendIdentityCodeIfAsked, withIdentity, type IdentityFlags } from '../secrets.js';
 
 export function newCmdRecovery(f: Factory): Command {
@@ -24,15 +24,13 @@ export function newCmdRecovery(f: Factory): Command {
 }
 
 export function newCmdRecover(f: Factory): Command {
-  return new Command('recover')
+  return ceremonyOptions(new Command('recover'))
     .description('set a new password: with a code sent to a verified recovery address, or a reset token from support')
     .requiredOption('--username <name>', 'the account to recover')
     .option('--send-code', 'only send the code; run again with --code')
     .option('--code <code>', 'the code from the recovery email')
     .option('--token <token>', 'a reset token from support (acs_rst_..., single use, 1 hour)')
     .addOption(new Option('--method <method>', 'email: a code to a recovery address (default); key: a registered security key, in the browser').choices(['email', 'key']))
-    .addOption(new Option('--no-open', 'with --method key: print the page\'s URL only; do not open a browser'))
-    .option('--timeout <seconds>', 'with --method key: how long to wait for the browser (5 to 300)', '300')
     .option('--password-stdin', 'read the new password from the first line of stdin')
     .addHelpText('after', '\nThe new password comes from a prompt (typed twice), ACCTSEC_NEW_PASSWORD, or --password-stdin.')
     .action((o: { username: string; sendCode?: boolean; code?: string; token?: string; passwordStdin?: boolean; method?: string } & CeremonyFlags) =>
