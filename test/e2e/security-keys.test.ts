@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAVE_CHROMIUM, KeyBrowser } from './browser.js';
 import { Home, json, PASSWORD, REMOTE, type Result } from './helpers.js';
@@ -229,5 +231,26 @@ describe('security key commands refuse bad input before anything starts', () => 
     expect(json<unknown[]>(await home.run(['mfa', 'key', 'list', '--json']))).toEqual([]);
     const rm = await home.run(['mfa', 'key', 'remove', 'blue', '--no-open']);
     expect(rm.exitCode).toBe(4);
+  }, 30_000);
+});
+
+describe('the ceremony page is opened in the browser, and the wait has a limit', () => {
+  it('without --no-open, $BROWSER gets the printed URL; with no answer, the command ends after --timeout (exit 3), nothing added', async () => {
+    const home = new Home();
+    try {
+      await home.init();
+      const opened = join(home.dir, 'opened.txt');
+      const browser = join(home.dir, 'browser.sh');
+      writeFileSync(browser, `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 });
+      const started = Date.now();
+      const r = await home.run(['mfa', 'key', 'add', '--name', 'blue', '--timeout', '5'], { env: { ACCTSEC_PASSWORD: PASSWORD, BROWSER: browser } });
+      expect(r.exitCode).toBe(3);
+      expect(r.stderr).toContain('no answer from the browser within 5 s');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
+      expect(readFileSync(opened, 'utf8')).toBe(PAGE_URL.exec(r.stderr)![1]);
+      expect(json<unknown[]>(await home.run(['mfa', 'key', 'list', '--json']))).toEqual([]);
+    } finally {
+      await home.remove();
+    }
   }, 30_000);
 });

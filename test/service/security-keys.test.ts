@@ -21,6 +21,8 @@ import {
 } from '../../src/service/security-keys.js';
 import { authenticate, type Auth } from '../../src/service/sessions.js';
 import { signIn } from '../../src/service/sign-in.js';
+import { beginTotpEnrollment, confirmTotpEnrollment } from '../../src/service/totp.js';
+import { base32Decode, hotp } from '../rfc6238.js';
 import { SoftAuthenticator, type CreationOptions, type RequestOptions } from '../soft-authenticator.js';
 import { PASSWORD, testContext, withAlice } from './context.js';
 
@@ -258,6 +260,22 @@ describe('recovery with a key, rename, remove', () => {
     expect(renewed.codes.filter((c) => added.recoveryCodes!.includes(c))).toEqual([]);
     // A used proof does not open them again.
     await expect(viewRecoveryCodes(ctx, auth, p2.ceremonyId, {}, 'key')).rejects.toThrow(/already used/);
+  });
+
+  it("a key can also be removed with another method's code (the app); it is then not the last method", async () => {
+    const ctx = testContext();
+    const { auth } = await withAlice(ctx);
+    const { key } = await register(ctx, auth, 'blue');
+    // With a key active, the app is enrolled with a key assertion (a code of an active method).
+    const p = await beginKeyProof(ctx, auth, RP);
+    const enrolment = await beginTotpEnrollment(ctx, auth, { secondFactor: { method: 'key', code: answer(ctx, p.ceremonyId, key) } }, {});
+    const code = () => hotp(base32Decode(enrolment.secret), Math.floor(ctx.now() / 30_000));
+    await confirmTotpEnrollment(ctx, auth, code(), {});
+    ctx.clock.advance(60_000); // the confirmation used its time step
+    await expect(removeKey(ctx, auth, 'blue', false, { secondFactor: { method: 'totp', code: String((Number(code()) + 500_000) % 1_000_000).padStart(6, '0') } }, {})).rejects.toBeInstanceOf(AuthFailed);
+    expect(await removeKey(ctx, auth, 'blue', false, { secondFactor: { method: 'totp', code: code() } }, {})).toEqual({ removed: 'blue', remainingMethods: ['totp'] });
+    expect(listKeys(ctx, auth.account)).toEqual([]);
+    expect(recoveryCodesLeft(ctx, auth.account)).toBe(10);
   });
 
   it('support staff resetting MFA removes the keys too', async () => {
