@@ -53,7 +53,7 @@ function __acctsec_opts
         case 'acctsec init'
             echo '--username --email --password-stdin --help'
         case 'acctsec login'
-            echo '--no-open --timeout --username --method --code --send-code --password-stdin --help'
+            echo '--username --method --code --send-code --password-stdin --no-open --timeout --help'
         case 'acctsec logout'
             echo '--help'
         case 'acctsec status'
@@ -139,7 +139,7 @@ function __acctsec_opts
         case 'acctsec recovery email remove'
             echo '--password-stdin --method --code --send-code --help'
         case 'acctsec recover'
-            echo '--no-open --timeout --username --send-code --code --token --method --password-stdin --help'
+            echo '--username --send-code --code --token --method --password-stdin --no-open --timeout --help'
         case 'acctsec notifications'
             echo '--help'
         case 'acctsec notifications show'
@@ -331,7 +331,7 @@ function __acctsec_dynargs
     end
 end
 
-set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--timeout' '--method' '--code' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--scope' '--resource' '--expires' '--ip' '--role' '--reason' '--user' '--actor' '--since' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy'
+set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--scope' '--resource' '--expires' '--ip' '--role' '--reason' '--user' '--actor' '--since' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy'
 
 function __acctsec_complete
     set -l tokens (commandline -opc)

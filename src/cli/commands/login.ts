@@ -16,13 +16,15 @@ export interface LoginOptions extends CeremonyFlags {
 }
 
 export function newCmdLogin(f: Factory): Command {
-  return ceremonyOptions(new Command('login'))
-    .description('sign in: the password, then a code of a second factor when one is active')
-    .option('--username <name>', 'the account (default: the one this profile last used)')
-    .addOption(new Option('--method <method>', 'second factor to use (default: guessed from the code)').choices(['totp', 'email', 'recovery', 'key']))
-    .option('--code <code>', 'the one-time code of that method')
-    .option('--send-code', 'with --method email: email a code, then run again with --code')
-    .option('--password-stdin', 'read the password from the first line of stdin')
+  return ceremonyOptions(
+    new Command('login')
+      .description('sign in: the password, then a code or security key of a second factor when one is active')
+      .option('--username <name>', 'the account (default: the one this profile last used)')
+      .addOption(new Option('--method <method>', 'second factor to use (default: guessed from the code)').choices(['totp', 'email', 'recovery', 'key']))
+      .option('--code <code>', 'the one-time code of that method')
+      .option('--send-code', 'with --method email: email a code, then run again with --code')
+      .option('--password-stdin', 'read the password from the first line of stdin'),
+  )
     .addHelpText('after', '\nThe password comes from a prompt, ACCTSEC_PASSWORD, or --password-stdin. With --method key, a browser page asks for\nyour security key instead of a code (--no-open prints its URL only).')
     .action((o: { username?: string; method?: string; code?: string; sendCode?: boolean; passwordStdin?: boolean } & CeremonyFlags) =>
       loginRun({

@@ -24,14 +24,16 @@ export function newCmdRecovery(f: Factory): Command {
 }
 
 export function newCmdRecover(f: Factory): Command {
-  return ceremonyOptions(new Command('recover'))
-    .description('set a new password: with a code sent to a verified recovery address, or a reset token from support')
-    .requiredOption('--username <name>', 'the account to recover')
-    .option('--send-code', 'only send the code; run again with --code')
-    .option('--code <code>', 'the code from the recovery email')
-    .option('--token <token>', 'a reset token from support (acs_rst_..., single use, 1 hour)')
-    .addOption(new Option('--method <method>', 'email: a code to a recovery address (default); key: a registered security key, in the browser').choices(['email', 'key']))
-    .option('--password-stdin', 'read the new password from the first line of stdin')
+  return ceremonyOptions(
+    new Command('recover')
+      .description('set a new password: with a code sent to a verified recovery address, a registered security key, or a reset token from support')
+      .requiredOption('--username <name>', 'the account to recover')
+      .option('--send-code', 'only send the code; run again with --code')
+      .option('--code <code>', 'the code from the recovery email')
+      .option('--token <token>', 'a reset token from support (acs_rst_..., single use, 1 hour)')
+      .addOption(new Option('--method <method>', 'email: a code to a recovery address (default); key: a registered security key, in the browser').choices(['email', 'key']))
+      .option('--password-stdin', 'read the new password from the first line of stdin'),
+  )
     .addHelpText('after', '\nThe new password comes from a prompt (typed twice), ACCTSEC_NEW_PASSWORD, or --password-stdin.')
     .action((o: { username: string; sendCode?: boolean; code?: string; token?: string; passwordStdin?: boolean; method?: string } & CeremonyFlags) =>
       o.token
