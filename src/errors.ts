@@ -25,8 +25,9 @@ export class InvalidInput extends AcctsecError {
   constructor(
     message: string,
     readonly field?: string,
+    slug = 'invalid_input',
   ) {
-    super('invalid_input', message, 2);
+    super(slug, message, 2);
   }
   override details(): Record<string, unknown> {
     return this.field ? { field: this.field } : {};
@@ -62,15 +63,15 @@ export class IdentityRequired extends AcctsecError {
 
 /** Exit 4. */
 export class NotFound extends AcctsecError {
-  constructor(message: string) {
-    super('not_found', message, 4);
+  constructor(message: string, slug = 'not_found') {
+    super(slug, message, 4);
   }
 }
 
 /** Exit 5: already enabled, already exists, nothing to do. */
 export class Conflict extends AcctsecError {
-  constructor(message: string) {
-    super('conflict', message, 5);
+  constructor(message: string, slug = 'conflict') {
+    super(slug, message, 5);
   }
 }
 
@@ -79,8 +80,9 @@ export class Throttled extends AcctsecError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
+    slug = 'throttled',
   ) {
-    super('throttled', message, 6);
+    super(slug, message, 6);
   }
   override details(): Record<string, unknown> {
     return { retryAfterSeconds: this.retryAfterSeconds };
@@ -89,8 +91,8 @@ export class Throttled extends AcctsecError {
 
 /** Exit 7: role, scope, IP restriction, locked account, lock-out guard. */
 export class Forbidden extends AcctsecError {
-  constructor(message: string) {
-    super('forbidden', message, 7);
+  constructor(message: string, slug = 'forbidden') {
+    super(slug, message, 7);
   }
 }
 
@@ -105,6 +107,53 @@ export class Unavailable extends AcctsecError {
 export class Cancelled extends AcctsecError {
   constructor() {
     super('cancelled', 'cancelled', 130);
+  }
+}
+
+/**
+ * One table for both sides of the wire (issue #14): the HTTP status of each SPEC §1 exit code. The
+ * server answers an error with its status and `{error: {code, message, ...details}}`; the remote back
+ * end turns that back into the same error (errorFromWire), so `--json` errors are identical in local
+ * and remote mode.
+ */
+export const STATUS_BY_EXIT: Record<ExitCode, number> = { 0: 200, 1: 500, 2: 400, 3: 401, 4: 404, 5: 409, 6: 429, 7: 403, 8: 503, 130: 400 };
+
+/** The exit code of a status: the table read backwards, and the transport's own client errors as exit 2. */
+export function exitForStatus(status: number): ExitCode {
+  for (const [exit, s] of Object.entries(STATUS_BY_EXIT)) if (s === status && exit !== '130') return Number(exit) as ExitCode;
+  // 405 method, 413 too large, 415 media type, 421 wrong host: the request was malformed.
+  return status >= 400 && status < 500 ? 2 : 1;
+}
+
+export interface WireError {
+  code?: string;
+  message?: string;
+  field?: string;
+  retryAfterSeconds?: number;
+  accepts?: { password: boolean; methods: string[] };
+}
+
+/** The error a server's answer stands for: the same class, slug, message and details as on the server. */
+export function errorFromWire(status: number, e: WireError, retryAfter?: string): AcctsecError {
+  const message = e.message ?? `the server answered ${status}`;
+  const code = e.code ?? 'remote_error';
+  switch (exitForStatus(status)) {
+    case 2:
+      return code === 'missing_input' ? new MissingInput(message) : new InvalidInput(message, e.field, code);
+    case 3:
+      return code === 'identity_required' && e.accepts ? new IdentityRequired(e.accepts) : new AuthFailed(message, code);
+    case 4:
+      return new NotFound(message, code);
+    case 5:
+      return new Conflict(message, code);
+    case 6:
+      return new Throttled(message, e.retryAfterSeconds ?? (Number(retryAfter) || 60), code);
+    case 7:
+      return new Forbidden(message, code);
+    case 8:
+      return new Unavailable(message, code);
+    default:
+      return new AcctsecError(code, message, 1);
   }
 }
 

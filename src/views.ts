@@ -1,5 +1,26 @@
 // The plain, JSON-ready shapes that cross the Backend seam: produced by the service layer, carried over
 // HTTP by the remote back end, printed by the CLI. Types only; every layer may import this file.
+// What clients send is derived from the request schemas (schemas.ts), so the two cannot drift.
+
+export type {
+  AdminActionInput,
+  AdminCreateUserInput,
+  AdminResetInput,
+  AuditFilter,
+  IdentityProof,
+  InitInput,
+  IpChangeOptions,
+  IpEntryInput,
+  KeyCeremonyAnswer,
+  KeySignInRequest,
+  PasswordChange,
+  RecoverInput,
+  SecondFactorAnswer,
+  SignInCodeRequest,
+  SignInInput,
+  TokenRecoverInput,
+  TokenRequest,
+} from './schemas.js';
 
 export type Role = 'user' | 'support' | 'admin';
 
@@ -20,36 +41,12 @@ export type SignInResult =
   | { status: 'signed-in'; session: SessionGrant; notices: string[] }
   | { status: 'second-factor-required'; methods: FactorChoice[] };
 
-export interface SecondFactorAnswer {
-  method: string;
-  code: string;
-}
-
-/** What confirms identity for a sensitive change outside the 10-minute window (SPEC §2). */
-export interface IdentityProof {
-  password?: string;
-  secondFactor?: SecondFactorAnswer;
-}
-
-export interface InitInput {
-  username: string;
-  email: string;
-  password: string;
-  client?: string;
-}
-
 export interface InitResult {
   account: { username: string; email: string; role: Role };
   session: SessionGrant;
-  database: string;
-  keyFile: string;
-}
-
-export interface SignInInput {
-  username: string;
-  password: string;
-  secondFactor?: SecondFactorAnswer;
-  client?: string;
+  /** Where the files are: local mode only; a server never names its own paths (issue #14). */
+  database?: string;
+  keyFile?: string;
 }
 
 export interface MfaMethodStatus {
@@ -201,12 +198,6 @@ export interface IpEntry {
   addedAt: string;
 }
 
-/** One line of input: the text and where it came from ("line 3 of allow.txt"), for error messages. */
-export interface IpEntryInput {
-  text: string;
-  where?: string;
-}
-
 export interface IpChange {
   added: string[];
   removed: string[];
@@ -224,27 +215,10 @@ export interface IpCheck {
   restricted: boolean;
 }
 
-export interface IpChangeOptions {
-  /** Accept private, loopback, link-local... ranges too. */
-  allowPrivate: boolean;
-  /** Make a change even when it locks out the current address. */
-  force: boolean;
-  /** The client's address where the back end cannot see it (local mode: --current-ip). */
-  currentIp?: string | undefined;
-}
-
 export interface ScopeInfo {
   name: string;
   description: string;
   source: 'acctsec' | 'provider';
-}
-
-export interface TokenRequest {
-  name: string;
-  scopes: string[];
-  resources: string[];
-  /** 30d, 90d or YYYY-MM-DD; default 30 days. */
-  expires?: string | undefined;
 }
 
 /** A new token: the only time its secret is shown. */
@@ -269,10 +243,25 @@ export interface TokenView {
   state: 'active' | 'expired' | 'revoked';
 }
 
-/** `token verify --json` and POST /v1/tokens/introspect (RFC 7662's shape, with every field always present). */
-export interface Introspection {
-  active: boolean;
-  account: string | null;
+/**
+ * `token verify --json` and POST /v1/tokens/introspect: RFC 7662 §2.2's members (`active`, `scope`
+ * space-separated, `exp` and `iat` in seconds, `sub`, `username`, `token_type`) and SPEC §7's. An
+ * inactive token answers `{"active": false}` alone (RFC 7662 §2.2: nothing about a token that is not
+ * active).
+ */
+export type Introspection = { active: false } | ActiveIntrospection;
+
+export interface ActiveIntrospection {
+  active: true;
+  scope: string;
+  /** Seconds since the epoch; absent for a token that never expires (the legacy API key). */
+  exp?: number;
+  iat: number;
+  /** The account's stable id (a username can change). */
+  sub: string;
+  username: string;
+  token_type: 'Bearer';
+  account: string;
   scopes: string[];
   resources: string[];
   expiresAt: string | null;
@@ -321,11 +310,6 @@ export interface UserDetails extends UserSummary {
   legacyApiKey: boolean;
   recoveryEmails: RecoveryEmail[];
   activeSessions: number;
-}
-
-export interface AdminActionInput {
-  reason: string;
-  dryRun?: boolean;
 }
 
 /** The outcome of an admin action; with dryRun, what would change and nothing changed. */

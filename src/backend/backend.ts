@@ -1,4 +1,13 @@
 import type {
+  AdminCreateUserInput,
+  AdminResetInput,
+  AuditFilter,
+  KeyCeremonyAnswer,
+  KeySignInRequest,
+  PasswordChange,
+  RecoverInput,
+  SignInCodeRequest,
+  TokenRecoverInput,
   AccountStatus,
   AdminActionInput,
   AdminResult,
@@ -48,7 +57,8 @@ export interface Backend {
   /** Where state lives: a database path or a server URL, for messages. */
   readonly location: string;
 
-  init(input: InitInput): Promise<InitResult>;
+  /** `bootstrapSecret`: over HTTP, the one-time secret `acctsec serve` wrote beside its database (issue #14); local mode needs none. */
+  init(input: InitInput, bootstrapSecret?: string): Promise<InitResult>;
   signIn(input: SignInInput): Promise<SignInResult>;
   signOut(): Promise<void>;
 
@@ -59,7 +69,7 @@ export interface Backend {
   revokeSession(id: string, proof?: IdentityProof): Promise<void>;
   revokeOtherSessions(proof?: IdentityProof): Promise<{ revoked: number }>;
 
-  changePassword(input: { current: string; next: string }): Promise<PasswordChangeResult>;
+  changePassword(input: PasswordChange): Promise<PasswordChangeResult>;
   changeUsername(username: string, proof?: IdentityProof): Promise<{ username: string; previous: string }>;
 
   mfaStatus(): Promise<MfaStatus>;
@@ -73,7 +83,7 @@ export interface Backend {
   regenerateRecoveryCodes(code: string, method?: string): Promise<RecoveryCodes>;
 
   /** Email codes at sign-in: the password, then a code to the address (`login --send-code`). */
-  sendSignInCode(input: { username: string; password: string; method: string }): Promise<EmailCodeSent>;
+  sendSignInCode(input: SignInCodeRequest): Promise<EmailCodeSent>;
   /** A code of a sending method (email) to confirm identity (`--send-code` on sensitive commands). */
   sendFactorCode(method: string): Promise<EmailCodeSent>;
   beginEmailMfa(proof?: IdentityProof): Promise<EmailCodeSent>;
@@ -87,12 +97,12 @@ export interface Backend {
   // finishKeyRegistration, or by passing the id as the key method's code (signIn, identity proofs, recover).
   beginKeyRegistration(name: string, proof?: IdentityProof): Promise<KeyCeremony>;
   finishKeyRegistration(ceremonyId: string): Promise<KeyAdded>;
-  beginKeySignIn(input: { username: string; password: string }): Promise<KeyCeremony>;
+  beginKeySignIn(input: KeySignInRequest): Promise<KeyCeremony>;
   beginKeyProof(): Promise<KeyCeremony>;
   beginKeyRecovery(username: string): Promise<KeyCeremony>;
   /** For the page: no session; the id is the capability. */
   keyCeremonyOptions(ceremonyId: string): Promise<KeyCeremonyOptions>;
-  submitKeyCeremony(ceremonyId: string, answer: { response?: unknown; error?: string }): Promise<{ received: true }>;
+  submitKeyCeremony(ceremonyId: string, answer: KeyCeremonyAnswer): Promise<{ received: true }>;
   /** Waits up to `waitMs` (at most 20 s) for the browser's answer. */
   awaitKeyCeremony(ceremonyId: string, waitMs: number): Promise<KeyCeremonyState>;
   listKeys(): Promise<KeyView[]>;
@@ -111,7 +121,7 @@ export interface Backend {
   /** No session: the same answer for every username. */
   sendRecoveryCode(username: string): Promise<{ message: string }>;
   /** `method` email (the default: `code` is the emailed code) or key (`code` is a recovery ceremony's id). */
-  recover(input: { username: string; code: string; newPassword: string; method?: string }): Promise<{ username: string; revokedSessions: number }>;
+  recover(input: RecoverInput): Promise<{ username: string; revokedSessions: number }>;
 
   listIp(): Promise<IpEntry[]>;
   checkIp(address: string): Promise<IpCheck>;
@@ -137,16 +147,16 @@ export interface Backend {
   /** Streams: the first accounts arrive before the last are read. */
   adminListUsers(role?: string): AsyncIterable<UserSummary>;
   adminShowUser(username: string): Promise<UserDetails>;
-  adminCreateUser(input: AdminActionInput & { username: string; email: string; role?: string; printToken?: boolean }): Promise<AdminResult>;
+  adminCreateUser(input: AdminCreateUserInput): Promise<AdminResult>;
   adminSetRole(username: string, role: string, input: AdminActionInput): Promise<AdminResult>;
-  adminResetPassword(username: string, input: AdminActionInput & { printToken?: boolean }): Promise<AdminResult>;
+  adminResetPassword(username: string, input: AdminResetInput): Promise<AdminResult>;
   adminResetMfa(username: string, input: AdminActionInput): Promise<AdminResult>;
   adminLock(username: string, locked: boolean, input: AdminActionInput): Promise<AdminResult>;
   adminRevokeSessions(username: string, input: AdminActionInput): Promise<AdminResult>;
-  adminAudit(filter: { user?: string; actor?: string; since?: string; limit?: number }): Promise<AuditEntry[]>;
+  adminAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   adminVerifyAudit(): Promise<AuditVerification>;
   /** No session: the owner redeems a reset token from support. */
-  recoverWithToken(input: { username: string; token: string; newPassword: string }): Promise<{ username: string; revokedSessions: number }>;
+  recoverWithToken(input: TokenRecoverInput): Promise<{ username: string; revokedSessions: number }>;
 
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import type { Backend, BackendOptions } from './backend.js';
 import { openStore, storeError, type Db } from '../store/db.js';
-import { accountStatus, changePassword, changeUsername, initialize } from '../service/accounts.js';
+import { accountStatus, changePassword, changeUsername, checkInitInput, initialize } from '../service/accounts.js';
 import { accountActivity } from '../service/activity.js';
 import type { RequestOrigin, ServiceContext } from '../service/context.js';
 import { ensureKeyFile, keyringFrom } from '../service/encryption.js';
@@ -169,8 +169,10 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
   return {
     location: options.dbPath,
 
-    init: (input) =>
-      run(async (ctx) => {
+    init: async (input) => {
+      // Judged before the database and key files exist: a refused init creates nothing.
+      await checkInitInput(input, { ...defaultPolicy, ...options.policy });
+      return run(async (ctx) => {
         if (!options.envKey) ensureKeyFile(options.keyPath);
         const { account, session } = await initialize(ctx, input, origin);
         return {
@@ -179,7 +181,8 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
           database: options.dbPath,
           keyFile: options.envKey ? 'ACCTSEC_ENCRYPTION_KEY' : options.keyPath,
         };
-      }, true),
+      }, true);
+    },
 
     signIn: (input) => run((ctx) => signIn(ctx, input, origin)),
 
@@ -307,7 +310,9 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
 
     rotateToken: (ref, proof) => authed((ctx, me) => rotateToken(ctx, me, ref, proof, origin)),
 
-    verifyToken: (token, ip) => run((ctx) => verifyToken(ctx, token, ip)),
+    // Over HTTP the caller is a session (checked here) or an access token whose scope the server has
+    // checked; in local mode nobody signs in to read the database at hand.
+    verifyToken: (token, ip) => (credentials.sessionToken ? authed((ctx) => verifyToken(ctx, token, ip)) : run((ctx) => verifyToken(ctx, token, ip))),
 
     apiKeyStatus: () => authed((ctx, me) => apiKeyStatus(ctx, me.account)),
 

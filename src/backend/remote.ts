@@ -1,16 +1,5 @@
 import { Pool } from 'undici';
-import {
-  AcctsecError,
-  AuthFailed,
-  Conflict,
-  Forbidden,
-  IdentityRequired,
-  InvalidInput,
-  MissingInput,
-  NotFound,
-  Throttled,
-  Unavailable,
-} from '../errors.js';
+import { errorFromWire, InvalidInput, Unavailable, type WireError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { ROUTES, type Route } from './routes.js';
 
@@ -25,37 +14,18 @@ export interface RemoteBackendOptions {
   accessToken?: string | undefined;
   /** User-Agent: who is calling, for `sessions list`. */
   client: string;
+  /** --insecure-http: allow http:// to a host that is not this machine (passwords would travel in clear). */
+  insecureHttp?: boolean | undefined;
+}
+
+/** Loopback names and addresses: the only places plain http may go without --insecure-http. */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 interface ErrorBody {
-  error?: { code?: string; message?: string; field?: string; retryAfterSeconds?: number; accepts?: { password: boolean; methods: string[] } };
-}
-
-/** The server's error document back to the error the service threw. */
-function toError(status: number, body: ErrorBody, retryAfter: string | undefined): Error {
-  const e = body.error ?? {};
-  const message = e.message ?? `the server answered ${status}`;
-  const code = e.code ?? 'remote_error';
-  if (code === 'identity_required' && e.accepts) return new IdentityRequired(e.accepts);
-  switch (status) {
-    case 400:
-    case 413:
-      return code === 'missing_input' ? new MissingInput(message) : new InvalidInput(message, e.field);
-    case 401:
-      return new AuthFailed(message, code);
-    case 403:
-      return new Forbidden(message);
-    case 404:
-      return new NotFound(message);
-    case 409:
-      return new Conflict(message);
-    case 429:
-      return new Throttled(message, e.retryAfterSeconds ?? Number(retryAfter ?? 60));
-    case 503:
-      return new Unavailable(message, code);
-    default:
-      return new AcctsecError(code, message, 1);
-  }
+  error?: WireError;
 }
 
 export function createRemoteBackend(options: RemoteBackendOptions): Backend {
@@ -64,6 +34,11 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend {
     base = new URL(options.url);
   } catch {
     throw new InvalidInput(`invalid remote URL "${options.url}"`, '--remote');
+  }
+  if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new InvalidInput(`invalid remote URL "${options.url}": use https:// (or http:// on this machine)`, '--remote');
+  // Passwords, codes and session tokens cross this connection: in clear only on this machine.
+  if (base.protocol === 'http:' && !isLoopback(base.hostname) && !options.insecureHttp) {
+    throw new InvalidInput(`refusing to use ${options.url}: over http:// passwords and session tokens would cross the network in clear; use https://, or --insecure-http if you really mean it`, '--remote');
   }
   const pool = new Pool(base.origin, { connections: 4, keepAliveTimeout: 10_000 });
   const prefix = base.pathname.replace(/\/$/, '');
@@ -75,11 +50,11 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend {
     let path = prefix + route.path;
     let body: string | undefined;
     if (route.method === 'POST') {
-      body = JSON.stringify(Object.fromEntries(route.params.map((name, i) => [name, args[i]])));
+      body = JSON.stringify(Object.fromEntries(route.params.map(([name], i) => [name, args[i]])));
       headers['content-type'] = 'application/json';
     } else {
       const query = new URLSearchParams();
-      route.params.forEach((name, i) => {
+      route.params.forEach(([name], i) => {
         if (args[i] !== undefined) query.set(name, JSON.stringify(args[i]));
       });
       if ([...query].length) path += `?${query.toString()}`;
@@ -100,7 +75,7 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend {
         parsed = { error: { message: `the server at ${options.url} answered ${res.statusCode}` } };
       }
       const retry = res.headers['retry-after'];
-      throw toError(res.statusCode, parsed, Array.isArray(retry) ? retry[0] : retry);
+      throw errorFromWire(res.statusCode, parsed.error ?? {}, Array.isArray(retry) ? retry[0] : retry);
     }
     return res;
   }

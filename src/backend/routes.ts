@@ -1,9 +1,13 @@
+import * as v from 'valibot';
+import * as S from '../schemas.js';
 import type { Backend } from './backend.js';
 
 // The HTTP API of `acctsec serve` (SPEC §10), one table for both sides: the server dispatches each
 // route to the Backend operation of the same name, and the remote back end sends each operation to
-// its route. `params` name the operation's arguments in order: JSON body fields for POST, query
-// parameters (JSON-encoded) for GET.
+// its route. `params` name the operation's arguments in order (JSON body fields for POST, query
+// parameters, JSON-encoded, for GET), each with the schema the server checks it against before the
+// Backend is called (issue #14). The compiler checks each route's schemas against the Backend
+// method's parameters, so the table and the interface cannot drift.
 
 export type Operation = Exclude<keyof Backend, 'location' | 'close'>;
 
@@ -13,103 +17,127 @@ export type Operation = Exclude<keyof Backend, 'location' | 'close'>;
  */
 export type RouteAuth = 'none' | 'session' | { scope: string };
 
+/** One argument of a Backend operation: its name on the wire and its schema. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a schema's input side is whatever JSON gives
+export type Param<T> = readonly [name: string, schema: v.GenericSchema<any, T>];
+
 export interface Route {
   op: Operation;
   method: 'GET' | 'POST';
   path: string;
-  params: string[];
+  params: readonly Param<unknown>[];
+  /** The whole body (POST) or query (GET) as one strict object of the params: unknown fields are refused. */
+  input: v.GenericSchema<unknown, Record<string, unknown>>;
   auth: RouteAuth;
-  /** Failed calls count toward the per-address limit (429): sign-in, codes, introspection. */
+  /** Failed calls count toward the per-address limit (429): sign-in, codes, a caller's bad credentials. */
   limited?: boolean;
   /** The answer is a stream of JSON lines (NDJSON), not one document. */
   stream?: boolean;
+  /** Also takes application/x-www-form-urlencoded (RFC 7662 §2.1 introspection requests). */
+  form?: boolean;
+  /** Rate-limited per calling credential instead of per address (introspection by resource servers). */
+  perCaller?: boolean;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function p<T>(name: string, schema: v.GenericSchema<any, T>): Param<T> {
+  return [name, schema];
+}
+
+type Outputs<Ps> = { -readonly [K in keyof Ps]: Ps[K] extends Param<infer T> ? T : never };
+/** The params when they fit the Backend method (every value they let through is one it takes, none missing), else never. */
+type Fits<Op extends Operation, Ps extends readonly unknown[]> =
+  Outputs<Ps> extends Parameters<Backend[Op]> ? (Ps['length'] extends Required<Parameters<Backend[Op]>>['length'] ? Ps : never) : never;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function route<Op extends Operation, const Ps extends readonly Param<any>[]>(r: Omit<Route, 'op' | 'params' | 'input'> & { op: Op; params: Ps & Fits<Op, Ps> }): Route {
+  const input = v.strictObject(Object.fromEntries(r.params.map(([name, schema]) => [name, schema]))) as unknown as Route['input'];
+  return { ...r, params: r.params as readonly Param<unknown>[], input };
 }
 
 const READ = { scope: 'account:read' } as const;
 
 export const ROUTES: Route[] = [
-  { op: 'init', method: 'POST', path: '/v1/init', params: ['input'], auth: 'none' },
-  { op: 'signIn', method: 'POST', path: '/v1/sessions', params: ['input'], auth: 'none', limited: true },
-  { op: 'sendSignInCode', method: 'POST', path: '/v1/sessions/code', params: ['input'], auth: 'none', limited: true },
-  { op: 'signOut', method: 'POST', path: '/v1/sessions/current/end', params: [], auth: 'session' },
-  { op: 'listSessions', method: 'GET', path: '/v1/sessions', params: [], auth: READ },
-  { op: 'revokeSession', method: 'POST', path: '/v1/sessions/revoke', params: ['id', 'proof'], auth: 'session', limited: true },
-  { op: 'revokeOtherSessions', method: 'POST', path: '/v1/sessions/revoke-others', params: ['proof'], auth: 'session', limited: true },
+  route({ op: 'init', method: 'POST', path: '/v1/init', params: [p('input', S.InitInput), p('bootstrapSecret', v.optional(S.Secret))], auth: 'none' }),
+  route({ op: 'signIn', method: 'POST', path: '/v1/sessions', params: [p('input', S.SignInInput)], auth: 'none', limited: true }),
+  route({ op: 'sendSignInCode', method: 'POST', path: '/v1/sessions/code', params: [p('input', S.SignInCodeRequest)], auth: 'none', limited: true }),
+  route({ op: 'signOut', method: 'POST', path: '/v1/sessions/current/end', params: [], auth: 'session' }),
+  route({ op: 'listSessions', method: 'GET', path: '/v1/sessions', params: [], auth: READ }),
+  route({ op: 'revokeSession', method: 'POST', path: '/v1/sessions/revoke', params: [p('id', S.Short), p('proof', S.OptionalProof)], auth: 'session', limited: true }),
+  route({ op: 'revokeOtherSessions', method: 'POST', path: '/v1/sessions/revoke-others', params: [p('proof', S.OptionalProof)], auth: 'session', limited: true }),
 
-  { op: 'status', method: 'GET', path: '/v1/account', params: [], auth: READ },
-  { op: 'activity', method: 'GET', path: '/v1/activity', params: ['limit'], auth: READ },
-  { op: 'changePassword', method: 'POST', path: '/v1/account/password', params: ['input'], auth: 'session', limited: true },
-  { op: 'changeUsername', method: 'POST', path: '/v1/account/username', params: ['username', 'proof'], auth: 'session', limited: true },
+  route({ op: 'status', method: 'GET', path: '/v1/account', params: [], auth: READ }),
+  route({ op: 'activity', method: 'GET', path: '/v1/activity', params: [p('limit', S.ActivityLimit)], auth: READ }),
+  route({ op: 'changePassword', method: 'POST', path: '/v1/account/password', params: [p('input', S.PasswordChange)], auth: 'session', limited: true }),
+  route({ op: 'changeUsername', method: 'POST', path: '/v1/account/username', params: [p('username', S.Short), p('proof', S.OptionalProof)], auth: 'session', limited: true }),
 
-  { op: 'mfaStatus', method: 'GET', path: '/v1/mfa', params: [], auth: READ },
-  { op: 'sendFactorCode', method: 'POST', path: '/v1/mfa/code', params: ['method'], auth: 'session' },
-  { op: 'beginTotp', method: 'POST', path: '/v1/mfa/totp/enable', params: ['proof'], auth: 'session', limited: true },
-  { op: 'confirmTotp', method: 'POST', path: '/v1/mfa/totp/confirm', params: ['code'], auth: 'session', limited: true },
-  { op: 'disableTotp', method: 'POST', path: '/v1/mfa/totp/disable', params: ['code', 'acknowledgeLast'], auth: 'session', limited: true },
-  { op: 'beginEmailMfa', method: 'POST', path: '/v1/mfa/email/enable', params: ['proof'], auth: 'session', limited: true },
-  { op: 'resendEmailMfa', method: 'POST', path: '/v1/mfa/email/resend', params: [], auth: 'session' },
-  { op: 'confirmEmailMfa', method: 'POST', path: '/v1/mfa/email/confirm', params: ['code'], auth: 'session', limited: true },
-  { op: 'disableEmailMfa', method: 'POST', path: '/v1/mfa/email/disable', params: ['code', 'acknowledgeLast'], auth: 'session', limited: true },
-  { op: 'viewRecoveryCodes', method: 'POST', path: '/v1/recovery-codes/view', params: ['code', 'method'], auth: 'session', limited: true },
-  { op: 'regenerateRecoveryCodes', method: 'POST', path: '/v1/recovery-codes/regenerate', params: ['code', 'method'], auth: 'session', limited: true },
+  route({ op: 'mfaStatus', method: 'GET', path: '/v1/mfa', params: [], auth: READ }),
+  route({ op: 'sendFactorCode', method: 'POST', path: '/v1/mfa/code', params: [p('method', S.Short)], auth: 'session' }),
+  route({ op: 'beginTotp', method: 'POST', path: '/v1/mfa/totp/enable', params: [p('proof', S.OptionalProof)], auth: 'session', limited: true }),
+  route({ op: 'confirmTotp', method: 'POST', path: '/v1/mfa/totp/confirm', params: [p('code', S.Short)], auth: 'session', limited: true }),
+  route({ op: 'disableTotp', method: 'POST', path: '/v1/mfa/totp/disable', params: [p('code', S.Short), p('acknowledgeLast', S.Flag)], auth: 'session', limited: true }),
+  route({ op: 'beginEmailMfa', method: 'POST', path: '/v1/mfa/email/enable', params: [p('proof', S.OptionalProof)], auth: 'session', limited: true }),
+  route({ op: 'resendEmailMfa', method: 'POST', path: '/v1/mfa/email/resend', params: [], auth: 'session' }),
+  route({ op: 'confirmEmailMfa', method: 'POST', path: '/v1/mfa/email/confirm', params: [p('code', S.Short)], auth: 'session', limited: true }),
+  route({ op: 'disableEmailMfa', method: 'POST', path: '/v1/mfa/email/disable', params: [p('code', S.Short), p('acknowledgeLast', S.Flag)], auth: 'session', limited: true }),
+  route({ op: 'viewRecoveryCodes', method: 'POST', path: '/v1/recovery-codes/view', params: [p('code', S.Short), p('method', v.optional(S.Short))], auth: 'session', limited: true }),
+  route({ op: 'regenerateRecoveryCodes', method: 'POST', path: '/v1/recovery-codes/regenerate', params: [p('code', S.Short), p('method', v.optional(S.Short))], auth: 'session', limited: true }),
 
-  { op: 'beginKeyRegistration', method: 'POST', path: '/v1/mfa/keys/register', params: ['name', 'proof'], auth: 'session', limited: true },
-  { op: 'finishKeyRegistration', method: 'POST', path: '/v1/mfa/keys/register/finish', params: ['ceremonyId'], auth: 'session', limited: true },
-  { op: 'beginKeyProof', method: 'POST', path: '/v1/mfa/keys/assert', params: [], auth: 'session' },
-  { op: 'listKeys', method: 'GET', path: '/v1/mfa/keys', params: [], auth: READ },
-  { op: 'renameKey', method: 'POST', path: '/v1/mfa/keys/rename', params: ['name', 'newName'], auth: 'session' },
-  { op: 'removeKey', method: 'POST', path: '/v1/mfa/keys/remove', params: ['name', 'acknowledgeLast', 'proof'], auth: 'session', limited: true },
-  { op: 'beginKeySignIn', method: 'POST', path: '/v1/sessions/key', params: ['input'], auth: 'none', limited: true },
-  { op: 'beginKeyRecovery', method: 'POST', path: '/v1/recover/key', params: ['username'], auth: 'none', limited: true },
+  route({ op: 'beginKeyRegistration', method: 'POST', path: '/v1/mfa/keys/register', params: [p('name', S.Short), p('proof', S.OptionalProof)], auth: 'session', limited: true }),
+  route({ op: 'finishKeyRegistration', method: 'POST', path: '/v1/mfa/keys/register/finish', params: [p('ceremonyId', S.Short)], auth: 'session', limited: true }),
+  route({ op: 'beginKeyProof', method: 'POST', path: '/v1/mfa/keys/assert', params: [], auth: 'session' }),
+  route({ op: 'listKeys', method: 'GET', path: '/v1/mfa/keys', params: [], auth: READ }),
+  route({ op: 'renameKey', method: 'POST', path: '/v1/mfa/keys/rename', params: [p('name', S.Short), p('newName', S.Short)], auth: 'session' }),
+  route({ op: 'removeKey', method: 'POST', path: '/v1/mfa/keys/remove', params: [p('name', S.Short), p('acknowledgeLast', S.Flag), p('proof', S.OptionalProof)], auth: 'session', limited: true }),
+  route({ op: 'beginKeySignIn', method: 'POST', path: '/v1/sessions/key', params: [p('input', S.KeySignInRequest)], auth: 'none', limited: true }),
+  route({ op: 'beginKeyRecovery', method: 'POST', path: '/v1/recover/key', params: [p('username', S.Short)], auth: 'none', limited: true }),
   // The ceremony page's calls (POST, so the id stays out of URLs and logs).
-  { op: 'keyCeremonyOptions', method: 'POST', path: '/v1/keys/ceremony/options', params: ['ceremonyId'], auth: 'none', limited: true },
-  { op: 'submitKeyCeremony', method: 'POST', path: '/v1/keys/ceremony/answer', params: ['ceremonyId', 'answer'], auth: 'none', limited: true },
-  { op: 'awaitKeyCeremony', method: 'POST', path: '/v1/keys/ceremony/wait', params: ['ceremonyId', 'waitMs'], auth: 'none', limited: true },
+  route({ op: 'keyCeremonyOptions', method: 'POST', path: '/v1/keys/ceremony/options', params: [p('ceremonyId', S.Short)], auth: 'none', limited: true }),
+  route({ op: 'submitKeyCeremony', method: 'POST', path: '/v1/keys/ceremony/answer', params: [p('ceremonyId', S.Short), p('answer', S.KeyCeremonyAnswer)], auth: 'none', limited: true }),
+  route({ op: 'awaitKeyCeremony', method: 'POST', path: '/v1/keys/ceremony/wait', params: [p('ceremonyId', S.Short), p('waitMs', S.WaitMs)], auth: 'none', limited: true }),
 
-  { op: 'notificationSettings', method: 'GET', path: '/v1/notifications', params: [], auth: READ },
-  { op: 'setNotificationFormat', method: 'POST', path: '/v1/notifications/format', params: ['format'], auth: { scope: 'notifications:write' } },
-  { op: 'setNewsletters', method: 'POST', path: '/v1/notifications/newsletters', params: ['lists', 'subscribed'], auth: { scope: 'notifications:write' } },
-  { op: 'setOrganizationNotifications', method: 'POST', path: '/v1/notifications/organizations', params: ['org', 'on'], auth: { scope: 'notifications:write' } },
+  route({ op: 'notificationSettings', method: 'GET', path: '/v1/notifications', params: [], auth: READ }),
+  route({ op: 'setNotificationFormat', method: 'POST', path: '/v1/notifications/format', params: [p('format', S.Short)], auth: { scope: 'notifications:write' } }),
+  route({ op: 'setNewsletters', method: 'POST', path: '/v1/notifications/newsletters', params: [p('lists', S.Names), p('subscribed', S.Flag)], auth: { scope: 'notifications:write' } }),
+  route({ op: 'setOrganizationNotifications', method: 'POST', path: '/v1/notifications/organizations', params: [p('org', S.Short), p('on', S.Flag)], auth: { scope: 'notifications:write' } }),
 
-  { op: 'listRecoveryEmails', method: 'GET', path: '/v1/recovery/emails', params: [], auth: READ },
-  { op: 'addRecoveryEmail', method: 'POST', path: '/v1/recovery/emails/add', params: ['address', 'proof'], auth: 'session', limited: true },
-  { op: 'confirmRecoveryEmail', method: 'POST', path: '/v1/recovery/emails/confirm', params: ['address', 'code'], auth: 'session', limited: true },
-  { op: 'removeRecoveryEmail', method: 'POST', path: '/v1/recovery/emails/remove', params: ['address', 'proof'], auth: 'session', limited: true },
-  { op: 'sendRecoveryCode', method: 'POST', path: '/v1/recover/code', params: ['username'], auth: 'none', limited: true },
-  { op: 'recover', method: 'POST', path: '/v1/recover', params: ['input'], auth: 'none', limited: true },
-  { op: 'recoverWithToken', method: 'POST', path: '/v1/recover/token', params: ['input'], auth: 'none', limited: true },
+  route({ op: 'listRecoveryEmails', method: 'GET', path: '/v1/recovery/emails', params: [], auth: READ }),
+  route({ op: 'addRecoveryEmail', method: 'POST', path: '/v1/recovery/emails/add', params: [p('address', S.Short), p('proof', S.OptionalProof)], auth: 'session', limited: true }),
+  route({ op: 'confirmRecoveryEmail', method: 'POST', path: '/v1/recovery/emails/confirm', params: [p('address', S.Short), p('code', S.Short)], auth: 'session', limited: true }),
+  route({ op: 'removeRecoveryEmail', method: 'POST', path: '/v1/recovery/emails/remove', params: [p('address', S.Short), p('proof', S.OptionalProof)], auth: 'session', limited: true }),
+  route({ op: 'sendRecoveryCode', method: 'POST', path: '/v1/recover/code', params: [p('username', S.Short)], auth: 'none', limited: true }),
+  route({ op: 'recover', method: 'POST', path: '/v1/recover', params: [p('input', S.RecoverInput)], auth: 'none', limited: true }),
+  route({ op: 'recoverWithToken', method: 'POST', path: '/v1/recover/token', params: [p('input', S.TokenRecoverInput)], auth: 'none', limited: true }),
 
-  { op: 'listIp', method: 'GET', path: '/v1/ip', params: [], auth: READ },
-  { op: 'checkIp', method: 'GET', path: '/v1/ip/check', params: ['address'], auth: READ },
-  { op: 'addIp', method: 'POST', path: '/v1/ip/add', params: ['entries', 'options', 'proof'], auth: { scope: 'ip:write' }, limited: true },
-  { op: 'removeIp', method: 'POST', path: '/v1/ip/remove', params: ['entries', 'options', 'proof'], auth: { scope: 'ip:write' }, limited: true },
-  { op: 'setIp', method: 'POST', path: '/v1/ip/set', params: ['entries', 'options', 'proof'], auth: { scope: 'ip:write' }, limited: true },
-  { op: 'clearIp', method: 'POST', path: '/v1/ip/clear', params: ['proof'], auth: { scope: 'ip:write' }, limited: true },
+  route({ op: 'listIp', method: 'GET', path: '/v1/ip', params: [], auth: READ }),
+  route({ op: 'checkIp', method: 'GET', path: '/v1/ip/check', params: [p('address', S.Short)], auth: READ }),
+  route({ op: 'addIp', method: 'POST', path: '/v1/ip/add', params: [p('entries', S.IpEntries), p('options', S.IpChangeOptions), p('proof', S.OptionalProof)], auth: { scope: 'ip:write' }, limited: true }),
+  route({ op: 'removeIp', method: 'POST', path: '/v1/ip/remove', params: [p('entries', S.IpEntries), p('options', S.IpChangeOptions), p('proof', S.OptionalProof)], auth: { scope: 'ip:write' }, limited: true }),
+  route({ op: 'setIp', method: 'POST', path: '/v1/ip/set', params: [p('entries', S.IpEntries), p('options', S.IpChangeOptions), p('proof', S.OptionalProof)], auth: { scope: 'ip:write' }, limited: true }),
+  route({ op: 'clearIp', method: 'POST', path: '/v1/ip/clear', params: [p('proof', S.OptionalProof)], auth: { scope: 'ip:write' }, limited: true }),
 
-  { op: 'tokenScopes', method: 'GET', path: '/v1/tokens/scopes', params: [], auth: 'none' },
-  { op: 'listTokens', method: 'GET', path: '/v1/tokens', params: [], auth: READ },
-  { op: 'createToken', method: 'POST', path: '/v1/tokens/create', params: ['request', 'proof'], auth: 'session', limited: true },
-  { op: 'revokeToken', method: 'POST', path: '/v1/tokens/revoke', params: ['idOrName', 'proof'], auth: 'session', limited: true },
-  { op: 'rotateToken', method: 'POST', path: '/v1/tokens/rotate', params: ['idOrName', 'proof'], auth: 'session', limited: true },
-  { op: 'verifyToken', method: 'POST', path: '/v1/tokens/introspect', params: ['token', 'ip'], auth: 'none', limited: true },
-  { op: 'apiKeyStatus', method: 'GET', path: '/v1/apikey', params: [], auth: READ },
-  { op: 'generateApiKey', method: 'POST', path: '/v1/apikey/generate', params: ['proof'], auth: 'session', limited: true },
-  { op: 'deleteApiKey', method: 'POST', path: '/v1/apikey/delete', params: ['proof'], auth: 'session', limited: true },
-  { op: 'migrateApiKey', method: 'POST', path: '/v1/apikey/migrate', params: ['name', 'expires', 'proof'], auth: 'session', limited: true },
+  route({ op: 'tokenScopes', method: 'GET', path: '/v1/tokens/scopes', params: [], auth: 'none' }),
+  route({ op: 'listTokens', method: 'GET', path: '/v1/tokens', params: [], auth: READ }),
+  route({ op: 'createToken', method: 'POST', path: '/v1/tokens/create', params: [p('request', S.TokenRequest), p('proof', S.OptionalProof)], auth: 'session', limited: true }),
+  route({ op: 'revokeToken', method: 'POST', path: '/v1/tokens/revoke', params: [p('idOrName', S.Short), p('proof', S.OptionalProof)], auth: 'session', limited: true }),
+  route({ op: 'rotateToken', method: 'POST', path: '/v1/tokens/rotate', params: [p('idOrName', S.Short), p('proof', S.OptionalProof)], auth: 'session', limited: true }),
+  route({ op: 'verifyToken', method: 'POST', path: '/v1/tokens/introspect', params: [p('token', S.Secret), p('ip', v.optional(S.Short))], auth: { scope: 'tokens:introspect' }, limited: true, form: true, perCaller: true }),
+  route({ op: 'apiKeyStatus', method: 'GET', path: '/v1/apikey', params: [], auth: READ }),
+  route({ op: 'generateApiKey', method: 'POST', path: '/v1/apikey/generate', params: [p('proof', S.OptionalProof)], auth: 'session', limited: true }),
+  route({ op: 'deleteApiKey', method: 'POST', path: '/v1/apikey/delete', params: [p('proof', S.OptionalProof)], auth: 'session', limited: true }),
+  route({ op: 'migrateApiKey', method: 'POST', path: '/v1/apikey/migrate', params: [p('name', S.Short), p('expires', v.optional(S.Short)), p('proof', S.OptionalProof)], auth: 'session', limited: true }),
 
-  { op: 'adminListUsers', method: 'GET', path: '/v1/admin/users', params: ['role'], auth: 'session', stream: true },
-  { op: 'adminShowUser', method: 'GET', path: '/v1/admin/user', params: ['username'], auth: 'session' },
-  { op: 'adminCreateUser', method: 'POST', path: '/v1/admin/users/create', params: ['input'], auth: 'session' },
-  { op: 'adminSetRole', method: 'POST', path: '/v1/admin/users/set-role', params: ['username', 'role', 'input'], auth: 'session' },
-  { op: 'adminResetPassword', method: 'POST', path: '/v1/admin/reset-password', params: ['username', 'input'], auth: 'session' },
-  { op: 'adminResetMfa', method: 'POST', path: '/v1/admin/reset-mfa', params: ['username', 'input'], auth: 'session' },
-  { op: 'adminLock', method: 'POST', path: '/v1/admin/lock', params: ['username', 'locked', 'input'], auth: 'session' },
-  { op: 'adminRevokeSessions', method: 'POST', path: '/v1/admin/sessions/revoke', params: ['username', 'input'], auth: 'session' },
-  { op: 'adminAudit', method: 'GET', path: '/v1/admin/audit', params: ['filter'], auth: 'session' },
-  { op: 'adminVerifyAudit', method: 'GET', path: '/v1/admin/audit/verify', params: [], auth: 'session' },
+  route({ op: 'adminListUsers', method: 'GET', path: '/v1/admin/users', params: [p('role', v.optional(S.Short))], auth: 'session', stream: true }),
+  route({ op: 'adminShowUser', method: 'GET', path: '/v1/admin/user', params: [p('username', S.Short)], auth: 'session' }),
+  route({ op: 'adminCreateUser', method: 'POST', path: '/v1/admin/users/create', params: [p('input', S.AdminCreateUserInput)], auth: 'session' }),
+  route({ op: 'adminSetRole', method: 'POST', path: '/v1/admin/users/set-role', params: [p('username', S.Short), p('role', S.Short), p('input', S.AdminActionInput)], auth: 'session' }),
+  route({ op: 'adminResetPassword', method: 'POST', path: '/v1/admin/reset-password', params: [p('username', S.Short), p('input', S.AdminResetInput)], auth: 'session' }),
+  route({ op: 'adminResetMfa', method: 'POST', path: '/v1/admin/reset-mfa', params: [p('username', S.Short), p('input', S.AdminActionInput)], auth: 'session' }),
+  route({ op: 'adminLock', method: 'POST', path: '/v1/admin/lock', params: [p('username', S.Short), p('locked', S.Flag), p('input', S.AdminActionInput)], auth: 'session' }),
+  route({ op: 'adminRevokeSessions', method: 'POST', path: '/v1/admin/sessions/revoke', params: [p('username', S.Short), p('input', S.AdminActionInput)], auth: 'session' }),
+  route({ op: 'adminAudit', method: 'GET', path: '/v1/admin/audit', params: [p('filter', S.AuditFilter)], auth: 'session' }),
+  route({ op: 'adminVerifyAudit', method: 'GET', path: '/v1/admin/audit/verify', params: [], auth: 'session' }),
 ];
 
 export const ROUTE_BY_OP = new Map(ROUTES.map((r) => [r.op, r]));
 
-/** HTTP status for each SPEC §1 exit code, and back. */
-export const STATUS_BY_EXIT: Record<number, number> = { 1: 500, 2: 400, 3: 401, 4: 404, 5: 409, 6: 429, 7: 403, 8: 503, 130: 400 };

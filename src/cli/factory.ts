@@ -19,6 +19,7 @@ export interface GlobalOptions {
   profile?: string;
   db?: string;
   remote?: string;
+  insecureHttp?: boolean;
   color: boolean;
   quiet: boolean;
 }
@@ -36,6 +37,8 @@ export interface Factory {
   backend(): Promise<Backend>;
   /** The back end with a given session token (login replaces the profile's session). */
   backendWith(sessionToken: string | undefined): Promise<Backend>;
+  /** True when commands go to `acctsec serve` (--remote, ACCTSEC_REMOTE or the profile's remote). */
+  isRemote(): Promise<boolean>;
   /** The local database, key, policy and mail settings of this profile (`serve` runs over them). */
   storeOptions(): Promise<LocalStoreOptions>;
   close(): Promise<void>;
@@ -106,7 +109,7 @@ export function createFactory(globals: GlobalOptions): Factory {
     if (remote) {
       const { createRemoteBackend } = await import('../backend/remote.js');
       // ACCTSEC_TOKEN: a script's personal access token, when the profile has no session (SPEC §10).
-      backend = createRemoteBackend({ url: remote, sessionToken, accessToken: sessionToken ? undefined : process.env.ACCTSEC_TOKEN, client });
+      backend = createRemoteBackend({ url: remote, sessionToken, accessToken: sessionToken ? undefined : process.env.ACCTSEC_TOKEN, client, insecureHttp: globals.insecureHttp });
     } else {
       const { createLocalBackend } = await import('../backend/local.js');
       // The loopback page for security keys starts on the first ceremony only.
@@ -127,6 +130,7 @@ export function createFactory(globals: GlobalOptions): Factory {
     profiles: loadProfiles,
     backendWith,
     storeOptions,
+    isRemote: async () => (await remoteUrl()) !== undefined,
     async backend() {
       const store = await loadProfiles();
       const saved = store.session();

@@ -49,6 +49,7 @@ export const ENVIRONMENT: [string, string][] = [
   ['ACCTSEC_CONFIG_DIR', 'folder of the config file'],
   ['ACCTSEC_REMOTE', 'URL of an acctsec serve to use (like --remote)'],
   ['ACCTSEC_TOKEN', 'a personal access token for a remote server, instead of a session'],
+  ['ACCTSEC_BOOTSTRAP_SECRET', 'the one-time secret that lets `init` set up an empty remote server (like --bootstrap-secret-file)'],
   ['ACCTSEC_NO_OPEN', 'set to 1: print a security key page\'s URL, never open a browser (like --no-open)'],
   ['BROWSER', 'the browser that opens a security key page (default: xdg-open, open)'],
   ['ACCTSEC_DEBUG', 'set to 1 to show stack traces of unexpected failures'],
@@ -73,6 +74,7 @@ export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Pro
     .option('--no-color', 'no colour (also NO_COLOR)')
     .option('-q, --quiet', 'print only results and errors')
     .option('--remote <url>', 'use a remote acctsec serve (env ACCTSEC_REMOTE)')
+    .option('--insecure-http', 'allow an http:// --remote that is not this machine (passwords would cross the network in clear)')
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',

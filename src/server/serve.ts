@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Backend } from '../backend/backend.js';
 import { openLocalStore, type LocalStoreOptions } from '../backend/local.js';
 import ipaddr from 'ipaddr.js';
 import { InvalidInput, Unavailable } from '../errors.js';
 import type { RelyingParty } from '../service/security-keys.js';
+import { countAccounts } from '../store/accounts.js';
+import { openStore } from '../store/db.js';
+import { bootstrapSecretPath, createBootstrap } from './bootstrap.js';
 import { createApiServer } from './server.js';
 
 // `acctsec serve`: the composition of the local store (the same service code as local mode) and the
@@ -18,6 +21,8 @@ export interface ServeOptions {
   trustProxy: string[];
   /** The origin browsers use for the security key page (SPEC §4.3); its host is the RP ID. */
   publicUrl?: string | undefined;
+  /** Introspection calls per second per calling credential. */
+  introspectionRate?: number | undefined;
   /** Told the URL once the server listens. */
   onListening(url: string): void;
   log(line: string): void;
@@ -31,6 +36,18 @@ export function parseListen(text: string): { host: string; port: number } {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+const WILDCARD = new Set(['0.0.0.0', '::', '']);
+
+/** Whether the database exists and has its first account (else `serve` writes a bootstrap secret). */
+function hasAccounts(dbPath: string): boolean {
+  if (!existsSync(dbPath)) return false;
+  const db = openStore(dbPath, { create: false });
+  try {
+    return countAccounts(db) > 0;
+  } finally {
+    db.close();
+  }
+}
 
 /**
  * The relying party of `--public-url`: WebAuthn binds keys to a domain (never an IP address) and runs
@@ -68,6 +85,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
   };
   const tls = options.tlsCert && options.tlsKey ? { cert: readPem(options.tlsCert, '--tls-cert'), key: readPem(options.tlsKey, '--tls-key') } : undefined;
+  const bootstrap = createBootstrap(options.store.dbPath, hasAccounts(options.store.dbPath), options.log);
   const store = openLocalStore({
     ...options.store,
     relyingParty: async () => {
@@ -90,6 +108,11 @@ export async function serve(options: ServeOptions): Promise<void> {
       return backend;
     },
     trustProxy: options.trustProxy,
+    // Host names a client may use besides loopback names and IP literals (DNS rebinding, issue #14).
+    hosts: [...(relyingParty ? [relyingParty.rpId] : []), ...(WILDCARD.has(host) ? [] : [host])],
+    bootstrap,
+    privatePaths: [options.store.dbPath, options.store.keyPath, options.store.mail.outboxDir, bootstrapSecretPath(options.store.dbPath)],
+    ...(options.introspectionRate !== undefined ? { callerRate: options.introspectionRate } : {}),
     ...(tls ? { tls } : {}),
     log: options.log,
   });

@@ -1,9 +1,12 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import * as v from 'valibot';
 import type { Backend } from '../backend/backend.js';
-import { ROUTES, STATUS_BY_EXIT, type Operation, type Route } from '../backend/routes.js';
-import { AcctsecError } from '../errors.js';
+import { ROUTES, type Operation, type Route } from '../backend/routes.js';
+import { AcctsecError, Conflict, Forbidden, STATUS_BY_EXIT } from '../errors.js';
+import type { InitResult } from '../views.js';
 import { inspectSecret } from '../token-format.js';
 import { KEY_PAGE_HEADERS, KEY_PAGE_HTML, KEY_PAGE_PATH } from '../webauthn-page.js';
 
@@ -11,9 +14,11 @@ import { KEY_PAGE_HEADERS, KEY_PAGE_HTML, KEY_PAGE_PATH } from '../webauthn-page
 // (backend/routes.ts), Node's own http/https.
 
 export const BODY_LIMIT = 64 * 1024;
-/** Per client address: this many failed sign-in, code or introspection calls per window, then 429. */
+/** Per client address: this many failed sign-in, code or caller-credential calls per window, then 429. */
 export const FAILURES_PER_WINDOW = 30;
 export const WINDOW_MS = 5 * 60_000;
+/** Introspection calls per second per calling credential (a bucket of twice this many absorbs bursts). */
+export const DEFAULT_CALLER_RATE = 1000;
 const NO_FAILURES: readonly number[] = Object.freeze([]);
 
 export interface RequestCredentials {
@@ -23,15 +28,37 @@ export interface RequestCredentials {
   client: string;
 }
 
+/**
+ * Over HTTP, `init` needs the one-time secret `acctsec serve` wrote beside an empty database (issue
+ * #14): nobody on the network claims a fresh server.
+ */
+export interface BootstrapGate {
+  /** Throws Forbidden unless `secret` is the pending one; Conflict when the server already has accounts. */
+  admit(secret: string | undefined): void;
+  /** The first account exists: the secret is spent and its file deleted. */
+  spent(): void;
+}
+
 export interface ApiServerOptions {
   /** A Backend acting for one request: its session or token, its address. */
   backendFor(credentials: RequestCredentials): Backend;
   /** CIDRs of proxies whose X-Forwarded-For is believed. */
   trustProxy?: string[];
+  /**
+   * Host names clients may use besides loopback names and IP literals (the host of --public-url and
+   * --listen): any other Host header is 421, so a DNS-rebinding page cannot talk to the server.
+   */
+  hosts?: string[];
   tls?: { cert: Buffer; key: Buffer };
   now?: () => number;
   /** Only these operations (the CLI's loopback key page serves just the ceremony's two). Default: all. */
   operations?: Operation[];
+  /** Without it, `init` over HTTP is refused. */
+  bootstrap?: BootstrapGate;
+  /** Server-side paths (database, key file, outbox) that must never appear in an answer. */
+  privatePaths?: string[];
+  /** Introspection calls per second per calling credential (default DEFAULT_CALLER_RATE). */
+  callerRate?: number;
   /** Unexpected errors, for the operator's log (never sent to clients). */
   log?: (line: string) => void;
 }
@@ -54,11 +81,33 @@ function inside(address: string, nets: Net[]): boolean {
   return nets.some(([n, bits]) => a.kind() === n.kind() && a.match(n, bits));
 }
 
+/**
+ * One X-Forwarded-For hop: `IP`, `IP:port` or `[v6]:port`, in the strict textual forms only (node:net's
+ * isIP: dotted decimal, no octal, hex or integer forms that ipaddr.js would accept). Undefined when malformed.
+ */
+export function parseHop(hop: string): string | undefined {
+  let h = hop.trim();
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(h);
+  if (bracketed) h = bracketed[1]!;
+  else if (/^[0-9.]+:\d{1,5}$/.test(h)) h = h.slice(0, h.lastIndexOf(':'));
+  return isIP(h) ? plain(h) : undefined;
+}
+
+/** The host name of a Host header, lower-cased, without port or IPv6 brackets. */
+function hostName(header: string): string {
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(1, h.indexOf(']') < 0 ? undefined : h.indexOf(']'));
+  const colon = h.lastIndexOf(':');
+  return colon < 0 ? h : h.slice(0, colon);
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly headers: Record<string, string> = {},
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -74,8 +123,11 @@ function errorBody(code: string, message: string, details: Record<string, unknow
   return { error: { code, message, ...details } };
 }
 
-/** The JSON body, at most 64 KiB (413 beyond), an object (400 otherwise). Events, not an async iterator: cheaper per request. */
-function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** RFC 6750 §3: a 401 names the scheme the client should use. */
+const CHALLENGE = { 'www-authenticate': 'Bearer realm="acctsec"' };
+
+/** The raw body, at most 64 KiB (413 beyond). Events, not an async iterator: cheaper per request. */
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT) {
       reject(new HttpError(413, 'too_large', `the request body is over ${BODY_LIMIT / 1024} KiB`));
@@ -96,43 +148,117 @@ function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
     });
     req.on('error', reject);
     req.on('end', () => {
-      if (size > BODY_LIMIT) return;
-      if (size === 0) return resolve({});
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
-      } catch {
-        return reject(new HttpError(400, 'malformed_json', 'the request body is not valid JSON'));
-      }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        return reject(new HttpError(400, 'malformed_json', 'the request body must be a JSON object'));
-      }
-      resolve(parsed as Record<string, unknown>);
+      if (size <= BODY_LIMIT) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
   });
 }
+
+const invalid = (message: string, field: string) => new HttpError(400, 'invalid_input', message, {}, field);
+
+/** A JSON body: an object (its fields are the operation's parameters). */
+function jsonFields(raw: Buffer): Record<string, unknown> {
+  if (raw.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'malformed_json', 'the request body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('the request body must be a JSON object', 'body');
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * An RFC 7662 §2.1 form body: `token` and the optional `ip`; `token_type_hint` is allowed and
+ * ignored (RFC 7662 §2.1: the server may ignore it). A repeated field is refused (RFC 6749 §3.1).
+ */
+function formFields(raw: Buffer): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of new URLSearchParams(raw.toString('utf8'))) {
+    if (Object.hasOwn(fields, name)) throw invalid(`the field ${name} is repeated`, name);
+    if (name !== 'token_type_hint') fields[name] = value;
+  }
+  return fields;
+}
+
+/** GET parameters: each JSON-encoded, none repeated. */
+function queryFields(query: URLSearchParams): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [name, raw] of query) {
+    if (Object.hasOwn(fields, name)) throw invalid(`the query parameter ${name} is repeated`, name);
+    try {
+      fields[name] = JSON.parse(raw) as unknown;
+    } catch {
+      throw invalid(`the query parameter ${name} is not valid JSON`, name);
+    }
+  }
+  return fields;
+}
+
+/** The first problem of a request that does not fit its route's schema, naming the field; never echoing its value. */
+function schemaError(issues: readonly v.BaseIssue<unknown>[]): HttpError {
+  const issue = issues[0]!;
+  const field = v.getDotPath(issue) ?? 'body';
+  let problem: string;
+  if (issue.type === 'strict_object' && issue.expected === 'never') problem = 'is not a field of this request';
+  else if (issue.kind === 'schema' && issue.received === 'undefined') problem = `is missing (expected ${issue.expected ?? 'a value'})`;
+  else if (issue.kind === 'schema') problem = `must be ${issue.expected ?? 'something else'}`;
+  else problem = issue.message;
+  return invalid(`invalid request: ${field} ${problem}`, field);
+}
+
+const MEDIA_JSON = 'application/json';
+const MEDIA_FORM = 'application/x-www-form-urlencoded';
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
   const now = options.now ?? Date.now;
   const trusted: Net[] = (options.trustProxy ?? []).map((c) => ipaddr.parseCIDR(c) as Net);
   const served = options.operations ? ROUTES.filter((r) => options.operations!.includes(r.op)) : ROUTES;
   const routes = new Map(served.map((r) => [`${r.method} ${r.path}`, r]));
-  const paths = new Set(served.map((r) => r.path));
+  const methodsByPath = new Map<string, string[]>();
+  for (const r of served) methodsByPath.set(r.path, [...(methodsByPath.get(r.path) ?? []), r.method]);
+  const hosts = new Set(['localhost', ...(options.hosts ?? []).map((h) => h.toLowerCase())]);
+  const privatePaths = (options.privatePaths ?? []).filter((p) => p.length > 1).sort((a, b) => b.length - a.length);
   const failures = new Map<string, number[]>();
+  const callerRate = options.callerRate ?? DEFAULT_CALLER_RATE;
+  /** Token buckets of the introspection callers: [tokens left, last refill]. */
+  const buckets = new Map<string, [number, number]>();
   let inFlight = 0;
 
   /** A keep-alive connection's peer is parsed once, not on each of its requests. */
   const peers = new WeakMap<object, string>();
+  const hostsSeen = new WeakMap<object, string>();
 
-  /** The socket's peer, or the client a trusted proxy names (the rightmost untrusted X-Forwarded-For hop). */
+  /**
+   * The socket's peer, or the client a trusted proxy names: the rightmost X-Forwarded-For hop that is
+   * not a trusted proxy. A malformed hop on the way is refused (400), never skipped: skipping would
+   * let a client choose the address it is judged by.
+   */
   function clientAddress(req: IncomingMessage): string {
     let peer = peers.get(req.socket);
     if (peer === undefined) peers.set(req.socket, (peer = plain(req.socket.remoteAddress ?? '0.0.0.0')));
     const header = req.headers['x-forwarded-for'];
     if (!header || !inside(peer, trusted)) return peer;
-    const hops = String(header).split(',').map((h) => h.trim()).filter((h) => ipaddr.isValid(h)).map(plain);
-    for (let i = hops.length - 1; i >= 0; i--) if (!inside(hops[i]!, trusted)) return hops[i]!;
-    return hops[0] ?? peer;
+    const hops = String(header).split(',');
+    let client = peer;
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = parseHop(hops[i]!);
+      if (hop === undefined) throw new HttpError(400, 'invalid_forwarded_for', `the X-Forwarded-For hop "${hops[i]!.trim().slice(0, 60)}" is not an IP address`);
+      client = hop;
+      if (!inside(hop, trusted)) return hop;
+    }
+    return client;
+  }
+
+  /** DNS rebinding: a page of another site that resolves to this server sends its own name as Host. */
+  function checkHost(req: IncomingMessage): void {
+    const header = req.headers.host ?? '';
+    if (hostsSeen.get(req.socket) === header) return;
+    const name = hostName(header);
+    if (!hosts.has(name) && !name.endsWith('.localhost') && isIP(name) === 0) {
+      throw new HttpError(421, 'wrong_host', `this server does not answer for the host "${name.slice(0, 100)}" (its operator names it with --public-url)`);
+    }
+    hostsSeen.set(req.socket, header);
   }
 
   function recentFailures(ip: string): readonly number[] {
@@ -145,10 +271,28 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return list;
   }
 
+  /** One call of a caller's bucket; 429 when it is empty. Only this caller waits. */
+  function takeCallerToken(caller: string): void {
+    const t = now();
+    let bucket = buckets.get(caller);
+    if (!bucket) {
+      if (buckets.size >= 10_000) for (const [k, [, at]] of buckets) if (t - at > 60_000) buckets.delete(k);
+      buckets.set(caller, (bucket = [callerRate * 2, t]));
+    }
+    bucket[0] = Math.min(callerRate * 2, bucket[0] + ((t - bucket[1]) / 1000) * callerRate);
+    bucket[1] = t;
+    if (bucket[0] < 1) {
+      const retry = Math.max(1, Math.ceil((1 - bucket[0]) / callerRate));
+      throw new HttpError(429, 'throttled', `too many introspection calls from this caller; try again in ${retry} s`, { 'retry-after': String(retry) });
+    }
+    bucket[0] -= 1;
+  }
+
   function credentialsFor(req: IncomingMessage, route: Route, ip: string): RequestCredentials {
     const client = String(req.headers['user-agent'] ?? 'unknown client').slice(0, 120);
     const auth = req.headers.authorization;
-    const bearer = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
+    // RFC 7235 §2.1: the scheme is case-insensitive.
+    const bearer = auth && /^bearer\s/i.test(auth) ? auth.slice(7).trim() : undefined;
     if (!bearer || route.auth === 'none') return { ip, client };
     const shape = inspectSecret(bearer);
     const isAccessToken = shape.valid && (shape.kind === 'token' || shape.kind === 'apikey');
@@ -162,11 +306,31 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   async function checkScope(backend: Backend, route: Route, creds: RequestCredentials): Promise<void> {
     if (!creds.accessToken || typeof route.auth !== 'object') return;
     const token = await backend.verifyToken(creds.accessToken, creds.ip);
-    if (!token.active) throw new HttpError(401, 'inactive_token', 'the access token is not active (expired, revoked, unknown, or not allowed from this address)');
+    if (!token.active) throw new HttpError(401, 'inactive_token', 'the access token is not active (expired, revoked, unknown, or not allowed from this address)', CHALLENGE);
     if (!token.scopes.includes(route.auth.scope)) throw new HttpError(403, 'missing_scope', `the access token lacks the scope ${route.auth.scope}`);
   }
 
+  /** The operation's arguments, in order, from a body or query checked against the route's schema. */
+  async function argumentsOf(req: IncomingMessage, route: Route, query: URLSearchParams | undefined): Promise<unknown[]> {
+    let fields: Record<string, unknown>;
+    if (route.method === 'GET') fields = query ? queryFields(query) : {};
+    else {
+      const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+      const form = route.form === true && type === MEDIA_FORM;
+      if (type !== MEDIA_JSON && !form) {
+        req.resume();
+        throw new HttpError(415, 'unsupported_media_type', `send the body as ${route.form ? `${MEDIA_JSON} or ${MEDIA_FORM}` : MEDIA_JSON}${type ? `, not ${type.slice(0, 100)}` : ''}`);
+      }
+      const raw = await readBody(req);
+      fields = form ? formFields(raw) : jsonFields(raw);
+    }
+    const checked = v.safeParse(route.input, fields);
+    if (!checked.success) throw schemaError(checked.issues);
+    return route.params.map(([name]) => checked.output[name]);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    checkHost(req);
     const target = req.url ?? '/';
     const q = target.indexOf('?');
     const pathname = q < 0 ? target : target.slice(0, q);
@@ -178,34 +342,34 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     }
     const route = routes.get(`${req.method} ${pathname}`);
     if (!route) {
-      if (paths.has(pathname)) throw new HttpError(405, 'method_not_allowed', `${req.method} is not allowed on ${pathname}`);
-      throw new HttpError(404, 'not_found', `no such route: ${req.method} ${pathname.slice(0, 200)}`);
+      const allowed = methodsByPath.get(pathname);
+      if (allowed) throw new HttpError(405, 'method_not_allowed', `${String(req.method).slice(0, 20)} is not allowed on ${pathname}`, { allow: allowed.join(', ') });
+      throw new HttpError(404, 'not_found', `no such route: ${String(req.method).slice(0, 20)} ${pathname.slice(0, 200)}`);
     }
-    const query = req.method === 'GET' && q >= 0 ? new URLSearchParams(target.slice(q + 1)) : undefined;
     const ip = clientAddress(req);
     if (route.limited) {
       const recent = recentFailures(ip);
       if (recent.length >= FAILURES_PER_WINDOW) {
         const retry = Math.max(1, Math.ceil((recent[0]! + WINDOW_MS - now()) / 1000));
+        req.resume();
         return send(res, 429, errorBody('throttled', `too many failed attempts from ${ip}; try again in ${retry} s`, { retryAfterSeconds: retry }), { 'retry-after': String(retry) });
       }
     }
-    const body = req.method === 'POST' ? await readBody(req) : {};
-    const args = route.params.map((name) => {
-      if (req.method === 'POST') return body[name];
-      const raw = query?.get(name) ?? null;
-      if (raw === null) return undefined;
-      try {
-        return JSON.parse(raw) as unknown;
-      } catch {
-        throw new HttpError(400, 'malformed_query', `the query parameter ${name} is not valid JSON`);
-      }
-    });
+    // Checked before anything else runs: a body of the wrong shape never reaches the Backend.
+    const args = await argumentsOf(req, route, req.method === 'GET' && q >= 0 ? new URLSearchParams(target.slice(q + 1)) : undefined);
     const creds = credentialsFor(req, route, ip);
-    const backend = options.backendFor(creds);
     let failed = false;
     try {
+      if (route.perCaller) {
+        // Introspection answers resource servers, each with its own credential (RFC 7662 §2.1).
+        if (!creds.accessToken && !creds.sessionToken) {
+          throw new HttpError(401, 'caller_required', `introspection needs the caller's credential: Authorization: Bearer <an access token with the scope ${(route.auth as { scope: string }).scope}>`, CHALLENGE);
+        }
+        takeCallerToken((creds.accessToken ?? creds.sessionToken)!);
+      }
+      const backend = options.backendFor(creds);
       if (creds.accessToken && typeof route.auth === 'object') await checkScope(backend, route, creds);
+      if (route.op === 'init') options.bootstrap ? options.bootstrap.admit(args[1] as string | undefined) : refuseInit();
       const call = (backend[route.op] as (...a: unknown[]) => unknown).bind(backend);
       if (route.stream) {
         const items = call(...args) as AsyncIterable<unknown>;
@@ -218,9 +382,20 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         res.end();
         return;
       }
-      const result = await call(...args);
-      // Introspection answering "inactive" is a failure for the caller's address, like a wrong code.
-      if (route.op === 'verifyToken' && !(result as { active: boolean }).active) failed = true;
+      let result: unknown;
+      try {
+        result = await call(...args);
+      } catch (err) {
+        // Someone ran `acctsec init --db` on the server's host meanwhile: the secret is of no more use.
+        if (route.op === 'init' && err instanceof Conflict) options.bootstrap?.spent();
+        throw err;
+      }
+      if (route.op === 'init') {
+        options.bootstrap?.spent();
+        // A server never names its own files.
+        const { database: _database, keyFile: _keyFile, ...rest } = result as InitResult;
+        result = rest;
+      }
       send(res, 200, result === undefined ? {} : result);
     } catch (err) {
       failed = true;
@@ -228,6 +403,17 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     } finally {
       if (route.limited && failed) failures.set(ip, [...recentFailures(ip), now()]);
     }
+  }
+
+  function refuseInit(): never {
+    throw new Forbidden('this server does not set itself up over HTTP', 'bootstrap_required');
+  }
+
+  /** Error messages may name a file (a store error): a client is told "the server's ..." instead. */
+  function redact(message: string): string {
+    let m = message;
+    for (const p of privatePaths) if (m.includes(p)) m = m.split(p).join('(a path on the server)');
+    return m;
   }
 
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -238,14 +424,17 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         res.destroy();
         return;
       }
-      if (err instanceof HttpError) return send(res, err.status, errorBody(err.code, err.message));
+      if (err instanceof HttpError) {
+        if (!req.complete) req.resume();
+        return send(res, err.status, errorBody(err.code, err.message, err.field === undefined ? {} : { field: err.field }), err.headers);
+      }
       if (err instanceof AcctsecError) {
         const status = STATUS_BY_EXIT[err.exitCode] ?? 500;
         const details = err.details();
-        const headers: Record<string, string> = status === 429 && typeof details.retryAfterSeconds === 'number' ? { 'retry-after': String(details.retryAfterSeconds) } : {};
-        return send(res, status, errorBody(err.slug, err.message, details), headers);
+        const headers: Record<string, string> = status === 429 && typeof details.retryAfterSeconds === 'number' ? { 'retry-after': String(details.retryAfterSeconds) } : status === 401 ? CHALLENGE : {};
+        return send(res, status, errorBody(err.slug, redact(err.message), details), headers);
       }
-      options.log?.(`internal error on ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      options.log?.(`internal error on ${req.method} ${(req.url ?? '').split('?', 1)[0]}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       send(res, 500, errorBody('internal', 'internal server error'));
     });
   };

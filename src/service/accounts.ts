@@ -12,6 +12,7 @@ import { markSessionAuthenticated, revokeSessionsExcept } from '../store/session
 import type { AccountStatus, IdentityProof, InitInput, PasswordChangeResult, SessionGrant } from '../views.js';
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
+import type { Policy } from './policy.js';
 import { databaseKey } from './encryption.js';
 import { confirmIdentity } from './identity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
@@ -42,12 +43,21 @@ export function validEmail(raw: string): string {
   return email;
 }
 
-/** `acctsec init`: the first account of an empty store, role admin, signed in. */
-export async function initialize(ctx: ServiceContext, input: InitInput, origin: RequestOrigin): Promise<{ account: AccountRow; session: SessionGrant }> {
+/**
+ * The first account's values, judged before anything is created: an invalid init leaves no database
+ * and no key file behind (issue #14).
+ */
+export async function checkInitInput(input: InitInput, policy: Policy): Promise<{ username: string; email: string }> {
   const username = validUsername(input.username);
   const email = validEmail(input.email);
+  await checkNewPassword({ password: input.password, username, minLength: policy.passwordMinLength });
+  return { username, email };
+}
+
+/** `acctsec init`: the first account of an empty store, role admin, signed in. */
+export async function initialize(ctx: ServiceContext, input: InitInput, origin: RequestOrigin): Promise<{ account: AccountRow; session: SessionGrant }> {
   if (countAccounts(ctx.db) > 0) throw new Conflict('this database already has accounts; `acctsec login` instead');
-  await checkNewPassword({ password: input.password, username, minLength: ctx.policy.passwordMinLength });
+  const { username, email } = await checkInitInput(input, ctx.policy);
   const hash = await ctx.hasher.hash(input.password);
   return ctx.db.transaction(() => {
     // Re-checked inside the write lock: two concurrent inits cannot both create a first admin.

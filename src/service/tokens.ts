@@ -40,6 +40,7 @@ export const OWN_SCOPES: ScopeInfo[] = [
   { name: 'account:read', description: 'read account status, sessions, MFA state and activity', source: 'acctsec' },
   { name: 'ip:write', description: 'change the IP allow-list', source: 'acctsec' },
   { name: 'notifications:write', description: 'change notification preferences', source: 'acctsec' },
+  { name: 'tokens:introspect', description: 'ask a remote server whether other tokens are active (RFC 7662 introspection, for resource servers)', source: 'acctsec' },
 ];
 
 export function scopeCatalogue(ctx: ServiceContext): ScopeInfo[] {
@@ -191,7 +192,7 @@ export async function rotateToken(ctx: ServiceContext, auth: Auth, ref: string, 
   return created;
 }
 
-const INACTIVE: Introspection = { active: false, account: null, scopes: [], resources: [], expiresAt: null, deprecated: false };
+const INACTIVE: Introspection = Object.freeze({ active: false as const });
 
 /**
  * Introspection (`token verify`, RFC 7662's shape): inactive when malformed (caught by the checksum,
@@ -212,8 +213,15 @@ export function verifyToken(ctx: ServiceContext, raw: string, ip?: string): Intr
     row.last_used_at = now;
     row.last_used_ip = ip ?? row.last_used_ip;
   }
+  const seconds = (ms: number) => Math.floor(ms / 1000);
   return {
     active: true,
+    scope: checked.scopes.join(' '),
+    ...(row.expires_at === null ? {} : { exp: seconds(row.expires_at) }),
+    iat: seconds(row.created_at),
+    sub: String(row.account_id),
+    username: row.username,
+    token_type: 'Bearer',
     account: row.username,
     scopes: checked.scopes.slice(),
     resources: checked.resources.slice(),

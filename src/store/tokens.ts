@@ -52,6 +52,7 @@ export interface TokenCheckRow {
   kind: 'token' | 'apikey';
   scopes: string;
   resources: string;
+  created_at: number;
   expires_at: number | null;
   revoked_at: number | null;
   last_used_at: number | null;
@@ -66,7 +67,7 @@ export interface TokenCheckRow {
 export function findTokenForCheck(db: Db, hash: Buffer): TokenCheckRow | undefined {
   return sql(
     db,
-    `SELECT t.id, t.account_id, t.kind, t.scopes, t.resources, t.expires_at, t.revoked_at, t.last_used_at, t.last_used_ip,
+    `SELECT t.id, t.account_id, t.kind, t.scopes, t.resources, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, t.last_used_ip,
        a.username, a.locked_at, EXISTS (SELECT 1 FROM ip_allow_list i WHERE i.account_id = t.account_id) AS restricted
      FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = ?`,
   ).get(hash) as TokenCheckRow | undefined;

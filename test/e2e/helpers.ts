@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,8 @@ export class Home {
         const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
         if (url) {
           this.env.ACCTSEC_REMOTE = url;
+          // The operator's copy of the one-time secret that lets `init` set up this empty server.
+          this.env.ACCTSEC_BOOTSTRAP_SECRET = readFileSync(`${this.dbPath}.bootstrap-secret`, 'utf8').trim();
           resolve();
         }
       });

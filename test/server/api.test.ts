@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { request } from 'undici';
 import { BIN, Home, json, PASSWORD } from '../e2e/helpers.js';
@@ -6,7 +7,7 @@ import { BIN, Home, json, PASSWORD } from '../e2e/helpers.js';
 // The HTTP API of `acctsec serve`, checked with undici as another service would call it.
 
 /** `acctsec serve` on a free loopback port for this home; resolves once it prints its URL. */
-async function startServe(home: Home, args: string[] = []): Promise<{ server: ResultPromise; url: string }> {
+async function startServe(home: Home, args: string[] = []): Promise<{ server: ResultPromise; url: string; secret: string }> {
   const server = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '127.0.0.1:0', ...args], { env: home.env, extendEnv: false, reject: false });
   const url = await new Promise<string>((resolve) => {
     let out = '';
@@ -16,7 +17,10 @@ async function startServe(home: Home, args: string[] = []): Promise<{ server: Re
       if (m) resolve(m[1]!);
     });
   });
-  return { server, url };
+  // The operator's copy of the one-time secret: `init` over HTTP needs it (issue #14).
+  const secret = readFileSync(`${home.dir}/srv.db.bootstrap-secret`, 'utf8').trim();
+  home.env.ACCTSEC_BOOTSTRAP_SECRET = secret;
+  return { server, url, secret };
 }
 
 describe('acctsec serve over HTTP', () => {
@@ -37,6 +41,11 @@ describe('acctsec serve over HTTP', () => {
     await server;
     await home.remove();
   });
+
+  let introspector: string | undefined;
+  /** A resource server's token: introspection authenticates its caller (RFC 7662 §2.1). */
+  const caller = async () =>
+    (introspector ??= json<{ token: string }>(await home.run(['token', 'create', '--name', 'resource-server', '--scope', 'tokens:introspect', '--json'])).token);
 
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
     request(`${url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
@@ -74,16 +83,17 @@ describe('acctsec serve over HTTP', () => {
     expect(await r.body.json()).toEqual({ error: { code: 'auth_failed', message: 'wrong username or password' } });
   });
 
-  it('introspection needs no session and answers the `token verify` document', async () => {
+  it('introspection answers a caller with the scope tokens:introspect, in the RFC 7662 shape and the `token verify` one', async () => {
     const created = json<{ token: string }>(await home.run(['token', 'create', '--name', 'svc', '--scope', 'dns:read', '--json']));
-    const r = await post('/v1/tokens/introspect', JSON.stringify({ token: created.token, ip: '203.0.113.9' }));
+    const r = await post('/v1/tokens/introspect', JSON.stringify({ token: created.token, ip: '203.0.113.9' }), { authorization: `Bearer ${await caller()}` });
     expect(r.statusCode).toBe(200);
-    expect(await r.body.json()).toMatchObject({ active: true, account: 'alice', scopes: ['dns:read'], deprecated: false });
+    expect(await r.body.json()).toMatchObject({ active: true, username: 'alice', scope: 'dns:read', token_type: 'Bearer', account: 'alice', scopes: ['dns:read'], deprecated: false });
   });
 
   it('a token revoked by another process (local mode on the same file) is inactive at the next introspection', async () => {
     const created = json<{ token: string }>(await home.run(['token', 'create', '--name', 'elsewhere', '--scope', 'dns:read', '--json']));
-    const check = async () => ((await (await post('/v1/tokens/introspect', JSON.stringify({ token: created.token }))).body.json()) as { active: boolean }).active;
+    const auth = { authorization: `Bearer ${await caller()}` };
+    const check = async () => ((await (await post('/v1/tokens/introspect', JSON.stringify({ token: created.token }), auth)).body.json()) as { active: boolean }).active;
     expect(await check()).toBe(true);
     expect(await check()).toBe(true);
     // A second profile works on the server's database file directly, in its own process.
@@ -196,6 +206,7 @@ describe('serve --public-url (the security key page\'s origin)', () => {
         });
       });
       home.env.ACCTSEC_REMOTE = url2;
+      home.env.ACCTSEC_BOOTSTRAP_SECRET = readFileSync(`${home.dir}/srv.db.bootstrap-secret`, 'utf8').trim();
       expect((await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(0);
       const r = await home.run(['mfa', 'key', 'add', '--name', 'blue', '--no-open'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
       expect(r.exitCode).toBe(8);
@@ -211,12 +222,12 @@ describe('serve --public-url (the security key page\'s origin)', () => {
 describe('graceful shutdown', () => {
   it('SIGTERM lets a request in flight finish, then the server exits 0', async () => {
     const home = new Home();
-    const { server, url } = await startServe(home);
+    const { server, url, secret } = await startServe(home);
     // init hashes a password with argon2: a request that takes a little while.
     const inFlight = request(`${url}/v1/init`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: { username: 'alice', email: 'a@example.com', password: PASSWORD } }),
+      body: JSON.stringify({ input: { username: 'alice', email: 'a@example.com', password: PASSWORD }, bootstrapSecret: secret }),
     });
     await new Promise((r) => setTimeout(r, 20));
     server.kill('SIGTERM');

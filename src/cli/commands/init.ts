@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { InvalidInput } from '../../errors.js';
 import type { Factory } from '../factory.js';
 import { readNewPassword } from '../secrets.js';
 
@@ -7,6 +9,7 @@ export interface InitOptions {
   username?: string;
   email?: string;
   passwordStdin: boolean;
+  bootstrapSecretFile?: string | undefined;
 }
 
 export function newCmdInit(f: Factory): Command {
@@ -15,9 +18,15 @@ export function newCmdInit(f: Factory): Command {
     .option('--username <name>', 'the first account\'s username (3-64 of a-z 0-9 . _ -)')
     .option('--email <address>', 'the first account\'s email address')
     .option('--password-stdin', 'read the password from the first line of stdin')
-    .addHelpText('after', '\nThe password comes from a prompt (typed twice), ACCTSEC_PASSWORD, or --password-stdin.')
-    .action((o: { username?: string; email?: string; passwordStdin?: boolean }) =>
-      initRun({ f, username: o.username, email: o.email, passwordStdin: Boolean(o.passwordStdin) }),
+    .option('--bootstrap-secret-file <file>', 'with --remote: the copy of the server\'s one-time bootstrap secret (DB.bootstrap-secret)')
+    .addHelpText(
+      'after',
+      '\nThe password comes from a prompt (typed twice), ACCTSEC_PASSWORD, or --password-stdin.' +
+        '\nA remote server with no account yet is set up only with the one-time secret its `acctsec serve` wrote' +
+        '\nbeside the database: --bootstrap-secret-file FILE, ACCTSEC_BOOTSTRAP_SECRET, or a prompt.',
+    )
+    .action((o: { username?: string; email?: string; passwordStdin?: boolean; bootstrapSecretFile?: string }) =>
+      initRun({ f, username: o.username, email: o.email, passwordStdin: Boolean(o.passwordStdin), bootstrapSecretFile: o.bootstrapSecretFile }),
     );
 }
 
@@ -26,8 +35,9 @@ export async function initRun(opts: InitOptions): Promise<void> {
   const username = opts.username ?? (await f.prompter.text('Username:', '--username'));
   const email = opts.email ?? (await f.prompter.text('Email address:', '--email'));
   const password = await readNewPassword(f, { stdin: opts.passwordStdin, stdinLine: 0, env: 'ACCTSEC_PASSWORD' });
+  const bootstrapSecret = await readBootstrapSecret(f, opts.bootstrapSecretFile);
   const backend = await f.backendWith(undefined);
-  const result = await backend.init({ username, email, password });
+  const result = await backend.init({ username, email, password }, bootstrapSecret);
   const profiles = await f.profiles();
   profiles.saveSession({
     token: result.session.token,
@@ -35,12 +45,38 @@ export async function initRun(opts: InitOptions): Promise<void> {
     username: result.account.username,
     location: backend.location,
   });
+  // A server names none of its files: the client shows where it is instead.
+  const where = result.database === undefined ? { server: backend.location } : { database: result.database, keyFile: result.keyFile };
   if (f.globals.json) {
-    f.io.json({ ...result.account, database: result.database, keyFile: result.keyFile, config: profiles.path, sessionId: result.session.sessionId });
+    f.io.json({ ...result.account, ...where, config: profiles.path, sessionId: result.session.sessionId });
     return;
   }
   f.io.out(`Created ${result.account.username} (${result.account.role}) and signed in.`);
-  f.io.out(`  database        ${result.database}`);
-  f.io.out(`  encryption key  ${result.keyFile}   (keep it apart from database backups)`);
+  if (result.database === undefined) f.io.out(`  server          ${backend.location}`);
+  else {
+    f.io.out(`  database        ${result.database}`);
+    f.io.out(`  encryption key  ${result.keyFile}   (keep it apart from database backups)`);
+  }
   f.io.out(`  config          ${profiles.path}`);
+}
+
+/**
+ * Remote mode only: the server's one-time bootstrap secret, from --bootstrap-secret-file,
+ * ACCTSEC_BOOTSTRAP_SECRET or a masked prompt. Without one the server refuses (exit 7) and says why.
+ */
+async function readBootstrapSecret(f: Factory, file: string | undefined): Promise<string | undefined> {
+  if (!(await f.isRemote())) {
+    if (file !== undefined) throw new InvalidInput('--bootstrap-secret-file is for setting up a remote server (--remote); a local `init` needs none', '--bootstrap-secret-file');
+    return undefined;
+  }
+  if (file !== undefined) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new InvalidInput(`cannot read --bootstrap-secret-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, '--bootstrap-secret-file');
+    }
+  }
+  if (process.env.ACCTSEC_BOOTSTRAP_SECRET) return process.env.ACCTSEC_BOOTSTRAP_SECRET.trim();
+  if (!f.prompter.interactive) return undefined;
+  return f.prompter.password('Bootstrap secret (from DB.bootstrap-secret on the server):', '--bootstrap-secret-file or ACCTSEC_BOOTSTRAP_SECRET');
 }

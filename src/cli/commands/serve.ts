@@ -1,7 +1,13 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import type { Factory } from '../factory.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+function rateArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1_000_000) throw new InvalidArgumentError(`"${value}" is not a number from 1 to 1000000`);
+  return n;
+}
 
 export function newCmdServe(f: Factory): Command {
   return new Command('serve')
@@ -11,8 +17,14 @@ export function newCmdServe(f: Factory): Command {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--public-url <url>', 'origin browsers use to reach this server, for the security key page (default: http(s)://localhost:PORT on a loopback address)')
     .option('--trust-proxy <cidr>', 'believe X-Forwarded-For from proxies in this range (repeat)', collect, [])
-    .addHelpText('after', '\nThe database is --db (or ACCTSEC_DB, or the profile\'s db); policy and mail settings come from this profile\'s config.')
-    .action((o: { listen: string; tlsCert?: string; tlsKey?: string; trustProxy: string[]; publicUrl?: string }) => serveRun({ f, ...o }));
+    .option('--introspection-rate <n>', 'token introspection calls per second per calling credential (bursts of twice as many)', rateArg, 1000)
+    .addHelpText(
+      'after',
+      '\nThe database is --db (or ACCTSEC_DB, or the profile\'s db); policy and mail settings come from this profile\'s config.' +
+        '\nOn a database with no account yet, serve writes a one-time bootstrap secret to DB.bootstrap-secret (mode 0600):' +
+        '\n`init` over HTTP needs it (--bootstrap-secret-file or ACCTSEC_BOOTSTRAP_SECRET); `acctsec init --db DB` on this host does not.',
+    )
+    .action((o: { listen: string; tlsCert?: string; tlsKey?: string; trustProxy: string[]; publicUrl?: string; introspectionRate: number }) => serveRun({ f, ...o }));
 }
 
 export async function serveRun(opts: {
@@ -22,6 +34,7 @@ export async function serveRun(opts: {
   tlsKey?: string | undefined;
   trustProxy: string[];
   publicUrl?: string | undefined;
+  introspectionRate?: number | undefined;
 }): Promise<void> {
   const { f } = opts;
   const store = await f.storeOptions();
@@ -33,6 +46,7 @@ export async function serveRun(opts: {
     tlsKey: opts.tlsKey,
     trustProxy: opts.trustProxy,
     publicUrl: opts.publicUrl,
+    introspectionRate: opts.introspectionRate,
     onListening: (url) => f.io.out(`acctsec serve listening on ${url} (database ${store.dbPath})`),
     log: (line) => f.io.note(line),
   });

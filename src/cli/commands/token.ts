@@ -118,12 +118,15 @@ export async function tokenRotateRun(opts: { f: Factory; ref: string; identity: 
 export async function tokenVerifyRun(opts: { f: Factory; ip?: string | undefined }): Promise<void> {
   const { f } = opts;
   const token = await readSecretFromStdin(f);
-  const result = await (await f.backendWith(undefined)).verifyToken(token, opts.ip);
+  // Remotely the caller authenticates (RFC 7662 §2.1): the profile's session, or ACCTSEC_TOKEN with
+  // the scope tokens:introspect. Locally the database is at hand and no session is needed.
+  const backend = (await f.isRemote()) ? await f.backend() : await f.backendWith(undefined);
+  const result = await backend.verifyToken(token, opts.ip);
   if (f.globals.json) f.io.json(result);
   else if (result.active) {
     f.io.out(`active: ${result.account}, scopes ${result.scopes.join(', ')}, resources ${result.resources.join(', ') || 'all'}, expires ${result.expiresAt ? localTime(result.expiresAt) : 'never'}`);
   } else f.io.out('inactive');
-  if (result.deprecated) f.io.warn('this is a deprecated API key: replace it with a personal access token (`acctsec apikey migrate`)');
+  if (result.active && result.deprecated) f.io.warn('this is a deprecated API key: replace it with a personal access token (`acctsec apikey migrate`)');
   // Exit 3 for an inactive token, so scripts can branch on it (the answer is printed above).
   if (!result.active) throw new AuthFailed('the token is not active', 'inactive_token');
 }

@@ -1,0 +1,139 @@
+import * as v from 'valibot';
+
+// The shapes of what clients send, as schemas (issue #14): `acctsec serve` checks every request body
+// against them before the Backend sees it (backend/routes.ts), and the TypeScript input types of
+// views.ts are derived from them, so the checked shape and the typed one cannot drift. Objects are
+// strict (an unknown field is refused, not ignored); strings are bounded and well-formed UTF-16, so a
+// lone surrogate never reaches SQLite or a mail header. The service layer still judges the values
+// (a username's characters, a password's policy): these schemas judge only shape and size.
+
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** A string of at most `max` UTF-16 units, without lone surrogates. */
+export function text(max: number) {
+  return v.pipe(
+    v.string(),
+    v.maxLength(max, `must be at most ${max} characters`),
+    // With the u flag a surrogate matches only when it is not half of a pair.
+    v.check((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode text'),
+  );
+}
+
+/** Usernames, addresses, names, codes, ids: short. */
+export const Short = text(320);
+/** Passwords and secrets: longer than any policy allows, so the policy gives the message. */
+export const Secret = text(4096);
+export const Flag = v.boolean();
+
+export const SecondFactorAnswer = v.strictObject({ method: Short, code: Short });
+
+/** What confirms identity for a sensitive change outside the 10-minute window (SPEC §2). */
+export const IdentityProof = v.strictObject({
+  password: v.optional(Secret),
+  secondFactor: v.optional(SecondFactorAnswer),
+});
+export const OptionalProof = v.optional(IdentityProof);
+
+export const InitInput = v.strictObject({
+  username: Short,
+  email: Short,
+  password: Secret,
+  client: v.optional(Short),
+});
+
+export const SignInInput = v.strictObject({
+  username: Short,
+  password: Secret,
+  secondFactor: v.optional(SecondFactorAnswer),
+  client: v.optional(Short),
+});
+
+export const SignInCodeRequest = v.strictObject({ username: Short, password: Secret, method: Short });
+export const KeySignInRequest = v.strictObject({ username: Short, password: Secret });
+export const PasswordChange = v.strictObject({ current: Secret, next: Secret });
+
+export const RecoverInput = v.strictObject({ username: Short, code: Short, newPassword: Secret, method: v.optional(Short) });
+export const TokenRecoverInput = v.strictObject({ username: Short, token: Secret, newPassword: Secret });
+
+/** One line of input: the text and where it came from ("line 3 of allow.txt"), for error messages. */
+export const IpEntryInput = v.strictObject({ text: text(200), where: v.optional(text(4096)) });
+export const IpEntries = v.pipe(v.array(IpEntryInput), v.maxLength(4096, 'must have at most 4096 entries'));
+
+export const IpChangeOptions = v.strictObject({
+  /** Accept private, loopback, link-local... ranges too. */
+  allowPrivate: Flag,
+  /** Make a change even when it locks out the current address. */
+  force: Flag,
+  /** The client's address where the back end cannot see it (local mode: --current-ip). */
+  currentIp: v.optional(text(200)),
+});
+
+export const Names = v.pipe(v.array(Short), v.maxLength(256, 'must have at most 256 items'));
+
+export const TokenRequest = v.strictObject({
+  name: Short,
+  scopes: Names,
+  resources: Names,
+  /** 30d, 90d or YYYY-MM-DD; default 30 days. */
+  expires: v.optional(Short),
+});
+
+export const AdminActionInput = v.strictObject({ reason: text(2000), dryRun: v.optional(Flag) });
+export const AdminCreateUserInput = v.strictObject({
+  ...AdminActionInput.entries,
+  username: Short,
+  email: Short,
+  role: v.optional(Short),
+  printToken: v.optional(Flag),
+});
+export const AdminResetInput = v.strictObject({ ...AdminActionInput.entries, printToken: v.optional(Flag) });
+
+export const AuditFilter = v.strictObject({
+  user: v.optional(Short),
+  actor: v.optional(Short),
+  since: v.optional(Short),
+  limit: v.optional(v.pipe(v.number(), v.integer('must be an integer'), v.minValue(1, 'must be at least 1'), v.maxValue(10_000, 'must be at most 10000'))),
+});
+
+export const ActivityLimit = v.pipe(v.number(), v.integer('must be an integer'), v.minValue(1, 'must be at least 1'), v.maxValue(1000, 'must be at most 1000'));
+
+const Base64Url = text(16_384);
+/**
+ * What the browser's WebAuthn page posts (RegistrationResponseJSON or AuthenticationResponseJSON, as
+ * @simplewebauthn/browser and the W3C toJSON() give them). Loose inside `response` and the extension
+ * results: browsers add members there over time, and the WebAuthn verifier ignores what it does not read.
+ */
+export const KeyCeremonyAnswer = v.strictObject({
+  response: v.optional(
+    v.strictObject({
+      id: Base64Url,
+      rawId: Base64Url,
+      type: v.literal('public-key'),
+      response: v.looseObject({ clientDataJSON: Base64Url }),
+      clientExtensionResults: v.optional(v.looseObject({})),
+      authenticatorAttachment: v.optional(v.nullable(Short)),
+    }),
+  ),
+  error: v.optional(text(2000)),
+});
+
+export type SecondFactorAnswer = v.InferOutput<typeof SecondFactorAnswer>;
+export type IdentityProof = v.InferOutput<typeof IdentityProof>;
+export type InitInput = v.InferOutput<typeof InitInput>;
+export type SignInInput = v.InferOutput<typeof SignInInput>;
+export type IpEntryInput = v.InferOutput<typeof IpEntryInput>;
+export type IpChangeOptions = v.InferOutput<typeof IpChangeOptions>;
+export type TokenRequest = v.InferOutput<typeof TokenRequest>;
+export type AdminActionInput = v.InferOutput<typeof AdminActionInput>;
+export type AdminCreateUserInput = v.InferOutput<typeof AdminCreateUserInput>;
+export type AdminResetInput = v.InferOutput<typeof AdminResetInput>;
+export type AuditFilter = v.InferOutput<typeof AuditFilter>;
+export type RecoverInput = v.InferOutput<typeof RecoverInput>;
+export type TokenRecoverInput = v.InferOutput<typeof TokenRecoverInput>;
+export type KeyCeremonyAnswer = v.InferOutput<typeof KeyCeremonyAnswer>;
+export type SignInCodeRequest = v.InferOutput<typeof SignInCodeRequest>;
+export type KeySignInRequest = v.InferOutput<typeof KeySignInRequest>;
+export type PasswordChange = v.InferOutput<typeof PasswordChange>;
+
+/** How long a key ceremony's waiter may hold a request (the service caps it at 20 s). */
+export const WaitMs = v.pipe(v.number(), v.integer('must be an integer'), v.minValue(0, 'must be at least 0'), v.maxValue(60_000, 'must be at most 60000'));
