@@ -201,7 +201,7 @@ function schemaError(issues: readonly v.BaseIssue<unknown>[]): HttpError {
   const field = v.getDotPath(issue) ?? 'body';
   let problem: string;
   if (issue.type === 'strict_object' && issue.expected === 'never') problem = 'is not a field of this request';
-  else if (issue.kind === 'schema' && issue.received === 'undefined') problem = `is missing (expected ${issue.expected ?? 'a value'})`;
+  else if (issue.kind === 'schema' && issue.received === 'undefined') problem = 'is missing';
   else if (issue.kind === 'schema') problem = `must be ${issue.expected ?? 'something else'}`;
   else problem = issue.message;
   return invalid(`invalid request: ${field} ${problem}`, field);

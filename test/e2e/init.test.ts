@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Home, json, PASSWORD } from './helpers.js';
+import { Home, json, PASSWORD, REMOTE } from './helpers.js';
 
 describe('acctsec init', () => {
   let home: Home;
@@ -17,7 +17,11 @@ describe('acctsec init', () => {
       env: { ACCTSEC_PASSWORD: PASSWORD },
     });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toContain(home.dbPath);
+    // A server never names its own files (issue #14): remotely the client shows the server instead.
+    if (REMOTE) {
+      expect(r.stdout).toContain(home.url);
+      expect(r.stdout).not.toContain(home.dir);
+    } else expect(r.stdout).toContain(home.dbPath);
     expect(statSync(home.dbPath).mode & 0o777).toBe(0o600);
     expect(statSync(dirname(home.dbPath)).mode & 0o777).toBe(0o700);
     expect(statSync(`${home.dbPath}.key`).mode & 0o777).toBe(0o600);

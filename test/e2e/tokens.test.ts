@@ -31,11 +31,28 @@ describe('acctsec token and apikey', () => {
     expect(Object.keys(t).sort()).toEqual(['expiresAt', 'id', 'name', 'resources', 'scopes', 'token']);
     const ok = await verify(t.token);
     expect(ok.exitCode).toBe(0);
-    expect(json(ok)).toEqual({ active: true, account: 'alice', scopes: ['dns:read', 'domains:write'], resources: ['domain:example.com'], expiresAt: t.expiresAt, deprecated: false });
+    const exp = Math.floor(Date.parse(t.expiresAt) / 1000);
+    // RFC 7662 §2.2's members and SPEC §7's, the same locally and remotely.
+    expect(json(ok)).toEqual({
+      active: true,
+      scope: 'dns:read domains:write',
+      exp,
+      iat: expect.any(Number),
+      sub: expect.any(String),
+      username: 'alice',
+      token_type: 'Bearer',
+      account: 'alice',
+      scopes: ['dns:read', 'domains:write'],
+      resources: ['domain:example.com'],
+      expiresAt: t.expiresAt,
+      deprecated: false,
+    });
+    expect(json<{ iat: number }>(ok).iat).toBeLessThanOrEqual(Date.now() / 1000);
     expect((await home.run(['token', 'revoke', 'ci'])).exitCode).toBe(0);
     const no = await verify(t.token);
     expect(no.exitCode).toBe(3);
-    expect(json(no).active).toBe(false);
+    // Nothing about a token that is not active (RFC 7662 §2.2).
+    expect(json(no)).toEqual({ active: false });
   });
 
   it('rotate gives a new secret and ends the old one', async () => {

@@ -3,25 +3,9 @@ import { readFileSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { request } from 'undici';
 import { BIN, Home, json, PASSWORD } from '../e2e/helpers.js';
+import { startServe } from './serve.js';
 
 // The HTTP API of `acctsec serve`, checked with undici as another service would call it.
-
-/** `acctsec serve` on a free loopback port for this home; resolves once it prints its URL. */
-async function startServe(home: Home, args: string[] = []): Promise<{ server: ResultPromise; url: string; secret: string }> {
-  const server = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '127.0.0.1:0', ...args], { env: home.env, extendEnv: false, reject: false });
-  const url = await new Promise<string>((resolve) => {
-    let out = '';
-    server.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-  });
-  // The operator's copy of the one-time secret: `init` over HTTP needs it (issue #14).
-  const secret = readFileSync(`${home.dir}/srv.db.bootstrap-secret`, 'utf8').trim();
-  home.env.ACCTSEC_BOOTSTRAP_SECRET = secret;
-  return { server, url, secret };
-}
 
 describe('acctsec serve over HTTP', () => {
   const home = new Home();
