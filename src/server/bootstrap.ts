@@ -43,7 +43,8 @@ export function createBootstrap(dbPath: string, hasAccounts: boolean, log: (line
   }
   return {
     admit(secret) {
-      if (!expected) throw new Conflict('this server already has accounts; `acctsec login` instead');
+      // The service's own words for it, so local and remote answers are the same.
+      if (!expected) throw new Conflict('this database already has accounts; `acctsec login` instead');
       // Hashes of equal length, compared in constant time.
       if (typeof secret !== 'string' || !timingSafeEqual(digest(secret), expected)) {
         throw new Forbidden(

@@ -26,7 +26,8 @@ export class Home {
   private server: ResultPromise | undefined;
   private started: Promise<void> | undefined;
 
-  constructor() {
+  /** `remote`: this home talks to its own `acctsec serve` (default: the suite's mode). */
+  constructor(readonly remote = REMOTE) {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ACCTSEC_') && !k.startsWith('XDG_')));
     this.env = {
       ...(inherited as Record<string, string>),
@@ -40,12 +41,12 @@ export class Home {
 
   /** In remote mode the database is the server's. */
   get dbPath(): string {
-    return REMOTE ? join(this.dir, 'server', 'acctsec.db') : join(this.dir, '.local/share/acctsec/acctsec.db');
+    return this.remote ? join(this.dir, 'server', 'acctsec.db') : join(this.dir, '.local/share/acctsec/acctsec.db');
   }
 
   /** Remote mode: starts this home's server once and points the client at it. */
   ready(): Promise<void> {
-    if (!REMOTE) return Promise.resolve();
+    if (!this.remote) return Promise.resolve();
     this.started ??= new Promise<void>((resolve, reject) => {
       const server = execa('node', [BIN, 'serve', '--db', this.dbPath, '--listen', '127.0.0.1:0'], { env: this.env, extendEnv: false, reject: false });
       this.server = server;
