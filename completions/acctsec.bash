@@ -28,8 +28,8 @@ _acctsec() {
     ['acctsec config']='get set unset list path'
   )
   local -A opts=(
-    ['acctsec']='--version -V --json --no-input --yes -y --profile --db --no-color --quiet -q --remote --help'
-    ['acctsec init']='--username --email --password-stdin --help'
+    ['acctsec']='--version -V --json --no-input --yes -y --profile --db --no-color --quiet -q --remote --insecure-http --help'
+    ['acctsec init']='--username --email --password-stdin --bootstrap-secret-file --help'
     ['acctsec login']='--username --method --code --send-code --password-stdin --no-open --timeout --help'
     ['acctsec logout']='--help'
     ['acctsec status']='--help'
@@ -107,7 +107,7 @@ _acctsec() {
     ['acctsec admin sessions revoke']='--reason --dry-run --help'
     ['acctsec admin audit']='--user --actor --since --limit --help'
     ['acctsec admin audit verify']='--help'
-    ['acctsec serve']='--listen --tls-cert --tls-key --public-url --trust-proxy --help'
+    ['acctsec serve']='--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --help'
     ['acctsec config']='--help'
     ['acctsec config get']='--help'
     ['acctsec config set']='--help'
@@ -122,6 +122,7 @@ _acctsec() {
     ['--remote']='1'
     ['--username']='1'
     ['--email']='1'
+    ['--bootstrap-secret-file']='1'
     ['--method']='1'
     ['--code']='1'
     ['--timeout']='1'
@@ -148,6 +149,7 @@ _acctsec() {
     ['--tls-key']='1'
     ['--public-url']='1'
     ['--trust-proxy']='1'
+    ['--introspection-rate']='1'
   )
   local -A values=(
     ['acctsec login|--method']='totp email recovery key'

@@ -49,9 +49,9 @@ end
 function __acctsec_opts
     switch $argv[1]
         case 'acctsec'
-            echo '--version -V --json --no-input --yes -y --profile --db --no-color --quiet -q --remote --help'
+            echo '--version -V --json --no-input --yes -y --profile --db --no-color --quiet -q --remote --insecure-http --help'
         case 'acctsec init'
-            echo '--username --email --password-stdin --help'
+            echo '--username --email --password-stdin --bootstrap-secret-file --help'
         case 'acctsec login'
             echo '--username --method --code --send-code --password-stdin --no-open --timeout --help'
         case 'acctsec logout'
@@ -207,7 +207,7 @@ function __acctsec_opts
         case 'acctsec admin audit verify'
             echo '--help'
         case 'acctsec serve'
-            echo '--listen --tls-cert --tls-key --public-url --trust-proxy --help'
+            echo '--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --help'
         case 'acctsec config'
             echo '--help'
         case 'acctsec config get'
@@ -331,7 +331,7 @@ function __acctsec_dynargs
     end
 end
 
-set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--scope' '--resource' '--expires' '--ip' '--role' '--reason' '--user' '--actor' '--since' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy'
+set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--scope' '--resource' '--expires' '--ip' '--role' '--reason' '--user' '--actor' '--since' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate'
 
 function __acctsec_complete
     set -l tokens (commandline -opc)

@@ -3,7 +3,11 @@
 
 export const EXAMPLES: Record<string, string[]> = {
   '': ['acctsec init', 'acctsec status', 'ACCTSEC_PASSWORD=... acctsec login --username alice --no-input'],
-  init: ['acctsec init', 'ACCTSEC_PASSWORD=... acctsec init --username alice --email alice@example.com --no-input'],
+  init: [
+    'acctsec init',
+    'ACCTSEC_PASSWORD=... acctsec init --username alice --email alice@example.com --no-input',
+    'acctsec --remote https://acctsec.example.com init --bootstrap-secret-file ./acctsec.db.bootstrap-secret',
+  ],
   login: ['acctsec login --username alice', 'acctsec login --code 123456', 'acctsec login --method key', 'acctsec login --method email --send-code'],
   logout: ['acctsec logout'],
   status: ['acctsec status', 'acctsec status --json'],
@@ -60,7 +64,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'token list': ['acctsec token list --json'],
   'token revoke': ['acctsec token revoke ci'],
   'token rotate': ['acctsec token rotate ci --json'],
-  'token verify': ['printf \'%s\\n\' "$TOKEN" | acctsec token verify --ip 203.0.113.9 --json'],
+  'token verify': ['printf \'%s\\n\' "$TOKEN" | acctsec token verify --ip 203.0.113.9 --json', 'printf \'%s\\n\' "$TOKEN" | ACCTSEC_TOKEN=$GATEWAY_TOKEN acctsec --remote https://acctsec.example.com token verify'],
   'token inspect': ['printf \'%s\\n\' "$SUSPICIOUS_STRING" | acctsec token inspect'],
   apikey: ['acctsec apikey migrate'],
   'apikey show': ['acctsec apikey show'],

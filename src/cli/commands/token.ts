@@ -33,6 +33,7 @@ export function newCmdToken(f: Factory): Command {
     .command('verify')
     .description('introspection: is the token on stdin active, and for what? exit 0 if active, 3 if not')
     .option('--ip <address>', 'the address the token is used from (checked against the account\'s IP list)')
+    .addHelpText('after', '\nRemotely (RFC 7662) the caller authenticates: the profile\'s session, or ACCTSEC_TOKEN with the scope tokens:introspect.\nAn inactive token answers {"active": false} alone.')
     .action((o: { ip?: string }) => tokenVerifyRun({ f, ip: o.ip }));
   cmd
     .command('inspect')
