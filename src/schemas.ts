@@ -19,47 +19,61 @@ export function text(max: number) {
   );
 }
 
+// valibot's object schemas take any typeof 'object', arrays included: `{"proof": []}` would pass as
+// an empty proof. A JSON object is what each of these means, so arrays are refused first.
+const NOT_ARRAY = v.custom<Record<string, unknown>>((x) => typeof x === 'object' && x !== null && !Array.isArray(x), 'must be an object');
+
+/** A JSON object with exactly these fields: an unknown one is refused. */
+export function object<const E extends v.ObjectEntries>(entries: E) {
+  return v.pipe(NOT_ARRAY, v.strictObject(entries));
+}
+
+/** A JSON object with at least these fields (members a browser may add are kept). */
+function openObject<const E extends v.ObjectEntries>(entries: E) {
+  return v.pipe(NOT_ARRAY, v.looseObject(entries));
+}
+
 /** Usernames, addresses, names, codes, ids: short. */
 export const Short = text(320);
 /** Passwords and secrets: longer than any policy allows, so the policy gives the message. */
 export const Secret = text(4096);
 export const Flag = v.boolean();
 
-export const SecondFactorAnswer = v.strictObject({ method: Short, code: Short });
+export const SecondFactorAnswer = object({ method: Short, code: Short });
 
 /** What confirms identity for a sensitive change outside the 10-minute window (SPEC §2). */
-export const IdentityProof = v.strictObject({
+export const IdentityProof = object({
   password: v.optional(Secret),
   secondFactor: v.optional(SecondFactorAnswer),
 });
 export const OptionalProof = v.optional(IdentityProof);
 
-export const InitInput = v.strictObject({
+export const InitInput = object({
   username: Short,
   email: Short,
   password: Secret,
   client: v.optional(Short),
 });
 
-export const SignInInput = v.strictObject({
+export const SignInInput = object({
   username: Short,
   password: Secret,
   secondFactor: v.optional(SecondFactorAnswer),
   client: v.optional(Short),
 });
 
-export const SignInCodeRequest = v.strictObject({ username: Short, password: Secret, method: Short });
-export const KeySignInRequest = v.strictObject({ username: Short, password: Secret });
-export const PasswordChange = v.strictObject({ current: Secret, next: Secret });
+export const SignInCodeRequest = object({ username: Short, password: Secret, method: Short });
+export const KeySignInRequest = object({ username: Short, password: Secret });
+export const PasswordChange = object({ current: Secret, next: Secret });
 
-export const RecoverInput = v.strictObject({ username: Short, code: Short, newPassword: Secret, method: v.optional(Short) });
-export const TokenRecoverInput = v.strictObject({ username: Short, token: Secret, newPassword: Secret });
+export const RecoverInput = object({ username: Short, code: Short, newPassword: Secret, method: v.optional(Short) });
+export const TokenRecoverInput = object({ username: Short, token: Secret, newPassword: Secret });
 
 /** One line of input: the text and where it came from ("line 3 of allow.txt"), for error messages. */
-export const IpEntryInput = v.strictObject({ text: text(200), where: v.optional(text(4096)) });
+export const IpEntryInput = object({ text: text(200), where: v.optional(text(4096)) });
 export const IpEntries = v.pipe(v.array(IpEntryInput), v.maxLength(4096, 'must have at most 4096 entries'));
 
-export const IpChangeOptions = v.strictObject({
+export const IpChangeOptions = object({
   /** Accept private, loopback, link-local... ranges too. */
   allowPrivate: Flag,
   /** Make a change even when it locks out the current address. */
@@ -70,7 +84,7 @@ export const IpChangeOptions = v.strictObject({
 
 export const Names = v.pipe(v.array(Short), v.maxLength(256, 'must have at most 256 items'));
 
-export const TokenRequest = v.strictObject({
+export const TokenRequest = object({
   name: Short,
   scopes: Names,
   resources: Names,
@@ -78,17 +92,18 @@ export const TokenRequest = v.strictObject({
   expires: v.optional(Short),
 });
 
-export const AdminActionInput = v.strictObject({ reason: text(2000), dryRun: v.optional(Flag) });
-export const AdminCreateUserInput = v.strictObject({
-  ...AdminActionInput.entries,
+const ADMIN_ACTION = { reason: text(2000), dryRun: v.optional(Flag) };
+export const AdminActionInput = object(ADMIN_ACTION);
+export const AdminCreateUserInput = object({
+  ...ADMIN_ACTION,
   username: Short,
   email: Short,
   role: v.optional(Short),
   printToken: v.optional(Flag),
 });
-export const AdminResetInput = v.strictObject({ ...AdminActionInput.entries, printToken: v.optional(Flag) });
+export const AdminResetInput = object({ ...ADMIN_ACTION, printToken: v.optional(Flag) });
 
-export const AuditFilter = v.strictObject({
+export const AuditFilter = object({
   user: v.optional(Short),
   actor: v.optional(Short),
   since: v.optional(Short),
@@ -103,14 +118,14 @@ const Base64Url = text(16_384);
  * @simplewebauthn/browser and the W3C toJSON() give them). Loose inside `response` and the extension
  * results: browsers add members there over time, and the WebAuthn verifier ignores what it does not read.
  */
-export const KeyCeremonyAnswer = v.strictObject({
+export const KeyCeremonyAnswer = object({
   response: v.optional(
-    v.strictObject({
+    object({
       id: Base64Url,
       rawId: Base64Url,
       type: v.literal('public-key'),
-      response: v.looseObject({ clientDataJSON: Base64Url }),
-      clientExtensionResults: v.optional(v.looseObject({})),
+      response: openObject({ clientDataJSON: Base64Url }),
+      clientExtensionResults: v.optional(openObject({})),
       authenticatorAttachment: v.optional(v.nullable(Short)),
     }),
   ),

@@ -125,6 +125,7 @@ function errorBody(code: string, message: string, details: Record<string, unknow
 
 /** RFC 6750 §3: a 401 names the scheme the client should use. */
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="acctsec"' };
+const INVALID_TOKEN = { 'www-authenticate': 'Bearer realm="acctsec", error="invalid_token"' };
 
 /** The raw body, at most 64 KiB (413 beyond). Events, not an async iterator: cheaper per request. */
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -169,21 +170,37 @@ function jsonFields(raw: Buffer): Record<string, unknown> {
 }
 
 /**
- * An RFC 7662 §2.1 form body: `token` and the optional `ip`; `token_type_hint` is allowed and
- * ignored (RFC 7662 §2.1: the server may ignore it). A repeated field is refused (RFC 6749 §3.1).
+ * Fields by name in an object without a prototype: a field named `__proto__` is a field like any
+ * other (refused as unknown), not a way to hand the schema values through a prototype.
+ */
+function fieldSet(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>;
+}
+
+/**
+ * OAuth parameters an introspection client may add that carry nothing for us: `token_type_hint`
+ * (RFC 7662 §2.1: the server may ignore it) and `client_id` (openid-client and oauth4webapi send it
+ * for every client; the caller is authenticated by its Bearer token, RFC 6749 §3.2 says to ignore
+ * parameters a server does not use). Any other unknown field is refused, as everywhere.
+ */
+const OAUTH_IGNORED = new Set(['token_type_hint', 'client_id']);
+
+/**
+ * An RFC 7662 §2.1 form body: `token` and the optional `ip`, and the ignored fields above. A
+ * repeated field is refused (RFC 6749 §3.1).
  */
 function formFields(raw: Buffer): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
+  const fields = fieldSet();
   for (const [name, value] of new URLSearchParams(raw.toString('utf8'))) {
     if (Object.hasOwn(fields, name)) throw invalid(`the field ${name} is repeated`, name);
-    if (name !== 'token_type_hint') fields[name] = value;
+    if (!OAUTH_IGNORED.has(name)) fields[name] = value;
   }
   return fields;
 }
 
 /** GET parameters: each JSON-encoded, none repeated. */
 function queryFields(query: URLSearchParams): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
+  const fields = fieldSet();
   for (const [name, raw] of query) {
     if (Object.hasOwn(fields, name)) throw invalid(`the query parameter ${name} is repeated`, name);
     try {
@@ -201,6 +218,7 @@ function schemaError(issues: readonly v.BaseIssue<unknown>[]): HttpError {
   const field = v.getDotPath(issue) ?? 'body';
   let problem: string;
   if (issue.type === 'strict_object' && issue.expected === 'never') problem = 'is not a field of this request';
+  else if (issue.type === 'custom') problem = issue.message;
   else if (issue.kind === 'schema' && issue.received === 'undefined') problem = 'is missing';
   else if (issue.kind === 'schema') problem = `must be ${issue.expected ?? 'something else'}`;
   else problem = issue.message;
@@ -271,21 +289,32 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return list;
   }
 
-  /** One call of a caller's bucket; 429 when it is empty. Only this caller waits. */
-  function takeCallerToken(caller: string): void {
+  /** A caller's bucket, refilled for the time since it was last used. */
+  function bucketOf(caller: string, create: boolean): [number, number] | undefined {
     const t = now();
     let bucket = buckets.get(caller);
     if (!bucket) {
+      if (!create) return undefined;
       if (buckets.size >= 10_000) for (const [k, [, at]] of buckets) if (t - at > 60_000) buckets.delete(k);
       buckets.set(caller, (bucket = [callerRate * 2, t]));
     }
     bucket[0] = Math.min(callerRate * 2, bucket[0] + ((t - bucket[1]) / 1000) * callerRate);
     bucket[1] = t;
-    if (bucket[0] < 1) {
+    return bucket;
+  }
+
+  /** 429 when this caller's bucket is empty: only this caller waits. */
+  function checkCallerBudget(caller: string): void {
+    const bucket = bucketOf(caller, false);
+    if (bucket && bucket[0] < 1) {
       const retry = Math.max(1, Math.ceil((1 - bucket[0]) / callerRate));
       throw new HttpError(429, 'throttled', `too many introspection calls from this caller; try again in ${retry} s`, { 'retry-after': String(retry) });
     }
-    bucket[0] -= 1;
+  }
+
+  /** Charged once the caller is authenticated: a bucket exists only for a real credential. */
+  function chargeCaller(caller: string): void {
+    bucketOf(caller, true)![0] -= 1;
   }
 
   function credentialsFor(req: IncomingMessage, route: Route, ip: string): RequestCredentials {
@@ -306,8 +335,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   async function checkScope(backend: Backend, route: Route, creds: RequestCredentials): Promise<void> {
     if (!creds.accessToken || typeof route.auth !== 'object') return;
     const token = await backend.verifyToken(creds.accessToken, creds.ip);
-    if (!token.active) throw new HttpError(401, 'inactive_token', 'the access token is not active (expired, revoked, unknown, or not allowed from this address)', CHALLENGE);
-    if (!token.scopes.includes(route.auth.scope)) throw new HttpError(403, 'missing_scope', `the access token lacks the scope ${route.auth.scope}`);
+    // RFC 6750 §3.1's error codes in the challenge, for OAuth clients that read them.
+    if (!token.active) throw new HttpError(401, 'inactive_token', 'the access token is not active (expired, revoked, unknown, or not allowed from this address)', INVALID_TOKEN);
+    if (!token.scopes.includes(route.auth.scope)) {
+      throw new HttpError(403, 'missing_scope', `the access token lacks the scope ${route.auth.scope}`, { 'www-authenticate': `Bearer realm="acctsec", error="insufficient_scope", scope="${route.auth.scope}"` });
+    }
   }
 
   /** The operation's arguments, in order, from a body or query checked against the route's schema. */
@@ -360,15 +392,22 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const creds = credentialsFor(req, route, ip);
     let failed = false;
     try {
+      const caller = creds.accessToken ?? creds.sessionToken;
       if (route.perCaller) {
         // Introspection answers resource servers, each with its own credential (RFC 7662 §2.1).
-        if (!creds.accessToken && !creds.sessionToken) {
+        if (!caller) {
           throw new HttpError(401, 'caller_required', `introspection needs the caller's credential: Authorization: Bearer <an access token with the scope ${(route.auth as { scope: string }).scope}>`, CHALLENGE);
         }
-        takeCallerToken((creds.accessToken ?? creds.sessionToken)!);
+        // A session is authenticated by the call itself: checked before it, charged after it.
+        if (creds.sessionToken) checkCallerBudget(caller);
       }
       const backend = options.backendFor(creds);
       if (creds.accessToken && typeof route.auth === 'object') await checkScope(backend, route, creds);
+      // An access token is authenticated by now: checked and charged at once, no await between them.
+      if (route.perCaller && creds.accessToken) {
+        checkCallerBudget(caller!);
+        chargeCaller(caller!);
+      }
       if (route.op === 'init') options.bootstrap ? options.bootstrap.admit(args[1] as string | undefined) : refuseInit();
       const call = (backend[route.op] as (...a: unknown[]) => unknown).bind(backend);
       if (route.stream) {
@@ -390,6 +429,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         if (route.op === 'init' && err instanceof Conflict) options.bootstrap?.spent();
         throw err;
       }
+      if (route.perCaller && creds.sessionToken) chargeCaller(caller!);
       if (route.op === 'init') {
         options.bootstrap?.spent();
         // A server never names its own files.
@@ -398,7 +438,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       }
       send(res, 200, result === undefined ? {} : result);
     } catch (err) {
-      failed = true;
+      // A caller over its own introspection budget is not a failed attempt of its address: counting
+      // it would let one resource server's flood lock out every caller behind the same address.
+      failed = !(err instanceof HttpError && err.status === 429);
       throw err;
     } finally {
       if (route.limited && failed) failures.set(ip, [...recentFailures(ip), now()]);

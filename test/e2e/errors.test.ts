@@ -39,8 +39,8 @@ async function play(home: Home): Promise<{ command: string; exitCode: number; er
   const answers = [];
   for (const step of SCRIPT) {
     const r: Result = await home.run([...step.args, '--json', '--no-input'], { env: step.env ?? {} });
-    // Throttle messages count seconds; the two runs are not at the same instant.
-    const error = r.stderr.trim() ? (JSON.parse(r.stderr.trim().split('\n').pop()!.replace(/\d+ s\b/g, 'N s')) as { error: { retryAfterSeconds?: number } }) : null;
+    // Throttle messages count seconds and name a time; the two runs are not at the same instant.
+    const error = r.stderr.trim() ? (JSON.parse(r.stderr.trim().split('\n').pop()!.replace(/\d+ s\b/g, 'N s').replace(/\d\d:\d\d:\d\d UTC/g, 'HH:MM:SS UTC')) as { error: { retryAfterSeconds?: number } }) : null;
     if (error?.error.retryAfterSeconds !== undefined) error.error.retryAfterSeconds = 0;
     answers.push({ command: step.args.join(' '), exitCode: r.exitCode, error });
   }

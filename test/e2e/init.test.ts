@@ -20,7 +20,7 @@ describe('acctsec init', () => {
     // A server never names its own files (issue #14): remotely the client shows the server instead.
     if (REMOTE) {
       expect(r.stdout).toContain(home.url);
-      expect(r.stdout).not.toContain(home.dir);
+      expect(r.stdout).not.toContain(`${home.dir}/server`);
     } else expect(r.stdout).toContain(home.dbPath);
     expect(statSync(home.dbPath).mode & 0o777).toBe(0o600);
     expect(statSync(dirname(home.dbPath)).mode & 0o777).toBe(0o700);

@@ -242,7 +242,8 @@ describe('every route validates its input', () => {
   it.each([
     ['/v1/sessions', { input: { username: 'alice', password: 1 } }, 'input.password'],
     ['/v1/sessions', { input: null }, 'input'],
-    ['/v1/sessions', { input: [] }, 'input.username'],
+    ['/v1/sessions', { input: [] }, 'input'],
+    ['/v1/ip/clear', { proof: [] }, 'proof'],
     ['/v1/sessions', { input: { username: 'alice', password: PASSWORD, admin: true } }, 'input.admin'],
     ['/v1/sessions', { input: { username: 'alice', password: PASSWORD }, extra: 1 }, 'extra'],
     ['/v1/sessions', { input: { username: 'alice' } }, 'input.password'],

@@ -42,7 +42,21 @@ interface Node {
 }
 type Path = (string | number)[];
 
-const node = (schema: unknown) => schema as Node;
+/**
+ * The schema tree as the fuzzer reads it: src/schemas.ts guards each object schema with a check that
+ * refuses arrays (`v.pipe(custom, strictObject)`); such a node stands for its object schema here.
+ */
+function normalize(n: Node): Node {
+  const object = n.type === 'custom' ? n.pipe?.find((a) => a.type === 'strict_object' || a.type === 'loose_object') : undefined;
+  const base = (object as Node | undefined) ?? n;
+  return {
+    ...base,
+    ...(base.entries ? { entries: Object.fromEntries(Object.entries(base.entries).map(([k, e]) => [k, normalize(e)])) } : {}),
+    ...(base.wrapped ? { wrapped: normalize(base.wrapped) } : {}),
+    ...(base.item ? { item: normalize(base.item) } : {}),
+  };
+}
+const node = (schema: unknown) => normalize(schema as Node);
 const requirement = (n: Node, action: string): number | undefined => {
   const found = n.pipe?.find((a) => a.type === action)?.requirement;
   return typeof found === 'number' ? found : undefined;

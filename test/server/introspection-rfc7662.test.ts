@@ -162,12 +162,9 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     }
   });
 
-  // FINDING: openid-client's default client authentication for a client without a secret, None()
-  // (RFC 6749 §2.3.1: client_id in the body), sends `client_id=resource-server` in the form. The
-  // route's strict schema refuses it: 400 invalid_input "client_id is not a field of this request";
-  // RFC 6749 §3.2 has the server ignore parameters it does not recognise. Marked `fails` until the
-  // server ignores client_id (and other unknown form parameters): then drop `.fails`.
-  it.fails('the library\'s default None() client authentication (client_id in the body) is accepted', async () => {
+  // openid-client's default client authentication for a client without a secret, None() (RFC 6749
+  // §2.3.1), sends `client_id=...` in the form: the server ignores it (RFC 6749 §3.2).
+  it('the library\'s default None() client authentication (client_id in the body) is accepted', async () => {
     const withClientId = resourceServer(url, undefined, client.None());
     withClientId.config[client.customFetch] = (u, options) => fetch(u, { ...(options as RequestInit), headers: { ...options.headers, authorization: `Bearer ${caller}` } });
     const created = await create('none-auth', ['dns:read']);
@@ -191,9 +188,9 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     const reader = await create('no-introspect', ['account:read']);
     const { error, status, body } = await rejection(client.tokenIntrospection(resourceServer(url, reader.token).config, reader.token));
     expect(status).toBe(403);
-    // Our error body is {"error": {"code", "message"}}, not RFC 6749 §5.2's {"error": "<code>"}: the
-    // library does not read it as an OAuth error, only as an unexpected status (see the report).
-    expect(error.code).toBe('OAUTH_RESPONSE_IS_NOT_CONFORM');
+    // RFC 6750 §3.1: the challenge names the error and the scope, and the library reads it.
+    expect(error).toBeInstanceOf(client.WWWAuthenticateChallengeError);
+    expect(error.cause).toEqual([{ scheme: 'bearer', parameters: { realm: 'acctsec', error: 'insufficient_scope', scope: 'tokens:introspect' } }]);
     expect(body).toEqual({ error: { code: 'missing_scope', message: 'the access token lacks the scope tokens:introspect' } });
   });
 
@@ -269,13 +266,9 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     expect(first.body).toMatchObject({ error: { code: 'throttled', message: expect.stringContaining('from this caller') as unknown } });
   });
 
-  // FINDING: the route is also `limited` (per address), and the handler counts every error it
-  // throws as a failed attempt of the address, the caller bucket's own 429s included. After 30 of
-  // them the whole address is locked out for WINDOW_MS (300 s): the second caller is answered 429
-  // "too many failed attempts from 127.0.0.1; try again in 300 s", and so is the flooder after its
-  // bucket has refilled. Marked `fails` until a throttled introspection call stops counting as a
-  // failed attempt of its address: then drop `.fails`.
-  it.fails('after the flood, another caller is answered at once, and the flooder again once its bucket refills (no lock-out)', async () => {
+  // The route is also `limited` per address for failed caller credentials; a caller's own 429s must
+  // not count there, or one resource server's flood would lock out its whole address.
+  it('after the flood, another caller is answered at once, and the flooder again once its bucket refills (no lock-out)', async () => {
     expect(flood.throttled.length).toBeGreaterThan(0);
     const second = resourceServer(url, (await create('second', ['tokens:introspect'])).token);
     const live = await create('flood-live', ['dns:read']);

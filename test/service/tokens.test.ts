@@ -58,9 +58,23 @@ describe('tokens', () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
     const t = await createToken(ctx, auth, req(), undefined, {});
-    expect(verifyToken(ctx, t.token)).toEqual({ active: true, account: 'alice', scopes: ['dns:read'], resources: ['domain:example.com'], expiresAt: t.expiresAt, deprecated: false });
+    // RFC 7662 §2.2's members (times in seconds, by the injected clock) and SPEC §7's.
+    expect(verifyToken(ctx, t.token)).toEqual({
+      active: true,
+      scope: 'dns:read',
+      exp: Date.parse(t.expiresAt!) / 1000,
+      iat: ctx.now() / 1000,
+      sub: String(auth.account.id),
+      username: 'alice',
+      token_type: 'Bearer',
+      account: 'alice',
+      scopes: ['dns:read'],
+      resources: ['domain:example.com'],
+      expiresAt: t.expiresAt,
+      deprecated: false,
+    });
     await revokeTokenByRef(ctx, auth, 'ci', undefined, {});
-    expect(verifyToken(ctx, t.token).active).toBe(false);
+    expect(verifyToken(ctx, t.token)).toEqual({ active: false });
     expect(tokenViews(ctx, auth.account)[0]!.state).toBe('revoked');
   });
 
