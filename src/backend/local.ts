@@ -36,6 +36,7 @@ import {
   createToken,
   deleteApiKey,
   generateApiKey,
+  introspectFor,
   migrateApiKey,
   revokeTokenByRef,
   rotateToken,
@@ -79,7 +80,10 @@ export interface LocalStoreOptions {
 /** Who calls: a session or (server only) a personal access token, and where from. */
 export interface Credentials {
   sessionToken?: string | undefined;
-  /** A personal access token; the server has checked its scope for the route. */
+  /**
+   * A personal access token; the server has checked its scope for the route, except for introspection
+   * (`perCaller` routes), where verifyToken checks it together with the answer.
+   */
   accessToken?: string | undefined;
   /** The client address, known to the server; local calls have none (SPEC §6, documented). */
   ip?: string | undefined;
@@ -310,9 +314,14 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
 
     rotateToken: (ref, proof) => authed((ctx, me) => rotateToken(ctx, me, ref, proof, origin)),
 
-    // Over HTTP the caller is a session (checked here) or an access token whose scope the server has
-    // checked; in local mode nobody signs in to read the database at hand.
-    verifyToken: (token, ip) => (credentials.sessionToken ? authed((ctx) => verifyToken(ctx, token, ip)) : run((ctx) => verifyToken(ctx, token, ip))),
+    // Over HTTP the caller authenticates (RFC 7662 §2.1): a session, or an access token with the scope
+    // tokens:introspect, checked here with the answer in one snapshot. Locally nobody signs in to read
+    // the database at hand.
+    verifyToken: (token, ip) => {
+      const { accessToken, sessionToken } = credentials;
+      if (accessToken) return run((ctx) => introspectFor(ctx, { token: accessToken, ip: origin.ip }, token, ip));
+      return sessionToken ? authed((ctx) => verifyToken(ctx, token, ip)) : run((ctx) => verifyToken(ctx, token, ip));
+    },
 
     apiKeyStatus: () => authed((ctx, me) => apiKeyStatus(ctx, me.account)),
 

@@ -93,17 +93,17 @@ export async function serve(options: ServeOptions): Promise<void> {
       return relyingParty;
     },
   });
-  const anonymous = new Map<string, Backend>();
+  // A back end is built for each caller (its credential, address and client), and kept: a script or
+  // a resource server sends many requests with the same ones, and building one is ~70 closures. A
+  // few thousand at most; a back end holds no state of its own beyond what it was built with.
+  const backends = new Map<string, Backend>();
   const api = createApiServer({
     backendFor: (c) => {
-      if (c.sessionToken || c.accessToken) return store.backend({ sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client });
-      // Calls without credentials (introspection, sign-in) differ only by address and client: one
-      // back end per pair is kept (a few thousand at most) instead of one built for every request.
-      const key = `${c.ip}\n${c.client}`;
-      let backend = anonymous.get(key);
+      const key = `${c.sessionToken ?? ''}\n${c.accessToken ?? ''}\n${c.ip}\n${c.client}`;
+      let backend = backends.get(key);
       if (!backend) {
-        if (anonymous.size >= 4096) anonymous.clear();
-        anonymous.set(key, (backend = store.backend({ ip: c.ip, client: c.client })));
+        if (backends.size >= 4096) backends.clear();
+        backends.set(key, (backend = store.backend({ sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client })));
       }
       return backend;
     },

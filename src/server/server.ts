@@ -126,6 +126,11 @@ function errorBody(code: string, message: string, details: Record<string, unknow
 /** RFC 6750 §3: a 401 names the scheme the client should use. */
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="acctsec"' };
 const INVALID_TOKEN = { 'www-authenticate': 'Bearer realm="acctsec", error="invalid_token"' };
+/** RFC 6750 §3.1's error codes in the challenge, for OAuth clients that read them. */
+const CHALLENGES: Record<string, Record<string, string>> = {
+  inactive_token: INVALID_TOKEN,
+  missing_scope: { 'www-authenticate': 'Bearer realm="acctsec", error="insufficient_scope"' },
+};
 
 /** The raw body, at most 64 KiB (413 beyond). Events, not an async iterator: cheaper per request. */
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -332,13 +337,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return { accessToken: bearer, ip, client };
   }
 
-  async function checkScope(backend: Backend, route: Route, creds: RequestCredentials): Promise<void> {
+  async function checkScope(route: Route, creds: RequestCredentials): Promise<void> {
     if (!creds.accessToken || typeof route.auth !== 'object') return;
-    const token = await backend.verifyToken(creds.accessToken, creds.ip);
-    // RFC 6750 §3.1's error codes in the challenge, for OAuth clients that read them.
+    // Asked as nobody: a back end holding the token as its credential would introspect *as* it.
+    const token = await options.backendFor({ ip: creds.ip, client: creds.client }).verifyToken(creds.accessToken, creds.ip);
     if (!token.active) throw new HttpError(401, 'inactive_token', 'the access token is not active (expired, revoked, unknown, or not allowed from this address)', INVALID_TOKEN);
     if (!token.scopes.includes(route.auth.scope)) {
-      throw new HttpError(403, 'missing_scope', `the access token lacks the scope ${route.auth.scope}`, { 'www-authenticate': `Bearer realm="acctsec", error="insufficient_scope", scope="${route.auth.scope}"` });
+      throw new HttpError(403, 'missing_scope', `the access token lacks the scope ${route.auth.scope}`, CHALLENGES.missing_scope);
     }
   }
 
@@ -398,16 +403,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         if (!caller) {
           throw new HttpError(401, 'caller_required', `introspection needs the caller's credential: Authorization: Bearer <an access token with the scope ${(route.auth as { scope: string }).scope}>`, CHALLENGE);
         }
-        // A session is authenticated by the call itself: checked before it, charged after it.
-        if (creds.sessionToken) checkCallerBudget(caller);
+        // The call authenticates the caller (its token's scope too, in the same database snapshot as
+        // the answer): the budget is checked before it and charged after it.
+        checkCallerBudget(caller);
       }
       const backend = options.backendFor(creds);
-      if (creds.accessToken && typeof route.auth === 'object') await checkScope(backend, route, creds);
-      // An access token is authenticated by now: checked and charged at once, no await between them.
-      if (route.perCaller && creds.accessToken) {
-        checkCallerBudget(caller!);
-        chargeCaller(caller!);
-      }
+      if (creds.accessToken && typeof route.auth === 'object' && !route.perCaller) await checkScope(route, creds);
       if (route.op === 'init') options.bootstrap ? options.bootstrap.admit(args[1] as string | undefined) : refuseInit();
       const call = (backend[route.op] as (...a: unknown[]) => unknown).bind(backend);
       if (route.stream) {
@@ -429,7 +430,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         if (route.op === 'init' && err instanceof Conflict) options.bootstrap?.spent();
         throw err;
       }
-      if (route.perCaller && creds.sessionToken) chargeCaller(caller!);
+      if (route.perCaller) chargeCaller(caller!);
       if (route.op === 'init') {
         options.bootstrap?.spent();
         // A server never names its own files.
@@ -473,7 +474,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       if (err instanceof AcctsecError) {
         const status = STATUS_BY_EXIT[err.exitCode] ?? 500;
         const details = err.details();
-        const headers: Record<string, string> = status === 429 && typeof details.retryAfterSeconds === 'number' ? { 'retry-after': String(details.retryAfterSeconds) } : status === 401 ? CHALLENGE : {};
+        const headers: Record<string, string> =
+          status === 429 && typeof details.retryAfterSeconds === 'number' ? { 'retry-after': String(details.retryAfterSeconds) } : (CHALLENGES[err.slug] ?? (status === 401 ? CHALLENGE : {}));
         return send(res, status, errorBody(err.slug, redact(err.message), details), headers);
       }
       options.log?.(`internal error on ${req.method} ${(req.url ?? '').split('?', 1)[0]}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

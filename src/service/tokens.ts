@@ -2,7 +2,7 @@ import * as nodeCrypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
 
 const oneShotHash = (nodeCrypto as unknown as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
-import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
+import { AuthFailed, Conflict, Forbidden, InvalidInput, NotFound } from '../errors.js';
 import { findAccountById, type AccountRow } from '../store/accounts.js';
 import {
   changeGeneration,
@@ -35,12 +35,15 @@ export const MAX_DAYS = 366;
 const USE_WRITE_EVERY_MS = 60_000;
 const EXPIRING_SOON_MS = 7 * DAY;
 
+/** The scope a resource server's token needs to ask about other tokens (RFC 7662 §2.1). */
+export const INTROSPECT_SCOPE = 'tokens:introspect';
+
 /** The scopes of this tool's own API (remote mode checks them); always in the catalogue. */
 export const OWN_SCOPES: ScopeInfo[] = [
   { name: 'account:read', description: 'read account status, sessions, MFA state and activity', source: 'acctsec' },
   { name: 'ip:write', description: 'change the IP allow-list', source: 'acctsec' },
   { name: 'notifications:write', description: 'change notification preferences', source: 'acctsec' },
-  { name: 'tokens:introspect', description: 'ask a remote server whether other tokens are active (RFC 7662 introspection, for resource servers)', source: 'acctsec' },
+  { name: INTROSPECT_SCOPE, description: 'ask a remote server whether other tokens are active (RFC 7662 introspection, for resource servers)', source: 'acctsec' },
 ];
 
 export function scopeCatalogue(ctx: ServiceContext): ScopeInfo[] {
@@ -199,10 +202,10 @@ const INACTIVE: Introspection = Object.freeze({ active: false as const });
  * before any lookup), unknown, revoked, expired, of a locked account, or used from outside the
  * account's IP list. `last used` is written at most once a minute, not on every check.
  */
-export function verifyToken(ctx: ServiceContext, raw: string, ip?: string): Introspection {
+export function verifyToken(ctx: ServiceContext, raw: string, ip?: string, generation?: number): Introspection {
   const shape = inspectSecret(raw);
   if (!shape.valid || shape.kind === 'reset') return INACTIVE;
-  const checked = tokenForCheck(ctx, hashSecret(raw));
+  const checked = tokenForCheck(ctx, hashSecret(raw), generation);
   if (!checked) return INACTIVE;
   const { row } = checked;
   if (state(ctx, row) !== 'active' || row.locked_at !== null) return INACTIVE;
@@ -248,8 +251,8 @@ const checkCache = new WeakMap<Db, Map<string, CheckedToken>>();
  * judged on every check; the IP list, when the account has one, is always read afresh. Unknown
  * hashes are not kept.
  */
-function tokenForCheck(ctx: ServiceContext, hash: Buffer): CheckedToken | undefined {
-  const generation = changeGeneration(ctx.db);
+function tokenForCheck(ctx: ServiceContext, hash: Buffer, known?: number): CheckedToken | undefined {
+  const generation = known ?? changeGeneration(ctx.db);
   let cache = checkCache.get(ctx.db);
   if (!cache) checkCache.set(ctx.db, (cache = new Map()));
   const key = hash.toString('latin1');
@@ -264,6 +267,19 @@ function tokenForCheck(ctx: ServiceContext, hash: Buffer): CheckedToken | undefi
   const checked = { generation, row, scopes: JSON.parse(row.scopes) as string[], resources: JSON.parse(row.resources) as string[] };
   cache.set(key, checked);
   return checked;
+}
+
+/**
+ * Introspection for a resource server that authenticates with its own token (RFC 7662 §2.1): that
+ * token must be active from the caller's address and hold tokens:introspect. Both checks see one read
+ * of the change counter, taken in this synchronous call: one snapshot of the database for the request.
+ */
+export function introspectFor(ctx: ServiceContext, caller: { token: string; ip?: string | undefined }, raw: string, ip?: string): Introspection {
+  const generation = changeGeneration(ctx.db);
+  const own = verifyToken(ctx, caller.token, caller.ip, generation);
+  if (!own.active) throw new AuthFailed('the access token is not active (expired, revoked, unknown, or not allowed from this address)', 'inactive_token');
+  if (!own.scopes.includes(INTROSPECT_SCOPE)) throw new Forbidden(`the access token lacks the scope ${INTROSPECT_SCOPE}`, 'missing_scope');
+  return verifyToken(ctx, raw, ip, generation);
 }
 
 /**
