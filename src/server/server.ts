@@ -300,7 +300,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     let bucket = buckets.get(caller);
     if (!bucket) {
       if (!create) return undefined;
+      // Bounded: idle callers go first; past the cap even busy ones start over with a full bucket.
       if (buckets.size >= 10_000) for (const [k, [, at]] of buckets) if (t - at > 60_000) buckets.delete(k);
+      if (buckets.size >= 10_000) buckets.clear();
       buckets.set(caller, (bucket = [callerRate * 2, t]));
     }
     bucket[0] = Math.min(callerRate * 2, bucket[0] + ((t - bucket[1]) / 1000) * callerRate);
