@@ -176,8 +176,9 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
     init: async (input) => {
       // Judged before the database and key files exist: a refused init creates nothing.
       await checkInitInput(input, { ...defaultPolicy, ...options.policy });
+      // The key before the database: an unreadable key file refuses init before any file is made.
+      if (!options.envKey) ensureKeyFile(options.keyPath);
       return run(async (ctx) => {
-        if (!options.envKey) ensureKeyFile(options.keyPath);
         const { account, session } = await initialize(ctx, input, origin);
         return {
           account: { username: account.username, email: account.email, role: account.role },

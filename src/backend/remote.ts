@@ -21,7 +21,8 @@ export interface RemoteBackendOptions {
 /** Loopback names and addresses: the only places plain http may go without --insecure-http. */
 function isLoopback(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  // Not *.localhost: a resolver may answer it with any address (RFC 6761 asks it not to; not all obey).
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 interface ErrorBody {

@@ -20,6 +20,8 @@ export const WINDOW_MS = 5 * 60_000;
 /** Introspection calls per second per calling credential (a bucket of twice this many absorbs bursts). */
 export const DEFAULT_CALLER_RATE = 1000;
 const NO_FAILURES: readonly number[] = Object.freeze([]);
+/** Addresses the failure limit keeps at most (a few tens of MB); issue #15 groups IPv6 by /64. */
+const MAX_TRACKED_ADDRESSES = 100_000;
 
 export interface RequestCredentials {
   sessionToken?: string;
@@ -88,17 +90,21 @@ function inside(address: string, nets: Net[]): boolean {
 export function parseHop(hop: string): string | undefined {
   let h = hop.trim();
   const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(h);
+  const port = bracketed ? bracketed[2] : /^[0-9.]+:(\d{1,5})$/.exec(h)?.[1];
+  if (port !== undefined && Number(port) > 65535) return undefined;
   if (bracketed) h = bracketed[1]!;
-  else if (/^[0-9.]+:\d{1,5}$/.test(h)) h = h.slice(0, h.lastIndexOf(':'));
+  else if (port !== undefined) h = h.slice(0, h.lastIndexOf(':'));
+  // No zone ids (each would be an address of its own to the limits), and no deprecated
+  // IPv4-compatible form (::a.b.c.d), which ipaddr.js would read as the IPv4 address.
+  if (h.includes('%') || (isIP(h) === 6 && h.includes('.') && !/^::ffff:/i.test(h))) return undefined;
   return isIP(h) ? plain(h) : undefined;
 }
 
-/** The host name of a Host header, lower-cased, without port or IPv6 brackets. */
+/** The host name of a Host header (RFC 9110 §7.2: host [":" port]), lower-cased; '' when malformed. */
 function hostName(header: string): string {
-  const h = header.trim().toLowerCase();
-  if (h.startsWith('[')) return h.slice(1, h.indexOf(']') < 0 ? undefined : h.indexOf(']'));
-  const colon = h.lastIndexOf(':');
-  return colon < 0 ? h : h.slice(0, colon);
+  const m = /^(\[[0-9a-f:.]+\]|[^[\]:]+)(?::\d{1,5})?$/.exec(header.trim().toLowerCase());
+  if (!m) return '';
+  return m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!;
 }
 
 class HttpError extends Error {
@@ -160,13 +166,24 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 const invalid = (message: string, field: string) => new HttpError(400, 'invalid_input', message, {}, field);
+// ignoreBOM: a byte order mark stays in the text, and JSON.parse refuses it (RFC 8259 §8.1).
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The body as text: UTF-8 only (RFC 8259 §8.1), refused rather than patched with U+FFFD. */
+function utf8(raw: Buffer): string {
+  try {
+    return UTF8.decode(raw);
+  } catch {
+    throw new HttpError(400, 'malformed_json', 'the request body is not valid UTF-8');
+  }
+}
 
 /** A JSON body: an object (its fields are the operation's parameters). */
 function jsonFields(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) return {};
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
+    parsed = JSON.parse(utf8(raw));
   } catch {
     throw new HttpError(400, 'malformed_json', 'the request body is not valid JSON');
   }
@@ -196,8 +213,10 @@ const OAUTH_IGNORED = new Set(['token_type_hint', 'client_id']);
  */
 function formFields(raw: Buffer): Record<string, unknown> {
   const fields = fieldSet();
-  for (const [name, value] of new URLSearchParams(raw.toString('utf8'))) {
-    if (Object.hasOwn(fields, name)) throw invalid(`the field ${name} is repeated`, name);
+  const seen = new Set<string>();
+  for (const [name, value] of new URLSearchParams(utf8(raw))) {
+    if (seen.has(name)) throw invalid(`the field ${name} is repeated`, name);
+    seen.add(name);
     if (!OAUTH_IGNORED.has(name)) fields[name] = value;
   }
   return fields;
@@ -284,6 +303,16 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     hostsSeen.set(req.socket, header);
   }
 
+  /** Bounded (issue #14 review): expired entries go when the map is large; past the cap it starts over. */
+  function recordFailure(ip: string): void {
+    if (failures.size >= MAX_TRACKED_ADDRESSES) {
+      const cutoff = now() - WINDOW_MS;
+      for (const [k, times] of failures) if (times[times.length - 1]! <= cutoff) failures.delete(k);
+      if (failures.size >= MAX_TRACKED_ADDRESSES) failures.clear();
+    }
+    failures.set(ip, [...recentFailures(ip), now()]);
+  }
+
   function recentFailures(ip: string): readonly number[] {
     const kept = failures.get(ip);
     if (!kept) return NO_FAILURES;
@@ -354,11 +383,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     let fields: Record<string, unknown>;
     if (route.method === 'GET') fields = query ? queryFields(query) : {};
     else {
-      const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+      const [media, ...parameters] = (req.headers['content-type'] ?? '').toLowerCase().split(';');
+      const type = media!.trim();
       const form = route.form === true && type === MEDIA_FORM;
-      if (type !== MEDIA_JSON && !form) {
+      // JSON is UTF-8 (RFC 8259 §8.1): a body declared in another charset is not read as if it were.
+      const charset = parameters.map((p) => p.trim()).find((p) => p.startsWith('charset='));
+      if ((type !== MEDIA_JSON && !form) || (charset !== undefined && charset.replace(/"/g, '') !== 'charset=utf-8')) {
         req.resume();
-        throw new HttpError(415, 'unsupported_media_type', `send the body as ${route.form ? `${MEDIA_JSON} or ${MEDIA_FORM}` : MEDIA_JSON}${type ? `, not ${type.slice(0, 100)}` : ''}`);
+        throw new HttpError(415, 'unsupported_media_type', `send the body as ${route.form ? `${MEDIA_JSON} or ${MEDIA_FORM}` : MEDIA_JSON} in UTF-8${type ? `, not ${type.slice(0, 100)}${charset ? `; ${charset.slice(0, 40)}` : ''}` : ''}`);
       }
       const raw = await readBody(req);
       fields = form ? formFields(raw) : jsonFields(raw);
@@ -443,10 +475,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     } catch (err) {
       // A caller over its own introspection budget is not a failed attempt of its address: counting
       // it would let one resource server's flood lock out every caller behind the same address.
-      failed = !(err instanceof HttpError && err.status === 429);
+      // Nor is a malformed value (exit 2): it guesses nothing.
+      failed = !(err instanceof HttpError && err.status === 429) && !(err instanceof AcctsecError && err.exitCode === 2);
       throw err;
     } finally {
-      if (route.limited && failed) failures.set(ip, [...recentFailures(ip), now()]);
+      if (route.limited && failed) recordFailure(ip);
     }
   }
 
@@ -478,6 +511,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         const details = err.details();
         const headers: Record<string, string> =
           status === 429 && typeof details.retryAfterSeconds === 'number' ? { 'retry-after': String(details.retryAfterSeconds) } : (CHALLENGES[err.slug] ?? (status === 401 ? CHALLENGE : {}));
+        for (const [k, value] of Object.entries(details)) if (typeof value === 'string') details[k] = redact(value);
         return send(res, status, errorBody(err.slug, redact(err.message), details), headers);
       }
       options.log?.(`internal error on ${req.method} ${(req.url ?? '').split('?', 1)[0]}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

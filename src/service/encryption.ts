@@ -24,11 +24,12 @@ export interface KeySource {
   keyPath: string;
 }
 
-export function parseKey(text: string, field: string): Buffer {
+/** `source`: the variable's name or the key file's path, for the message; the field is the kind of source. */
+export function parseKey(text: string, source: string, field = 'key-file'): Buffer {
   const t = text.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
   if (key.length !== KEY_BYTES) {
-    throw new InvalidInput(`${field} must hold a 256-bit key (base64 or 64 hex digits)`, field);
+    throw new InvalidInput(`${source} must hold a 256-bit key (base64 or 64 hex digits)`, field);
   }
   return key;
 }
@@ -53,7 +54,7 @@ export function keyringFrom(source: KeySource): Keyring {
   return {
     key() {
       if (!cached) {
-        if (source.envKey) cached = parseKey(source.envKey, 'ACCTSEC_ENCRYPTION_KEY');
+        if (source.envKey) cached = parseKey(source.envKey, 'ACCTSEC_ENCRYPTION_KEY', 'ACCTSEC_ENCRYPTION_KEY');
         else if (existsSync(source.keyPath)) cached = parseKey(readFileSync(source.keyPath, 'utf8'), source.keyPath);
         else throw new NotFound(`the encryption key file ${source.keyPath} is missing (or set ACCTSEC_ENCRYPTION_KEY)`);
       }

@@ -22,7 +22,7 @@ import type { ApiKeyStatus, IdentityProof, Introspection, ScopeInfo, TokenCreate
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { confirmIdentity } from './identity.js';
-import { isAllowedById } from './ip-allow-list.js';
+import { isAllowedById, parseAddress } from './ip-allow-list.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import type { Auth } from './sessions.js';
 
@@ -202,7 +202,10 @@ const INACTIVE: Introspection = Object.freeze({ active: false as const });
  * before any lookup), unknown, revoked, expired, of a locked account, or used from outside the
  * account's IP list. `last used` is written at most once a minute, not on every check.
  */
-export function verifyToken(ctx: ServiceContext, raw: string, ip?: string, generation?: number): Introspection {
+export function verifyToken(ctx: ServiceContext, raw: string, rawIp?: string, generation?: number): Introspection {
+  // Judged for every token, active or not (an answer that depended on it would tell which tokens
+  // are live), and stored only in its normal form: `last used from` shows an address, nothing else.
+  const ip = rawIp === undefined ? undefined : parseAddress(rawIp, 'ip').toString();
   const shape = inspectSecret(raw);
   if (!shape.valid || shape.kind === 'reset') return INACTIVE;
   const checked = tokenForCheck(ctx, hashSecret(raw), generation);

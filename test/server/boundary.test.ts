@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { Home, json, PASSWORD } from '../e2e/helpers.js';
@@ -56,6 +56,23 @@ describe('nobody claims a fresh server over the network', () => {
     expect(wrongType.status).toBe(400);
     expect(wrongType.body.error).toMatchObject({ code: 'invalid_input', field: 'input.password' });
     expect(readdirSync(home.dir).filter((f) => f.startsWith('srv.db'))).toEqual(['srv.db.bootstrap-secret']);
+  });
+
+  it('an unreadable key file refuses init before the database exists, naming no server path', async () => {
+    const other = new Home();
+    const s2 = await startServe(other);
+    try {
+      // What a crash between creating the key file and writing it would leave.
+      writeFileSync(`${other.dir}/srv.db.key`, '');
+      const r = await call(s2.url, '/v1/init', { body: JSON.stringify({ input: ALICE, bootstrapSecret: s2.secret }) });
+      expect(r.status).toBe(400);
+      expect(r.text).not.toContain(other.dir);
+      expect(r.body.error?.field).toBe('key-file');
+      expect(existsSync(`${other.dir}/srv.db`)).toBe(false);
+    } finally {
+      await s2.stop();
+      await other.remove();
+    }
   });
 
   it('a call before any account names no server path', async () => {
@@ -128,7 +145,10 @@ describe('browsers and proxies cannot be used against it', () => {
     ['multipart/form-data; boundary=x', 415],
     ['', 415],
     ['application/json; charset=utf-8', 401],
+    ['application/json; charset="UTF-8"', 401],
     ['Application/JSON', 401],
+    ['application/json; charset=latin1', 415],
+    ['application/json-patch+json', 415],
   ])('a POST with content-type "%s" answers %i (cross-site forms cannot send JSON)', async (type, status) => {
     const headers: Record<string, string> = type ? { 'content-type': type } : {};
     const r = await request(`${served.url}/v1/sessions`, { method: 'POST', body: JSON.stringify({ input: { username: 'alice', password: 'not it at all' } }), headers });
@@ -141,6 +161,8 @@ describe('browsers and proxies cannot be used against it', () => {
     ['evil.example', 421],
     ['evil.example:80', 421],
     ['127.0.0.1.nip.io', 421],
+    ['[localhost]evil.com', 421],
+    ['localhost.', 421],
     ['localhost', 200],
     ['LOCALHOST:1234', 200],
     ['127.0.0.1', 200],
@@ -175,6 +197,10 @@ describe('browsers and proxies cannot be used against it', () => {
     ['0x7f.1'],
     ['127.1'],
     ['198.51.100.7, 10.0.0.1, not-an-ip'],
+    ['fe80::1%eth0'],
+    ['::198.51.100.7'],
+    ['198.51.100.7:99999'],
+    ['198.51.100.7,,'],
   ])('X-Forwarded-For "%s" with a malformed hop where the client is looked for is refused (400), never skipped', async (xff) => {
     const r = await statusFrom(xff);
     expect(r.status).toBe(400);
@@ -198,6 +224,12 @@ describe('browsers and proxies cannot be used against it', () => {
     } finally {
       await home.run(['ip', 'clear', '--yes']);
     }
+  });
+
+  it('a body that is not UTF-8 is refused, not patched with replacement characters', async () => {
+    const r = await request(`${served.url}/v1/sessions`, { method: 'POST', body: Buffer.from('{"input":{"username":"al\xffice","password":"x"}}', 'latin1'), headers: { 'content-type': 'application/json' } });
+    expect(r.statusCode).toBe(400);
+    expect(((await r.body.json()) as { error: { code: string } }).error.code).toBe('malformed_json');
   });
 
   it('401 carries WWW-Authenticate: Bearer; the scheme is case-insensitive (RFC 7235)', async () => {
@@ -295,13 +327,43 @@ describe('every route validates its input', () => {
   });
 });
 
+describe('introspection judges the address it is given, for every token alike', () => {
+  it('a malformed ip is 400 whether the token is live or not, does not count against the caller, and only normal forms are stored', async () => {
+    const home = new Home();
+    const served = await startServe(home);
+    try {
+      await home.init();
+      const caller = json<{ token: string }>(await home.run(['token', 'create', '--name', 'rs', '--scope', 'tokens:introspect', '--json'])).token;
+      const live = json<{ token: string }>(await home.run(['token', 'create', '--name', 'live', '--scope', 'dns:read', '--json'])).token;
+      const ask = (token: string, ip: string) =>
+        call(served.url, '/v1/tokens/introspect', { body: new URLSearchParams({ token, ip }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${caller}` } });
+      for (let i = 0; i < 35; i++) {
+        for (const token of [live, 'acs_garbage']) {
+          const r = await ask(token, '\u001b[31mEVIL\u001b[0m<script>');
+          expect(r.status).toBe(400);
+          expect(r.body.error).toMatchObject({ code: 'invalid_input', field: 'ip' });
+        }
+      }
+      // 70 refusals of a malformed value: the caller's address is not locked out.
+      expect((await ask(live, '::ffff:198.51.100.7')).body).toMatchObject({ active: true });
+      const list = json<{ name: string; lastUsedIp: string | null }[]>(await home.run(['token', 'list', '--json']));
+      expect(list.find((t) => t.name === 'live')?.lastUsedIp).toBe('198.51.100.7');
+    } finally {
+      await served.stop();
+      await home.remove();
+    }
+  });
+});
+
 describe('plain http only on this machine', () => {
   it('--remote http:// to another host is refused (exit 2) unless --insecure-http', async () => {
     const home = new Home();
     try {
-      const r = await home.run(['--remote', 'http://acctsec.invalid:7400', 'status']);
-      expect(r.exitCode).toBe(2);
-      expect(r.stderr).toContain('--insecure-http');
+      for (const url of ['http://acctsec.invalid:7400', 'http://anything.localhost:7400', 'http://127.0.0.1@acctsec.invalid', 'HTTP://ACCTSEC.INVALID']) {
+        const r = await home.run(['--remote', url, 'status']);
+        expect(r.exitCode, url).toBe(2);
+        expect(r.stderr).toContain('--insecure-http');
+      }
       const insecure = await home.run(['--insecure-http', '--remote', 'http://acctsec.invalid:7400', 'status']);
       expect(insecure.exitCode).toBe(8);
       for (const ok of ['http://127.0.0.1:9', 'http://localhost:9', 'http://[::1]:9']) expect((await home.run(['--remote', ok, 'status'])).exitCode, ok).toBe(8);
