@@ -119,9 +119,10 @@ class HttpError extends Error {
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  const head = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' };
+  res.writeHead(status, headers ? Object.assign(head, headers) : head);
   res.end(text);
 }
 
@@ -138,30 +139,45 @@ const CHALLENGES: Record<string, Record<string, string>> = {
   missing_scope: { 'www-authenticate': 'Bearer realm="acctsec", error="insufficient_scope"' },
 };
 
-/** The raw body, at most 64 KiB (413 beyond). Events, not an async iterator: cheaper per request. */
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT) {
-      reject(new HttpError(413, 'too_large', `the request body is over ${BODY_LIMIT / 1024} KiB`));
+const tooLarge = () => new HttpError(413, 'too_large', `the request body is over ${BODY_LIMIT / 1024} KiB`);
+const NO_BODY = Buffer.alloc(0);
+
+/**
+ * The raw body, at most 64 KiB (413 beyond), handed to `done` once. Events and a callback, not an
+ * async iterator or a promise: each is a promise and a microtask more on every request.
+ */
+function readBody(req: IncomingMessage, done: (err: unknown, raw: Buffer) => void): void {
+  if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT) {
+    req.resume();
+    done(tooLarge(), NO_BODY);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > BODY_LIMIT) {
+      req.removeAllListeners('data');
       req.resume();
+      if (!settled) {
+        settled = true;
+        done(tooLarge(), NO_BODY);
+      }
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > BODY_LIMIT) {
-        reject(new HttpError(413, 'too_large', `the request body is over ${BODY_LIMIT / 1024} KiB`));
-        req.removeAllListeners('data');
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('error', reject);
-    req.on('end', () => {
-      if (size <= BODY_LIMIT) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
+    chunks.push(chunk);
+  });
+  req.on('error', (err) => {
+    if (!settled) {
+      settled = true;
+      done(err, NO_BODY);
+    }
+  });
+  req.on('end', () => {
+    if (settled) return;
+    settled = true;
+    done(undefined, chunks.length === 1 ? chunks[0]! : chunks.length === 0 ? NO_BODY : Buffer.concat(chunks, size));
   });
 }
 
@@ -378,29 +394,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     }
   }
 
-  /** The operation's arguments, in order, from a body or query checked against the route's schema. */
-  async function argumentsOf(req: IncomingMessage, route: Route, query: URLSearchParams | undefined): Promise<unknown[]> {
-    let fields: Record<string, unknown>;
-    if (route.method === 'GET') fields = query ? queryFields(query) : {};
-    else {
-      const [media, ...parameters] = (req.headers['content-type'] ?? '').toLowerCase().split(';');
-      const type = media!.trim();
-      const form = route.form === true && type === MEDIA_FORM;
-      // JSON is UTF-8 (RFC 8259 §8.1): a body declared in another charset is not read as if it were.
-      const charset = parameters.map((p) => p.trim()).find((p) => p.startsWith('charset='));
-      if ((type !== MEDIA_JSON && !form) || (charset !== undefined && charset.replace(/"/g, '') !== 'charset=utf-8')) {
-        req.resume();
-        throw new HttpError(415, 'unsupported_media_type', `send the body as ${route.form ? `${MEDIA_JSON} or ${MEDIA_FORM}` : MEDIA_JSON} in UTF-8${type ? `, not ${type.slice(0, 100)}${charset ? `; ${charset.slice(0, 40)}` : ''}` : ''}`);
-      }
-      const raw = await readBody(req);
-      fields = form ? formFields(raw) : jsonFields(raw);
-    }
-    const checked = v.safeParse(route.input, fields);
-    if (!checked.success) throw schemaError(checked.issues);
-    return route.params.map(([name]) => checked.output[name]);
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * A request up to its body: host, route, the address's failure window, the media type; then the
+   * body, read with events, goes to respond(). Nothing before the call to the Backend awaits: a
+   * resource server introspects on each request it gets, and every promise and microtask of the
+   * way (an async function per step, a promise per body) was a measurable part of its cost.
+   */
+  function handle(req: IncomingMessage, res: ServerResponse): void {
     checkHost(req);
     const target = req.url ?? '/';
     const q = target.indexOf('?');
@@ -426,10 +426,37 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         return send(res, 429, errorBody('throttled', `too many failed attempts from ${ip}; try again in ${retry} s`, { retryAfterSeconds: retry }), { 'retry-after': String(retry) });
       }
     }
+    if (route.method === 'GET') return respond(req, res, route, ip, q >= 0 ? queryFields(new URLSearchParams(target.slice(q + 1))) : {});
+    const [media, ...parameters] = (req.headers['content-type'] ?? '').toLowerCase().split(';');
+    const type = media!.trim();
+    const form = route.form === true && type === MEDIA_FORM;
+    // JSON is UTF-8 (RFC 8259 §8.1): a body declared in another charset is not read as if it were.
+    const charset = parameters.length ? parameters.map((p) => p.trim()).find((p) => p.startsWith('charset=')) : undefined;
+    if ((type !== MEDIA_JSON && !form) || (charset !== undefined && charset.replace(/"/g, '') !== 'charset=utf-8')) {
+      req.resume();
+      throw new HttpError(415, 'unsupported_media_type', `send the body as ${route.form ? `${MEDIA_JSON} or ${MEDIA_FORM}` : MEDIA_JSON} in UTF-8${type ? `, not ${type.slice(0, 100)}${charset ? `; ${charset.slice(0, 40)}` : ''}` : ''}`);
+    }
+    readBody(req, (err, raw) => {
+      try {
+        if (err) throw err;
+        respond(req, res, route, ip, form ? formFields(raw) : jsonFields(raw));
+      } catch (e) {
+        fail(req, res, e);
+      }
+    });
+  }
+
+  /** The body or query's fields checked against the route's schema, then the caller's credentials. */
+  function respond(req: IncomingMessage, res: ServerResponse, route: Route, ip: string, fields: Record<string, unknown>): void {
     // Checked before anything else runs: a body of the wrong shape never reaches the Backend.
-    const args = await argumentsOf(req, route, req.method === 'GET' && q >= 0 ? new URLSearchParams(target.slice(q + 1)) : undefined);
-    const creds = credentialsFor(req, route, ip);
-    let failed = false;
+    const checked = v.safeParse(route.input, fields);
+    if (!checked.success) throw schemaError(checked.issues);
+    const args = route.params.map(([name]) => checked.output[name]);
+    void call(req, res, route, ip, args, credentialsFor(req, route, ip));
+  }
+
+  /** The Backend's answer, or the error it ends in (never thrown: its promise is not awaited). */
+  async function call(req: IncomingMessage, res: ServerResponse, route: Route, ip: string, args: unknown[], creds: RequestCredentials): Promise<void> {
     try {
       const caller = creds.accessToken ?? creds.sessionToken;
       if (route.perCaller) {
@@ -444,9 +471,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       const backend = options.backendFor(creds);
       if (creds.accessToken && typeof route.auth === 'object' && !route.perCaller) await checkScope(route, creds);
       if (route.op === 'init') options.bootstrap ? options.bootstrap.admit(args[1] as string | undefined) : refuseInit();
-      const call = (backend[route.op] as (...a: unknown[]) => unknown).bind(backend);
+      const method = backend[route.op] as (...a: unknown[]) => unknown;
       if (route.stream) {
-        const items = call(...args) as AsyncIterable<unknown>;
+        const items = method.apply(backend, args) as AsyncIterable<unknown>;
         const iterator = items[Symbol.asyncIterator]();
         const first = await iterator.next(); // errors (auth, role) still become a JSON error status
         res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
@@ -458,7 +485,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       }
       let result: unknown;
       try {
-        result = await call(...args);
+        result = await method.apply(backend, args);
       } catch (err) {
         // Someone ran `acctsec init --db` on the server's host meanwhile: the secret is of no more use.
         if (route.op === 'init' && err instanceof Conflict) options.bootstrap?.spent();
@@ -476,10 +503,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       // A caller over its own introspection budget is not a failed attempt of its address: counting
       // it would let one resource server's flood lock out every caller behind the same address.
       // Nor is a malformed value (exit 2): it guesses nothing.
-      failed = !(err instanceof HttpError && err.status === 429) && !(err instanceof AcctsecError && err.exitCode === 2);
-      throw err;
-    } finally {
-      if (route.limited && failed) recordFailure(ip);
+      if (route.limited && !(err instanceof HttpError && err.status === 429) && !(err instanceof AcctsecError && err.exitCode === 2)) recordFailure(ip);
+      fail(req, res, err);
     }
   }
 
@@ -494,29 +519,41 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return m;
   }
 
+  /** The error a request ends in, as its answer (a status and a JSON body), or a cut stream. */
+  function fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (err instanceof HttpError) {
+      if (!req.complete) req.resume();
+      return send(res, err.status, errorBody(err.code, err.message, err.field === undefined ? {} : { field: err.field }), err.headers);
+    }
+    if (err instanceof AcctsecError) {
+      const status = STATUS_BY_EXIT[err.exitCode] ?? 500;
+      const details = err.details();
+      const headers: Record<string, string> =
+        status === 429 && typeof details.retryAfterSeconds === 'number' ? { 'retry-after': String(details.retryAfterSeconds) } : (CHALLENGES[err.slug] ?? (status === 401 ? CHALLENGE : {}));
+      for (const [k, value] of Object.entries(details)) if (typeof value === 'string') details[k] = redact(value);
+      return send(res, status, errorBody(err.slug, redact(err.message), details), headers);
+    }
+    options.log?.(`internal error on ${req.method} ${(req.url ?? '').split('?', 1)[0]}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    send(res, 500, errorBody('internal', 'internal server error'));
+  }
+
+  /** One function for every response's close, not a closure per request. */
+  const closed = (): void => {
+    inFlight--;
+  };
+
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++;
-    res.on('close', () => inFlight--);
-    handle(req, res).catch((err: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (err instanceof HttpError) {
-        if (!req.complete) req.resume();
-        return send(res, err.status, errorBody(err.code, err.message, err.field === undefined ? {} : { field: err.field }), err.headers);
-      }
-      if (err instanceof AcctsecError) {
-        const status = STATUS_BY_EXIT[err.exitCode] ?? 500;
-        const details = err.details();
-        const headers: Record<string, string> =
-          status === 429 && typeof details.retryAfterSeconds === 'number' ? { 'retry-after': String(details.retryAfterSeconds) } : (CHALLENGES[err.slug] ?? (status === 401 ? CHALLENGE : {}));
-        for (const [k, value] of Object.entries(details)) if (typeof value === 'string') details[k] = redact(value);
-        return send(res, status, errorBody(err.slug, redact(err.message), details), headers);
-      }
-      options.log?.(`internal error on ${req.method} ${(req.url ?? '').split('?', 1)[0]}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      send(res, 500, errorBody('internal', 'internal server error'));
-    });
+    res.on('close', closed);
+    try {
+      handle(req, res);
+    } catch (err) {
+      fail(req, res, err);
+    }
   };
 
   const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createHttpServer(listener);
