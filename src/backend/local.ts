@@ -139,12 +139,21 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
     return open(create);
   }
 
-  /** Every call: store errors (busy, unreadable) become "back end unavailable" with the path. */
-  async function run<T>(fn: (ctx: ServiceContext) => T | Promise<T>, create = false): Promise<T> {
+  const unavailable = (err: unknown): never => {
+    throw storeError(err, options.dbPath);
+  };
+
+  /**
+   * Every call: store errors (busy, unreadable) become "back end unavailable" with the path. Not an
+   * async function: a synchronous answer (introspection's) is handed over already settled, without
+   * an async frame and an await of its own on every request.
+   */
+  function run<T>(fn: (ctx: ServiceContext) => T | Promise<T>, create = false): Promise<T> {
     try {
-      return await fn(context(create));
+      const result = fn(context(create));
+      return result instanceof Promise ? result.catch(unavailable) : Promise.resolve(result);
     } catch (err) {
-      throw storeError(err, options.dbPath);
+      return Promise.reject(storeError(err, options.dbPath));
     }
   }
 

@@ -369,15 +369,28 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     bucketOf(caller, true)![0] -= 1;
   }
 
+  /**
+   * Whether a bearer credential has an access token's shape (else it is a session's), remembered for
+   * a connection's last one: a pure function of the string, and a resource server sends the same
+   * token on every request of its keep-alive connection (a CRC32 each time, otherwise).
+   */
+  const bearersSeen = new WeakMap<object, { bearer: string; access: boolean }>();
+  function isAccessToken(req: IncomingMessage, bearer: string): boolean {
+    const seen = bearersSeen.get(req.socket);
+    if (seen?.bearer === bearer) return seen.access;
+    const shape = inspectSecret(bearer);
+    const access = shape.valid && (shape.kind === 'token' || shape.kind === 'apikey');
+    bearersSeen.set(req.socket, { bearer, access });
+    return access;
+  }
+
   function credentialsFor(req: IncomingMessage, route: Route, ip: string): RequestCredentials {
     const client = String(req.headers['user-agent'] ?? 'unknown client').slice(0, 120);
     const auth = req.headers.authorization;
     // RFC 7235 §2.1: the scheme is case-insensitive.
     const bearer = auth && /^bearer\s/i.test(auth) ? auth.slice(7).trim() : undefined;
     if (!bearer || route.auth === 'none') return { ip, client };
-    const shape = inspectSecret(bearer);
-    const isAccessToken = shape.valid && (shape.kind === 'token' || shape.kind === 'apikey');
-    if (!isAccessToken) return { sessionToken: bearer, ip, client };
+    if (!isAccessToken(req, bearer)) return { sessionToken: bearer, ip, client };
     if (route.auth === 'session') {
       throw new HttpError(403, 'session_required', 'this needs a signed-in session: access tokens cannot change passwords, second factors, tokens or accounts (`acctsec login`)');
     }
