@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { isUtf8 } from 'node:buffer';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import * as v from 'valibot';
@@ -182,16 +183,11 @@ function readBody(req: IncomingMessage, done: (err: unknown, raw: Buffer) => voi
 }
 
 const invalid = (message: string, field: string) => new HttpError(400, 'invalid_input', message, {}, field);
-// ignoreBOM: a byte order mark stays in the text, and JSON.parse refuses it (RFC 8259 §8.1).
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /** The body as text: UTF-8 only (RFC 8259 §8.1), refused rather than patched with U+FFFD. */
 function utf8(raw: Buffer): string {
-  try {
-    return UTF8.decode(raw);
-  } catch {
-    throw new HttpError(400, 'malformed_json', 'the request body is not valid UTF-8');
-  }
+  if (!isUtf8(raw)) throw new HttpError(400, 'malformed_json', 'the request body is not valid UTF-8');
+  // A byte order mark stays in the text, and JSON.parse refuses it (RFC 8259 §8.1).
+  return raw.toString('utf8');
 }
 
 /** A JSON body: an object (its fields are the operation's parameters). */

@@ -205,7 +205,7 @@ const INACTIVE: Introspection = Object.freeze({ active: false as const });
 export function verifyToken(ctx: ServiceContext, raw: string, rawIp?: string, generation?: number): Introspection {
   // Judged for every token, active or not (an answer that depended on it would tell which tokens
   // are live), and stored only in its normal form: `last used from` shows an address, nothing else.
-  const ip = rawIp === undefined ? undefined : parseAddress(rawIp, 'ip').toString();
+  const ip = rawIp === undefined ? undefined : normalAddress(rawIp);
   const checked = activeToken(ctx, raw, ip, generation);
   if (!checked) return INACTIVE;
   const { row } = checked;
@@ -291,6 +291,19 @@ function tokenForCheck(ctx: ServiceContext, raw: string, known?: number): Checke
   const checked = { generation, hash, row, scopes, resources: JSON.parse(row.resources) as string[], scope: scopes.join(' '), expiresAt: iso(row.expires_at) };
   cache.set(secret, checked);
   return checked;
+}
+
+/** Addresses already judged, by their text: a resource server sends the same few again and again. */
+const normalAddresses = new Map<string, string>();
+
+function normalAddress(raw: string): string {
+  let normal = normalAddresses.get(raw);
+  if (normal === undefined) {
+    normal = parseAddress(raw, 'ip').toString();
+    if (normalAddresses.size >= 1000) normalAddresses.clear();
+    normalAddresses.set(raw, normal);
+  }
+  return normal;
 }
 
 /**
