@@ -120,9 +120,25 @@ class HttpError extends Error {
   }
 }
 
+/** Frozen answers (an introspection answer is the same object while its token's row is) serialised once. */
+const serialised = new WeakMap<object, { text: string; length: number }>();
+
+function serialise(body: unknown): { text: string; length: number } {
+  if (typeof body !== 'object' || body === null || !Object.isFrozen(body)) {
+    const text = JSON.stringify(body);
+    return { text, length: Buffer.byteLength(text) };
+  }
+  let done = serialised.get(body);
+  if (!done) {
+    const text = JSON.stringify(body);
+    serialised.set(body, (done = { text, length: Buffer.byteLength(text) }));
+  }
+  return done;
+}
+
 function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
-  const text = JSON.stringify(body);
-  const head = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' };
+  const { text, length } = serialise(body);
+  const head = { 'content-type': 'application/json; charset=utf-8', 'content-length': length, 'cache-control': 'no-store' };
   res.writeHead(status, headers ? Object.assign(head, headers) : head);
   res.end(text);
 }

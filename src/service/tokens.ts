@@ -208,21 +208,27 @@ export function verifyToken(ctx: ServiceContext, raw: string, rawIp?: string, ge
   const ip = rawIp === undefined ? undefined : normalAddress(rawIp);
   const checked = activeToken(ctx, raw, ip, generation);
   if (!checked) return INACTIVE;
+  // Built once per row as the store gave it, frozen: every check until the counter moves hands out
+  // the same answer (and the server serialises it once).
+  return (checked.answer ??= answerFor(checked));
+}
+
+function answerFor(checked: CheckedToken): Introspection {
   const { row } = checked;
-  return {
-    active: true,
+  return Object.freeze({
+    active: true as const,
     scope: checked.scope,
     ...(row.expires_at === null ? {} : { exp: Math.floor(row.expires_at / 1000) }),
     iat: Math.floor(row.created_at / 1000),
     sub: String(row.account_id),
     username: row.username,
-    token_type: 'Bearer',
+    token_type: 'Bearer' as const,
     account: row.username,
-    scopes: checked.scopes.slice(),
-    resources: checked.resources.slice(),
+    scopes: Object.freeze(checked.scopes.slice()) as string[],
+    resources: Object.freeze(checked.resources.slice()) as string[],
     expiresAt: checked.expiresAt,
     deprecated: row.kind === 'apikey',
-  };
+  });
 }
 
 /** The token's check when it is active (see verifyToken), its use recorded; undefined otherwise. */
@@ -251,6 +257,8 @@ interface CheckedToken {
   /** Derived from the row once, not on every answer (Date#toISOString alone was ~0.3 µs a call). */
   scope: string;
   expiresAt: string | null;
+  /** The active answer, made on first use. */
+  answer?: Introspection;
 }
 
 /** Found tokens, per connection, by secret; at most this many (then the cache starts over). */
