@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import fc from 'fast-check';
 import { Pool } from 'undici';
 import * as v from 'valibot';
 import { ROUTES, type Route } from '../../src/backend/routes.js';
 import { BODY_LIMIT } from '../../src/server/server.js';
-import { BIN, Home, PASSWORD } from '../e2e/helpers.js';
+import { Home, PASSWORD } from '../e2e/helpers.js';
+import { startServe } from './serve.js';
 
 // Issue #14, point 2: every route of ROUTES fuzzed over real HTTP against a real `acctsec serve`.
 // Wrong-typed, missing, extra, huge, deeply nested and Unicode-odd values must all be refused with
@@ -597,19 +598,7 @@ interface Served {
 async function serveWithAdmin(args: string[] = []): Promise<Served> {
   const home = new Home();
   const db = join(home.dir, 'srv.db');
-  const server = execa('node', [BIN, 'serve', '--db', db, '--listen', '127.0.0.1:0', ...args], { env: home.env, extendEnv: false, reject: false });
-  let stderr = '';
-  server.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    void server.then(() => reject(new Error(`acctsec serve ended: ${stderr}`)));
-  });
-  const secret = readFileSync(`${db}.bootstrap-secret`, 'utf8').trim();
+  const { server, url, secret, stderr } = await startServe(home, args);
   // Keep-alive: thousands of small requests on a few connections.
   const pool = new Pool(url, { connections: 2 });
   const init = await pool.request({
@@ -621,7 +610,7 @@ async function serveWithAdmin(args: string[] = []): Promise<Served> {
   const result = (await init.body.json()) as { account: { role: string }; session: { token: string } };
   expect(init.statusCode).toBe(200);
   expect(result.account.role).toBe('admin');
-  return { home, server, pool, db, session: result.session.token, stderr: () => stderr, spread: args.includes('--trust-proxy') };
+  return { home, server, pool, db, session: result.session.token, stderr, spread: args.includes('--trust-proxy') };
 }
 
 async function stop(s: Served | undefined): Promise<void> {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { request } from 'undici';
 import * as client from 'openid-client';
-import { BIN, Home, json, PASSWORD } from '../e2e/helpers.js';
+import { Home, json, PASSWORD } from '../e2e/helpers.js';
+import { startServe } from './serve.js';
 
 // Token introspection (issue #14, point 4; RFC 7662) checked with an OAuth 2.0 client nobody here
 // wrote: openid-client v6 (on oauth4webapi), whose tokenIntrospection() sends the request and runs
@@ -12,22 +12,6 @@ import { BIN, Home, json, PASSWORD } from '../e2e/helpers.js';
 
 /** Introspection calls per second per caller for this server: small, so the limiter can be reached. */
 const RATE = 20;
-
-/** `acctsec serve` on a free loopback port for this home; resolves once it prints its URL. */
-async function startServe(home: Home, args: string[] = []): Promise<{ server: ResultPromise; url: string }> {
-  const server = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '127.0.0.1:0', ...args], { env: home.env, extendEnv: false, reject: false });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    server.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    void server.then((r) => reject(new Error(`acctsec serve ended: ${String(r.stderr)}`)));
-  });
-  home.env.ACCTSEC_BOOTSTRAP_SECRET = readFileSync(`${home.dir}/srv.db.bootstrap-secret`, 'utf8').trim();
-  return { server, url };
-}
 
 interface Sent {
   url: string;
