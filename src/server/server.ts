@@ -396,21 +396,6 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return access;
   }
 
-  /**
-   * The back end for a request, remembered for its connection's last credentials: a keep-alive
-   * client sends the same ones each time, and comparing four strings is cheaper than building and
-   * hashing the key `backendFor` looks them up by.
-   */
-  const backendsSeen = new WeakMap<object, { creds: RequestCredentials; backend: Backend }>();
-  function backendOf(req: IncomingMessage, creds: RequestCredentials): Backend {
-    const seen = backendsSeen.get(req.socket);
-    const c = seen?.creds;
-    if (c && c.sessionToken === creds.sessionToken && c.accessToken === creds.accessToken && c.ip === creds.ip && c.client === creds.client) return seen.backend;
-    const backend = options.backendFor(creds);
-    backendsSeen.set(req.socket, { creds, backend });
-    return backend;
-  }
-
   function credentialsFor(req: IncomingMessage, route: Route, ip: string): RequestCredentials {
     const client = String(req.headers['user-agent'] ?? 'unknown client').slice(0, 120);
     const auth = req.headers.authorization;
@@ -508,7 +493,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         // the answer): the budget is checked before it and charged after it.
         checkCallerBudget(caller);
       }
-      const backend = backendOf(req, creds);
+      const backend = options.backendFor(creds);
       if (creds.accessToken && typeof route.auth === 'object' && !route.perCaller) await checkScope(route, creds);
       if (route.op === 'init') options.bootstrap ? options.bootstrap.admit(args[1] as string | undefined) : refuseInit();
       const method = backend[route.op] as (...a: unknown[]) => unknown;
