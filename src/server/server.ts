@@ -209,9 +209,10 @@ function utf8(raw: Buffer): string {
 /** A JSON body: an object (its fields are the operation's parameters). */
 function jsonFields(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) return {};
+  const text = utf8(raw);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(utf8(raw));
+    parsed = JSON.parse(text);
   } catch {
     throw new HttpError(400, 'malformed_json', 'the request body is not valid JSON');
   }
