@@ -37,6 +37,7 @@ import {
   deleteApiKey,
   generateApiKey,
   introspectFor,
+  introspectionBatch,
   migrateApiKey,
   revokeTokenByRef,
   rotateToken,
@@ -102,6 +103,11 @@ export interface LocalBackendOptions extends LocalStoreOptions, BackendOptions {
 export interface LocalStore {
   readonly location: string;
   backend(credentials: Credentials): Backend;
+  /**
+   * Runs a batch of introspection calls made synchronously inside `fn` on one read of the change
+   * counter, made on entry (serve answers the introspections read in one event-loop turn this way).
+   */
+  introspectionBatch<T>(fn: () => T): T;
   close(): void;
 }
 
@@ -118,6 +124,15 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
   return {
     location: options.dbPath,
     backend: (credentials) => localBackend(options, context, credentials),
+    introspectionBatch: (fn) => {
+      let ctx: ServiceContext;
+      try {
+        ctx = context(false);
+      } catch {
+        return fn(); // no database yet: each call meets the error on its own
+      }
+      return introspectionBatch(ctx, fn);
+    },
     close: () => {
       db?.close();
       db = undefined;

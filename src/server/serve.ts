@@ -112,6 +112,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     hosts: [...(relyingParty ? [relyingParty.rpId] : []), ...(WILDCARD.has(host) ? [] : [host])],
     bootstrap,
     privatePaths: [options.store.dbPath, options.store.keyPath, options.store.mail.outboxDir, bootstrapSecretPath(options.store.dbPath)],
+    introspectionBatch: (fn) => store.introspectionBatch(fn),
     ...(options.introspectionRate !== undefined ? { callerRate: options.introspectionRate } : {}),
     ...(tls ? { tls } : {}),
     log: options.log,

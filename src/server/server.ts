@@ -62,6 +62,11 @@ export interface ApiServerOptions {
   privatePaths?: string[];
   /** Introspection calls per second per calling credential (default DEFAULT_CALLER_RATE). */
   callerRate?: number;
+  /**
+   * Runs a batch of introspections (called synchronously inside `fn`) on one read of the store's change
+   * counter made on entry. Without it, each introspection reads the counter itself.
+   */
+  introspectionBatch?: <T>(fn: () => T) => T;
   /** Unexpected errors, for the operator's log (never sent to clients). */
   log?: (line: string) => void;
 }
@@ -478,7 +483,39 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const checked = v.safeParse(route.input, fields);
     if (!checked.success) throw schemaError(checked.issues);
     const args = route.params.map(([name]) => checked.output[name]);
-    void call(req, res, route, ip, args, credentialsFor(req, route, ip));
+    const creds = credentialsFor(req, route, ip);
+    if (route.perCaller && options.introspectionBatch) {
+      if (batch.length === 0) setImmediate(answerBatch);
+      batch.push({ req, res, route, ip, args, creds });
+      return;
+    }
+    void call(req, res, route, ip, args, creds);
+  }
+
+  /**
+   * Introspections read from the sockets in one event-loop turn, answered together once the turn's
+   * reads are done (the check phase, after the poll phase that read them) on one read of the change
+   * counter. That read comes after every request of the batch was read from its socket, so a change
+   * committed before a request was sent (a revocation, in any process) is in it: each answer is as
+   * fresh as if the request had read the counter itself. Under load this is one row read for a whole
+   * turn's requests (about 15 with 16 connections) instead of one each: the read and its two lock
+   * calls were a quarter of a request's CPU time.
+   */
+  let batch: Array<{ req: IncomingMessage; res: ServerResponse; route: Route; ip: string; args: unknown[]; creds: RequestCredentials }> = [];
+  function answerBatch(): void {
+    const due = batch;
+    batch = [];
+    let started = false;
+    try {
+      options.introspectionBatch!(() => {
+        started = true;
+        for (const b of due) void call(b.req, b.res, b.route, b.ip, b.args, b.creds);
+      });
+    } catch (err) {
+      // The counter could not be read (a store error): each request meets the error on its own.
+      if (!started) for (const b of due) void call(b.req, b.res, b.route, b.ip, b.args, b.creds);
+      else options.log?.(`introspection batch: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** The Backend's answer, or the error it ends in (never thrown: its promise is not awaited). */

@@ -6,6 +6,7 @@ import { AuthFailed, Conflict, Forbidden, InvalidInput, NotFound } from '../erro
 import { findAccountById, type AccountRow } from '../store/accounts.js';
 import {
   changeGeneration,
+  withOneGeneration,
   findLiveToken,
   findTokenByHash,
   findTokenForCheck,
@@ -312,6 +313,15 @@ function normalAddress(raw: string): string {
     normalAddresses.set(raw, normal);
   }
   return normal;
+}
+
+/**
+ * Runs a batch of introspections (synchronous calls, see serve) on one read of the change counter,
+ * made now: every answer in it reflects every change committed before the batch began, in any
+ * process, as if each had read the counter itself, for one row read instead of one per request.
+ */
+export function introspectionBatch<T>(ctx: ServiceContext, fn: () => T): T {
+  return withOneGeneration(ctx.db, fn);
 }
 
 /**

@@ -75,5 +75,24 @@ export function findTokenForCheck(db: Db, hash: Buffer): TokenCheckRow | undefin
 
 /** The counter migration 008's triggers move on every change an introspection answer depends on. */
 export function changeGeneration(db: Db): number {
+  if (pinned !== undefined && pinned.db === db) return pinned.n;
   return sql(db, 'SELECT n FROM change_generation WHERE id = 1').pluck().get() as number;
+}
+
+/** The counter as read once for a batch of introspections (withOneGeneration), while the batch runs. */
+let pinned: { db: Db; n: number } | undefined;
+
+/**
+ * Runs `fn` (synchronous) with the counter read once, on entry: every changeGeneration(db) inside
+ * answers that read. Only for calls that never move the counter themselves (introspection writes
+ * last_used_* alone, which the triggers leave out); a nested call keeps the outer read.
+ */
+export function withOneGeneration<T>(db: Db, fn: () => T): T {
+  if (pinned !== undefined) return fn();
+  pinned = { db, n: changeGeneration(db) };
+  try {
+    return fn();
+  } finally {
+    pinned = undefined;
+  }
 }

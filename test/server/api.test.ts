@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
-import { request } from 'undici';
+import { Client, Pool, request } from 'undici';
+import Database from 'better-sqlite3';
 import { BIN, Home, json, PASSWORD } from '../e2e/helpers.js';
 import { startServe } from './serve.js';
 
@@ -88,6 +89,50 @@ describe('acctsec serve over HTTP', () => {
     const revoke = await home.run([...direct, 'token', 'revoke', 'elsewhere', '--no-input'], { env: local });
     expect(revoke.exitCode, revoke.stderr).toBe(0);
     expect(await check()).toBe(false);
+  });
+
+  it('under load, a change committed by another process is seen by the very next introspection, every time', async () => {
+    // serve answers the introspections of one event-loop turn together, on one read of the change
+    // counter taken after they all arrived: a request sent after a commit must never get the answer
+    // of before it, however many others are in flight. Another process writes the database directly
+    // (as an sqlite3 shell could); fifteen connections keep introspecting meanwhile.
+    const created = json<{ token: string; id: string }>(await home.run(['token', 'create', '--name', 'under-load', '--scope', 'dns:read', '--json']));
+    const auth = { authorization: `Bearer ${await caller()}`, 'content-type': 'application/json' };
+    const body = JSON.stringify({ token: created.token });
+    const other = new Database(`${home.dir}/srv.db`, { timeout: 10_000 });
+    const load = new Pool(url, { connections: 15, pipelining: 1 });
+    const probe = new Client(url);
+    let running = true;
+    let sent = 0;
+    const loop = async () => {
+      while (running) {
+        const r = await load.request({ path: '/v1/tokens/introspect', method: 'POST', headers: auth, body });
+        expect(r.statusCode).toBe(200);
+        await r.body.dump();
+        sent++;
+      }
+    };
+    const loops = Array.from({ length: 15 }, loop);
+    try {
+      const active = async () => {
+        const r = await probe.request({ path: '/v1/tokens/introspect', method: 'POST', headers: auth, body });
+        return ((await r.body.json()) as { active: boolean }).active;
+      };
+      const setRevoked = other.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?');
+      for (let i = 0; i < 40; i++) {
+        setRevoked.run(Date.now(), created.id);
+        expect(await active(), `round ${i}: revoked`).toBe(false);
+        setRevoked.run(null, created.id);
+        expect(await active(), `round ${i}: restored`).toBe(true);
+      }
+    } finally {
+      running = false;
+      await Promise.all(loops);
+      await probe.close();
+      await load.close();
+      other.close();
+    }
+    expect(sent).toBeGreaterThan(100);
   });
 
   it('a personal access token is limited by its scopes, and never allowed session-only changes (CLI exit 7)', async () => {

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import Database from 'better-sqlite3';
 import { Home, json, PASSWORD } from '../e2e/helpers.js';
 import { startServe, type Served } from './serve.js';
 
@@ -348,6 +349,39 @@ describe('introspection judges the address it is given, for every token alike', 
       expect((await ask(live, '::ffff:198.51.100.7')).body).toMatchObject({ active: true });
       const list = json<{ name: string; lastUsedIp: string | null }[]>(await home.run(['token', 'list', '--json']));
       expect(list.find((t) => t.name === 'live')?.lastUsedIp).toBe('198.51.100.7');
+    } finally {
+      await served.stop();
+      await home.remove();
+    }
+  });
+});
+
+describe('a store fault during a batch of introspections', () => {
+  it('answers each request with an error and keeps serving; the next batch after the repair answers again', async () => {
+    const home = new Home();
+    const served = await startServe(home);
+    const other = () => new Database(`${home.dir}/srv.db`, { timeout: 10_000 });
+    try {
+      await home.init();
+      const caller = json<{ token: string }>(await home.run(['token', 'create', '--name', 'rs', '--scope', 'tokens:introspect', '--json'])).token;
+      const live = json<{ token: string }>(await home.run(['token', 'create', '--name', 'live', '--scope', 'dns:read', '--json'])).token;
+      const ask = () => call(served.url, '/v1/tokens/introspect', { body: JSON.stringify({ token: live }), headers: { authorization: `Bearer ${caller}` } });
+      expect((await ask()).body).toMatchObject({ active: true });
+      // The counter a batch reads first disappears (another process drops its table).
+      const db = other();
+      const saved = db.prepare('SELECT n FROM change_generation').pluck().get() as number;
+      db.exec('DROP TABLE change_generation');
+      const during = await Promise.all(Array.from({ length: 8 }, ask));
+      for (const r of during) {
+        expect(r.status).toBe(500);
+        expect(r.body.error).toEqual({ code: 'internal', message: 'internal server error' });
+      }
+      expect((await call(served.url, '/healthz', { method: 'GET' })).status).toBe(200);
+      db.exec(`CREATE TABLE change_generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL); INSERT INTO change_generation VALUES (1, ${saved + 1})`);
+      db.close();
+      const after = await Promise.all(Array.from({ length: 8 }, ask));
+      for (const r of after) expect(r.body).toMatchObject({ active: true });
+      expect(served.stderr()).toContain('no such table: change_generation');
     } finally {
       await served.stop();
       await home.remove();

@@ -6,7 +6,7 @@ import { openStore } from '../../src/store/db.js';
 import { Conflict, InvalidInput } from '../../src/errors.js';
 import { accountStatus } from '../../src/service/accounts.js';
 import { addIp } from '../../src/service/ip-allow-list.js';
-import { apiKeyStatus, createToken, generateApiKey, migrateApiKey, parseExpiry, revokeTokenByRef, rotateToken, tokenViews, verifyToken } from '../../src/service/tokens.js';
+import { apiKeyStatus, createToken, generateApiKey, introspectionBatch, migrateApiKey, parseExpiry, revokeTokenByRef, rotateToken, tokenViews, verifyToken } from '../../src/service/tokens.js';
 import { inspectSecret, newSecret } from '../../src/token-format.js';
 import { DAY, MINUTE, testContext, withAlice } from './context.js';
 
@@ -192,6 +192,32 @@ describe('introspection answers kept in memory (migration 008)', () => {
       expect(verifyToken(ctx, t.token).active).toBe(false);
       other.prepare('DELETE FROM tokens WHERE id = ?').run(id);
       expect(verifyToken(ctx, t.token).active).toBe(false);
+    } finally {
+      other.close();
+      ctx.db.close();
+      done();
+    }
+  });
+
+  it('a batch of introspections reads the counter once, on entry; the next batch sees what changed meanwhile', async () => {
+    const { ctx, other, done } = twoConnections();
+    try {
+      const { auth } = await withAlice(ctx);
+      const t = await createToken(ctx, auth, req('ci', ['dns:read']), undefined, {});
+      expect(verifyToken(ctx, t.token).active).toBe(true);
+      const answers = introspectionBatch(ctx, () => {
+        const first = verifyToken(ctx, t.token).active;
+        // Committed after the batch's read: the batch's answers are those of its moment (serve takes
+        // that read only after every request of the batch has arrived, so none was sent after it).
+        other.prepare('UPDATE tokens SET revoked_at = 1 WHERE id = ?').run(t.id);
+        return [first, verifyToken(ctx, t.token).active];
+      });
+      expect(answers).toEqual([true, true]);
+      expect(introspectionBatch(ctx, () => verifyToken(ctx, t.token).active)).toBe(false);
+      expect(verifyToken(ctx, t.token).active).toBe(false);
+      // Outside a batch every check reads the counter itself again.
+      other.prepare('UPDATE tokens SET revoked_at = NULL WHERE id = ?').run(t.id);
+      expect(verifyToken(ctx, t.token).active).toBe(true);
     } finally {
       other.close();
       ctx.db.close();
