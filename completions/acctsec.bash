@@ -21,9 +21,10 @@ _acctsec() {
     ['acctsec notifications']='show format subscribe unsubscribe org'
     ['acctsec token']='scopes create list revoke rotate verify inspect'
     ['acctsec apikey']='show generate delete migrate'
-    ['acctsec admin']='users reset-password reset-mfa lock unlock sessions audit'
+    ['acctsec admin']='users reset-password reset-mfa lock unlock sessions ip audit'
     ['acctsec admin users']='list show create set-role'
     ['acctsec admin sessions']='revoke'
+    ['acctsec admin ip']='show clear'
     ['acctsec admin audit']='verify'
     ['acctsec config']='get set unset list path'
   )
@@ -105,6 +106,9 @@ _acctsec() {
     ['acctsec admin unlock']='--reason --dry-run --help'
     ['acctsec admin sessions']='--help'
     ['acctsec admin sessions revoke']='--reason --dry-run --help'
+    ['acctsec admin ip']='--help'
+    ['acctsec admin ip show']='--help'
+    ['acctsec admin ip clear']='--reason --dry-run --help'
     ['acctsec admin audit']='--user --actor --since --limit --help'
     ['acctsec admin audit verify']='--help'
     ['acctsec serve']='--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --help'
@@ -201,6 +205,8 @@ _acctsec() {
     ['acctsec admin lock']='users'
     ['acctsec admin unlock']='users'
     ['acctsec admin sessions revoke']='users'
+    ['acctsec admin ip show']='users'
+    ['acctsec admin ip clear']='users'
   )
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="${COMP_WORDS[i]}"

@@ -153,6 +153,10 @@ export interface Backend {
   adminResetMfa(username: string, input: AdminActionInput): Promise<AdminResult>;
   adminLock(username: string, locked: boolean, input: AdminActionInput): Promise<AdminResult>;
   adminRevokeSessions(username: string, input: AdminActionInput): Promise<AdminResult>;
+  /** `admin ip show`: another account's IP allow-list. */
+  adminIpShow(username: string): Promise<IpEntry[]>;
+  /** `admin ip clear`: lift another account's IP restriction (audited, owner notified). */
+  adminIpClear(username: string, input: AdminActionInput): Promise<AdminResult>;
   adminAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   adminVerifyAudit(): Promise<AuditVerification>;
   /** No session: the owner redeems a reset token from support. */

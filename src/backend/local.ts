@@ -26,6 +26,8 @@ import {
   resetMfa,
   resetPassword,
   revokeUserSessions,
+  showUserIp,
+  clearUserIp,
   setUserRole,
   showUser,
   verifyAuditLog,
@@ -379,6 +381,10 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
     adminLock: (username, locked, input) => authed((ctx, me) => lockUser(ctx, me, username, locked, input, origin)),
 
     adminRevokeSessions: (username, input) => authed((ctx, me) => revokeUserSessions(ctx, me, username, input, origin)),
+
+    adminIpShow: (username) => authed((ctx, me) => showUserIp(ctx, me, username, origin)),
+
+    adminIpClear: (username, input) => authed((ctx, me) => clearUserIp(ctx, me, username, input, origin)),
 
     adminAudit: (filter) => authed((ctx, me) => auditEntries(ctx, me, filter, origin)),
 

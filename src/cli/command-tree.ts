@@ -48,6 +48,8 @@ const DYNAMIC_ARGUMENTS: Record<string, string> = {
   'acctsec admin lock': 'users',
   'acctsec admin unlock': 'users',
   'acctsec admin sessions revoke': 'users',
+  'acctsec admin ip show': 'users',
+  'acctsec admin ip clear': 'users',
 };
 
 /** Options whose values come from the store (or the config file). */

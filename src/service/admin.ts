@@ -17,12 +17,12 @@ import { listLiveSessions, revokeSessionsExcept } from '../store/sessions.js';
 import { deleteAllSecurityKeys } from '../store/security-keys.js';
 import { deleteTotp } from '../store/totp.js';
 import { inspectSecret, newSecret } from '../token-format.js';
-import type { AdminActionInput, AdminResult, AuditEntry, AuditVerification, UserDetails, UserSummary } from '../views.js';
+import type { AdminActionInput, AdminResult, AuditEntry, AuditVerification, IpEntry, UserDetails, UserSummary } from '../views.js';
 import { validEmail, validUsername } from './accounts.js';
 import { recordActivity } from './activity.js';
 import { appendAudit, listAudit, verifyAudit } from './audit.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
-import { listIp } from './ip-allow-list.js';
+import { clearIpBySupport, listIp } from './ip-allow-list.js';
 import { maskAddress, renderMessage } from './messages.js';
 import { mailFormat, notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword } from './password-policy.js';
@@ -41,9 +41,9 @@ const RESET_TOKEN_MS = 60 * 60_000;
 /** No argon2 hash: sign-in with any password fails until the owner sets one with a reset token. */
 const NO_PASSWORD = '!';
 
-type Action = 'users.create' | 'users.set-role' | 'reset-password' | 'reset-mfa' | 'lock' | 'unlock' | 'sessions.revoke';
+type Action = 'users.create' | 'users.set-role' | 'reset-password' | 'reset-mfa' | 'lock' | 'unlock' | 'sessions.revoke' | 'ip.clear';
 /** What support may do, on `user` accounts only; admins may do everything. */
-const SUPPORT_MAY: ReadonlySet<string> = new Set(['users.list', 'users.show', 'reset-password', 'reset-mfa', 'lock', 'unlock', 'sessions.revoke']);
+const SUPPORT_MAY: ReadonlySet<string> = new Set(['users.list', 'users.show', 'reset-password', 'reset-mfa', 'lock', 'unlock', 'sessions.revoke', 'ip.show', 'ip.clear']);
 /** Actions that would leave no active admin when aimed at the last one. */
 const HARMS_LAST_ADMIN: ReadonlySet<string> = new Set(['lock', 'reset-password', 'reset-mfa', 'users.set-role']);
 
@@ -251,6 +251,30 @@ export async function revokeUserSessions(ctx: ServiceContext, auth: Auth, userna
     revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
     recordActivity(ctx, t.id, 'sessions.revoked_by_support', { origin, detail: { by: auth.account.username } });
     return { notice: `every session of your account was signed out by support (${auth.account.username})` };
+  });
+}
+
+/** `admin ip show`: another account's IP allow-list, as `ip list` shows one's own. */
+export function showUserIp(ctx: ServiceContext, auth: Auth, username: string, origin: RequestOrigin): IpEntry[] {
+  const t = target(ctx, username);
+  authorize(ctx, auth, 'ip.show', t, '', origin);
+  return listIp(ctx, t);
+}
+
+/**
+ * `admin ip clear`: the way back from an IP restriction that locks its owner out (a wrong `ip set
+ * --force`, an address that changed). Audited, and the owner is told.
+ */
+export async function clearUserIp(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
+  const reason = validReason(input.reason);
+  const t = target(ctx, username);
+  authorize(ctx, auth, 'ip.clear', t, reason, origin);
+  const entries = listIp(ctx, t).map((e) => e.cidr);
+  if (entries.length === 0) throw new Conflict(`${t.username} has no IP restriction`);
+  const changes = [`remove ${entries.length === 1 ? 'the entry' : `all ${entries.length} entries`} of the IP allow-list: ${entries.join(', ')}`, 'allow sign-in and tokens from every address'];
+  return act(ctx, auth, { action: 'ip.clear', target: t.username, changes }, { ...input, reason }, origin, () => {
+    clearIpBySupport(ctx, t, auth.account.username, origin);
+    return { notice: `your IP allow-list was cleared by support (${auth.account.username})` };
   });
 }
 

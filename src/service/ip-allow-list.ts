@@ -187,6 +187,17 @@ function familyWarnings(list: Network[]): string[] {
   return [];
 }
 
+/**
+ * A leaked token must not lock its owner out (issue #15): with an access token the list may only grow,
+ * so a token may add entries to a list that already has some (every address allowed before stays
+ * allowed). Starting a restriction (adding to an empty list allows only the new entries), removing,
+ * replacing, clearing and --force need a signed-in session, which confirms the owner's identity.
+ */
+function onlyGrowsWithToken(auth: Auth, what: string | undefined): void {
+  if (!auth.viaToken || what === undefined) return;
+  throw new Forbidden(`with an access token the IP list can only grow: ${what} needs a signed-in session (\`acctsec login\`)`, 'session_required');
+}
+
 /** The lock-out guard: a change that would leave the client's own address outside a non-empty list. */
 function guard(list: Network[], options: IpChangeOptions, origin: RequestOrigin): void {
   const raw = origin.ip ?? options.currentIp;
@@ -233,6 +244,7 @@ export async function addIp(
   if (inputs.length === 0) throw new InvalidInput('give at least one address or CIDR range (or -f FILE)', 'cidr');
   const { parsed, warnings } = parseBatch(inputs, options.allowPrivate);
   let list = listIpEntries(ctx.db, auth.account.id).map((e) => toNetwork(e.cidr));
+  onlyGrowsWithToken(auth, options.force ? '--force' : list.length === 0 ? 'starting a restriction (the list is empty)' : undefined);
   const added: string[] = [];
   const skipped: { cidr: string; reason: string }[] = [];
   for (const { network } of parsed) {
@@ -262,6 +274,7 @@ export async function removeIp(
   proof: IdentityProof | undefined,
   origin: RequestOrigin,
 ): Promise<IpChange> {
+  onlyGrowsWithToken(auth, 'removing entries');
   if (inputs.length === 0) throw new InvalidInput('give at least one address or CIDR range to remove', 'cidr');
   // Removing needs no public-address check: a private entry stored with --allow-private must be removable.
   const { parsed } = parseBatch(inputs, true);
@@ -284,6 +297,7 @@ export async function setIp(
   proof: IdentityProof | undefined,
   origin: RequestOrigin,
 ): Promise<IpChange> {
+  onlyGrowsWithToken(auth, 'replacing the list');
   const { parsed, warnings } = parseBatch(inputs, options.allowPrivate);
   const next: Network[] = [];
   const skipped: { cidr: string; reason: string }[] = [];
@@ -300,7 +314,15 @@ export async function setIp(
   return apply(ctx, auth, next, { added, removed, skipped, warnings }, 'ip.replaced', origin);
 }
 
+/** Support's `admin ip clear` (admin.ts checks who may and audits it): inside its transaction. */
+export function clearIpBySupport(ctx: ServiceContext, account: AccountRow, by: string, origin: RequestOrigin): void {
+  const removed = listIpEntries(ctx.db, account.id).map((e) => e.cidr);
+  replaceIpEntries(ctx.db, account.id, []);
+  recordActivity(ctx, account.id, 'ip.cleared_by_support', { origin, detail: { by, removed } });
+}
+
 export async function clearIp(ctx: ServiceContext, auth: Auth, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<IpChange> {
+  onlyGrowsWithToken(auth, 'clearing the list');
   const old = listIpEntries(ctx.db, auth.account.id).map((e) => e.cidr);
   await confirmIdentity(ctx, auth, proof, origin);
   if (old.length === 0) return { added: [], removed: [], skipped: [], warnings: [], entries: [] };

@@ -22,6 +22,11 @@ const TOUCH_EVERY_MS = 60_000;
 export interface Auth {
   account: AccountRow;
   session: SessionRow;
+  /**
+   * Set when the caller presented a personal access token, not a signed-in session: a token is its own
+   * proof for what its scopes allow, but may not narrow who can reach the account (issue #15).
+   */
+  viaToken?: boolean;
 }
 
 export function hashToken(token: string): Buffer {

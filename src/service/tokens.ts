@@ -349,6 +349,7 @@ export function authenticateAccessToken(ctx: ServiceContext, raw: string, ip?: s
   const now = ctx.now();
   return {
     account,
+    viaToken: true,
     session: {
       id: row.id,
       account_id: account.id,

@@ -89,6 +89,51 @@ describe('support staff', () => {
     expect((await verify()).exitCode).toBe(0);
   });
 
+  it('admin ip show|clear: support sees a user\'s IP list and lifts a restriction that locks its owner out; audited, owner notified', async () => {
+    await createAndClaim('sam', 'support', 'support staff passphrase');
+    await createAndClaim('uma', 'user', 'user account passphrase');
+    // uma restricts herself to a network she is not on (through a server, her sign-ins then fail).
+    const set = await home.run(['--profile', 'uma', 'ip', 'add', '8.8.8.0/24', '--force'], { env: { ACCTSEC_PASSWORD: 'user account passphrase' } });
+    expect(set.exitCode, set.stderr).toBe(0);
+    if (home.remote) expect((await login('uma', 'user account passphrase')).exitCode).not.toBe(0);
+
+    const shown = await admin(['ip', 'show', 'uma', '--json'], 'sam');
+    expect(shown.exitCode, shown.stderr).toBe(0);
+    expect(json<{ cidr: string }[]>(shown).map((e) => e.cidr)).toEqual(['8.8.8.0/24']);
+    expect((await admin(['ip', 'show', 'uma'], 'sam')).stdout).toContain('8.8.8.0/24');
+
+    const noReason = await admin(['ip', 'clear', 'uma', '--yes'], 'sam');
+    expect(noReason.exitCode).toBe(2);
+    const dry = await admin(['ip', 'clear', 'uma', '--reason', 'moved office, verified by phone', '--dry-run', '--json'], 'sam');
+    expect(json<AdminResult>(dry)).toMatchObject({ action: 'ip.clear', target: 'uma', dryRun: true });
+    expect(json<AdminResult>(dry).changes.join(' ')).toContain('8.8.8.0/24');
+    expect(json<unknown[]>(await admin(['ip', 'show', 'uma', '--json'], 'sam'))).toHaveLength(1); // the dry run changed nothing
+
+    // Support may not act on an admin.
+    expect((await admin(['ip', 'show', 'alice'], 'sam')).exitCode).toBe(7);
+
+    const cleared = await admin(['ip', 'clear', 'uma', '--reason', 'moved office, verified by phone', '--yes'], 'sam');
+    expect(cleared.exitCode, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toContain('Done: ip.clear uma');
+    expect(json<unknown[]>(await admin(['ip', 'show', 'uma', '--json'], 'sam'))).toEqual([]);
+    expect((await login('uma', 'user account passphrase')).exitCode).toBe(0);
+    // A plain user may do neither, to anyone.
+    expect((await admin(['ip', 'show', 'alice'], 'uma')).exitCode).toBe(7);
+    expect((await admin(['ip', 'clear', 'alice', '--reason', 'mine now', '--yes'], 'uma')).exitCode).toBe(7);
+    const again = await admin(['ip', 'clear', 'uma', '--reason', 'twice', '--yes'], 'sam');
+    expect(again.exitCode).toBe(5);
+    expect(again.stderr).toContain('uma has no IP restriction');
+
+    const log = json<{ actor: string; target: string; action: string; reason: string; outcome: string }[]>(await admin(['audit', '--json']));
+    expect(log).toContainEqual(expect.objectContaining({ actor: 'sam', target: 'uma', action: 'ip.clear', reason: 'moved office, verified by phone', outcome: 'ok' }));
+    expect(log).toContainEqual(expect.objectContaining({ actor: 'uma', target: 'alice', action: 'ip.clear', outcome: 'refused' }));
+    const activity = json<{ event: string }[]>(await home.run(['--profile', 'uma', 'activity', '--json']));
+    expect(activity.map((a) => a.event)).toContain('ip.cleared_by_support');
+    const outbox = join(home.dir, '.local/state/acctsec/outbox');
+    const toUma = readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8')).filter((m) => /^To: uma@example.com$/m.test(m));
+    expect(toUma.some((m) => /IP allow-list was cleared by support \(sam\)/.test(m))).toBe(true);
+  });
+
   it('the last admin cannot be locked or demoted; with a second admin, they can', async () => {
     const lock = await admin(['lock', 'alice', '--reason', 'test', '--yes']);
     expect(lock.exitCode).toBe(7);

@@ -31,4 +31,35 @@ describe.runIf(REMOTE)('IP restriction through acctsec serve', () => {
     expect((await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(0);
     expect(json<{ cidr: string }[]>(await home.run(['ip', 'list', '--json'])).map((e) => e.cidr)).toEqual(['127.0.0.1/32', '2001:4860::/32']);
   });
+
+  it('a leaked token can only make the list grow: it cannot start a restriction, remove, replace, clear or --force', async () => {
+    const token = json<{ token: string }>(await home.run(['token', 'create', '--name', 'ci', '--scope', 'ip:write', '--json'])).token;
+    const script = new Home();
+    try {
+      const asToken = (args: string[], input = '') => script.run(['--remote', home.url!, 'ip', ...args], { env: { ACCTSEC_TOKEN: token }, input });
+      // An empty list allows every address: its first entry would shut out all others.
+      const start = await asToken(['add', '9.9.9.0/24', '--force']);
+      expect(start.exitCode, start.stderr).toBe(7);
+      const first = await asToken(['add', '9.9.9.0/24']);
+      expect(first.exitCode).toBe(7);
+      expect(first.stderr).toContain('with an access token the IP list can only grow: starting a restriction (the list is empty) needs a signed-in session');
+      expect(json<unknown[]>(await home.run(['ip', 'list', '--json']))).toEqual([]);
+
+      // The owner, signed in, restricts the account to where she is.
+      expect((await home.run(['ip', 'add', '127.0.0.1', '--allow-private'])).exitCode).toBe(0);
+      const grow = await asToken(['add', '9.9.9.0/24', '--json']);
+      expect(grow.exitCode, grow.stderr).toBe(0);
+      for (const args of [['remove', '127.0.0.1/32'], ['set', '-f', '-', '--force'], ['clear', '--yes'], ['add', '8.8.8.0/24', '--force']]) {
+        const r = await asToken(args, '9.9.9.0/24\n');
+        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(7);
+        expect(r.stderr).toContain('needs a signed-in session');
+      }
+      expect(json<{ cidr: string }[]>(await home.run(['ip', 'list', '--json'])).map((e) => e.cidr)).toEqual(['127.0.0.1/32', '9.9.9.0/24']);
+      expect((await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(0);
+      // The owner's session still does all of it.
+      expect((await home.run(['ip', 'remove', '9.9.9.0/24'])).exitCode).toBe(0);
+    } finally {
+      await script.remove();
+    }
+  });
 });

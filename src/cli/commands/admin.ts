@@ -68,6 +68,11 @@ export function newCmdAdmin(f: Factory): Command {
   actionOptions(cmd.command('sessions').description('another account\'s sessions').command('revoke').description('sign out every session of an account').argument('<user>')).action(
     (user: string, o: ActionFlags) => adminRun(f, `sign out every session of ${user}`, o, (b) => b.adminRevokeSessions(user, { reason: o.reason ?? '', dryRun: Boolean(o.dryRun) })),
   );
+  const ip = cmd.command('ip').description('another account\'s IP allow-list: see it, or lift it when it locks its owner out');
+  ip.command('show').description('the account\'s IP allow-list (what `ip list` shows its owner)').argument('<user>').action((user: string) => adminIpShowRun({ f, user }));
+  actionOptions(ip.command('clear').description('remove every entry: sign-in and tokens work from any address again (owner notified)').argument('<user>')).action((user: string, o: ActionFlags) =>
+    adminRun(f, `clear the IP allow-list of ${user}`, o, (b) => b.adminIpClear(user, { reason: o.reason ?? '', dryRun: Boolean(o.dryRun) })),
+  );
   const audit = cmd
     .command('audit')
     .description('the audit log, newest first (admins only)')
@@ -132,6 +137,20 @@ export async function adminUsersShowRun(opts: { f: Factory; user: string }): Pro
   f.io.out(`Tokens     ${u.tokens.active} active${u.legacyApiKey ? '; a deprecated API key' : ''}`);
   f.io.out(`Recovery   ${u.recoveryEmails.map((r) => `${r.address}${r.verified ? '' : ' (unverified)'}`).join(', ') || 'no address'}`);
   f.io.out(`Sessions   ${u.activeSessions} active`);
+}
+
+export async function adminIpShowRun(opts: { f: Factory; user: string }): Promise<void> {
+  const { f } = opts;
+  const entries = await (await f.backend()).adminIpShow(opts.user);
+  if (f.globals.json) {
+    f.io.json(entries);
+    return;
+  }
+  if (entries.length === 0) {
+    f.io.out(`${opts.user} has no IP restriction: every address is allowed.`);
+    return;
+  }
+  f.io.out(table(entries.map((e) => [e.cidr, `IPv${e.family}`, localTime(e.addedAt)]), ['ENTRY', 'FAMILY', 'ADDED']));
 }
 
 export async function adminAuditRun(opts: { f: Factory; user?: string | undefined; actor?: string | undefined; since?: string | undefined; limit: number }): Promise<void> {
