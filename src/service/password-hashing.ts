@@ -1,4 +1,5 @@
 import argon2 from 'argon2';
+import { standardPhc } from './phc.js';
 
 export interface Argon2Params {
   memoryCost: number;
@@ -25,7 +26,7 @@ export function normalizePassword(password: string): string {
 export function argon2Hasher(params: Argon2Params = DEFAULT_ARGON2): PasswordHasher {
   return {
     params,
-    hash: (password) => argon2.hash(normalizePassword(password), { type: argon2.argon2id, ...params }),
+    hash: async (password) => standardPhc(await argon2.hash(normalizePassword(password), { type: argon2.argon2id, ...params })),
     verify: async (hash, password) => {
       try {
         return await argon2.verify(hash, normalizePassword(password));
@@ -38,8 +39,8 @@ export function argon2Hasher(params: Argon2Params = DEFAULT_ARGON2): PasswordHas
 }
 
 /**
- * PHC string `$argon2id$v=19$m=19456,p=1,t=2$salt$hash` (parameter order varies between libraries):
- * anything not argon2id v1.3, or with less memory or time than now, is weaker.
+ * PHC string `$argon2id$v=19$m=19456,t=2,p=1$salt$hash` (either parameter order is read): anything
+ * not argon2id v1.3, or with less memory or time than now, is weaker.
  */
 function isWeaker(hash: string, params: Argon2Params): boolean {
   const parts = hash.split('$');

@@ -2,6 +2,7 @@ import { AuthFailed, Forbidden, InvalidInput, Throttled } from '../errors.js';
 import { findAccountByUsername, replacePasswordHash, type AccountRow } from '../store/accounts.js';
 import type { EmailCodeSent, SignInInput, SignInResult } from '../views.js';
 import { recordActivity } from './activity.js';
+import { standardPhc } from './phc.js';
 import { isAllowed } from './ip-allow-list.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { activeFactors, factorChoices, sendFactorCode } from './second-factors.js';
@@ -54,6 +55,11 @@ export async function checkPassword(
     const upgraded = await ctx.hasher.hash(password);
     replacePasswordHash(ctx.db, account.id, account.password_hash, upgraded);
     account.password_hash = upgraded;
+  } else if (standardPhc(account.password_hash) !== account.password_hash) {
+    // Issue #17: a row written before hashes were stored in the PHC order, re-encoded (same bytes).
+    const reordered = standardPhc(account.password_hash);
+    replacePasswordHash(ctx.db, account.id, account.password_hash, reordered);
+    account.password_hash = reordered;
   }
   return account;
 }

@@ -53,21 +53,21 @@ describe('sign-in (SPEC §2)', () => {
   it('upgrades a hash made with weaker argon2 parameters at the next sign-in (test uses low cost on purpose)', async () => {
     const weak = testContext({ hasher: argon2Hasher({ memoryCost: 8192, timeCost: 1, parallelism: 1 }) });
     await withAlice(weak);
-    expect(findAccountByUsername(weak.db, 'alice')!.password_hash).toMatch(/m=8192,p=1,t=1\$/);
+    expect(findAccountByUsername(weak.db, 'alice')!.password_hash).toMatch(/m=8192,t=1,p=1\$/);
     const strong = { ...weak, hasher: argon2Hasher() };
     await signIn(strong, { username: 'alice', password: PASSWORD }, {});
     const upgraded = findAccountByUsername(weak.db, 'alice')!.password_hash;
     // and only once: a current hash is left alone
     await signIn(strong, { username: 'alice', password: PASSWORD }, {});
     expect(findAccountByUsername(weak.db, 'alice')!.password_hash).toBe(upgraded);
-    expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     expect((await signIn(strong, { username: 'alice', password: PASSWORD }, {})).status).toBe('signed-in');
   });
 
   it('hashes with argon2id at m >= 19456 KiB, t >= 2 by default', async () => {
     const ctx = testContext();
     await withAlice(ctx);
-    expect(findAccountByUsername(ctx.db, 'alice')!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(findAccountByUsername(ctx.db, 'alice')!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   });
 
   it('never truncates: a 256-character password differs from the same with its last character changed', async () => {
