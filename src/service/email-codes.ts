@@ -19,8 +19,8 @@ import { codeAccepted, codeFailed, takeCodeAttempt } from './totp.js';
 
 // Emailed one-time codes (SPEC §4.2), the same rules for every use: sign-in, enabling, disabling,
 // address confirmation, recovery. 6 digits, 10 minutes, single use; a new code voids the previous one
-// without resetting the count of wrong tries; 5 wrong tries void a code; a new code only 60 s after
-// the last one was sent.
+// without resetting the count of wrong tries; 5 wrong tries void a code; while a code is outstanding,
+// a new one only 60 s after it was sent.
 
 export const CODE_LIFE_MS = 10 * 60_000;
 export const RESEND_AFTER_MS = 60_000;
@@ -31,8 +31,14 @@ function codeHash(ctx: ServiceContext, accountId: number, purpose: string, code:
   return createHmac('sha256', databaseKey(ctx.db, ctx.keyring)).update(`${accountId}:${purpose}:${code}`).digest();
 }
 
+/**
+ * The 60 s between two sends protects the mailbox from a flood, so it holds only while the last code
+ * is still outstanding (unused, not void, not expired): a code that was used, voided or has expired
+ * is not "on its way", and a new one may be sent at once (issue #17). Voiding takes 5 wrong tries,
+ * which count in the code throttle, so that path cannot be used to flood the mailbox either.
+ */
 export function resendWait(ctx: ServiceContext, row: EmailCodeRow | undefined): number {
-  if (!row) return 0;
+  if (!row || row.code_hash === null || row.expires_at <= ctx.now()) return 0;
   return Math.max(0, row.sent_at + RESEND_AFTER_MS - ctx.now());
 }
 

@@ -80,6 +80,23 @@ describe('email codes as a second factor (SPEC §4.2)', () => {
     await confirmEmailMfa(ctx, auth, second, {});
   });
 
+  it('the 60 s wait holds only while a code is outstanding: after it was used, a new one is sent at once (issue #17)', async () => {
+    const { ctx, mark } = await enabledEmail();
+    await sendSignInCode(ctx, { username: 'alice', password: PASSWORD, method: 'email' }, {});
+    const code = await smtp.code(ALICE, mark + 1);
+    const r = await signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'email', code } }, {});
+    expect(r.status).toBe('signed-in');
+    // Signed out and in again within the minute: the used code is not "still on its way".
+    ctx.clock.advance(10_000);
+    await sendSignInCode(ctx, { username: 'alice', password: PASSWORD, method: 'email' }, {});
+    const next = await smtp.code(ALICE, mark + 2);
+    // An outstanding code still holds the next send back.
+    const err = (await sendSignInCode(ctx, { username: 'alice', password: PASSWORD, method: 'email' }, {}).catch((x: unknown) => x)) as Throttled;
+    expect(err).toBeInstanceOf(Throttled);
+    expect(err.message).toContain('still on its way');
+    expect((await signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'email', code: next } }, {})).status).toBe('signed-in');
+  });
+
   it('a code expires after 10 minutes', async () => {
     const { ctx, auth, mark } = await setup();
     await beginEmailMfa(ctx, auth, { password: PASSWORD }, {});
