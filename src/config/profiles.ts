@@ -56,6 +56,10 @@ function smtpUrl(value: string): string {
   if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') {
     throw new InvalidInput(`invalid value for mail.smtp: the scheme must be smtp:// (STARTTLS when offered) or smtps:// (TLS), not ${u.protocol}//`, 'mail.smtp');
   }
+  const tls = u.searchParams.get('tls');
+  if (tls !== null && tls !== 'off' && tls !== 'required') {
+    throw new InvalidInput(`invalid value for mail.smtp: tls=${tls.slice(0, 20)} is neither off (plain text allowed) nor required (STARTTLS or nothing)`, 'mail.smtp');
+  }
   return value;
 }
 
@@ -189,7 +193,7 @@ export const settings: SettingSpec[] = [
   },
   {
     key: 'mail.smtp',
-    description: 'SMTP server URL (smtp:// with STARTTLS when offered, or smtps://); unset: the outbox folder',
+    description: 'SMTP server URL: smtps://, or smtp:// with STARTTLS (required with a user or password unless on loopback; ?tls=off allows plain text, ?tls=required always asks for it); unset: the outbox folder',
     parse: smtpUrl,
     redact: redactPassword,
   },

@@ -1,11 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Unavailable } from '../errors.js';
+import { InvalidInput, Unavailable } from '../errors.js';
 
 // Delivery (SPEC §4.2): SMTP through nodemailer when `mail.smtp` is set (smtp:// or smtps://, with
-// STARTTLS when the server offers it, and credentials from the URL); otherwise every message is an
-// .eml file in the outbox folder. nodemailer is loaded on the first message only.
+// credentials from the URL); otherwise every message is an .eml file in the outbox folder. nodemailer
+// is loaded on the first message only.
+//
+// Credentials and messages (codes, reset tokens) never go out in clear (issue #17): with a user or
+// password in the URL, an smtp:// connection must upgrade with STARTTLS or the message is not sent
+// (exit 8), unless the server is on this machine (loopback) or the URL says `?tls=off`. `?tls=required`
+// asks the same without credentials; otherwise STARTTLS is used whenever the server offers it.
+// Certificates are checked against Node's trust store, extended with NODE_EXTRA_CA_CERTS.
 
 export interface OutgoingMail {
   to: string[];
@@ -68,19 +74,49 @@ export function createMailer(config: MailConfig): Mailer {
   };
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+
+function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** How an smtp:// URL is sent: its TLS rule, and the URL nodemailer gets (our own `tls` parameter removed). */
+export function smtpPlan(url: string): { url: string; requireTLS: boolean; server: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new InvalidInput(`mail.smtp "${redactUrl(url)}" is not a URL (smtp://user:pass@host:587 or smtps://...)`, 'mail.smtp');
+  }
+  if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') throw new InvalidInput(`mail.smtp must be an smtp:// or smtps:// URL, not ${u.protocol}`, 'mail.smtp');
+  const tls = u.searchParams.get('tls');
+  if (tls !== null && tls !== 'off' && tls !== 'required') throw new InvalidInput(`mail.smtp: tls=${tls.slice(0, 20)} is not off or required`, 'mail.smtp');
+  u.searchParams.delete('tls');
+  const credentials = u.username !== '' || u.password !== '';
+  const requireTLS = u.protocol === 'smtp:' && (tls === 'required' || (tls === null && credentials && !isLoopbackHost(u.hostname)));
+  return { url: u.toString(), requireTLS, server: redactUrl(u.toString()) };
+}
+
 async function viaSmtp(config: MailConfig, url: string, mail: OutgoingMail): Promise<Delivery> {
+  const plan = smtpPlan(url);
   const nodemailer = await import('nodemailer');
   // Short timeouts: a user waiting at a prompt should hear of a dead server in seconds, not minutes.
-  const transport = nodemailer.createTransport({ url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 });
-  const server = redactUrl(url);
+  const transport = nodemailer.createTransport({ url: plan.url, requireTLS: plan.requireTLS, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 });
   try {
     await transport.sendMail({ from: config.from, ...mail });
   } catch (err) {
-    throw new Unavailable(`could not deliver mail through ${server}: ${(err as Error).message}`, 'mail_failed');
+    const e = err as Error & { code?: string };
+    if (plan.requireTLS && e.code === 'ETLS') {
+      throw new Unavailable(
+        `could not deliver mail through ${plan.server}: the server does not offer STARTTLS, and credentials and codes are never sent in clear (use smtps://, a server with STARTTLS, or ?tls=off to send in plain text)`,
+        'mail_failed',
+      );
+    }
+    throw new Unavailable(`could not deliver mail through ${plan.server}: ${e.message}`, 'mail_failed');
   } finally {
     transport.close();
   }
-  return { to: mail.to, subject: mail.subject, via: 'smtp', server };
+  return { to: mail.to, subject: mail.subject, via: 'smtp', server: plan.server };
 }
 
 async function toOutbox(config: MailConfig, mail: OutgoingMail): Promise<Delivery> {

@@ -65,9 +65,12 @@ describe('email through the CLI', () => {
     expect(sent.stdout).toContain('a***@example.com');
     const ok = await login(['--code', await smtp.code(ALICE, before)]);
     expect(ok.exitCode, ok.stderr).toBe(0);
+    // The code was used: a new one may be asked for at once (issue #17), but not a third while it is outstanding.
     const again = await login(['--send-code']);
-    expect(again.exitCode).toBe(6);
-    expect(again.stderr).toMatch(/\d+ s from now/);
+    expect(again.exitCode, again.stderr).toBe(0);
+    const third = await login(['--send-code']);
+    expect(third.exitCode).toBe(6);
+    expect(third.stderr).toMatch(/\d+ s from now/);
   });
 
   it('disable: --send-code, then --code with --yes for the last method', async () => {
