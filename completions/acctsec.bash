@@ -24,7 +24,7 @@ _acctsec() {
     ['acctsec admin']='users reset-password reset-mfa lock unlock sessions audit'
     ['acctsec admin users']='list show create set-role'
     ['acctsec admin sessions']='revoke'
-    ['acctsec admin audit']='verify'
+    ['acctsec admin audit']='verify head'
     ['acctsec config']='get set unset list path'
   )
   local -A opts=(
@@ -106,7 +106,8 @@ _acctsec() {
     ['acctsec admin sessions']='--help'
     ['acctsec admin sessions revoke']='--reason --dry-run --help'
     ['acctsec admin audit']='--user --actor --since --limit --help'
-    ['acctsec admin audit verify']='--help'
+    ['acctsec admin audit verify']='--head --help'
+    ['acctsec admin audit head']='--help'
     ['acctsec serve']='--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --help'
     ['acctsec config']='--help'
     ['acctsec config get']='--help'
@@ -144,6 +145,7 @@ _acctsec() {
     ['--user']='1'
     ['--actor']='1'
     ['--since']='1'
+    ['--head']='1'
     ['--listen']='1'
     ['--tls-cert']='1'
     ['--tls-key']='1'
