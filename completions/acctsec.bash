@@ -25,7 +25,7 @@ _acctsec() {
     ['acctsec admin users']='list show create set-role'
     ['acctsec admin sessions']='revoke'
     ['acctsec admin ip']='show clear'
-    ['acctsec admin audit']='verify'
+    ['acctsec admin audit']='verify head'
     ['acctsec config']='get set unset list path'
   )
   local -A opts=(
@@ -110,7 +110,8 @@ _acctsec() {
     ['acctsec admin ip show']='--help'
     ['acctsec admin ip clear']='--reason --dry-run --help'
     ['acctsec admin audit']='--user --actor --since --limit --help'
-    ['acctsec admin audit verify']='--help'
+    ['acctsec admin audit verify']='--head --help'
+    ['acctsec admin audit head']='--help'
     ['acctsec serve']='--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --help'
     ['acctsec config']='--help'
     ['acctsec config get']='--help'
@@ -148,6 +149,7 @@ _acctsec() {
     ['--user']='1'
     ['--actor']='1'
     ['--since']='1'
+    ['--head']='1'
     ['--listen']='1'
     ['--tls-cert']='1'
     ['--tls-key']='1'

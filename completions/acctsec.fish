@@ -42,7 +42,7 @@ function __acctsec_subs
         case 'acctsec admin ip'
             echo 'show clear'
         case 'acctsec admin audit'
-            echo 'verify'
+            echo 'verify head'
         case 'acctsec config'
             echo 'get set unset list path'
     end
@@ -213,6 +213,8 @@ function __acctsec_opts
         case 'acctsec admin audit'
             echo '--user --actor --since --limit --help'
         case 'acctsec admin audit verify'
+            echo '--head --help'
+        case 'acctsec admin audit head'
             echo '--help'
         case 'acctsec serve'
             echo '--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --help'
@@ -343,7 +345,7 @@ function __acctsec_dynargs
     end
 end
 
-set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--scope' '--resource' '--expires' '--ip' '--role' '--reason' '--user' '--actor' '--since' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate'
+set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--scope' '--resource' '--expires' '--ip' '--role' '--reason' '--user' '--actor' '--since' '--head' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate'
 
 function __acctsec_complete
     set -l tokens (commandline -opc)

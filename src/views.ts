@@ -290,6 +290,23 @@ export interface AuditVerification {
   intact: boolean;
   rows: number;
   firstBadRow: number | null;
+  /** The first of `problems`. */
+  problem: string | null;
+  problems: string[];
+  /** Append-only triggers missing or altered. */
+  missingTriggers: string[];
+  /** The newest row's SEQ:MAC, when the log has rows under the HMAC chain. */
+  head: string | null;
+  /** The `--head` checked, when one was given. */
+  keptHead: string | null;
+}
+
+/** `admin audit head`: what to copy off the machine, and whether the log verified when it was read. */
+export interface AuditHead {
+  head: string | null;
+  seq: number | null;
+  time: string | null;
+  intact: boolean;
   problem: string | null;
 }
 

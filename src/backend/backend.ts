@@ -12,6 +12,7 @@ import type {
   AdminActionInput,
   AdminResult,
   AuditEntry,
+  AuditHead,
   AuditVerification,
   UserDetails,
   UserSummary,
@@ -158,7 +159,9 @@ export interface Backend {
   /** `admin ip clear`: lift another account's IP restriction (audited, owner notified). */
   adminIpClear(username: string, input: AdminActionInput): Promise<AdminResult>;
   adminAudit(filter: AuditFilter): Promise<AuditEntry[]>;
-  adminVerifyAudit(): Promise<AuditVerification>;
+  /** `head`: SEQ:MAC kept from `adminAuditHead`; also proves nothing at or before it changed. */
+  adminVerifyAudit(head?: string): Promise<AuditVerification>;
+  adminAuditHead(): Promise<AuditHead>;
   /** No session: the owner redeems a reset token from support. */
   recoverWithToken(input: TokenRecoverInput): Promise<{ username: string; revokedSessions: number }>;
 

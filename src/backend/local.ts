@@ -3,6 +3,7 @@ import { openStore, storeError, type Db } from '../store/db.js';
 import { accountStatus, changePassword, changeUsername, checkInitInput, initialize } from '../service/accounts.js';
 import { accountActivity } from '../service/activity.js';
 import type { RequestOrigin, ServiceContext } from '../service/context.js';
+import { sealOldAuditRows } from '../service/audit.js';
 import { ensureKeyFile, keyringFrom } from '../service/encryption.js';
 import { argon2Hasher, type PasswordHasher } from '../service/password-hashing.js';
 import { defaultPolicy, type Policy } from '../service/policy.js';
@@ -19,6 +20,7 @@ import { addIp, checkIp, clearIp, isAllowed, listIp, removeIp, setIp } from '../
 import { Forbidden, Unavailable } from '../errors.js';
 import {
   auditEntries,
+  auditLogHead,
   createUser,
   listUsers,
   lockUser,
@@ -119,9 +121,10 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
   const policy = { ...defaultPolicy, ...options.policy };
   const hasher = options.hasher ?? argon2Hasher();
   const keyring = keyringFrom({ envKey: options.envKey, keyPath: options.keyPath });
+  const now = options.now ?? Date.now;
   const context = (create: boolean): ServiceContext => {
-    db ??= openStore(options.dbPath, { create });
-    return { db, now: options.now ?? Date.now, policy, hasher, keyring, mailer };
+    db ??= openStore(options.dbPath, { create, afterMigrate: (migrating, applied) => sealOldAuditRows({ db: migrating, now, policy, hasher, keyring, mailer }, applied) });
+    return { db, now, policy, hasher, keyring, mailer };
   };
   return {
     location: options.dbPath,
@@ -388,7 +391,9 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
 
     adminAudit: (filter) => authed((ctx, me) => auditEntries(ctx, me, filter, origin)),
 
-    adminVerifyAudit: () => authed((ctx, me) => verifyAuditLog(ctx, me, origin)),
+    adminVerifyAudit: (head) => authed((ctx, me) => verifyAuditLog(ctx, me, origin, head)),
+
+    adminAuditHead: () => authed((ctx, me) => auditLogHead(ctx, me, origin)),
 
     recoverWithToken: (input) => run((ctx) => recoverWithResetToken(ctx, input, origin)),
 

@@ -138,7 +138,8 @@ export const ROUTES: Route[] = [
   route({ op: 'adminIpClear', method: 'POST', path: '/v1/admin/ip/clear', params: [p('username', S.Short), p('input', S.AdminActionInput)], auth: 'session' }),
   route({ op: 'adminRevokeSessions', method: 'POST', path: '/v1/admin/sessions/revoke', params: [p('username', S.Short), p('input', S.AdminActionInput)], auth: 'session' }),
   route({ op: 'adminAudit', method: 'GET', path: '/v1/admin/audit', params: [p('filter', S.AuditFilter)], auth: 'session' }),
-  route({ op: 'adminVerifyAudit', method: 'GET', path: '/v1/admin/audit/verify', params: [], auth: 'session' }),
+  route({ op: 'adminVerifyAudit', method: 'GET', path: '/v1/admin/audit/verify', params: [p('head', v.optional(S.Short))], auth: 'session' }),
+  route({ op: 'adminAuditHead', method: 'GET', path: '/v1/admin/audit/head', params: [], auth: 'session' }),
 ];
 
 export const ROUTE_BY_OP = new Map(ROUTES.map((r) => [r.op, r]));

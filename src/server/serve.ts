@@ -41,7 +41,8 @@ const WILDCARD = new Set(['0.0.0.0', '::', '']);
 /** Whether the database exists and has its first account (else `serve` writes a bootstrap secret). */
 function hasAccounts(dbPath: string): boolean {
   if (!existsSync(dbPath)) return false;
-  const db = openStore(dbPath, { create: false });
+  // No migration here: the store opened below upgrades the file with the key at hand (audit log, 009).
+  const db = openStore(dbPath, { create: false, migrate: false });
   try {
     return countAccounts(db) > 0;
   } finally {

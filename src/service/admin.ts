@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { AuthFailed, Conflict, Forbidden, InvalidInput, NotFound } from '../errors.js';
+import { AuthFailed, Conflict, Forbidden, InvalidInput, NotFound, retryPhrase, Throttled } from '../errors.js';
 import { findAccountById, findAccountByUsername, insertAccount, setPassword, type AccountRow, type Role } from '../store/accounts.js';
 import {
   countActiveAdmins,
   findResetToken,
   insertResetToken,
   iterateAccounts,
+  recentRefusalTimes,
   setLocked,
   setRole,
   useResetToken,
@@ -17,10 +18,10 @@ import { listLiveSessions, revokeSessionsExcept } from '../store/sessions.js';
 import { deleteAllSecurityKeys } from '../store/security-keys.js';
 import { deleteTotp } from '../store/totp.js';
 import { inspectSecret, newSecret } from '../token-format.js';
-import type { AdminActionInput, AdminResult, AuditEntry, AuditVerification, IpEntry, UserDetails, UserSummary } from '../views.js';
+import type { AdminActionInput, AdminResult, AuditEntry, AuditHead, AuditVerification, IpEntry, UserDetails, UserSummary } from '../views.js';
 import { validEmail, validUsername } from './accounts.js';
 import { recordActivity } from './activity.js';
-import { appendAudit, listAudit, verifyAudit } from './audit.js';
+import { appendAudit, auditHead, listAudit, parseAuditHead, verifyAudit } from './audit.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { clearIpBySupport, listIp } from './ip-allow-list.js';
 import { maskAddress, renderMessage } from './messages.js';
@@ -61,9 +62,31 @@ function target(ctx: ServiceContext, username: string): AccountRow {
   return row;
 }
 
+/**
+ * Refusals of a plain user recorded per account in a window (issue #15 §5): enough to see someone probing
+ * `acctsec admin`, too few to flood the log. Past them the caller is throttled (exit 6) and nothing is
+ * written, until the oldest recorded refusal leaves the window. Staff refusals are all recorded.
+ */
+const USER_REFUSALS_RECORDED = 5;
+const REFUSAL_WINDOW_MS = 15 * 60_000;
+
 /** A refusal is itself audited (SPEC §9), in its own write, then thrown. */
 function refuse(ctx: ServiceContext, auth: Auth, action: string, targetName: string | null, reason: string, why: string, origin: RequestOrigin): never {
-  appendAudit(ctx, { actor: auth.account.username, target: targetName, action, reason: reason || '-', outcome: 'refused', ip: origin.ip ?? null, detail: { why } });
+  const actor = auth.account.username;
+  ctx.db
+    .transaction(() => {
+      // Read the clock inside the write lock, as throttle.ts does: parallel refusals are counted one by one.
+      const at = ctx.now();
+      if (auth.account.role === 'user') {
+        const recent = recentRefusalTimes(ctx.db, actor, at - REFUSAL_WINDOW_MS);
+        if (recent.length >= USER_REFUSALS_RECORDED) {
+          const seconds = Math.max(1, Math.ceil((recent[0]! + REFUSAL_WINDOW_MS - at) / 1000));
+          throw new Throttled(`too many refused admin requests (${why}); try again in ${retryPhrase(seconds)}`, seconds);
+        }
+      }
+      appendAudit(ctx, { actor, target: targetName, action, reason: reason || '-', outcome: 'refused', ip: origin.ip ?? null, detail: { why } });
+    })
+    .immediate();
   throw new Forbidden(why);
 }
 
@@ -320,9 +343,14 @@ export function auditEntries(ctx: ServiceContext, auth: Auth, filter: { user?: s
   });
 }
 
-export function verifyAuditLog(ctx: ServiceContext, auth: Auth, origin: RequestOrigin): AuditVerification {
+export function verifyAuditLog(ctx: ServiceContext, auth: Auth, origin: RequestOrigin, keptHead?: string): AuditVerification {
   if (auth.account.role !== 'admin') refuse(ctx, auth, 'audit.verify', null, '', 'only admins may verify the audit log', origin);
-  return verifyAudit(ctx);
+  return verifyAudit(ctx, keptHead === undefined ? undefined : parseAuditHead(keptHead));
+}
+
+export function auditLogHead(ctx: ServiceContext, auth: Auth, origin: RequestOrigin): AuditHead {
+  if (auth.account.role !== 'admin') refuse(ctx, auth, 'audit.head', null, '', 'only admins may read the audit log\'s head', origin);
+  return auditHead(ctx);
 }
 
 /** `acctsec recover --token`: the owner sets a password with a reset token; every session ends. */

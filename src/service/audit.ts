@@ -1,14 +1,34 @@
-import { createHash } from 'node:crypto';
-import { insertAuditRow, iterateAudit, lastAuditRow, queryAudit, type AuditRow } from '../store/admin.js';
-import { getMeta, setMeta } from '../store/meta.js';
-import type { AuditEntry, AuditVerification } from '../views.js';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { InvalidInput } from '../errors.js';
+import { auditTriggers, findAuditRow, insertAuditRow, iterateAudit, lastAuditRow, queryAudit, type AuditRow } from '../store/admin.js';
+import { deleteMeta, getMeta, setMeta } from '../store/meta.js';
+import type { AuditEntry, AuditHead, AuditVerification } from '../views.js';
 import type { ServiceContext } from './context.js';
+import { auditChainKey } from './encryption.js';
 
-// The support audit log (SPEC §9): append-only (triggers refuse UPDATE and DELETE) and hash-chained:
-// each row's hash covers its fields and the previous row's hash, and the newest hash is also kept in
-// meta, so an edited, removed or truncated row is found by `admin audit verify`.
+// The support audit log (SPEC §9, issue #15 §5): append-only (triggers refuse UPDATE and DELETE) and
+// chained with HMAC-SHA-256 under a key derived from the at-rest key, which the database never holds:
+// each row's MAC covers its sequence number, its fields and the previous row's MAC, and a sealed copy of
+// the newest (SEQ:MAC) is kept in meta. Someone who can write the database but not read the key file
+// can neither edit, remove nor re-chain rows unseen. Only a kept head (`admin audit head`, copied off
+// the machine) also catches a whole database rolled back to an older copy.
 
 const GENESIS = '0'.repeat(64);
+/** Rows written before migration 009: plain SHA-256, checked as before, sealed by the upgrade row. */
+const LEGACY = 'sha256';
+const HMAC = 'hmac-sha256';
+const UPGRADED = 'audit.chain-upgraded';
+const HMAC_MIGRATION = 9;
+const HEAD_SEAL = 'audit_head_seal';
+/** Where the SHA-256 chain kept its newest hash; read once, by the upgrade. */
+const LEGACY_HEAD = 'audit_head';
+const MAC_TEXT = /^[0-9a-f]{64}$/;
+
+/** The append-only triggers as 006_admin.sql created them: a missing or altered one is reported. */
+const TRIGGERS: Record<string, string> = {
+  audit_log_no_update: "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+  audit_log_no_delete: "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+};
 
 export interface AuditRecord {
   actor: string;
@@ -20,15 +40,42 @@ export interface AuditRecord {
   detail?: Record<string, unknown>;
 }
 
-function rowHash(prev: string, r: Omit<AuditRow, 'id' | 'prev_hash' | 'hash'>): string {
+type Fields = Omit<AuditRow, 'id' | 'prev_hash' | 'hash' | 'chain'>;
+
+function legacyHash(prev: string, r: Fields): string {
   const canonical = JSON.stringify([r.at, r.actor, r.target, r.action, r.reason, r.outcome, r.ip, r.detail]);
   return createHash('sha256').update(prev).update('\n').update(canonical).digest('hex');
 }
 
+/** The sequence number is covered: a row moved to another id no longer fits. */
+function rowMac(key: Buffer, id: number, prev: string, r: Fields): string {
+  const canonical = JSON.stringify([id, r.at, r.actor, r.target, r.action, r.reason, r.outcome, r.ip, r.detail]);
+  return createHmac('sha256', key).update(`${HMAC}\n${prev}\n`).update(canonical).digest('hex');
+}
+
+/** What meta keeps for the head: computing it needs the key, so a truncated log cannot be given a new one. */
+function headSeal(key: Buffer, head: string): string {
+  return createHmac('sha256', key).update('acctsec audit head v1\n').update(head).digest('hex');
+}
+
+/** Constant-time, so a MAC cannot be learnt a byte at a time from how long a comparison takes. */
+function sameMac(expected: string, actual: string | undefined): boolean {
+  if (actual === undefined || !MAC_TEXT.test(actual)) return false;
+  return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(actual, 'hex'));
+}
+
+function writeRow(ctx: ServiceContext, key: Buffer, last: AuditRow | undefined, fields: Fields): void {
+  const id = (last?.id ?? 0) + 1;
+  const prev = last?.hash ?? GENESIS;
+  const hash = rowMac(key, id, prev, fields);
+  insertAuditRow(ctx.db, { id, ...fields, prev_hash: prev, hash, chain: HMAC });
+  setMeta(ctx.db, HEAD_SEAL, headSeal(key, `${id}:${hash}`));
+}
+
 /** Appends one entry. Call inside the transaction of the change it records. */
 export function appendAudit(ctx: ServiceContext, record: AuditRecord): void {
-  const prev = lastAuditRow(ctx.db)?.hash ?? GENESIS;
-  const row = {
+  const key = auditChainKey(ctx.db, ctx.keyring);
+  writeRow(ctx, key, lastAuditRow(ctx.db), {
     at: ctx.now(),
     actor: record.actor,
     target: record.target,
@@ -37,10 +84,31 @@ export function appendAudit(ctx: ServiceContext, record: AuditRecord): void {
     outcome: record.outcome,
     ip: record.ip,
     detail: record.detail ? JSON.stringify(record.detail) : null,
-  };
-  const hash = rowHash(prev, row);
-  insertAuditRow(ctx.db, { ...row, prev_hash: prev, hash });
-  setMeta(ctx.db, 'audit_head', hash);
+  });
+}
+
+/**
+ * Migration 009's keyed step, in the migration's transaction: one HMAC row whose MAC covers the newest
+ * SHA-256 row, so the old rows cannot be rewritten from then on either. Done only while migrating, never
+ * later: a log found all in the old format afterwards was rewritten, and sealing it then would vouch for
+ * the forgery. Without the key the upgrade fails (and nothing changes) rather than leave the log unsealed.
+ */
+export function sealOldAuditRows(ctx: ServiceContext, applied: readonly number[]): void {
+  if (!applied.includes(HMAC_MIGRATION)) return;
+  const last = lastAuditRow(ctx.db);
+  if (!last) return;
+  const oldHead = getMeta(ctx.db, LEGACY_HEAD);
+  writeRow(ctx, auditChainKey(ctx.db, ctx.keyring), last, {
+    at: ctx.now(),
+    actor: 'acctsec',
+    target: null,
+    action: UPGRADED,
+    reason: 'database upgrade: the rows before this one are sealed under the at-rest key',
+    outcome: 'ok',
+    ip: null,
+    detail: JSON.stringify({ sealedThrough: last.id, oldHead: oldHead === undefined ? 'missing' : oldHead === last.hash ? 'matched' : 'mismatched' }),
+  });
+  deleteMeta(ctx.db, LEGACY_HEAD);
 }
 
 export function listAudit(ctx: ServiceContext, filter: { target?: string; actor?: string; since?: number; limit: number }): AuditEntry[] {
@@ -54,23 +122,122 @@ export function listAudit(ctx: ServiceContext, filter: { target?: string; actor?
   }));
 }
 
-/** Walks the chain from the first row; the first row that does not fit is named. */
-export function verifyAudit(ctx: ServiceContext): AuditVerification {
+export interface KeptHead {
+  seq: number;
+  mac: string;
+}
+
+/** `--head SEQ:MAC` as `admin audit head` prints it. */
+export function parseAuditHead(text: string): KeptHead {
+  const m = /^(\d{1,15}):([0-9a-fA-F]{64})$/.exec(text.trim());
+  if (!m || Number(m[1]) < 1) {
+    throw new InvalidInput(`invalid --head "${text}": use SEQ:MAC as \`acctsec admin audit head\` prints it (a row number, a colon, 64 hex digits)`, '--head');
+  }
+  return { seq: Number(m[1]), mac: m[2]!.toLowerCase() };
+}
+
+function triggerProblems(ctx: ServiceContext): { missing: string[]; problems: string[] } {
+  const found = auditTriggers(ctx.db);
+  const normal = (s: string) => s.replace(/\s+/g, ' ').replace(/;\s*$/, '').trim();
+  const missing = Object.keys(TRIGGERS).filter((name) => !found.has(name) || normal(found.get(name)!) !== normal(TRIGGERS[name]!));
+  return { missing, problems: missing.map((name) => `the append-only trigger ${name} is ${found.has(name) ? 'altered' : 'missing'}: rows can be changed or removed through SQL`) };
+}
+
+interface Walk {
+  rows: number;
+  newest: AuditRow | undefined;
+  sawHmac: boolean;
+  /** The walk stopped at a row that does not fit: nothing after it was checked. */
+  broken: boolean;
+  firstBadRow: number | null;
+  problems: string[];
+}
+
+/** Walks the chain from the first row and stops at the first row that does not fit. */
+function walkChain(ctx: ServiceContext, key: Buffer): Walk {
+  const walk: Walk = { rows: 0, newest: undefined, sawHmac: false, broken: false, firstBadRow: null, problems: [] };
   let prev = GENESIS;
-  let count = 0;
-  let lastId = 0;
   for (const r of iterateAudit(ctx.db)) {
-    if (r.prev_hash !== prev) {
-      return { intact: false, rows: count, firstBadRow: r.id, problem: `row ${r.id} does not follow row ${lastId || 'zero'}: a row before it was removed or changed` };
+    const problem = rowProblem(key, r, prev, walk);
+    if (problem) {
+      walk.broken = true;
+      walk.firstBadRow = r.id;
+      walk.problems.push(problem);
+      return walk;
     }
-    if (rowHash(prev, r) !== r.hash) return { intact: false, rows: count, firstBadRow: r.id, problem: `row ${r.id} was changed after it was written` };
+    if (r.action === UPGRADED && r.chain === HMAC && (JSON.parse(r.detail ?? '{}') as { oldHead?: string }).oldHead !== 'matched') {
+      walk.firstBadRow ??= r.id;
+      walk.problems.push(`when the database was upgraded (row ${r.id}), the old chain's stored head did not match its newest row: rows had been removed before the upgrade`);
+    }
+    if (r.chain === HMAC) walk.sawHmac = true;
     prev = r.hash;
-    lastId = r.id;
-    count++;
+    walk.newest = r;
+    walk.rows++;
   }
-  const head = getMeta(ctx.db, 'audit_head');
-  if ((head ?? GENESIS) !== prev) {
-    return { intact: false, rows: count, firstBadRow: lastId + 1, problem: `the newest rows after row ${lastId} were removed` };
+  return walk;
+}
+
+function rowProblem(key: Buffer, r: AuditRow, prev: string, walk: Walk): string | null {
+  const after = walk.newest?.id;
+  if (r.prev_hash !== prev) return `row ${r.id} does not follow row ${after ?? 'zero'}: a row before it was removed or changed`;
+  if (r.chain === LEGACY) {
+    if (walk.sawHmac) return `row ${r.id} is in the old SHA-256 format after the HMAC chain began: it was rewritten`;
+    return legacyHash(prev, r) === r.hash ? null : `row ${r.id} was changed after it was written`;
   }
-  return { intact: true, rows: count, firstBadRow: null, problem: null };
+  if (r.chain !== HMAC) return `row ${r.id} names an unknown chain "${r.chain}"`;
+  if (!sameMac(rowMac(key, r.id, prev, r), r.hash)) return `row ${r.id} was changed after it was written`;
+  // Only the upgrade may follow an old row: its MAC, which needs the key, vouches for the rows before it.
+  if (after !== undefined && !walk.sawHmac && r.action !== UPGRADED) return `row ${r.id} follows old SHA-256 rows without the upgrade's seal: rows were rewritten in the old format`;
+  return null;
+}
+
+/**
+ * The chain, the sealed head and the triggers; with `kept` (a head copied off the machine earlier),
+ * also that its row is still there with the same MAC, which proves nothing at or before it changed.
+ */
+export function verifyAudit(ctx: ServiceContext, kept?: KeptHead): AuditVerification {
+  const key = auditChainKey(ctx.db, ctx.keyring);
+  const walk = walkChain(ctx, key);
+  const problems = walk.problems;
+  const { newest } = walk;
+  if (!walk.broken) {
+    if (newest && !walk.sawHmac) {
+      walk.firstBadRow ??= 1;
+      problems.push(`none of the ${walk.rows} rows is under the HMAC chain: they were rewritten in the old SHA-256 format, or the database was upgraded without its key`);
+    }
+    const seal = getMeta(ctx.db, HEAD_SEAL);
+    if (newest && walk.sawHmac && !sameMac(headSeal(key, `${newest.id}:${newest.hash}`), seal)) {
+      walk.firstBadRow ??= newest.id + 1;
+      problems.push(`the stored head does not match the newest row ${newest.id}: the newest rows after row ${newest.id} were removed, or the head was changed`);
+    }
+    if (!newest && seal !== undefined) {
+      walk.firstBadRow ??= 1;
+      problems.push('the log is empty but its stored head is not: every row was removed');
+    }
+  }
+  if (kept) {
+    const row = findAuditRow(ctx.db, kept.seq);
+    if (!row) problems.push(`row ${kept.seq} of the kept head is gone: rows at or before the kept head were removed (or the database is an older copy)`);
+    else if (row.chain !== HMAC || !sameMac(kept.mac, row.hash)) problems.push(`row ${kept.seq} does not match the kept head: it, or a row before it, was changed or re-chained`);
+    if (problems.length > 0) walk.firstBadRow ??= kept.seq;
+  }
+  const triggers = triggerProblems(ctx);
+  problems.push(...triggers.problems);
+  return {
+    intact: problems.length === 0,
+    rows: walk.rows,
+    firstBadRow: walk.firstBadRow,
+    problem: problems[0] ?? null,
+    problems,
+    missingTriggers: triggers.missing,
+    head: newest && walk.sawHmac ? `${newest.id}:${newest.hash}` : null,
+    keptHead: kept ? `${kept.seq}:${kept.mac}` : null,
+  };
+}
+
+/** The newest SEQ:MAC, to be copied off the machine; with the verification, so a broken log's head is not passed on as good. */
+export function auditHead(ctx: ServiceContext): AuditHead {
+  const v = verifyAudit(ctx);
+  const newest = v.head ? lastAuditRow(ctx.db) : undefined;
+  return { head: v.head, seq: newest?.id ?? null, time: newest ? new Date(newest.at).toISOString() : null, intact: v.intact, problem: v.problem };
 }

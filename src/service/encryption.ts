@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidInput, NotFound } from '../errors.js';
@@ -77,6 +77,15 @@ export function databaseKey(db: Db, keyring: Keyring): Buffer {
     throw new InvalidInput('the encryption key does not match this database (check ACCTSEC_ENCRYPTION_KEY or the key file)', 'ACCTSEC_ENCRYPTION_KEY');
   }
   return key;
+}
+
+/**
+ * The audit chain's MAC key (issue #15 §5): HKDF-SHA-256 (RFC 5869) of this database's at-rest key with
+ * its own label, so the chain can be neither recomputed from the database alone nor confused with the
+ * sealing key's other uses. Never stored, never printed.
+ */
+export function auditChainKey(db: Db, keyring: Keyring): Buffer {
+  return Buffer.from(hkdfSync('sha256', databaseKey(db, keyring), Buffer.alloc(0), 'acctsec audit chain v1', KEY_BYTES));
 }
 
 export function keyMatches(key: Buffer, check: string): boolean {

@@ -58,18 +58,33 @@ export interface AuditRow {
   ip: string | null;
   detail: string | null;
   prev_hash: string;
+  /** The row's SHA-256 ('sha256' rows, before migration 009) or HMAC-SHA-256 ('hmac-sha256'), hex. */
   hash: string;
+  chain: string;
 }
 
 export function lastAuditRow(db: Db): AuditRow | undefined {
   return sql(db, 'SELECT * FROM audit_log ORDER BY id DESC LIMIT 1').get() as AuditRow | undefined;
 }
 
-export function insertAuditRow(db: Db, row: Omit<AuditRow, 'id'>): number {
-  return Number(
-    sql(db, 'INSERT INTO audit_log (at, actor, target, action, reason, outcome, ip, detail, prev_hash, hash) VALUES (@at, @actor, @target, @action, @reason, @outcome, @ip, @detail, @prev_hash, @hash)').run(row)
-      .lastInsertRowid,
-  );
+/** The id is given: the row's MAC covers its sequence number. */
+export function insertAuditRow(db: Db, row: AuditRow): void {
+  sql(db, 'INSERT INTO audit_log (id, at, actor, target, action, reason, outcome, ip, detail, prev_hash, hash, chain) VALUES (@id, @at, @actor, @target, @action, @reason, @outcome, @ip, @detail, @prev_hash, @hash, @chain)').run(row);
+}
+
+export function findAuditRow(db: Db, id: number): AuditRow | undefined {
+  return sql(db, 'SELECT * FROM audit_log WHERE id = ?').get(id) as AuditRow | undefined;
+}
+
+/** The triggers on the audit table, by name, with their SQL as the schema holds it. */
+export function auditTriggers(db: Db): Map<string, string> {
+  const rows = sql(db, "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'").all() as { name: string; sql: string }[];
+  return new Map(rows.map((r) => [r.name, r.sql]));
+}
+
+/** An actor's refusals after `since`, oldest first (a handful at most: only that many are recorded). */
+export function recentRefusalTimes(db: Db, actor: string, since: number): number[] {
+  return (sql(db, "SELECT at FROM audit_log WHERE actor = ? AND outcome = 'refused' AND at > ? ORDER BY at").all(actor, since) as { at: number }[]).map((r) => r.at);
 }
 
 export function iterateAudit(db: Db): IterableIterator<AuditRow> {

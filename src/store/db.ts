@@ -26,6 +26,13 @@ const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), 'migrations'
 export interface OpenOptions {
   /** Create the file (0600) and its directory (0700) when missing; otherwise a missing file is an error. */
   create: boolean;
+  /**
+   * Runs inside the migration transaction, after the files it applied (their numbers): the step of a
+   * migration that needs more than SQL (009 seals the old audit rows under the at-rest key).
+   */
+  afterMigrate?: (db: Db, applied: readonly number[]) => void;
+  /** false: open as it is, for a quick look (serve's "has accounts?"), leaving the upgrade to the opener with the key. */
+  migrate?: boolean;
 }
 
 export function openStore(path: string, options: OpenOptions): Db {
@@ -40,7 +47,7 @@ export function openStore(path: string, options: OpenOptions): Db {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    migrate(db);
+    if (options.migrate !== false) migrate(db, options.afterMigrate);
   } catch (err) {
     db.close();
     throw storeError(err, path);
@@ -59,7 +66,7 @@ function prepareFile(path: string, create: boolean): void {
 }
 
 /** Numbered .sql files, each applied once in its own transaction; PRAGMA user_version records the last. */
-export function migrate(db: Db): void {
+export function migrate(db: Db, afterMigrate?: OpenOptions['afterMigrate']): void {
   const files = readdirSync(migrationsDir)
     .filter((f) => /^\d{3}_.+\.sql$/.test(f))
     .sort();
@@ -68,12 +75,15 @@ export function migrate(db: Db): void {
   db.transaction(() => {
     // Re-read inside the write lock: another process may have migrated while we waited.
     const current = db.pragma('user_version', { simple: true }) as number;
+    const applied: number[] = [];
     for (const file of files) {
       const version = Number(file.slice(0, 3));
       if (version <= current) continue;
       db.exec(readFileSync(join(migrationsDir, file), 'utf8'));
       db.pragma(`user_version = ${version}`);
+      applied.push(version);
     }
+    afterMigrate?.(db, applied);
   }).immediate();
 }
 

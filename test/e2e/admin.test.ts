@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awayFromStepEdge, codeAt } from '../rfc6238.js';
-import { Home, json, PASSWORD } from './helpers.js';
+import { Home, json, PASSWORD, REMOTE } from './helpers.js';
 
 interface AdminResult {
   action: string;
@@ -190,5 +191,101 @@ describe('support staff', () => {
     const r = await admin(['audit', 'verify']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('row 2 was changed');
+  });
+
+  it('`admin audit head` gives SEQ:MAC; `verify --head` holds with it, and catches the newest rows removed with the head rewritten', async () => {
+    await createAndClaim('uma', 'user', 'user account passphrase');
+    await admin(['lock', 'uma', '--reason', 'first reason', '--yes']);
+    const head = await admin(['audit', 'head']);
+    expect(head.exitCode, head.stderr).toBe(0);
+    const kept = head.stdout.trim();
+    expect(kept).toMatch(/^2:[0-9a-f]{64}$/);
+    expect(json<{ head: string; seq: number; intact: boolean }>(await admin(['audit', 'head', '--json']))).toMatchObject({ head: kept, seq: 2, intact: true });
+    await admin(['unlock', 'uma', '--reason', 'second reason', '--yes']);
+    const ok = await admin(['audit', 'verify', '--head', kept]);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('nothing at or before the kept head (row 2) was removed or changed');
+
+    // Someone with the file but not the key: the newest rows deleted, the stored head set to what they can compute.
+    const row2 = kept.split(':')[1]!;
+    execFileSync('sqlite3', [home.dbPath, `DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE id >= 2; UPDATE meta SET value = (SELECT hash FROM audit_log WHERE id = 1) WHERE key = 'audit_head_seal';`]);
+    const v = await admin(['audit', 'verify', '--json']);
+    expect(v.exitCode).toBe(1);
+    const report = json<{ intact: boolean; problems: string[]; missingTriggers: string[] }>(v);
+    expect(report.intact).toBe(false);
+    expect(report.problems[0]).toContain('the stored head does not match the newest row 1');
+    expect(report.missingTriggers).toEqual(['audit_log_no_delete']);
+    const withHead = await admin(['audit', 'verify', '--head', `2:${row2}`]);
+    expect(withHead.exitCode).toBe(1);
+    expect(withHead.stderr).toContain('the audit log was tampered with');
+    expect(withHead.stderr).toContain('row 2 of the kept head is gone');
+    // A head from a log that does not verify is not printed as one to keep.
+    expect((await admin(['audit', 'head'])).exitCode).toBe(1);
+  });
+
+  it('a dropped append-only trigger alone makes verify fail and name it', async () => {
+    await createAndClaim('uma', 'user', 'user account passphrase');
+    execFileSync('sqlite3', [home.dbPath, 'DROP TRIGGER audit_log_no_update;']);
+    const r = await admin(['audit', 'verify']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('the append-only trigger audit_log_no_update is missing');
+  });
+
+  it('a malformed --head is exit 2 naming the value, with no stack trace', async () => {
+    for (const bad of ['12', '3:xyz', `0:${'a'.repeat(64)}`]) {
+      const r = await admin(['audit', 'verify', '--head', bad]);
+      expect(r.exitCode, bad).toBe(2);
+      expect(r.stderr).toContain(`invalid --head "${bad}"`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('a plain user calling admin commands is recorded 5 times, then throttled (exit 6) and not recorded', async () => {
+    await createAndClaim('uma', 'user', 'user account passphrase');
+    for (let i = 0; i < 5; i++) expect((await admin(['users', 'list'], 'uma')).exitCode).toBe(7);
+    const throttled = await admin(['audit', 'verify'], 'uma');
+    expect(throttled.exitCode).toBe(6);
+    expect(throttled.stderr).toContain('too many refused admin requests');
+    const log = json<{ actor: string; outcome: string }[]>(await admin(['audit', '--actor', 'uma', '--json']));
+    expect(log.filter((e) => e.outcome === 'refused')).toHaveLength(5);
+    expect((await admin(['audit', 'verify'])).exitCode).toBe(0);
+  });
+});
+
+// The upgrade runs where the database is opened with its key: here, the local CLI.
+describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
+  let home: Home;
+  beforeEach(async () => {
+    home = new Home();
+    await home.init();
+  });
+  afterEach(() => home.remove());
+
+  it('is sealed when the new code first opens it: the old rows verify, and are covered by the HMAC chain', async () => {
+    const created = await home.run(['admin', 'users', 'create', 'uma', '--email', 'uma@example.com', '--reason', 'new hire', '--yes', '--print-token']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    // Turn the file back into what the code before migration 009 wrote: one row chained with plain SHA-256.
+    const oldHash = (row: unknown[]) => createHash('sha256').update('0'.repeat(64)).update('\n').update(JSON.stringify(row)).digest('hex');
+    const hash = oldHash([1767225600000, 'alice', 'uma', 'users.create', 'new hire', 'ok', null, null]);
+    execFileSync('sqlite3', [
+      home.dbPath,
+      `DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log;
+       CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+       DROP INDEX audit_log_actor_outcome_at; ALTER TABLE audit_log DROP COLUMN chain;
+       INSERT INTO audit_log (id, at, actor, target, action, reason, outcome, ip, detail, prev_hash, hash) VALUES (1, 1767225600000, 'alice', 'uma', 'users.create', 'new hire', 'ok', NULL, NULL, '${'0'.repeat(64)}', '${hash}');
+       DELETE FROM meta WHERE key = 'audit_head_seal'; INSERT INTO meta (key, value) VALUES ('audit_head', '${hash}');
+       PRAGMA user_version = 8;`,
+    ]);
+    const v = await home.run(['admin', 'audit', 'verify', '--json']);
+    expect(v.exitCode, v.stderr).toBe(0);
+    expect(json(v)).toMatchObject({ intact: true, rows: 2 });
+    const log = json<{ actor: string; action: string }[]>(await home.run(['admin', 'audit', '--json']));
+    expect(log[0]).toMatchObject({ actor: 'acctsec', action: 'audit.chain-upgraded' });
+    // The old chain's weakness, after the upgrade: the old row edited and re-hashed to fit.
+    const forged = oldHash([1767225600000, 'alice', 'uma', 'users.create', 'nothing to see', 'ok', null, null]);
+    execFileSync('sqlite3', [home.dbPath, `DROP TRIGGER audit_log_no_update; UPDATE audit_log SET reason = 'nothing to see', hash = '${forged}' WHERE id = 1;`]);
+    const after = await home.run(['admin', 'audit', 'verify']);
+    expect(after.exitCode).toBe(1);
+    expect(after.stderr).toContain('row 2 does not follow row 1');
   });
 });

@@ -81,7 +81,15 @@ export function newCmdAdmin(f: Factory): Command {
     .option('--since <date>', 'YYYY-MM-DD or an ISO 8601 time')
     .option('--limit <n>', 'how many (1-10000)', limitArg, 50)
     .action((o: { user?: string; actor?: string; since?: string; limit: number }) => adminAuditRun({ f, ...o }));
-  audit.command('verify').description('check the hash chain: exit 0 when it holds, 1 naming the first changed or removed row').action(() => adminAuditVerifyRun({ f }));
+  audit
+    .command('verify')
+    .description('check the HMAC chain, the stored head and the append-only triggers: exit 0 when all hold, 1 naming what does not')
+    .option('--head <SEQ:MAC>', 'a head kept from `admin audit head`: also prove nothing at or before it was removed or changed')
+    .action((o: { head?: string }) => adminAuditVerifyRun({ f, head: o.head }));
+  audit
+    .command('head')
+    .description('print the newest row\'s SEQ:MAC, to keep off this machine (mail it daily) and check later with verify --head')
+    .action(() => adminAuditHeadRun({ f }));
   return cmd;
 }
 
@@ -168,11 +176,25 @@ export async function adminAuditRun(opts: { f: Factory; user?: string | undefine
   f.io.out(table(entries.map((e) => [localTime(e.time), e.actor, e.target ?? '-', e.action, e.outcome, e.reason]), ['TIME', 'ACTOR', 'TARGET', 'ACTION', 'OUTCOME', 'REASON']));
 }
 
-export async function adminAuditVerifyRun(opts: { f: Factory }): Promise<void> {
+export async function adminAuditVerifyRun(opts: { f: Factory; head?: string | undefined }): Promise<void> {
   const { f } = opts;
-  const v = await (await f.backend()).adminVerifyAudit();
+  // The service judges --head (exit 2 naming it), in both back ends alike.
+  const v = await (await f.backend()).adminVerifyAudit(opts.head);
   if (f.globals.json) f.io.json(v);
-  else if (v.intact) f.io.out(`The audit log holds: ${v.rows} row${v.rows === 1 ? '' : 's'}, chain intact.`);
+  else if (v.intact) {
+    const kept = v.keptHead ? `; nothing at or before the kept head (row ${v.keptHead.split(':')[0]}) was removed or changed` : '';
+    f.io.out(`The audit log holds: ${v.rows} row${v.rows === 1 ? '' : 's'}, chain, head and triggers intact${kept}.`);
+  } else for (const p of v.problems.slice(1)) f.io.note(`also: ${p}`);
   // Exit 1 (SPEC §1 "unexpected failure"): the log was changed behind the tool's back.
   if (!v.intact) throw new AcctsecError('audit_tampered', `the audit log was tampered with: ${v.problem}`, 1);
+}
+
+export async function adminAuditHeadRun(opts: { f: Factory }): Promise<void> {
+  const { f } = opts;
+  const h = await (await f.backend()).adminAuditHead();
+  // A head read from a log that does not verify is not one to keep as good.
+  if (!h.intact) throw new AcctsecError('audit_tampered', `the audit log was tampered with: ${h.problem}`, 1);
+  if (f.globals.json) f.io.json(h);
+  else if (h.head) f.io.out(h.head);
+  else f.io.note('The audit log is empty: no head yet.');
 }
