@@ -338,4 +338,6 @@ export interface AdminResult {
   /** Only with --print-token for a reset: the hand-over the agent verified. */
   resetToken?: string;
   resetTokenExpiresAt?: string;
+  /** The change stands, but something after it did not happen (a reset token that could not be emailed). */
+  warnings?: string[];
 }

@@ -18,7 +18,8 @@ export class TestSmtp {
   /** Credentials the last session authenticated with, to prove the URL's user and password were used. */
   logins: { username: string; password: string }[] = [];
 
-  static async start(options: { auth?: { user: string; pass: string } } = {}): Promise<TestSmtp> {
+  /** `rejectRecipients`: addresses refused at RCPT TO with 550, as a real server refuses an unknown mailbox. */
+  static async start(options: { auth?: { user: string; pass: string }; rejectRecipients?: string[] } = {}): Promise<TestSmtp> {
     const t = new TestSmtp();
     t.server = new SMTPServer({
       // STARTTLS needs a certificate the client trusts: off here, so the session stays plain on loopback.
@@ -30,6 +31,13 @@ export class TestSmtp {
         t.logins.push({ username: auth.username ?? '', password: auth.password ?? '' });
         if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) callback(null, { user: auth.username });
         else callback(new Error('invalid credentials'));
+      },
+      onRcptTo(address, _session, callback) {
+        if (options.rejectRecipients?.includes(address.address)) {
+          const err = new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown`) as Error & { responseCode: number };
+          err.responseCode = 550;
+          callback(err);
+        } else callback();
       },
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AuthFailed, Conflict, Forbidden, InvalidInput, NotFound, retryPhrase, Throttled } from '../errors.js';
+import { AcctsecError, AuthFailed, Conflict, Forbidden, InvalidInput, NotFound, retryPhrase, Throttled } from '../errors.js';
 import { findAccountById, findAccountByUsername, insertAccount, setPassword, type AccountRow, type Role } from '../store/accounts.js';
 import {
   countActiveAdmins,
@@ -191,7 +191,7 @@ export async function createUser(
     token = issueResetToken(ctx, account);
     return input.printToken ? { resetToken: token.token, resetTokenExpiresAt: new Date(token.expiresAt).toISOString() } : {};
   });
-  if (token && !input.printToken) await deliverResetToken(ctx, target(ctx, username), token.token, token.expiresAt, true);
+  if (token && !input.printToken) return handOver(ctx, auth, result, target(ctx, username), token, true, origin);
   return result;
 }
 
@@ -228,8 +228,42 @@ export async function resetPassword(ctx: ServiceContext, auth: Auth, username: s
       return input.printToken ? { resetToken: token.token, resetTokenExpiresAt: new Date(token.expiresAt).toISOString() } : {};
     },
   );
-  if (token && !input.printToken) await deliverResetToken(ctx, t, token.token, token.expiresAt, false);
+  if (token && !input.printToken) return handOver(ctx, auth, result, t, token, false, origin);
   return result;
+}
+
+/**
+ * Emails the reset token of an action that already stands (the account exists, the reset is audited).
+ * Issue #17: a mail that cannot be sent does not turn that into a failed command — a retry would only
+ * meet "username taken" — so the action succeeds with a warning: the undelivered token is voided
+ * (nobody holds it), the owner's activity log and the audit log say so, and the operator is told the
+ * exact hand-over. Where the message *is* the action (a code to enter), the action is undone instead
+ * and the command fails with exit 8 (email-codes.ts).
+ */
+async function handOver(
+  ctx: ServiceContext,
+  auth: Auth,
+  result: AdminResult,
+  account: AccountRow,
+  token: { token: string; expiresAt: number },
+  isNew: boolean,
+  origin: RequestOrigin,
+): Promise<AdminResult> {
+  try {
+    await deliverResetToken(ctx, account, token.token, token.expiresAt, isNew);
+    return result;
+  } catch (err) {
+    if (!(err instanceof AcctsecError) || err.slug !== 'mail_failed') throw err;
+    ctx.db
+      .transaction(() => {
+        voidResetTokens(ctx.db, account.id, ctx.now());
+        recordActivity(ctx, account.id, 'password.reset_mail_failed', { origin, detail: { by: auth.account.username } });
+        appendAudit(ctx, { actor: auth.account.username, target: account.username, action: 'reset-token.undelivered', reason: 'the mail server refused or could not be reached', outcome: 'ok', ip: origin.ip ?? null, detail: { after: result.action, tokenVoided: true } });
+      })
+      .immediate();
+    const warning = `${err.message}. The reset token was not delivered and is void; after verifying the owner, hand one over with: acctsec admin reset-password ${account.username} --reason "..." --print-token`;
+    return { ...result, warnings: [...(result.warnings ?? []), warning] };
+  }
 }
 
 export async function resetMfa(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awayFromStepEdge, codeAt } from '../rfc6238.js';
+import { TestSmtp } from '../smtp.js';
 import { Home, json, PASSWORD, REMOTE } from './helpers.js';
 
 interface AdminResult {
@@ -289,3 +290,57 @@ describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
     expect(after.stderr).toContain('row 2 does not follow row 1');
   });
 });
+
+describe('a reset token that cannot be emailed (issue #17)', () => {
+  let home: Home;
+  let smtp: TestSmtp;
+  beforeEach(async () => {
+    smtp = await TestSmtp.start({ rejectRecipients: ['bob@example.com'] });
+    home = new Home();
+    const r = await home.run(['config', 'set', 'mail.smtp', smtp.url()]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await home.init();
+  });
+  afterEach(async () => {
+    await home.remove();
+    await smtp.stop();
+  });
+  const admin = (args: string[]) => home.run(['admin', ...args]);
+
+  it('the account is still created and the reset still started: exit 0 with a warning naming the hand-over; the token is void, and both logs say so', async () => {
+    const created = await admin(['users', 'create', 'bob', '--email', 'bob@example.com', '--reason', 'new hire', '--yes', '--json']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    expect(created.stderr).toContain('warning: could not deliver mail through');
+    expect(created.stderr).toContain('User unknown');
+    expect(created.stderr).toContain('acctsec admin reset-password bob --reason "..." --print-token');
+    const result = json<{ action: string; warnings: string[]; resetToken?: string }>(created);
+    expect(result).toMatchObject({ action: 'users.create' });
+    expect(result.warnings).toHaveLength(1);
+    expect(result.resetToken).toBeUndefined();
+    // Not a failed command: a retry would have met "username taken".
+    expect((await admin(['users', 'show', 'bob', '--json'])).exitCode).toBe(0);
+
+    const reset = await admin(['reset-password', 'bob', '--reason', 'called in, verified', '--yes']);
+    expect(reset.exitCode, reset.stderr).toBe(0);
+    expect(reset.stdout).toContain('Done: reset-password bob');
+    expect(reset.stderr).toContain('--print-token');
+
+    const log = json<{ action: string; target: string; outcome: string }[]>(await admin(['audit', '--user', 'bob', '--json']));
+    expect(log.map((e) => e.action)).toEqual(['reset-token.undelivered', 'reset-password', 'reset-token.undelivered', 'users.create']);
+    expect(json<{ intact: boolean }>(await admin(['audit', 'verify', '--json'])).intact).toBe(true);
+
+    // The hand-over the warning names works; nothing else was ever usable.
+    const handed = json<{ resetToken: string }>(await admin(['reset-password', 'bob', '--reason', 'verified by video call', '--print-token', '--yes', '--json']));
+    const claim = await home.run(['--profile', 'bob', 'recover', '--username', 'bob', '--token', handed.resetToken], { env: { ACCTSEC_NEW_PASSWORD: 'a finally chosen passphrase' } });
+    expect(claim.exitCode, claim.stderr).toBe(0);
+  });
+
+  it('the same rule through a mail server that cannot be reached: created, warned (exit 0)', async () => {
+    await smtp.stop();
+    const created = await admin(['users', 'create', 'carol', '--email', 'carol@example.com', '--reason', 'new hire', '--yes']);
+    expect(created.exitCode, created.stderr).toBe(0);
+    expect(created.stderr).toMatch(/warning: could not deliver mail through smtp:\/\/127\.0\.0\.1:\d+/);
+    smtp = await TestSmtp.start();
+  });
+});
+

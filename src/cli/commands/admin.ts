@@ -104,6 +104,7 @@ async function adminRun(f: Factory, what: string, o: ActionFlags, call: (b: Awai
     }
   }
   const result = await call(backend);
+  for (const w of result.warnings ?? []) f.io.warn(w);
   if (f.globals.json) {
     f.io.json(result);
     return;
