@@ -152,6 +152,8 @@ export interface Backend {
   adminResetPassword(username: string, input: AdminResetInput): Promise<AdminResult>;
   adminResetMfa(username: string, input: AdminActionInput): Promise<AdminResult>;
   adminLock(username: string, locked: boolean, input: AdminActionInput): Promise<AdminResult>;
+  /** Clears every throttle of the account (issue #15). */
+  adminUnthrottle(username: string, input: AdminActionInput): Promise<AdminResult>;
   adminRevokeSessions(username: string, input: AdminActionInput): Promise<AdminResult>;
   adminAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   adminVerifyAudit(): Promise<AuditVerification>;

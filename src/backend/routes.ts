@@ -134,6 +134,7 @@ export const ROUTES: Route[] = [
   route({ op: 'adminResetPassword', method: 'POST', path: '/v1/admin/reset-password', params: [p('username', S.Short), p('input', S.AdminResetInput)], auth: 'session' }),
   route({ op: 'adminResetMfa', method: 'POST', path: '/v1/admin/reset-mfa', params: [p('username', S.Short), p('input', S.AdminActionInput)], auth: 'session' }),
   route({ op: 'adminLock', method: 'POST', path: '/v1/admin/lock', params: [p('username', S.Short), p('locked', S.Flag), p('input', S.AdminActionInput)], auth: 'session' }),
+  route({ op: 'adminUnthrottle', method: 'POST', path: '/v1/admin/unthrottle', params: [p('username', S.Short), p('input', S.AdminActionInput)], auth: 'session' }),
   route({ op: 'adminRevokeSessions', method: 'POST', path: '/v1/admin/sessions/revoke', params: [p('username', S.Short), p('input', S.AdminActionInput)], auth: 'session' }),
   route({ op: 'adminAudit', method: 'GET', path: '/v1/admin/audit', params: [p('filter', S.AuditFilter)], auth: 'session' }),
   route({ op: 'adminVerifyAudit', method: 'GET', path: '/v1/admin/audit/verify', params: [], auth: 'session' }),

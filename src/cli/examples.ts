@@ -81,6 +81,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'admin reset-mfa': ['acctsec admin reset-mfa bob --reason "lost phone, verified by video call" --yes'],
   'admin lock': ['acctsec admin lock bob --reason "suspicious sign-ins" --yes'],
   'admin unlock': ['acctsec admin unlock bob --reason "cleared" --yes'],
+  'admin unthrottle': ['acctsec admin unthrottle bob --reason "locked out by someone guessing" --yes'],
   'admin sessions': ['acctsec admin sessions revoke bob --reason "stolen laptop" --yes'],
   'admin sessions revoke': ['acctsec admin sessions revoke bob --reason "stolen laptop" --yes'],
   'admin audit': ['acctsec admin audit --user bob --since 2026-11-01', 'acctsec admin audit verify'],
