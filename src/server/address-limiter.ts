@@ -42,11 +42,13 @@ const NONE: readonly number[] = Object.freeze([]);
 
 export class AddressLimiter {
   /**
-   * Failure times by address group. A Map iterates in insertion order and a failure re-inserts its
-   * key, so the first entry is always the one whose last failure is oldest: expiry and the size cap
-   * both take from the front, in O(1) a failure, and the map never holds more than maxAddresses.
+   * Failure times by address group, in the order of their last failure (a failure re-inserts its
+   * key). Never more than maxAddresses: past it, the map is rebuilt without the expired groups and
+   * with only the most recently failed 90% of the cap. A rebuild every cap/10 new groups keeps the
+   * cost per failure constant; deleting from the front one by one would not (a Map's deleted slots
+   * stay in its iteration order until it rehashes, so each "first entry" lookup would scan them).
    */
-  private readonly failures = new Map<string, number[]>();
+  private failures = new Map<string, number[]>();
   private readonly lanes = new Map<string, Lane>();
 
   constructor(private readonly o: AddressLimiterOptions) {}
@@ -79,10 +81,10 @@ export class AddressLimiter {
     const list = [...this.recent(group), t].slice(-this.o.failuresPerWindow);
     this.failures.delete(group);
     this.failures.set(group, list);
-    const cutoff = t - this.o.windowMs;
-    for (const [k, times] of this.failures) {
-      if (this.failures.size <= this.o.maxAddresses && times[times.length - 1]! > cutoff) break;
-      this.failures.delete(k);
+    if (this.failures.size > this.o.maxAddresses) {
+      const cutoff = t - this.o.windowMs;
+      const live = [...this.failures].filter(([, times]) => times[times.length - 1]! > cutoff);
+      this.failures = new Map(live.slice(-Math.floor(this.o.maxAddresses * 0.9)));
     }
   }
 
