@@ -153,6 +153,8 @@ export interface Backend {
   adminResetPassword(username: string, input: AdminResetInput): Promise<AdminResult>;
   adminResetMfa(username: string, input: AdminActionInput): Promise<AdminResult>;
   adminLock(username: string, locked: boolean, input: AdminActionInput): Promise<AdminResult>;
+  /** Clears every throttle of the account (issue #15). */
+  adminUnthrottle(username: string, input: AdminActionInput): Promise<AdminResult>;
   adminRevokeSessions(username: string, input: AdminActionInput): Promise<AdminResult>;
   /** `admin ip show`: another account's IP allow-list. */
   adminIpShow(username: string): Promise<IpEntry[]>;

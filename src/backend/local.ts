@@ -31,6 +31,7 @@ import {
   showUserIp,
   clearUserIp,
   setUserRole,
+  unthrottleUser,
   showUser,
   verifyAuditLog,
 } from '../service/admin.js';
@@ -382,6 +383,8 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
     adminResetMfa: (username, input) => authed((ctx, me) => resetMfa(ctx, me, username, input, origin)),
 
     adminLock: (username, locked, input) => authed((ctx, me) => lockUser(ctx, me, username, locked, input, origin)),
+
+    adminUnthrottle: (username, input) => authed((ctx, me) => unthrottleUser(ctx, me, username, input, origin)),
 
     adminRevokeSessions: (username, input) => authed((ctx, me) => revokeUserSessions(ctx, me, username, input, origin)),
 

@@ -29,8 +29,13 @@ export interface Route {
   /** The whole body (POST) or query (GET) as one strict object of the params: unknown fields are refused. */
   input: v.GenericSchema<unknown, Record<string, unknown>>;
   auth: RouteAuth;
-  /** Failed calls count toward the per-address limit (429): sign-in, codes, a caller's bad credentials. */
+  /**
+   * Failed calls count toward the per-address limit (429): sign-in, codes, a caller's bad credentials.
+   * Such calls also take one of the address's few turns for checks in flight (issue #15).
+   */
   limited?: boolean;
+  /** Holds the request open while it waits for something else (a long poll): takes no turn for checks. */
+  longPoll?: boolean;
   /** The answer is a stream of JSON lines (NDJSON), not one document. */
   stream?: boolean;
   /** Also takes application/x-www-form-urlencoded (RFC 7662 §2.1 introspection requests). */
@@ -94,7 +99,7 @@ export const ROUTES: Route[] = [
   // The ceremony page's calls (POST, so the id stays out of URLs and logs).
   route({ op: 'keyCeremonyOptions', method: 'POST', path: '/v1/keys/ceremony/options', params: [p('ceremonyId', S.Short)], auth: 'none', limited: true }),
   route({ op: 'submitKeyCeremony', method: 'POST', path: '/v1/keys/ceremony/answer', params: [p('ceremonyId', S.Short), p('answer', S.KeyCeremonyAnswer)], auth: 'none', limited: true }),
-  route({ op: 'awaitKeyCeremony', method: 'POST', path: '/v1/keys/ceremony/wait', params: [p('ceremonyId', S.Short), p('waitMs', S.WaitMs)], auth: 'none', limited: true }),
+  route({ op: 'awaitKeyCeremony', method: 'POST', path: '/v1/keys/ceremony/wait', params: [p('ceremonyId', S.Short), p('waitMs', S.WaitMs)], auth: 'none', limited: true, longPoll: true }),
 
   route({ op: 'notificationSettings', method: 'GET', path: '/v1/notifications', params: [], auth: READ }),
   route({ op: 'setNotificationFormat', method: 'POST', path: '/v1/notifications/format', params: [p('format', S.Short)], auth: { scope: 'notifications:write' } }),
@@ -136,6 +141,7 @@ export const ROUTES: Route[] = [
   route({ op: 'adminLock', method: 'POST', path: '/v1/admin/lock', params: [p('username', S.Short), p('locked', S.Flag), p('input', S.AdminActionInput)], auth: 'session' }),
   route({ op: 'adminIpShow', method: 'GET', path: '/v1/admin/ip', params: [p('username', S.Short)], auth: 'session' }),
   route({ op: 'adminIpClear', method: 'POST', path: '/v1/admin/ip/clear', params: [p('username', S.Short), p('input', S.AdminActionInput)], auth: 'session' }),
+  route({ op: 'adminUnthrottle', method: 'POST', path: '/v1/admin/unthrottle', params: [p('username', S.Short), p('input', S.AdminActionInput)], auth: 'session' }),
   route({ op: 'adminRevokeSessions', method: 'POST', path: '/v1/admin/sessions/revoke', params: [p('username', S.Short), p('input', S.AdminActionInput)], auth: 'session' }),
   route({ op: 'adminAudit', method: 'GET', path: '/v1/admin/audit', params: [p('filter', S.AuditFilter)], auth: 'session' }),
   route({ op: 'adminVerifyAudit', method: 'GET', path: '/v1/admin/audit/verify', params: [p('head', v.optional(S.Short))], auth: 'session' }),

@@ -84,6 +84,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'admin ip': ['acctsec admin ip show bob', 'acctsec admin ip clear bob --reason "locked himself out, verified by phone" --yes'],
   'admin ip show': ['acctsec admin ip show bob --json'],
   'admin ip clear': ['acctsec admin ip clear bob --reason "locked himself out, verified by phone" --dry-run'],
+  'admin unthrottle': ['acctsec admin unthrottle bob --reason "locked out by someone guessing" --yes'],
   'admin sessions': ['acctsec admin sessions revoke bob --reason "stolen laptop" --yes'],
   'admin sessions revoke': ['acctsec admin sessions revoke bob --reason "stolen laptop" --yes'],
   'admin audit': ['acctsec admin audit --user bob --since 2026-11-01', 'acctsec admin audit verify', 'acctsec admin audit head'],

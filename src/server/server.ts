@@ -10,6 +10,7 @@ import { AcctsecError, Conflict, Forbidden, STATUS_BY_EXIT } from '../errors.js'
 import type { InitResult } from '../views.js';
 import { inspectSecret } from '../token-format.js';
 import { KEY_PAGE_HEADERS, KEY_PAGE_HTML, KEY_PAGE_PATH } from '../webauthn-page.js';
+import { AddressLimiter, addressGroup } from './address-limiter.js';
 
 // `acctsec serve` (SPEC §10): a JSON HTTP API over the same service code, one route table
 // (backend/routes.ts), Node's own http/https.
@@ -20,9 +21,17 @@ export const FAILURES_PER_WINDOW = 30;
 export const WINDOW_MS = 5 * 60_000;
 /** Introspection calls per second per calling credential (a bucket of twice this many absorbs bursts). */
 export const DEFAULT_CALLER_RATE = 1000;
-const NO_FAILURES: readonly number[] = Object.freeze([]);
-/** Addresses the failure limit keeps at most (a few tens of MB); issue #15 groups IPv6 by /64. */
-const MAX_TRACKED_ADDRESSES = 100_000;
+/**
+ * Address groups (IPv4 addresses, IPv6 /64s) the failure limit remembers at most, least recently
+ * failed first out: at most 30 times each, about 20 MB in all (README: the server's RSS bound).
+ */
+export const MAX_TRACKED_ADDRESSES = 50_000;
+/** Limited calls (sign-in, codes: argon2 and friends) of one address group running at once (issue #15). */
+export const CHECKS_IN_FLIGHT_PER_ADDRESS = 4;
+/** How long a limited call waits for its address's turn before it gets 429. */
+export const ADDRESS_WAIT_MS = 10_000;
+/** Limited calls of one address group waiting at most; more get 429 at once. */
+const MAX_WAITING_PER_ADDRESS = 256;
 
 export interface RequestCredentials {
   sessionToken?: string;
@@ -295,7 +304,15 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   for (const r of served) methodsByPath.set(r.path, [...(methodsByPath.get(r.path) ?? []), r.method]);
   const hosts = new Set(['localhost', ...(options.hosts ?? []).map((h) => h.toLowerCase())]);
   const privatePaths = (options.privatePaths ?? []).filter((p) => p.length > 1).sort((a, b) => b.length - a.length);
-  const failures = new Map<string, number[]>();
+  const limiter = new AddressLimiter({
+    now,
+    failuresPerWindow: FAILURES_PER_WINDOW,
+    windowMs: WINDOW_MS,
+    maxAddresses: MAX_TRACKED_ADDRESSES,
+    inFlight: CHECKS_IN_FLIGHT_PER_ADDRESS,
+    waitMs: ADDRESS_WAIT_MS,
+    maxWaiting: MAX_WAITING_PER_ADDRESS,
+  });
   const callerRate = options.callerRate ?? DEFAULT_CALLER_RATE;
   /** Token buckets of the introspection callers: [tokens left, last refill]. */
   const buckets = new Map<string, [number, number]>();
@@ -335,26 +352,6 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       throw new HttpError(421, 'wrong_host', `this server does not answer for the host "${name.slice(0, 100)}" (its operator names it with --public-url)`);
     }
     hostsSeen.set(req.socket, header);
-  }
-
-  /** Bounded (issue #14 review): expired entries go when the map is large; past the cap it starts over. */
-  function recordFailure(ip: string): void {
-    if (failures.size >= MAX_TRACKED_ADDRESSES) {
-      const cutoff = now() - WINDOW_MS;
-      for (const [k, times] of failures) if (times[times.length - 1]! <= cutoff) failures.delete(k);
-      if (failures.size >= MAX_TRACKED_ADDRESSES) failures.clear();
-    }
-    failures.set(ip, [...recentFailures(ip), now()]);
-  }
-
-  function recentFailures(ip: string): readonly number[] {
-    const kept = failures.get(ip);
-    if (!kept) return NO_FAILURES;
-    const cutoff = now() - WINDOW_MS;
-    const list = kept.filter((t) => t > cutoff);
-    if (list.length) failures.set(ip, list);
-    else failures.delete(ip);
-    return list;
   }
 
   /** A caller's bucket, refilled for the time since it was last used. */
@@ -450,11 +447,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     }
     const ip = clientAddress(req);
     if (route.limited) {
-      const recent = recentFailures(ip);
-      if (recent.length >= FAILURES_PER_WINDOW) {
-        const retry = Math.max(1, Math.ceil((recent[0]! + WINDOW_MS - now()) / 1000));
+      // Before the body is read, and long before any argon2 work.
+      const retry = limiter.retryAfter(addressGroup(ip));
+      if (retry > 0) {
         req.resume();
-        return send(res, 429, errorBody('throttled', `too many failed attempts from ${ip}; try again in ${retry} s`, { retryAfterSeconds: retry }), { 'retry-after': String(retry) });
+        return tooMany(res, `too many failed attempts from ${addressGroup(ip)}; try again in ${retry} s`, retry);
       }
     }
     if (route.method === 'GET') return respond(req, res, route, ip, q >= 0 ? queryFields(new URLSearchParams(target.slice(q + 1))) : {});
@@ -489,7 +486,21 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       batch.push({ req, res, route, ip, args, creds });
       return;
     }
+    if (route.limited && !route.longPoll) {
+      // A turn among the address's checks in flight first (issue #15): the rest wait, bounded.
+      const group = addressGroup(ip);
+      void limiter.admit(group).then((turn) => {
+        if ('release' in turn) return call(req, res, route, ip, args, creds).finally(turn.release);
+        const why = turn.busy ? `too many attempts at once from ${group}` : `too many failed attempts from ${group}`;
+        tooMany(res, `${why}; try again in ${turn.retryAfter} s`, turn.retryAfter);
+      });
+      return;
+    }
     void call(req, res, route, ip, args, creds);
+  }
+
+  function tooMany(res: ServerResponse, message: string, retry: number): void {
+    send(res, 429, errorBody('throttled', message, { retryAfterSeconds: retry }), { 'retry-after': String(retry) });
   }
 
   /**
@@ -566,7 +577,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       // A caller over its own introspection budget is not a failed attempt of its address: counting
       // it would let one resource server's flood lock out every caller behind the same address.
       // Nor is a malformed value (exit 2): it guesses nothing.
-      if (route.limited && !(err instanceof HttpError && err.status === 429) && !(err instanceof AcctsecError && err.exitCode === 2)) recordFailure(ip);
+      if (route.limited && !(err instanceof HttpError && err.status === 429) && !(err instanceof AcctsecError && err.exitCode === 2)) limiter.recordFailure(addressGroup(ip));
       fail(req, res, err);
     }
   }

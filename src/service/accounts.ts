@@ -24,6 +24,7 @@ import { lowRecoveryCodesNotice, recoveryCodesLeft } from './recovery-codes.js';
 import { activeFactors, mfaOverview } from './second-factors.js';
 import { createSession, sessionViews, type Auth } from './sessions.js';
 import { checkPassword, normalizeUsername } from './sign-in.js';
+import { confirmThrottleKey } from './throttle.js';
 
 const USERNAME_RULE = /^[a-z0-9._-]{3,64}$/;
 const EMAIL_RULE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -110,8 +111,8 @@ export function accountStatus(ctx: ServiceContext, auth: Auth): AccountStatus {
 
 /**
  * SPEC §3: always the current password (whatever the window), the policy, then every other session
- * signed out. The current password check shares the sign-in throttle, so a stolen session cannot
- * guess it faster than sign-in could.
+ * signed out. The current password check counts in the session's confirmation throttle (issue #15):
+ * a stolen session guesses no faster than sign-in could, and its guesses never block the owner's sign-in.
  */
 export async function changePassword(
   ctx: ServiceContext,
@@ -121,7 +122,7 @@ export async function changePassword(
 ): Promise<PasswordChangeResult> {
   const a = auth.account;
   await checkNewPassword({ password: input.next, username: a.username, minLength: ctx.policy.passwordMinLength, current: input.current });
-  await checkPassword(ctx, a.username, input.current, origin, { message: 'the current password is wrong', event: 'password.change_failed' });
+  await checkPassword(ctx, a.username, input.current, origin, { message: 'the current password is wrong', event: 'password.change_failed', throttle: confirmThrottleKey(a.id, auth.session.id) });
   const hash = await ctx.hasher.hash(input.next);
   const now = ctx.now();
   const revoked = ctx.db.transaction(() => {

@@ -31,7 +31,7 @@ import { listRecoveryEmails } from './recovery-emails.js';
 import { mfaOverview } from './second-factors.js';
 import type { Auth } from './sessions.js';
 import { normalizeUsername } from './sign-in.js';
-import { releaseAttempts, takeAttempt } from './throttle.js';
+import { clearAccountThrottles, countAccountThrottles } from './throttle.js';
 import { apiKeyStatus, tokenSummary } from './tokens.js';
 
 // Support staff (SPEC §9). Support never chooses nor sees a password (OWASP ASVS 6.4.6): resets issue
@@ -42,9 +42,9 @@ const RESET_TOKEN_MS = 60 * 60_000;
 /** No argon2 hash: sign-in with any password fails until the owner sets one with a reset token. */
 const NO_PASSWORD = '!';
 
-type Action = 'users.create' | 'users.set-role' | 'reset-password' | 'reset-mfa' | 'lock' | 'unlock' | 'sessions.revoke' | 'ip.clear';
+type Action = 'users.create' | 'users.set-role' | 'reset-password' | 'reset-mfa' | 'lock' | 'unlock' | 'unthrottle' | 'sessions.revoke' | 'ip.clear';
 /** What support may do, on `user` accounts only; admins may do everything. */
-const SUPPORT_MAY: ReadonlySet<string> = new Set(['users.list', 'users.show', 'reset-password', 'reset-mfa', 'lock', 'unlock', 'sessions.revoke', 'ip.show', 'ip.clear']);
+const SUPPORT_MAY: ReadonlySet<string> = new Set(['users.list', 'users.show', 'reset-password', 'reset-mfa', 'lock', 'unlock', 'unthrottle', 'sessions.revoke', 'ip.show', 'ip.clear']);
 /** Actions that would leave no active admin when aimed at the last one. */
 const HARMS_LAST_ADMIN: ReadonlySet<string> = new Set(['lock', 'reset-password', 'reset-mfa', 'users.set-role']);
 
@@ -299,6 +299,25 @@ export async function lockUser(ctx: ServiceContext, auth: Auth, username: string
   });
 }
 
+/**
+ * `admin unthrottle` (issue #15): support's way back from a lock-out by failed attempts. Clears every
+ * throttle of the account, one per flow: sign-in, the second factor at sign-in, identity confirmation
+ * in each session, recovery. Nothing to clear is a conflict, as unlocking an unlocked account is.
+ */
+export async function unthrottleUser(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
+  const reason = validReason(input.reason);
+  const t = target(ctx, username);
+  authorize(ctx, auth, 'unthrottle', t, reason, origin);
+  const n = countAccountThrottles(ctx.db, t);
+  if (n === 0) throw new Conflict(`${t.username} has no failed attempts to clear`);
+  const changes = [`clear ${n} throttle${n === 1 ? '' : 's'} (sign-in, second factor, identity confirmation, recovery)`];
+  return act(ctx, auth, { action: 'unthrottle', target: t.username, changes }, { ...input, reason }, origin, () => {
+    clearAccountThrottles(ctx.db, t);
+    recordActivity(ctx, t.id, 'throttles.cleared', { origin, detail: { by: auth.account.username } });
+    return { notice: `the failed attempts counted against your account were cleared by support (${auth.account.username})` };
+  });
+}
+
 export async function revokeUserSessions(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
   const reason = validReason(input.reason);
   const t = target(ctx, username);
@@ -387,7 +406,12 @@ export function auditLogHead(ctx: ServiceContext, auth: Auth, origin: RequestOri
   return auditHead(ctx);
 }
 
-/** `acctsec recover --token`: the owner sets a password with a reset token; every session ends. */
+/**
+ * `acctsec recover --token`: the owner sets a password with a reset token; every session ends. No
+ * per-account counter (issue #15): a token carries 160 random bits and a checksum, so a guess matches
+ * no request, and a counter would only let an outsider with the username hold back the owner's
+ * valid token. `serve` still counts each refusal against the caller's address.
+ */
 export async function recoverWithResetToken(
   ctx: ServiceContext,
   input: { username: string; token: string; newPassword: string },
@@ -396,7 +420,6 @@ export async function recoverWithResetToken(
   const name = normalizeUsername(input.username);
   await checkNewPassword({ password: input.newPassword, username: name, minLength: ctx.policy.passwordMinLength });
   const wrong = new AuthFailed('wrong, used or expired reset token', 'wrong_code');
-  takeAttempt(ctx.db, `reset:${name}`, ctx.now, 'reset attempts');
   const shape = inspectSecret(input.token);
   const account = findAccountByUsername(ctx.db, name);
   if (!shape.valid || shape.kind !== 'reset' || !account) throw wrong;
@@ -412,7 +435,6 @@ export async function recoverWithResetToken(
       return n;
     })
     .immediate();
-  releaseAttempts(ctx.db, `reset:${name}`);
   await notifySecurity(ctx, account, securityNotice(ctx, account, 'your password was set with a reset token, and every session signed out', origin));
   return { username: account.username, revokedSessions: revoked };
 }

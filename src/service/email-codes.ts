@@ -15,7 +15,7 @@ import type { RequestOrigin, ServiceContext } from './context.js';
 import { databaseKey } from './encryption.js';
 import { renderMessage, type MessageBody } from './messages.js';
 import { mailFormat } from './notifications.js';
-import { codeAccepted, codeFailed, takeCodeAttempt } from './totp.js';
+import { codeAccepted, codeCheck, codeFailed } from './totp.js';
 
 // Emailed one-time codes (SPEC §4.2), the same rules for every use: sign-in, enabling, disabling,
 // address confirmation, recovery. 6 digits, 10 minutes, single use; a new code voids the previous one
@@ -73,23 +73,24 @@ export async function sendEmailCode(
   return { expiresAt: new Date(now + CODE_LIFE_MS).toISOString() };
 }
 
-/** Checks and consumes a code; wrong tries count for the code and for the account's shared code throttle. */
-export async function checkEmailCode(ctx: ServiceContext, account: AccountRow, purpose: string, typed: string, origin: RequestOrigin): Promise<void> {
-  takeCodeAttempt(ctx, account, 'email', origin);
-  const row = findEmailCode(ctx.db, account.id, purpose);
-  if (!row || !row.code_hash || row.expires_at <= ctx.now()) {
-    throw codeFailed(ctx, account, 'email', 'no-live-code', origin, 'no valid emailed code: it expired (10 minutes), was used, or was replaced; request a new one');
-  }
-  const code = typed.replace(/\s+/g, '');
-  const hash = codeHash(ctx, account.id, purpose, code);
-  if (/^\d{6}$/.test(code) && timingSafeEqual(hash, row.code_hash) && consumeEmailCode(ctx.db, account.id, purpose, hash)) {
-    codeAccepted(ctx, account, 'email', origin);
-    return;
-  }
-  const failures = addEmailCodeFailure(ctx.db, account.id, purpose);
-  if (failures >= TRIES_PER_CODE) {
-    voidEmailCode(ctx.db, account.id, purpose);
-    throw codeFailed(ctx, account, 'email', 'wrong-void', origin, `wrong code; after ${TRIES_PER_CODE} wrong tries the code is void: request a new one`);
-  }
-  throw codeFailed(ctx, account, 'email', 'wrong', origin, 'wrong code');
+/** Checks and consumes a code; wrong tries count for the code and for the throttle `key` of the flow. */
+export function checkEmailCode(ctx: ServiceContext, account: AccountRow, purpose: string, typed: string, origin: RequestOrigin, key: string): Promise<void> {
+  return codeCheck(ctx, account, 'email', origin, key, () => {
+    const row = findEmailCode(ctx.db, account.id, purpose);
+    if (!row || !row.code_hash || row.expires_at <= ctx.now()) {
+      throw codeFailed(ctx, account, 'email', 'no-live-code', origin, 'no valid emailed code: it expired (10 minutes), was used, or was replaced; request a new one');
+    }
+    const code = typed.replace(/\s+/g, '');
+    const hash = codeHash(ctx, account.id, purpose, code);
+    if (/^\d{6}$/.test(code) && timingSafeEqual(hash, row.code_hash) && consumeEmailCode(ctx.db, account.id, purpose, hash)) {
+      codeAccepted(ctx, account, 'email', origin);
+      return;
+    }
+    const failures = addEmailCodeFailure(ctx.db, account.id, purpose);
+    if (failures >= TRIES_PER_CODE) {
+      voidEmailCode(ctx.db, account.id, purpose);
+      throw codeFailed(ctx, account, 'email', 'wrong-void', origin, `wrong code; after ${TRIES_PER_CODE} wrong tries the code is void: request a new one`);
+    }
+    throw codeFailed(ctx, account, 'email', 'wrong', origin, 'wrong code');
+  });
 }

@@ -10,6 +10,7 @@ import { maskAddress } from './messages.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { disableMethod, enableIdentityRule, type SecondFactor } from './second-factors.js';
 import type { Auth } from './sessions.js';
+import { confirmThrottleKey } from './throttle.js';
 
 // Email codes as a second factor (SPEC §4.2).
 
@@ -48,9 +49,9 @@ export const emailFactor: SecondFactor = {
       ...(active(row) && !ctx.policy.allowEmailMfa ? { allowedByPolicy: false } : {}),
     };
   },
-  async verify(ctx, account, code, origin) {
+  async verify(ctx, account, code, origin, throttle) {
     if (!active(findEmailMfa(ctx.db, account.id))) throw new NotFound('email codes are not active for this account');
-    await checkEmailCode(ctx, account, SIGN_IN, code, origin);
+    await checkEmailCode(ctx, account, SIGN_IN, code, origin, throttle);
     return [];
   },
   async sendCode(ctx, account) {
@@ -110,7 +111,7 @@ export async function confirmEmailMfa(ctx: ServiceContext, auth: Auth, code: str
   const a = auth.account;
   const row = pending(ctx, a);
   if (!findEmailCode(ctx.db, a.id, ENABLE)) throw new NotFound('no email-code enrollment is pending; run `acctsec mfa email enable`');
-  await checkEmailCode(ctx, a, ENABLE, code, origin);
+  await checkEmailCode(ctx, a, ENABLE, code, origin, confirmThrottleKey(a.id, auth.session.id));
   activateEmailMfa(ctx.db, a.id, ctx.now());
   recordActivity(ctx, a.id, 'mfa.email.enabled', { origin, sessionId: auth.session.id });
   await notifySecurity(ctx, a, securityNotice(ctx, a, 'email codes were turned on as a second factor', origin));

@@ -7,6 +7,7 @@ import { IDENTITY_WINDOW_MS } from './policy.js';
 import { identityFactors } from './second-factors.js';
 import type { Auth } from './sessions.js';
 import { checkPassword } from './sign-in.js';
+import { confirmThrottleKey } from './throttle.js';
 
 export interface ConfirmOptions {
   /** Ignore the 10-minute window: MFA changes and recovery codes always confirm explicitly (SPEC §2). */
@@ -22,6 +23,7 @@ export interface ConfirmOptions {
  * SPEC §2 "confirm identity" for sensitive changes: a session that signed in or confirmed within the
  * last 10 minutes counts (a "sudo" window, as GitHub and Kratos do); otherwise the password or a code
  * of an active second factor. A success reopens the window. The one helper every feature reuses.
+ * Wrong proofs count in the session's own throttle (issue #15): they never block the owner's sign-in.
  */
 export async function confirmIdentity(
   ctx: ServiceContext,
@@ -36,10 +38,11 @@ export async function confirmIdentity(
   const factors = identityFactors(ctx, auth.account).filter((f) => !accept.methods || accept.methods.includes(f.id));
   const answer = proof?.secondFactor;
   const factor = answer ? factors.find((f) => f.id === answer.method) : undefined;
+  const throttle = confirmThrottleKey(auth.account.id, auth.session.id);
   if (answer && factor) {
-    await factor.verify(ctx, auth.account, answer.code, origin);
+    await factor.verify(ctx, auth.account, answer.code, origin, throttle);
   } else if (proof?.password !== undefined && accept.password) {
-    await checkPassword(ctx, auth.account.username, proof.password, origin, { message: 'wrong password', event: 'identity.failed' });
+    await checkPassword(ctx, auth.account.username, proof.password, origin, { message: 'wrong password', event: 'identity.failed', throttle });
   } else {
     throw new IdentityRequired({ password: accept.password, methods: factors.map((f) => f.id) });
   }

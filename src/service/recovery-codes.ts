@@ -18,7 +18,7 @@ import { notifySecurity, securityNotice } from './notifications.js';
 import type { SecondFactor } from './second-factors.js';
 import type { Auth } from './sessions.js';
 import { keyFactor } from './security-keys.js';
-import { codeAccepted, codeFailed, takeCodeAttempt, totpFactor } from './totp.js';
+import { codeAccepted, codeCheck, codeFailed, totpFactor } from './totp.js';
 
 // Recovery codes (SPEC §5): 10 a set, single use, usable at sign-in in place of any second factor.
 
@@ -78,23 +78,24 @@ export const recoveryCodesFactor: SecondFactor = {
   label: 'Recovery code',
   isActive: (ctx, account) => countUnusedRecoveryCodes(ctx.db, account.id) > 0,
   status: () => null,
-  async verify(ctx, account, typed, origin) {
-    takeCodeAttempt(ctx, account, 'recovery', origin);
-    const code = canonicalRecoveryCode(typed);
-    if (!code) throw codeFailed(ctx, account, 'recovery', 'malformed', origin, 'wrong code: a recovery code has 16 letters and digits, like abcd-efgh-jkmn-pqrs');
-    const key = databaseKey(ctx.db, ctx.keyring);
-    const typedBytes = Buffer.from(code);
-    let match: number | undefined;
-    // Compare with every unused code, in constant time each, without stopping at the first match.
-    for (const row of unusedRecoveryCodes(ctx.db, account.id)) {
-      const stored = open(key, row.code, context(account.id));
-      if (stored.length === typedBytes.length && timingSafeEqual(stored, typedBytes)) match = row.id;
-    }
-    // The UPDATE is the single-use guard: of two processes with the same code, one changes the row.
-    if (match === undefined || !markRecoveryCodeUsed(ctx.db, match, ctx.now())) {
-      throw codeFailed(ctx, account, 'recovery', 'wrong', origin, 'wrong or already used recovery code');
-    }
-    codeAccepted(ctx, account, 'recovery', origin);
+  async verify(ctx, account, typed, origin, throttle) {
+    await codeCheck(ctx, account, 'recovery', origin, throttle, () => {
+      const code = canonicalRecoveryCode(typed);
+      if (!code) throw codeFailed(ctx, account, 'recovery', 'malformed', origin, 'wrong code: a recovery code has 16 letters and digits, like abcd-efgh-jkmn-pqrs');
+      const key = databaseKey(ctx.db, ctx.keyring);
+      const typedBytes = Buffer.from(code);
+      let match: number | undefined;
+      // Compare with every unused code, in constant time each, without stopping at the first match.
+      for (const row of unusedRecoveryCodes(ctx.db, account.id)) {
+        const stored = open(key, row.code, context(account.id));
+        if (stored.length === typedBytes.length && timingSafeEqual(stored, typedBytes)) match = row.id;
+      }
+      // The UPDATE is the single-use guard: of two processes with the same code, one changes the row.
+      if (match === undefined || !markRecoveryCodeUsed(ctx.db, match, ctx.now())) {
+        throw codeFailed(ctx, account, 'recovery', 'wrong', origin, 'wrong or already used recovery code');
+      }
+      codeAccepted(ctx, account, 'recovery', origin);
+    });
     const left = countUnusedRecoveryCodes(ctx.db, account.id);
     recordActivity(ctx, account.id, 'recovery_code.used', { origin, detail: { left } });
     await notifySecurity(ctx, account, securityNotice(ctx, account, `a recovery code was used (${left} left)`, origin));

@@ -14,7 +14,7 @@ import { checkNewPassword } from './password-policy.js';
 import type { Auth } from './sessions.js';
 import { verifyRecoveryAssertion } from './security-keys.js';
 import { normalizeUsername } from './sign-in.js';
-import { takeAttempt } from './throttle.js';
+import { confirmThrottleKey, recoveryThrottleKey, throttledCheck } from './throttle.js';
 
 // Recovery addresses and `acctsec recover` (SPEC §8): control of a verified address sets a new
 // password; second factors stay active.
@@ -72,7 +72,7 @@ export async function confirmRecoveryEmail(ctx: ServiceContext, auth: Auth, raw:
   const row = views(ctx, a.id).find((r) => r.address === address);
   if (!row) throw new NotFound(`${address} is not one of your recovery addresses; add it with \`acctsec recovery email add\``);
   if (row.verified) throw new Conflict(`${address} is already verified`);
-  await checkEmailCode(ctx, a, addressPurpose(address), code, origin);
+  await checkEmailCode(ctx, a, addressPurpose(address), code, origin, confirmThrottleKey(a.id, auth.session.id));
   verifyRecoveryAddress(ctx.db, a.id, address, ctx.now());
   recordActivity(ctx, a.id, 'recovery_email.verified', { origin, sessionId: auth.session.id, detail: { address } });
   await notifySecurity(ctx, a, securityNotice(ctx, a, `${address} was added as a recovery address`, origin));
@@ -130,15 +130,18 @@ export async function recoverWithCode(
   await checkNewPassword({ password: input.newPassword, username: name, minLength: ctx.policy.passwordMinLength });
   const account = findAccountByUsername(ctx.db, name);
   const wrong = new AuthFailed(viaKey ? 'the security key did not confirm this account' : 'wrong or expired recovery code', 'wrong_code');
+  // Recovery has a throttle of its own (issue #15): anyone can fill it, knowing only the username, so
+  // it must never hold back the owner's sign-in or second factor. Unknown names count the same way.
+  const throttle = recoveryThrottleKey(name);
   if (!account) {
-    // Unknown names are throttled like known ones (which count in their code throttle).
-    takeAttempt(ctx.db, `recover:${name}`, ctx.now, 'codes');
-    throw wrong;
+    return throttledCheck(ctx.db, throttle, ctx.now, 'codes', () => {
+      throw wrong;
+    });
   }
   try {
     // SPEC §4.3: a registered key can recover the account in place of a code from a recovery address.
-    if (viaKey) await verifyRecoveryAssertion(ctx, account, input.code, origin);
-    else await checkEmailCode(ctx, account, RECOVER, input.code, origin);
+    if (viaKey) await verifyRecoveryAssertion(ctx, account, input.code, origin, throttle);
+    else await checkEmailCode(ctx, account, RECOVER, input.code, origin, throttle);
   } catch (err) {
     // One message for every refusal but throttling, so the answer does not tell accounts apart.
     throw err instanceof AuthFailed ? wrong : err;

@@ -7,6 +7,7 @@ import { recordActivity } from './activity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { recoveryCodesFactor, recoveryCodesLeft, removeRecoveryCodes } from './recovery-codes.js';
 import type { Auth } from './sessions.js';
+import { confirmThrottleKey } from './throttle.js';
 import { keyFactor } from './security-keys.js';
 import { totpFactor } from './totp.js';
 
@@ -22,8 +23,11 @@ export interface SecondFactor {
   isActive(ctx: ServiceContext, account: AccountRow): boolean;
   /** Its line in `mfa status` / `status`, or null for methods that are not listed there (recovery codes). */
   status(ctx: ServiceContext, account: AccountRow): MfaMethodStatus | null;
-  /** Throws AuthFailed or Throttled; returns notices to show (e.g. "3 recovery codes left"). */
-  verify(ctx: ServiceContext, account: AccountRow, code: string, origin: RequestOrigin): Promise<string[]>;
+  /**
+   * Throws AuthFailed or Throttled; returns notices to show (e.g. "3 recovery codes left"). `throttle`
+   * is the throttle key of the flow asking (service/throttle.ts): sign-in, confirmation or recovery.
+   */
+  verify(ctx: ServiceContext, account: AccountRow, code: string, origin: RequestOrigin, throttle: string): Promise<string[]>;
   /** For methods whose codes are sent (email): send one now, for sign-in or identity confirmation. */
   sendCode?(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): Promise<EmailCodeSent>;
 }
@@ -111,7 +115,7 @@ export async function disableMethod(
   const { factor } = method;
   if (!factor.isActive(ctx, a)) throw new Conflict(`${method.name} ${method.name.endsWith('s') ? 'are' : 'is'} not active; nothing to disable`);
   const remaining = assertMayDisable(ctx, a, factor.id, acknowledgeLast);
-  await factor.verify(ctx, a, code, origin);
+  await factor.verify(ctx, a, code, origin, confirmThrottleKey(a.id, auth.session.id));
   ctx.db
     .transaction(() => {
       method.remove();

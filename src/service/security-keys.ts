@@ -36,7 +36,7 @@ import { issueRecoveryCodes, recoveryCodesLeft, removeRecoveryCodes } from './re
 import { assertMayDisable, identityFactors, type SecondFactor } from './second-factors.js';
 import type { Auth } from './sessions.js';
 import { assertMaySignIn, checkPassword, normalizeUsername } from './sign-in.js';
-import { codeAccepted, codeFailed, takeCodeAttempt } from './totp.js';
+import { codeAccepted, codeCheck, codeFailed } from './totp.js';
 
 // Security keys (WebAuthn / FIDO2, SPEC §4.3), verified by @simplewebauthn/server. The browser does the
 // ceremony on a page served on loopback by the CLI (local mode) or by `acctsec serve` (remote mode);
@@ -197,41 +197,42 @@ export function ceremonyState(ctx: ServiceContext, id: string): KeyCeremonyState
  * this ceremony's challenge, origin and RP ID, and the signature counter must move forward (a
  * counter that goes back means a cloned authenticator: refused and logged).
  */
-async function verifyAssertion(ctx: ServiceContext, account: AccountRow, id: string, origin: RequestOrigin, purposes: CeremonyPurpose[]): Promise<void> {
-  takeCodeAttempt(ctx, account, 'key', origin);
-  const fail = (reason: string, message: string) => codeFailed(ctx, account, 'key', reason, origin, message);
-  const { hash, row } = findCeremonyById(ctx, id);
-  if (!row || row.account_id !== account.id || !purposes.includes(row.purpose)) throw fail('unknown', 'no such security key sign-in for this account; start again');
-  if (row.used_at !== null) throw fail('replay', 'this security key answer was already used; start again');
-  if (row.error !== null) throw fail('browser', `the browser reported: ${row.error}`);
-  if (row.response === null) throw fail(row.expires_at <= ctx.now() ? 'expired' : 'pending', row.expires_at <= ctx.now() ? 'the security key ceremony expired; start again' : 'the browser has not answered yet');
-  if (!consumeCeremony(ctx.db, hash, ctx.now())) throw fail('replay', 'this security key answer was already used; start again');
-  const response = JSON.parse(row.response) as AuthenticationResponseJSON;
-  const key = findSecurityKeyByCredential(ctx.db, account.id, response.id);
-  if (!key) throw fail('unknown-key', 'that security key is not registered for this account');
-  let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
-  try {
-    verified = await verifyAuthenticationResponse({
-      response,
-      expectedChallenge: row.challenge,
-      expectedOrigin: row.origin,
-      expectedRPID: row.rp_id,
-      credential: { id: key.credential_id, publicKey: new Uint8Array(key.public_key), counter: key.counter, transports: JSON.parse(key.transports) as never },
-      requireUserVerification: ctx.policy.keyUserVerification === 'required',
-    });
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (/counter/i.test(message)) {
-      recordActivity(ctx, account.id, 'mfa.key.counter_regressed', { origin, detail: { key: key.name } });
-      throw fail('counter', `the security key "${key.name}" reported a signature counter that did not move forward: it may have been cloned, so it is refused`);
+function verifyAssertion(ctx: ServiceContext, account: AccountRow, id: string, origin: RequestOrigin, purposes: CeremonyPurpose[], throttle: string): Promise<void> {
+  return codeCheck(ctx, account, 'key', origin, throttle, async () => {
+    const fail = (reason: string, message: string) => codeFailed(ctx, account, 'key', reason, origin, message);
+    const { hash, row } = findCeremonyById(ctx, id);
+    if (!row || row.account_id !== account.id || !purposes.includes(row.purpose)) throw fail('unknown', 'no such security key sign-in for this account; start again');
+    if (row.used_at !== null) throw fail('replay', 'this security key answer was already used; start again');
+    if (row.error !== null) throw fail('browser', `the browser reported: ${row.error}`);
+    if (row.response === null) throw fail(row.expires_at <= ctx.now() ? 'expired' : 'pending', row.expires_at <= ctx.now() ? 'the security key ceremony expired; start again' : 'the browser has not answered yet');
+    if (!consumeCeremony(ctx.db, hash, ctx.now())) throw fail('replay', 'this security key answer was already used; start again');
+    const response = JSON.parse(row.response) as AuthenticationResponseJSON;
+    const key = findSecurityKeyByCredential(ctx.db, account.id, response.id);
+    if (!key) throw fail('unknown-key', 'that security key is not registered for this account');
+    let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+    try {
+      verified = await verifyAuthenticationResponse({
+        response,
+        expectedChallenge: row.challenge,
+        expectedOrigin: row.origin,
+        expectedRPID: row.rp_id,
+        credential: { id: key.credential_id, publicKey: new Uint8Array(key.public_key), counter: key.counter, transports: JSON.parse(key.transports) as never },
+        requireUserVerification: ctx.policy.keyUserVerification === 'required',
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (/counter/i.test(message)) {
+        recordActivity(ctx, account.id, 'mfa.key.counter_regressed', { origin, detail: { key: key.name } });
+        throw fail('counter', `the security key "${key.name}" reported a signature counter that did not move forward: it may have been cloned, so it is refused`);
+      }
+      throw fail('invalid', `the security key's answer did not verify (${message})`);
     }
-    throw fail('invalid', `the security key's answer did not verify (${message})`);
-  }
-  if (!verified.verified) throw fail('invalid', "the security key's answer did not verify");
-  if (!advanceCounter(ctx.db, key.id, key.counter, verified.authenticationInfo.newCounter, ctx.now())) {
-    throw fail('counter', `the security key "${key.name}" was used twice at once; start again`);
-  }
-  codeAccepted(ctx, account, 'key', origin);
+    if (!verified.verified) throw fail('invalid', "the security key's answer did not verify");
+    if (!advanceCounter(ctx.db, key.id, key.counter, verified.authenticationInfo.newCounter, ctx.now())) {
+      throw fail('counter', `the security key "${key.name}" was used twice at once; start again`);
+    }
+    codeAccepted(ctx, account, 'key', origin);
+  });
 }
 
 export const keyFactor: SecondFactor = {
@@ -242,8 +243,8 @@ export const keyFactor: SecondFactor = {
     const keys = listSecurityKeys(ctx.db, account.id);
     return { type: 'key', enabled: keys.length > 0, enabledAt: keys.length ? new Date(keys[0]!.created_at).toISOString() : null, keys: keys.length };
   },
-  async verify(ctx, account, code, origin) {
-    await verifyAssertion(ctx, account, code, origin, ['signin', 'proof']);
+  async verify(ctx, account, code, origin, throttle) {
+    await verifyAssertion(ctx, account, code, origin, ['signin', 'proof'], throttle);
     return [];
   },
 };
@@ -290,8 +291,8 @@ export async function beginKeyRecovery(ctx: ServiceContext, username: string, rp
 }
 
 /** The recovery step for `recover --method key`: the account's key answered the recovery ceremony. */
-export function verifyRecoveryAssertion(ctx: ServiceContext, account: AccountRow, id: string, origin: RequestOrigin): Promise<void> {
-  return verifyAssertion(ctx, account, id, origin, ['recover']);
+export function verifyRecoveryAssertion(ctx: ServiceContext, account: AccountRow, id: string, origin: RequestOrigin, throttle: string): Promise<void> {
+  return verifyAssertion(ctx, account, id, origin, ['recover'], throttle);
 }
 
 // ---- managing keys ------------------------------------------------------------------------------

@@ -7,49 +7,46 @@ import { isAllowed } from './ip-allow-list.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { activeFactors, factorChoices, sendFactorCode } from './second-factors.js';
 import { createSession } from './sessions.js';
-import { releaseAttempts, takeAttempt } from './throttle.js';
+import { signInCodeThrottleKey, signInThrottleKey, throttledCheck } from './throttle.js';
 
 /** One message for an unknown user and a wrong password, so sign-in does not reveal which accounts exist. */
 export const WRONG_CREDENTIALS = 'wrong username or password';
-
-export function signInThrottleKey(username: string): string {
-  return `signin:${username}`;
-}
 
 export function normalizeUsername(username: string): string {
   return username.trim().toLowerCase();
 }
 
 /**
- * Checks a password under the sign-in throttle of that username (known or not: the counter exists for
- * unknown names too, so the throttle itself reveals nothing). An unknown user costs one argon2 hash,
- * like a known one, so the time taken reveals nothing either.
+ * Checks a password under a throttle: by default the sign-in one of that username (known or not: the
+ * counter exists for unknown names too, so the throttle itself reveals nothing); identity
+ * confirmation passes its session's. An unknown user costs one argon2 hash, like a known one, so the
+ * time taken reveals nothing either. Only a completed wrong check counts (service/throttle.ts).
  */
 export async function checkPassword(
   ctx: ServiceContext,
   username: string,
   password: string,
   origin: RequestOrigin,
-  failure: { message: string; event: string } = { message: WRONG_CREDENTIALS, event: 'signin.failed' },
+  failure: { message: string; event: string; throttle?: string } = { message: WRONG_CREDENTIALS, event: 'signin.failed' },
 ): Promise<AccountRow> {
   const name = normalizeUsername(username);
-  const key = signInThrottleKey(name);
   const account = findAccountByUsername(ctx.db, name);
   try {
-    takeAttempt(ctx.db, key, ctx.now, 'sign-in attempts');
+    await throttledCheck(ctx.db, failure.throttle ?? signInThrottleKey(name), ctx.now, 'sign-in attempts', async () => {
+      if (!account) {
+        await ctx.hasher.hash(password);
+        throw new AuthFailed(WRONG_CREDENTIALS);
+      }
+      if (!(await ctx.hasher.verify(account.password_hash, password))) {
+        recordActivity(ctx, account.id, failure.event, { origin, detail: { reason: 'password' } });
+        throw new AuthFailed(failure.message);
+      }
+    });
   } catch (err) {
     if (account && err instanceof Throttled) recordActivity(ctx, account.id, 'signin.throttled', { origin });
     throw err;
   }
-  if (!account) {
-    await ctx.hasher.hash(password);
-    throw new AuthFailed(WRONG_CREDENTIALS);
-  }
-  if (!(await ctx.hasher.verify(account.password_hash, password))) {
-    recordActivity(ctx, account.id, failure.event, { origin, detail: { reason: 'password' } });
-    throw new AuthFailed(failure.message);
-  }
-  releaseAttempts(ctx.db, key);
+  if (!account) throw new AuthFailed(WRONG_CREDENTIALS);
   if (ctx.hasher.needsRehash(account.password_hash)) {
     // SPEC §3: a hash made with weaker parameters is upgraded while we hold the password.
     const upgraded = await ctx.hasher.hash(password);
@@ -108,7 +105,8 @@ export async function signIn(ctx: ServiceContext, input: SignInInput, origin: Re
       const names = factors.map((f) => f.id).join(', ');
       throw new InvalidInput(`"${input.secondFactor.method}" is not an active method for this account; use one of: ${names}`, '--method');
     }
-    notices.push(...(await factor.verify(ctx, account, input.secondFactor.code, origin)));
+    // Its own throttle: only someone who knew the password can fill it (issue #15).
+    notices.push(...(await factor.verify(ctx, account, input.secondFactor.code, origin, signInCodeThrottleKey(account.id))));
     method = factor.id;
   }
   const session = ctx.db.transaction(() => {

@@ -1,12 +1,31 @@
-import { retryPhrase, Throttled } from '../errors.js';
+import { AuthFailed, retryPhrase, Throttled } from '../errors.js';
 import type { Db } from '../store/db.js';
-import { addThrottleFailure, clearThrottle, getThrottle } from '../store/throttles.js';
+import { clearThrottles, countThrottled, finishThrottle, getThrottle, purgeThrottles, reserveThrottle, resetThrottle } from '../store/throttles.js';
 import { FREE_FAILURES } from './policy.js';
 
 // Failure counters live in the store, so every process using the file (and the server) shares them.
+//
+// Issue #15: only a *completed* wrong check counts as a failure, so parallel right answers are never
+// refused for failures they did not make. What stops parallel guesses from multiplying is a
+// reservation: a check may start only while the failures so far plus the checks already in flight
+// stay under the allowance (the free failures left before the delay, or one try once a delay has run
+// out), and never more than MAX_IN_FLIGHT at once. Reservations are in the store row too, so this holds
+// across processes, not only inside one. A check that may not start yet waits for a turn (a finished
+// check in this process wakes it at once; another process's is seen by polling), at most WAIT_MS,
+// then is refused with exit 6. Whatever the parallelism, no more than FREE_FAILURES wrong checks can
+// complete before the first delay.
 
 const BASE_DELAY_MS = 30_000;
-const MAX_DELAY_MS = 60 * 60_000;
+export const MAX_DELAY_MS = 60 * 60_000;
+/** Checks of one throttle key running at once (each may be an argon2 hash of 19 MiB). */
+export const MAX_IN_FLIGHT = 3;
+/** How long a check waits for its turn before it is refused. */
+export const WAIT_MS = 10_000;
+const POLL_MS = 25;
+/** A reservation older than this is from a process that died mid-check: no check lasts this long. */
+const STALE_RESERVATION_MS = 60_000;
+/** Expired rows purged per failure written. */
+const PURGE_BATCH = 100;
 
 /** No delay for the first 5 failures; then 30 s, doubling with each further failure, at most 1 hour. */
 export function delayAfter(failures: number): number {
@@ -14,29 +33,139 @@ export function delayAfter(failures: number): number {
   return Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (failures - FREE_FAILURES));
 }
 
-/**
- * Takes one attempt under `key`: refused while the delay runs, otherwise counted as a failure *before*
- * the (slow) check runs, so parallel guesses cannot all slip in ahead of the first recorded failure.
- * A success calls `releaseAttempts`.
- */
-export function takeAttempt(db: Db, key: string, now: () => number, what: string): void {
-  db.transaction(() => {
-    // Read the clock inside the write lock: a time taken before waiting for it would be stale.
-    const at = now();
-    const row = getThrottle(db, key);
-    const delay = row ? delayAfter(row.failures) : 0;
-    if (row && delay > 0) {
-      const waitMs = row.last_failure_at + delay - at;
-      if (waitMs > 0) {
-        const seconds = Math.ceil(waitMs / 1000);
-        const until = new Date(at + waitMs).toISOString().slice(11, 19);
-        throw new Throttled(`too many failed ${what}; try again in ${retryPhrase(seconds)} (after ${until} UTC)`, seconds);
-      }
-    }
-    addThrottleFailure(db, key, at);
-  }).immediate();
+/** How many checks may be in flight after `failures` completed wrong ones. */
+export function checksAllowed(failures: number): number {
+  return failures < FREE_FAILURES ? Math.min(MAX_IN_FLIGHT, FREE_FAILURES - failures) : 1;
 }
 
-export function releaseAttempts(db: Db, key: string): void {
-  clearThrottle(db, key);
+type Turn = { go: true } | { go: false; throttledMs?: number };
+
+/** One look at the row, in a write transaction: refused (a delay runs), a turn taken, or busy. */
+function tryTurn(db: Db, key: string, now: () => number): Turn {
+  return db
+    .transaction((): Turn => {
+      // Read the clock inside the write lock: a time taken before waiting for it would be stale.
+      const at = now();
+      const row = getThrottle(db, key);
+      const failures = row?.failures ?? 0;
+      const delay = delayAfter(failures);
+      if (row && delay > 0 && row.last_failure_at + delay > at) return { go: false, throttledMs: row.last_failure_at + delay - at };
+      const inFlight = row && at - row.in_flight_since < STALE_RESERVATION_MS ? row.in_flight : 0;
+      if (inFlight >= checksAllowed(failures)) return { go: false };
+      reserveThrottle(db, key, inFlight, at);
+      return { go: true };
+    })
+    .immediate();
+}
+
+function refusal(what: string, waitMs: number, at: number): Throttled {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  const until = new Date(at + waitMs).toISOString().slice(11, 19);
+  return new Throttled(`too many failed ${what}; try again in ${retryPhrase(seconds)} (after ${until} UTC)`, seconds);
+}
+
+/** Waiters of this process by key: a finished check wakes them without waiting for the next poll. */
+const waiters = new Map<string, Set<() => void>>();
+
+function nextTurn(key: string): Promise<void> {
+  return new Promise((resolve) => {
+    let set = waiters.get(key);
+    if (!set) waiters.set(key, (set = new Set()));
+    const wake = (): void => {
+      clearTimeout(timer);
+      set.delete(wake);
+      if (set.size === 0 && waiters.get(key) === set) waiters.delete(key);
+      resolve();
+    };
+    const timer = setTimeout(wake, POLL_MS);
+    set.add(wake);
+  });
+}
+
+function wakeWaiters(key: string): void {
+  for (const wake of [...(waiters.get(key) ?? [])]) wake();
+}
+
+/**
+ * Runs `check` under the throttle `key`: refused at once while a delay runs; otherwise it waits for a
+ * turn (see above), runs, and counts as a failure only if it ends in AuthFailed (a wrong password or
+ * code). A success starts the count over. Any other error (bad input, a store fault) counts nothing.
+ */
+export async function throttledCheck<T>(db: Db, key: string, now: () => number, what: string, check: () => Promise<T> | T): Promise<T> {
+  const giveUpAt = Date.now() + WAIT_MS;
+  for (;;) {
+    const turn = tryTurn(db, key, now);
+    if (turn.go) break;
+    if (turn.throttledMs !== undefined) throw refusal(what, turn.throttledMs, now());
+    if (Date.now() >= giveUpAt) {
+      throw new Throttled(`too many ${what} at once; try again in a few seconds`, 5);
+    }
+    await nextTurn(key);
+  }
+  let outcome: 'right' | 'wrong' | 'neither' = 'neither';
+  try {
+    const result = await check();
+    outcome = 'right';
+    return result;
+  } catch (err) {
+    if (err instanceof AuthFailed) outcome = 'wrong';
+    throw err;
+  } finally {
+    const at = now();
+    db.transaction(() => {
+      finishThrottle(db, key, outcome === 'wrong', at);
+      if (outcome === 'right') resetThrottle(db, key);
+      // Opportunistic expiry (issue #15): a row whose last failure is older than the longest delay
+      // restricts nothing any more.
+      if (outcome === 'wrong') purgeThrottles(db, at - MAX_DELAY_MS, at - STALE_RESERVATION_MS, PURGE_BATCH);
+    }).immediate();
+    wakeWaiters(key);
+  }
+}
+
+// One throttle per flow (issue #15), so that filling one never blocks another: an outsider who knows
+// only a username can fill the password's and the recovery's, never the second factor's at sign-in
+// (reached only after the right password) nor a session's identity confirmation.
+
+/** The password at sign-in, per username (known or not, so the throttle reveals nothing). */
+export function signInThrottleKey(username: string): string {
+  return `signin:${username}`;
+}
+
+/** The second factor at sign-in, after the right password. */
+export function signInCodeThrottleKey(accountId: number): string {
+  return `signin-code:${accountId}`;
+}
+
+/** Identity confirmation (password or code) inside one signed-in session. */
+export function confirmThrottleKey(accountId: number, sessionId: string): string {
+  return `${confirmThrottlePrefix(accountId)}${sessionId}`;
+}
+
+export function confirmThrottlePrefix(accountId: number): string {
+  return `confirm:${accountId}:`;
+}
+
+/** `acctsec recover` by code or key, per username (known or not). */
+export function recoveryThrottleKey(username: string): string {
+  return `recover:${username}`;
+}
+
+/** Every throttle of an account, one per flow: what `admin unthrottle` clears. */
+function accountThrottles(account: { id: number; username: string }): { keys: string[]; prefixes: string[] } {
+  return {
+    keys: [signInThrottleKey(account.username), signInCodeThrottleKey(account.id), recoveryThrottleKey(account.username)],
+    prefixes: [confirmThrottlePrefix(account.id)],
+  };
+}
+
+/** How many of an account's throttles hold failures. */
+export function countAccountThrottles(db: Db, account: { id: number; username: string }): number {
+  const { keys, prefixes } = accountThrottles(account);
+  return countThrottled(db, keys, prefixes);
+}
+
+export function clearAccountThrottles(db: Db, account: { id: number; username: string }): void {
+  const { keys, prefixes } = accountThrottles(account);
+  clearThrottles(db, keys, prefixes);
 }

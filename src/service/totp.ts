@@ -11,7 +11,7 @@ import { issueRecoveryCodes } from './recovery-codes.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { disableMethod, enableIdentityRule, type SecondFactor } from './second-factors.js';
 import type { Auth } from './sessions.js';
-import { releaseAttempts, takeAttempt } from './throttle.js';
+import { confirmThrottleKey, throttledCheck } from './throttle.js';
 
 // The authenticator app (RFC 6238 TOTP, SPEC §4.1), computed by otpauth.
 
@@ -64,11 +64,6 @@ export function otpauthUri(issuer: string, username: string, secretBase32: strin
   }).toString();
 }
 
-export function mfaThrottleKey(accountId: number): string {
-  // One counter for every code method, so guesses cannot be spread across methods.
-  return `mfa:${accountId}`;
-}
-
 function secretContext(accountId: number): string {
   return `totp:${accountId}`;
 }
@@ -77,10 +72,13 @@ function active(row: TotpRow | undefined): row is TotpRow & { enabled_at: number
   return row !== undefined && row.enabled_at !== null;
 }
 
-/** Takes an attempt of the shared code throttle, logging a refusal. */
-export function takeCodeAttempt(ctx: ServiceContext, account: AccountRow, method: string, origin: RequestOrigin): void {
+/**
+ * Runs a code check under the throttle of its flow (`key`: the sign-in's second factor, a session's
+ * identity confirmation, or recovery; issue #15), logging a refusal. Only a wrong code counts.
+ */
+export async function codeCheck<T>(ctx: ServiceContext, account: AccountRow, method: string, origin: RequestOrigin, key: string, check: () => Promise<T> | T): Promise<T> {
   try {
-    takeAttempt(ctx.db, mfaThrottleKey(account.id), ctx.now, 'codes');
+    return await throttledCheck(ctx.db, key, ctx.now, 'codes', check);
   } catch (err) {
     if (err instanceof Throttled) recordActivity(ctx, account.id, 'mfa.code.throttled', { origin, detail: { method } });
     throw err;
@@ -93,36 +91,36 @@ export function codeFailed(ctx: ServiceContext, account: AccountRow, method: str
 }
 
 export function codeAccepted(ctx: ServiceContext, account: AccountRow, method: string, origin: RequestOrigin): void {
-  releaseAttempts(ctx.db, mfaThrottleKey(account.id));
   recordActivity(ctx, account.id, 'mfa.code.accepted', { origin, detail: { method } });
 }
 
 /**
  * Checks a code of `row`'s secret: RFC 6238 §5.2, one step either side; each step accepted once per
  * account whatever the command (the confirmation code included, so it cannot double as the first
- * sign-in code); failures count towards the shared throttle; a code from a clock up to ten minutes
- * off is still refused, but the message says how far off the device looks.
+ * sign-in code); failures count towards the throttle `key` of the flow; a code from a clock up to ten
+ * minutes off is still refused, but the message says how far off the device looks.
  */
-async function verifyAgainst(ctx: ServiceContext, account: AccountRow, row: TotpRow, rawCode: string, origin: RequestOrigin): Promise<void> {
-  takeCodeAttempt(ctx, account, 'totp', origin);
-  const code = rawCode.replace(/\s+/g, '');
-  if (!/^\d{6}$/.test(code)) throw codeFailed(ctx, account, 'totp', 'malformed', origin, 'wrong code: an authenticator code is 6 digits');
-  const secret = open(databaseKey(ctx.db, ctx.keyring), row.secret, secretContext(account.id));
-  const now = ctx.now();
-  const delta = matchDelta(secret, code, now, 1);
-  if (delta === null) {
-    const far = matchDelta(secret, code, now, SKEW_STEPS);
-    if (far !== null) {
-      const seconds = Math.abs(far) * PERIOD_SECONDS;
-      const way = far > 0 ? 'ahead' : 'behind';
-      throw codeFailed(ctx, account, 'totp', 'clock-skew', origin, `wrong code: your device's clock looks about ${seconds} seconds ${way}; set it to automatic time and use a new code`);
+function verifyAgainst(ctx: ServiceContext, account: AccountRow, row: TotpRow, rawCode: string, origin: RequestOrigin, key: string): Promise<void> {
+  return codeCheck(ctx, account, 'totp', origin, key, () => {
+    const code = rawCode.replace(/\s+/g, '');
+    if (!/^\d{6}$/.test(code)) throw codeFailed(ctx, account, 'totp', 'malformed', origin, 'wrong code: an authenticator code is 6 digits');
+    const secret = open(databaseKey(ctx.db, ctx.keyring), row.secret, secretContext(account.id));
+    const now = ctx.now();
+    const delta = matchDelta(secret, code, now, 1);
+    if (delta === null) {
+      const far = matchDelta(secret, code, now, SKEW_STEPS);
+      if (far !== null) {
+        const seconds = Math.abs(far) * PERIOD_SECONDS;
+        const way = far > 0 ? 'ahead' : 'behind';
+        throw codeFailed(ctx, account, 'totp', 'clock-skew', origin, `wrong code: your device's clock looks about ${seconds} seconds ${way}; set it to automatic time and use a new code`);
+      }
+      throw codeFailed(ctx, account, 'totp', 'wrong', origin, 'wrong code');
     }
-    throw codeFailed(ctx, account, 'totp', 'wrong', origin, 'wrong code');
-  }
-  if (!consumeTotpStep(ctx.db, account.id, timeStep(now) + delta)) {
-    throw codeFailed(ctx, account, 'totp', 'replay', origin, 'this code was already used; wait for the next one');
-  }
-  codeAccepted(ctx, account, 'totp', origin);
+    if (!consumeTotpStep(ctx.db, account.id, timeStep(now) + delta)) {
+      throw codeFailed(ctx, account, 'totp', 'replay', origin, 'this code was already used; wait for the next one');
+    }
+    codeAccepted(ctx, account, 'totp', origin);
+  });
 }
 
 export const totpFactor: SecondFactor = {
@@ -133,10 +131,10 @@ export const totpFactor: SecondFactor = {
     const row = findTotp(ctx.db, account.id);
     return { type: 'totp', enabled: active(row), enabledAt: active(row) ? new Date(row.enabled_at).toISOString() : null };
   },
-  async verify(ctx, account, code, origin) {
+  async verify(ctx, account, code, origin, throttle) {
     const row = findTotp(ctx.db, account.id);
     if (!active(row)) throw new AuthFailed('the authenticator app is not active for this account', 'wrong_code');
-    await verifyAgainst(ctx, account, row, code, origin);
+    await verifyAgainst(ctx, account, row, code, origin, throttle);
     return [];
   },
 };
@@ -164,7 +162,7 @@ export async function confirmTotpEnrollment(ctx: ServiceContext, auth: Auth, cod
   if (!row || (row.pending_expires_at ?? 0) <= ctx.now()) {
     throw new NotFound('no authenticator enrollment is pending (they last 10 minutes); run `acctsec mfa totp enable`');
   }
-  await verifyAgainst(ctx, a, row, code, origin);
+  await verifyAgainst(ctx, a, row, code, origin, confirmThrottleKey(a.id, auth.session.id));
   const recoveryCodes = ctx.db
     .transaction(() => {
       activateTotp(ctx.db, a.id, ctx.now());

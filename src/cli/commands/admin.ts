@@ -65,6 +65,9 @@ export function newCmdAdmin(f: Factory): Command {
   actionOptions(cmd.command('unlock').description('allow sign-in and tokens again').argument('<user>')).action((user: string, o: ActionFlags) =>
     adminRun(f, `unlock ${user}`, o, (b) => b.adminLock(user, false, { reason: o.reason ?? '', dryRun: Boolean(o.dryRun) })),
   );
+  actionOptions(cmd.command('unthrottle').description('clear every failed-attempt throttle of an account (sign-in, second factor, confirmation, recovery)').argument('<user>')).action(
+    (user: string, o: ActionFlags) => adminRun(f, `clear the throttles of ${user}`, o, (b) => b.adminUnthrottle(user, { reason: o.reason ?? '', dryRun: Boolean(o.dryRun) })),
+  );
   actionOptions(cmd.command('sessions').description('another account\'s sessions').command('revoke').description('sign out every session of an account').argument('<user>')).action(
     (user: string, o: ActionFlags) => adminRun(f, `sign out every session of ${user}`, o, (b) => b.adminRevokeSessions(user, { reason: o.reason ?? '', dryRun: Boolean(o.dryRun) })),
   );
