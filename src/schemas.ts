@@ -69,8 +69,11 @@ export const PasswordChange = object({ current: Secret, next: Secret });
 export const RecoverInput = object({ username: Short, code: Short, newPassword: Secret, method: v.optional(Short) });
 export const TokenRecoverInput = object({ username: Short, token: Secret, newPassword: Secret });
 
-/** One line of input: the text and where it came from ("line 3 of allow.txt"), for error messages. */
-export const IpEntryInput = object({ text: text(200), where: v.optional(text(4096)) });
+/**
+ * One line of input: the text and where it came from ("line 3 of allow.txt"), for error messages;
+ * `allowPrivate` as --allow-private for this entry alone (a line marked `# allow-private`).
+ */
+export const IpEntryInput = object({ text: text(200), where: v.optional(text(4096)), allowPrivate: v.optional(Flag) });
 export const IpEntries = v.pipe(v.array(IpEntryInput), v.maxLength(4096, 'must have at most 4096 entries'));
 
 export const IpChangeOptions = object({

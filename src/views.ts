@@ -196,6 +196,8 @@ export interface IpEntry {
   cidr: string;
   family: 4 | 6;
   addedAt: string;
+  /** Why the entry needed --allow-private ("is in the private (RFC 1918) range"); null for a public one. */
+  nonPublic: string | null;
 }
 
 export interface IpChange {

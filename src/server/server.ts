@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import type { Backend } from '../backend/backend.js';
 import { ROUTES, type Operation, type Route } from '../backend/routes.js';
 import { AcctsecError, Conflict, Forbidden, STATUS_BY_EXIT } from '../errors.js';
+import { readAddress, unmapped } from '../ip-address.js';
 import type { InitResult } from '../views.js';
 import { inspectSecret } from '../token-format.js';
 import { KEY_PAGE_HEADERS, KEY_PAGE_HTML, KEY_PAGE_PATH } from '../webauthn-page.js';
@@ -88,9 +89,13 @@ export interface ApiServer {
 
 type Net = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
+/**
+ * The socket's peer address, read as every other address: its zone (a link-local peer's %eth0) names
+ * our interface, not the client. The kernel's text always reads; the fallback is never taken.
+ */
 function plain(address: string): string {
-  const a = ipaddr.parse(address);
-  return a.kind() === 'ipv6' && (a as ipaddr.IPv6).isIPv4MappedAddress() ? (a as ipaddr.IPv6).toIPv4Address().toString() : a.toString();
+  const reading = readAddress(address.replace(/%.*$/, ''));
+  return 'address' in reading ? unmapped(reading.address).toString() : address;
 }
 
 function inside(address: string, nets: Net[]): boolean {
@@ -99,8 +104,10 @@ function inside(address: string, nets: Net[]): boolean {
 }
 
 /**
- * One X-Forwarded-For hop: `IP`, `IP:port` or `[v6]:port`, in the strict textual forms only (node:net's
- * isIP: dotted decimal, no octal, hex or integer forms that ipaddr.js would accept). Undefined when malformed.
+ * One X-Forwarded-For hop: `IP`, `IP:port` or `[v6]:port`, read as the IP allow-list reads addresses
+ * (ip-address.ts: dotted decimal without leading zeros, no hex or integer forms, no zone ids, each of
+ * which would be an address of its own to the limits; `::a.b.c.d` is the IPv6 `::xxxx:xxxx`).
+ * Undefined when malformed.
  */
 export function parseHop(hop: string): string | undefined {
   let h = hop.trim();
@@ -109,10 +116,8 @@ export function parseHop(hop: string): string | undefined {
   if (port !== undefined && Number(port) > 65535) return undefined;
   if (bracketed) h = bracketed[1]!;
   else if (port !== undefined) h = h.slice(0, h.lastIndexOf(':'));
-  // No zone ids (each would be an address of its own to the limits), and no deprecated
-  // IPv4-compatible form (::a.b.c.d), which ipaddr.js would read as the IPv4 address.
-  if (h.includes('%') || (isIP(h) === 6 && h.includes('.') && !/^::ffff:/i.test(h))) return undefined;
-  return isIP(h) ? plain(h) : undefined;
+  const reading = readAddress(h);
+  return 'address' in reading ? unmapped(reading.address).toString() : undefined;
 }
 
 /** The host name of a Host header (RFC 9110 §7.2: host [":" port]), lower-cased; '' when malformed. */

@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { Forbidden, InvalidInput, NotFound } from '../errors.js';
+import { readAddress, unmapped, type Address, type AddressReading } from '../ip-address.js';
 import type { AccountRow } from '../store/accounts.js';
 import { listIpEntries, replaceIpEntries } from '../store/ip-allow-list.js';
 import type { IdentityProof, IpChange, IpChangeOptions, IpCheck, IpEntry, IpEntryInput } from '../views.js';
@@ -9,12 +10,11 @@ import { confirmIdentity } from './identity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import type { Auth } from './sessions.js';
 
-// IP restriction (SPEC §6): the networks an account may be used from, parsed and matched by ipaddr.js.
-
-type Address = ipaddr.IPv4 | ipaddr.IPv6;
+// IP restriction (SPEC §6): the networks an account may be used from. Text is read by ip-address.ts
+// (the rules of Python's ipaddress, checked by test/service/ip-differential.test.ts); ipaddr.js matches.
 
 export interface Network {
-  /** Canonical form: the network address and its prefix, e.g. 203.0.113.0/24, 2001:db8::/32. */
+  /** Canonical form, Python's `str(ip_network(...))`: 203.0.113.0/24, 2001:db8::/32, ::/64. */
   cidr: string;
   address: Address;
   prefix: number;
@@ -33,34 +33,53 @@ const RANGE_NAMES: Record<string, string> = {
   carrierGradeNat: 'carrier-grade NAT (RFC 6598)',
   private: 'private (RFC 1918)',
   reserved: 'reserved or documentation',
+  as112: 'AS112 (RFC 7535)',
+  amt: 'AMT relay (RFC 7450)',
   uniqueLocal: 'unique local (RFC 4193)',
+  ipv4Mapped: 'IPv4-mapped (RFC 4291)',
   deprecatedSiteLocal: 'site-local (deprecated)',
   discard: 'discard-only (RFC 6666)',
-  benchmarking: 'benchmarking (RFC 5180)',
   rfc6145: 'IPv4-translated (RFC 6145)',
   rfc6052: 'IPv4/IPv6 translation (RFC 6052)',
+  '6to4': '6to4 (RFC 3056)',
+  teredo: 'Teredo (RFC 4380)',
+  benchmarking: 'benchmarking (RFC 5180)',
+  as112v6: 'AS112 (RFC 7534)',
   deprecatedOrchid: 'ORCHID (deprecated)',
   orchid2: 'ORCHIDv2',
   droneRemoteIdProtocolEntityTags: 'drone remote ID (RFC 9374)',
   segmentRouting: 'segment routing (RFC 9602)',
 };
 
+/**
+ * ipaddr.js's RFC 6890 tables (kept on the prototype, untyped), every range but plain unicast, and
+ * the IPv4-compatible block it lacks: `::808:808` (also written `::8.8.8.8`) is not 8.8.8.8.
+ */
+const SPECIAL_RANGES: { label: string; address: Address; bits: number }[] = [ipaddr.IPv4, ipaddr.IPv6].flatMap((family) => {
+  const table = (family.prototype as unknown as { SpecialRanges: Record<string, [Address, number] | [Address, number][]> }).SpecialRanges;
+  return Object.entries(table).flatMap(([name, value]) => {
+    if (name === 'unicast') return [];
+    const ranges = (Array.isArray(value[0]) ? value : [value]) as [Address, number][];
+    return ranges.map(([address, bits]) => ({ label: RANGE_NAMES[name] ?? name, address, bits }));
+  });
+});
+SPECIAL_RANGES.push({ label: 'IPv4-compatible (deprecated, RFC 4291)', address: ipaddr.IPv6.parse('::'), bits: 96 });
+
 function shown(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
-/** A literal in the strict forms people write: dotted quads for IPv4 (no 0x7f.1, no 010.0.0.1). */
-function parseLiteral(text: string): Address | null {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
-  if (text.includes(':') && ipaddr.IPv6.isValid(text)) return ipaddr.IPv6.parse(text);
-  return null;
+/** `: why` after "is not an IP address", when the reader said why. */
+function because(reading: AddressReading): string {
+  return 'why' in reading && reading.why ? `: ${reading.why}` : '';
 }
 
-/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address it carries. */
+/**
+ * An IPv4-mapped network of /96 or longer is the IPv4 network it carries (SPEC §6: it matches as IPv4).
+ * A shorter one is the IPv6 range it is: `::ffff:203.0.113.9/64` is `::/64`, never 0.0.0.0/0.
+ */
 function unmap(address: Address, prefix: number): { address: Address; prefix: number } {
-  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
-    return { address: (address as ipaddr.IPv6).toIPv4Address(), prefix: Math.max(0, prefix - 96) };
-  }
+  if (prefix >= 96 && unmapped(address) !== address) return { address: unmapped(address), prefix: prefix - 96 };
   return { address, prefix };
 }
 
@@ -83,10 +102,12 @@ export function parseEntry(raw: string, options: { allowPrivate: boolean; where?
   if (!text) throw new InvalidInput(`empty entry${where}`, 'cidr');
   if (text.length > MAX_INPUT) throw new InvalidInput(`"${shown(text)}"${where} is not an IP address or CIDR range (too long)`, 'cidr');
   const [addrText = '', prefixText, extra] = text.split('/');
-  const literal = parseLiteral(addrText);
-  if (!literal || extra !== undefined || (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText))) {
-    throw new InvalidInput(`"${shown(text)}"${where} is not an IP address or CIDR range`, 'cidr');
+  const reading = readAddress(addrText);
+  // A prefix length in decimal (leading zeros too, as Python reads it); no netmask form (/255.255.255.0).
+  if (!('address' in reading) || extra !== undefined || (prefixText !== undefined && !/^\d+$/.test(prefixText))) {
+    throw new InvalidInput(`"${shown(text)}"${where} is not an IP address or CIDR range${because(reading)}`, 'cidr');
   }
+  const literal = reading.address;
   const max = literal.kind() === 'ipv4' ? 32 : 128;
   const rawPrefix = prefixText === undefined ? max : Number(prefixText);
   if (rawPrefix > max) throw new InvalidInput(`"${text}"${where}: the prefix /${rawPrefix} is beyond /${max}`, 'cidr');
@@ -96,7 +117,7 @@ export function parseEntry(raw: string, options: { allowPrivate: boolean; where?
   if (!options.allowPrivate) {
     const special = specialRange(network, prefix);
     if (special) {
-      throw new InvalidInput(`"${text}"${where} is in the ${special} range: only public addresses make sense here (or pass --allow-private)`, 'cidr');
+      throw new InvalidInput(`"${text}"${where} ${special}: only public addresses make sense here (or pass --allow-private)`, 'cidr');
     }
   }
   const result: ParsedEntry = { network: { cidr, address: network, prefix } };
@@ -104,28 +125,24 @@ export function parseEntry(raw: string, options: { allowPrivate: boolean; where?
   return result;
 }
 
-/** The first special range the network overlaps (CIDR blocks are nested or disjoint). */
+/**
+ * "is in the private (RFC 1918) range" or, for a wider network that holds one, "overlaps the 6to4
+ * (RFC 3056) range"; null for a public network. CIDR blocks are nested or disjoint.
+ */
 function specialRange(network: Address, prefix: number): string | null {
-  // ipaddr.js keeps its RFC 6890 table on the prototype, untyped.
-  const proto = (network.kind() === 'ipv4' ? ipaddr.IPv4 : ipaddr.IPv6).prototype as unknown as { SpecialRanges: Record<string, [Address, number] | [Address, number][]> };
-  const table = proto.SpecialRanges;
-  for (const [name, value] of Object.entries(table)) {
-    const label = RANGE_NAMES[name];
-    if (!label) continue;
-    const ranges = (Array.isArray(value[0]) ? value : [value]) as [Address, number][];
-    for (const [rangeAddress, bits] of ranges) {
-      const overlaps = bits >= prefix ? rangeAddress.match(network, prefix) : network.match(rangeAddress, bits);
-      if (overlaps) return label;
-    }
-  }
-  return null;
+  const family = SPECIAL_RANGES.filter((r) => r.address.kind() === network.kind());
+  const within = family.find((r) => r.bits <= prefix && network.match(r.address, r.bits));
+  if (within) return `is in the ${within.label} range`;
+  const overlapping = family.find((r) => r.bits > prefix && r.address.match(network, prefix));
+  return overlapping ? `overlaps the ${overlapping.label} range` : null;
 }
 
+/** A client address: the same reading as entries, an IPv4-mapped one is the IPv4 address. */
 export function parseAddress(raw: string, field: string): Address {
   const text = raw.trim();
-  const literal = text.length <= MAX_INPUT ? parseLiteral(text) : null;
-  if (!literal) throw new InvalidInput(`"${shown(text)}" is not an IP address`, field);
-  return unmap(literal, literal.kind() === 'ipv4' ? 32 : 128).address;
+  const reading: AddressReading = text.length <= MAX_INPUT ? readAddress(text) : { why: 'too long' };
+  if (!('address' in reading)) throw new InvalidInput(`"${shown(text)}" is not an IP address${because(reading)}`, field);
+  return unmapped(reading.address);
 }
 
 function toNetwork(cidr: string): Network {
@@ -154,11 +171,15 @@ export function isAllowedById(ctx: ServiceContext, accountId: number, address: s
 }
 
 function views(ctx: ServiceContext, accountId: number): IpEntry[] {
-  return listIpEntries(ctx.db, accountId).map((r) => ({
-    cidr: r.cidr,
-    family: r.cidr.includes(':') ? 6 : 4,
-    addedAt: new Date(r.created_at).toISOString(),
-  }));
+  return listIpEntries(ctx.db, accountId).map((r) => {
+    const n = toNetwork(r.cidr);
+    return {
+      cidr: r.cidr,
+      family: n.address.kind() === 'ipv6' ? 6 : 4,
+      addedAt: new Date(r.created_at).toISOString(),
+      nonPublic: specialRange(n.address, n.prefix),
+    };
+  });
 }
 
 export function listIp(ctx: ServiceContext, account: AccountRow): IpEntry[] {
@@ -175,7 +196,8 @@ export function checkIp(ctx: ServiceContext, account: AccountRow, raw: string): 
 /** Parses a whole batch first: one bad entry refuses the batch, naming the entry and its line. */
 function parseBatch(entries: IpEntryInput[], allowPrivate: boolean): { parsed: ParsedEntry[]; warnings: string[] } {
   if (entries.length > MAX_ENTRIES) throw new InvalidInput(`at most ${MAX_ENTRIES} entries in a list`, 'cidr');
-  const parsed = entries.map((e) => parseEntry(e.text, { allowPrivate, ...(e.where ? { where: e.where } : {}) }));
+  // An entry marked as allowed to be non-public (`ip list --plain` writes the mark) needs no --allow-private.
+  const parsed = entries.map((e) => parseEntry(e.text, { allowPrivate: allowPrivate || e.allowPrivate === true, ...(e.where ? { where: e.where } : {}) }));
   return { parsed, warnings: parsed.flatMap((p) => (p.hostBitsWarning ? [p.hostBitsWarning] : [])) };
 }
 

@@ -32,6 +32,19 @@ describe.runIf(REMOTE)('IP restriction through acctsec serve', () => {
     expect(json<{ cidr: string }[]>(await home.run(['ip', 'list', '--json'])).map((e) => e.cidr)).toEqual(['127.0.0.1/32', '2001:4860::/32']);
   });
 
+  it('list --plain round-trips through set -f over the API, the allow-private mark included', async () => {
+    expect((await home.run(['ip', 'add', '127.0.0.1', '2002::/16', '8.8.8.0/24', '--allow-private'])).exitCode).toBe(0);
+    const plain = await home.run(['ip', 'list', '--plain']);
+    expect(plain.stdout).toContain('127.0.0.1/32  # allow-private: is in the loopback range');
+    const set = await home.run(['ip', 'set', '-f', '-'], { input: plain.stdout });
+    expect(set.exitCode, set.stderr).toBe(0);
+    expect(json<{ cidr: string; nonPublic: string | null }[]>(await home.run(['ip', 'list', '--json'])).map((e) => [e.cidr, e.nonPublic]).sort()).toEqual([
+      ['127.0.0.1/32', 'is in the loopback range'],
+      ['2002::/16', 'is in the 6to4 (RFC 3056) range'],
+      ['8.8.8.0/24', null],
+    ]);
+  });
+
   it('a leaked token can only make the list grow: it cannot start a restriction, remove, replace, clear or --force', async () => {
     const token = json<{ token: string }>(await home.run(['token', 'create', '--name', 'ci', '--scope', 'ip:write', '--json'])).token;
     const script = new Home();

@@ -74,6 +74,61 @@ describe.skipIf(REMOTE)('acctsec ip', () => {
     expect((await list()).sort()).toEqual(['1.1.1.1/32', '2606:4700::/32', '8.8.8.0/24']);
   });
 
+  it('list --plain marks the entries that needed --allow-private, so set -f takes them back without the flag', async () => {
+    const add = await home.run(['ip', 'add', '8.8.8.0/24', '10.0.0.0/8', '2002::/16', '2606:4700::/32', '--allow-private']);
+    expect(add.exitCode, add.stderr).toBe(0);
+    const plain = await home.run(['ip', 'list', '--plain']);
+    expect(plain.stdout.trim().split('\n').sort()).toEqual([
+      '10.0.0.0/8  # allow-private: is in the private (RFC 1918) range',
+      '2002::/16  # allow-private: is in the 6to4 (RFC 3056) range',
+      '2606:4700::/32',
+      '8.8.8.0/24',
+    ]);
+    expect((await home.run(['ip', 'clear', '--yes'])).exitCode).toBe(0);
+    const set = await home.run(['ip', 'set', '-f', '-'], { input: plain.stdout });
+    expect(set.exitCode, set.stderr).toBe(0);
+    expect((await list()).sort()).toEqual(['10.0.0.0/8', '2002::/16', '2606:4700::/32', '8.8.8.0/24']);
+    // The mark is for its own line only: an unmarked private entry is still refused.
+    const unmarked = await home.run(['ip', 'set', '-f', '-'], { input: `${plain.stdout}\n192.168.0.0/16\n` });
+    expect(unmarked.exitCode).toBe(2);
+    expect(unmarked.stderr).toContain('"192.168.0.0/16" (line 5 of stdin) is in the private (RFC 1918) range');
+  });
+
+  it('set -f with an empty file lifts the restriction only with the confirmation clear asks for', async () => {
+    await home.run(['ip', 'add', '8.8.8.0/24']);
+    const emptyFile = { input: '# nothing left\n\n' };
+    const refused = await home.run(['ip', 'set', '-f', '-'], emptyFile);
+    expect([refused.exitCode, refused.stderr.trim()]).toEqual([2, 'acctsec: ip set with no entries in stdin removes the IP restriction: confirm with --yes']);
+    expect(await list()).toEqual(['8.8.8.0/24']);
+    const confirmed = await home.run(['ip', 'set', '-f', '-', '--yes'], emptyFile);
+    expect(confirmed.exitCode, confirmed.stderr).toBe(0);
+    expect(await list()).toEqual([]);
+  });
+
+  it('reads addresses as Python does: a short IPv4-mapped prefix is an IPv6 range, zone ids and leading zeros are refused', async () => {
+    const mapped = await home.run(['ip', 'add', '::ffff:203.0.113.9/64', '--allow-private', '--json']);
+    expect(mapped.exitCode, mapped.stderr).toBe(0);
+    expect(mapped.stderr).toContain('::ffff:203.0.113.9/64 has host bits set: stored as ::/64');
+    expect(await list()).toEqual(['::/64']);
+    expect((await home.run(['ip', 'check', '8.8.8.8'])).exitCode).toBe(7);
+    expect((await home.run(['ip', 'check', '::8.8.8.8'])).exitCode).toBe(0);
+    for (const [bad, why] of [
+      ['fe80::1%eth0', 'a zone id (%eth0)'],
+      ['::ffff:010.2.3.4', 'leading zeros'],
+      ['2606:4700::/32%eth0', 'is not an IP address or CIDR range'],
+    ]) {
+      const r = await home.run(['ip', 'add', '8.8.8.8', bad!, '--allow-private']);
+      expect(r.exitCode, bad).toBe(2);
+      expect(r.stderr).toContain(`"${bad}" (argument 2) is not an IP address or CIDR range`);
+      expect(r.stderr).toContain(why);
+    }
+    const six = await home.run(['ip', 'add', '2002::/16']);
+    expect(six.exitCode).toBe(2);
+    expect(six.stderr).toContain('is in the 6to4 (RFC 3056) range');
+    expect((await home.run(['ip', 'add', '2000::/3'])).stderr).toContain('"2000::/3" (argument 1) overlaps the 6to4 (RFC 3056) range');
+    expect(await list()).toEqual(['::/64']);
+  });
+
   it('remove needs every entry to exist; clear needs --yes without a terminal', async () => {
     await home.run(['ip', 'add', '8.8.8.0/24', '1.1.1.1']);
     const missing = await home.run(['ip', 'remove', '1.1.1.1', '9.9.9.9']);

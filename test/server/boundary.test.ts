@@ -199,7 +199,8 @@ describe('browsers and proxies cannot be used against it', () => {
     ['127.1'],
     ['198.51.100.7, 10.0.0.1, not-an-ip'],
     ['fe80::1%eth0'],
-    ['::198.51.100.7'],
+    ['[fe80::1%eth0]:443'],
+    ['::ffff:010.1.1.1'],
     ['198.51.100.7:99999'],
     ['198.51.100.7,,'],
   ])('X-Forwarded-For "%s" with a malformed hop where the client is looked for is refused (400), never skipped', async (xff) => {
@@ -222,6 +223,14 @@ describe('browsers and proxies cannot be used against it', () => {
       const spoofed = await statusFrom('198.51.100.7, 203.0.113.1');
       expect(spoofed.status).toBe(401);
       expect(spoofed.body.error?.code).toBe('inactive_token');
+      // The IPv4-mapped form is the IPv4 address; the IPv4-compatible ::198.51.100.7 is the IPv6
+      // address ::c633:6407, as the allow-list reads it, in either spelling (issue #17).
+      expect((await statusFrom('::ffff:198.51.100.7')).status).toBe(200);
+      for (const other of ['::198.51.100.7', '::c633:6407', '[::198.51.100.7]:443']) {
+        const r = await statusFrom(other);
+        expect(r.status, other).toBe(401);
+        expect(r.body.error?.code).toBe('inactive_token');
+      }
     } finally {
       await home.run(['ip', 'clear', '--yes']);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Forbidden, InvalidInput } from '../../src/errors.js';
-import { addIp, checkIp, isAllowed, parseAddress, parseEntry, removeIp, setIp } from '../../src/service/ip-allow-list.js';
+import { addIp, checkIp, isAllowed, listIp, parseAddress, parseEntry, removeIp, setIp } from '../../src/service/ip-allow-list.js';
 import { signIn } from '../../src/service/sign-in.js';
 import { HOUR, PASSWORD, testContext, withAlice } from './context.js';
 
@@ -17,8 +17,24 @@ describe('parsing entries', () => {
     ['::ffff:8.8.8.8', '8.8.8.8/32'],
     ['::ffff:8.8.8.0/120', '8.8.8.0/24'],
     ['2606:4700::/32', '2606:4700::/32'],
-  ])('%s is stored as %s', (input, cidr) => {
-    expect(parseEntry(input, { allowPrivate: false }).network.cidr).toBe(cidr);
+    ['2606:4700:4700:0000:0000:0000:0000:1111', '2606:4700:4700::1111/128'],
+    ['2001:4860:0:0:1:0:0:1', '2001:4860::1:0:0:1/128'],
+    ['2606:4700::/032', '2606:4700::/32'],
+    // With --allow-private: shorter than /96, an IPv4-mapped prefix is the IPv6 range it is, never
+    // 0.0.0.0/0 (issue #17); the IPv4-compatible address is one IPv6 address however it is written.
+    ['::ffff:203.0.113.9/64', '::/64', true],
+    ['::ffff:203.0.113.9/95', '::fffe:0:0/95', true],
+    ['::ffff:203.0.113.9/96', '0.0.0.0/0', true],
+    ['::ffff:203.0.113.9/97', '128.0.0.0/1', true],
+    ['::8.8.8.8', '::808:808/128', true],
+    ['::808:808', '::808:808/128', true],
+    ['::8.8.8.8/120', '::808:800/120', true],
+  ] as [string, string, boolean?][])('%s is stored as %s', (input, cidr, allowPrivate = false) => {
+    expect(parseEntry(input, { allowPrivate }).network.cidr).toBe(cidr);
+  });
+
+  it('warns about host bits in the IPv6 range an IPv4-mapped prefix shorter than /96 is', () => {
+    expect(parseEntry('::ffff:203.0.113.9/64', { allowPrivate: true }).hostBitsWarning).toBe('::ffff:203.0.113.9/64 has host bits set: stored as ::/64');
   });
 
   it('warns naming both forms when host bits are set', () => {
@@ -42,6 +58,15 @@ describe('parsing entries', () => {
     ['example.com', 'is not an IP address'],
     ['x'.repeat(10_000), 'too long'],
     ['1.2.3.4/' + '9'.repeat(10_000), 'too long'],
+    ['::ffff:010.2.3.4', 'leading zeros are ambiguous'],
+    ['1.2.3.04/24', 'leading zeros are ambiguous'],
+    ['fe80::1%eth0', 'a zone id (%eth0) names an interface of one host'],
+    ['2606:4700:4700::1111%eth0', 'a zone id (%eth0)'],
+    ['fe80::1%eth0/64', 'a zone id'],
+    ['1.2.3.0/255.255.255.0', 'is not an IP address or CIDR range'],
+    ['1:2:3:4:5:6:7:1.2.3.4', 'is not an IP address'],
+    ['12345::', 'is not an IP address'],
+    ['1::2::3', 'is not an IP address'],
   ])('refuses %j (%s)', (input, message) => {
     expect(() => parseEntry(input, { allowPrivate: false, where: 'line 7 of allow.txt' })).toThrow(message);
     try {
@@ -74,6 +99,18 @@ describe('parsing entries', () => {
     ['2001:db8::1', 'reserved or documentation'],
     ['96.0.0.0/4', 'carrier-grade NAT'],
     ['::ffff:10.0.0.1', 'private'],
+    ['2002::/16', 'is in the 6to4 (RFC 3056) range'],
+    ['2002:c000:204::1', 'is in the 6to4'],
+    ['2001::1', 'is in the Teredo (RFC 4380) range'],
+    ['64:ff9b::8.8.8.8', 'IPv4/IPv6 translation'],
+    ['::8.8.8.8', 'is in the IPv4-compatible (deprecated, RFC 4291) range'],
+    ['::808:808', 'is in the IPv4-compatible (deprecated, RFC 4291) range'],
+    ['::ffff:203.0.113.9/64', 'overlaps the unspecified range'],
+    ['::ffff:0:0/95', 'overlaps the IPv4-mapped (RFC 4291) range'],
+    ['2000::/3', 'overlaps the 6to4 (RFC 3056) range'],
+    ['0.0.0.0/0', 'overlaps the unspecified range'],
+    ['172.0.0.0/8', 'overlaps the private (RFC 1918) range'],
+    ['10.1.2.3', 'is in the private (RFC 1918) range'],
   ])('refuses the non-public %s naming its range (%s)', (input, range) => {
     expect(() => parseEntry(input, { allowPrivate: false })).toThrow(range);
     expect(() => parseEntry(input, { allowPrivate: true })).not.toThrow();
@@ -81,6 +118,9 @@ describe('parsing entries', () => {
 
   it('parses client addresses strictly, and unmaps IPv4-mapped ones', () => {
     expect(parseAddress('::ffff:1.2.3.4', 'ip').toString()).toBe('1.2.3.4');
+    expect(parseAddress('::8.8.8.8', 'ip').toString()).toBe('::808:808');
+    expect(() => parseAddress('fe80::1%eth0', 'ip')).toThrow('"fe80::1%eth0" is not an IP address: a zone id (%eth0)');
+    expect(() => parseAddress('::ffff:010.2.3.4', 'ip')).toThrow('leading zeros');
     expect(() => parseAddress('1.2.3.4/24', 'ip')).toThrow('is not an IP address');
     expect(() => parseAddress('999.1.1.1', 'ip')).toThrow(InvalidInput);
   });
@@ -112,6 +152,15 @@ describe('matching', () => {
     [['2001:4860:4860::8888/128'], '2001:4860:4860::8888', true],
     [['2001:4860:4860::8888/128'], '2001:4860:4860::8889', false],
     [['8.8.8.0/24'], '2001:4860::1', false],
+    // An address gets one answer however it is written (issue #17).
+    [['8.8.8.8'], '::8.8.8.8', false],
+    [['8.8.8.8'], '::808:808', false],
+    [['::808:808'], '::8.8.8.8', true],
+    [['::8.8.8.8'], '8.8.8.8', false],
+    // ::ffff:203.0.113.9/64 is ::/64, which allows no IPv4 address (it used to store 0.0.0.0/0).
+    [['::ffff:203.0.113.9/64'], '8.8.8.8', false],
+    [['::ffff:203.0.113.9/64'], '::ffff:8.8.8.8', false],
+    [['::ffff:203.0.113.9/64'], '::8.8.8.8', true],
   ] as [string[], string, boolean][])('list %j, address %s: allowed %s', async (list, address, allowed) => {
     const { ctx, auth } = await withList(list);
     expect(isAllowed(ctx, auth.account, address)).toBe(allowed);
@@ -142,6 +191,20 @@ describe('changing the list', () => {
     ]);
     expect(change.entries.map((e) => e.cidr).sort()).toEqual(['1.1.1.1/32', '8.8.8.0/24']);
     expect(change.warnings.join()).toContain('no IPv6');
+  });
+
+  it('an entry marked allowPrivate (a `# allow-private` line) needs no --allow-private; the list names each non-public entry', async () => {
+    const ctx = testContext();
+    const { auth } = await withAlice(ctx);
+    const opts = { allowPrivate: false, force: true };
+    await expect(setIp(ctx, auth, [{ text: '8.8.8.0/24' }, { text: '10.0.0.0/8' }], opts, undefined, {})).rejects.toThrow('is in the private (RFC 1918) range');
+    await expect(setIp(ctx, auth, [{ text: '8.8.8.0/24', allowPrivate: true }, { text: '2002::/16' }], opts, undefined, {})).rejects.toThrow('6to4');
+    await setIp(ctx, auth, [{ text: '8.8.8.0/24' }, { text: '10.0.0.0/8', allowPrivate: true }, { text: '2002::/16', allowPrivate: true }], opts, undefined, {});
+    expect(listIp(ctx, auth.account).map((e) => [e.cidr, e.nonPublic]).sort()).toEqual([
+      ['10.0.0.0/8', 'is in the private (RFC 1918) range'],
+      ['2002::/16', 'is in the 6to4 (RFC 3056) range'],
+      ['8.8.8.0/24', null],
+    ]);
   });
 
   it('the lock-out guard refuses a change that excludes the current address, unless forced', async () => {

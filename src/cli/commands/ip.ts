@@ -23,12 +23,18 @@ function changeOptions(cmd: Command, withFile: boolean): Command {
   );
 }
 
+/**
+ * A file line's comment that starts with this mark is --allow-private for that line alone: `ip list
+ * --plain` writes it after the entries that needed the flag, so the list round-trips through `ip set -f`.
+ */
+const ALLOW_PRIVATE_MARK = '# allow-private';
+
 export function newCmdIp(f: Factory): Command {
   const cmd = new Command('ip').description('IP restriction: the addresses and networks my account may be used from');
   cmd
     .command('list')
     .description('the allow-list (empty: no restriction)')
-    .option('--plain', 'one entry per line, as `ip set -f` reads it')
+    .option('--plain', 'one entry per line, as `ip set -f` reads it (non-public ones marked # allow-private)')
     .action((o: { plain?: boolean }) => ipListRun({ f, plain: Boolean(o.plain) }));
   changeOptions(cmd.command('add').description('add addresses or CIDR ranges (IPv4 and IPv6)').argument('[cidr...]'), true).action(
     (cidrs: string[], o: ChangeFlags) => ipChangeRun(f, 'add', cidrs, o),
@@ -54,7 +60,7 @@ export async function ipListRun(opts: { f: Factory; plain: boolean }): Promise<v
   const entries = await (await f.backend()).listIp();
   if (f.globals.json) f.io.json(entries);
   else if (opts.plain) {
-    for (const e of entries) f.io.out(e.cidr);
+    for (const e of entries) f.io.out(e.nonPublic ? `${e.cidr}  ${ALLOW_PRIVATE_MARK}: ${e.nonPublic}` : e.cidr);
   } else if (entries.length === 0) f.io.note('No IP restriction: every address may be used.');
   else f.io.out(table(entries.map((e) => [e.cidr, `IPv${e.family}`, localTime(e.addedAt)]), ['ENTRY', 'FAMILY', 'ADDED']));
 }
@@ -70,8 +76,10 @@ async function gather(args: string[], file: string | undefined): Promise<IpEntry
       throw new InvalidInput(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, '--file');
     }
     lines.forEach((line, i) => {
-      const text = line.replace(/#.*$/, '').trim();
-      if (text) inputs.push({ text, where: `line ${i + 1} of ${file === '-' ? 'stdin' : file}` });
+      const comment = line.indexOf('#');
+      const text = (comment < 0 ? line : line.slice(0, comment)).trim();
+      const marked = comment >= 0 && /^# *allow-private\b/.test(line.slice(comment));
+      if (text) inputs.push({ text, where: `line ${i + 1} of ${file === '-' ? 'stdin' : file}`, ...(marked ? { allowPrivate: true } : {}) });
     });
   }
   return inputs;
@@ -94,6 +102,7 @@ async function ipChangeRun(f: Factory, kind: 'add' | 'remove' | 'set', cidrs: st
   const backend = await f.backend();
   if (await sendIdentityCodeIfAsked(f, backend, o, `ip ${kind}`)) return;
   const entries = await gather(cidrs, o.file);
+  if (kind === 'set' && entries.length === 0 && !(await confirmLifting(f, `ip set with no entries in ${o.file === '-' ? 'stdin' : o.file}`))) return;
   const options: IpChangeOptions = { allowPrivate: Boolean(o.allowPrivate), force: Boolean(o.force), currentIp: o.currentIp };
   const change = await withIdentity(f, o, backend, (proof) =>
     kind === 'add' ? backend.addIp(entries, options, proof) : kind === 'remove' ? backend.removeIp(entries, options, proof) : backend.setIp(entries, options, proof),
@@ -101,18 +110,23 @@ async function ipChangeRun(f: Factory, kind: 'add' | 'remove' | 'set', cidrs: st
   report(f, change);
 }
 
+/**
+ * Lifting the restriction loosens security: an explicit yes, like every destructive step (`ip clear`,
+ * and `ip set` from an empty file). False when the user said no.
+ */
+async function confirmLifting(f: Factory, what: string): Promise<boolean> {
+  if (f.globals.yes) return true;
+  if (!f.prompter.interactive) throw new InvalidInput(`${what} removes the IP restriction: confirm with --yes`, '--yes');
+  if (await f.prompter.confirm('Remove every entry, so any address may be used?', '--yes', false)) return true;
+  f.io.note('Nothing changed.');
+  return false;
+}
+
 export async function ipClearRun(opts: { f: Factory; identity: IdentityFlags }): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
   if (await sendIdentityCodeIfAsked(f, backend, opts.identity, 'ip clear')) return;
-  // Lifting the restriction loosens security: an explicit yes, like every destructive step.
-  if (!f.globals.yes) {
-    if (!f.prompter.interactive) throw new InvalidInput('ip clear removes the IP restriction: confirm with --yes', '--yes');
-    if (!(await f.prompter.confirm('Remove every entry, so any address may be used?', '--yes', false))) {
-      f.io.note('Nothing changed.');
-      return;
-    }
-  }
+  if (!(await confirmLifting(f, 'ip clear'))) return;
   report(f, await withIdentity(f, opts.identity, backend, (proof) => backend.clearIp(proof)));
 }
 
