@@ -13,7 +13,8 @@ export interface DrawnQr {
 const QUIET = 4;
 // A terminal too short for the full quiet zone above and below (80×24: 4 + 41 + 4 module rows need
 // 25 rows, and the prompt one more) gets a thinner one there, never under 2 modules, which zbar and
-// phone scanners still read; the quiet zone left and right stays 4.
+// phone scanners still read; the quiet zone left and right stays 4. A terminal too short even for
+// that gets the full quiet zone: the code scrolls either way.
 const MIN_QUIET_VERTICAL = 2;
 
 // Dark modules on a light background, whatever the terminal's theme. Colours 16 (#000000) and 231
