@@ -17,9 +17,10 @@ export interface IO {
 }
 
 export function createIO(options: { color: boolean; quiet: boolean }): IO {
-  const useColor = options.color && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
-  const color = new Chalk({ level: useColor ? 1 : 0 });
-  const errColor = new Chalk({ level: options.color && !process.env.NO_COLOR && process.stderr.isTTY ? 1 : 0 });
+  // NO_COLOR (no-color.org) and TERM=dumb (a terminal without escape sequences) mean --no-color.
+  const colorAllowed = options.color && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  const color = new Chalk({ level: colorAllowed && process.stdout.isTTY ? 1 : 0 });
+  const errColor = new Chalk({ level: colorAllowed && process.stderr.isTTY ? 1 : 0 });
   return {
     color,
     stdoutIsTTY: Boolean(process.stdout.isTTY),

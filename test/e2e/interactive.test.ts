@@ -66,9 +66,11 @@ describe('prompts in a real terminal', () => {
     await term.waitFor('Password:');
     await term.type(PASSWORD);
     const shown = await term.waitFor('Code from the app:');
-    expect(shown).toContain('Scan this QR code');
+    expect(shown).toContain('Scan it with your');
     expect(shown).toContain('█');
-    const secret = /^ {2}((?:[A-Z2-7]{4} ?)+)$/m.exec(shown)![1]!.replace(/ /g, '');
+    const key = [...shown.matchAll(/█ {5}((?:[A-Z2-7]{4} ?)+)$/gm)].map((m) => m[1]!.replace(/ /g, '')).join('');
+    const secret = new URL(/^URI: (otpauth:\S+)$/m.exec(await term.screen(true))![1]!).searchParams.get('secret')!;
+    expect(key).toBe(secret);
     await term.type(wrongCode(secret));
     await term.waitFor('wrong code; try again');
     await term.waitFor('Code from the app:', 2);

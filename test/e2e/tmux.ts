@@ -11,18 +11,35 @@ export class Terminal {
 
   private constructor(private readonly home: Home) {}
 
-  static async start(home: Home, args: string[]): Promise<Terminal> {
+  /**
+   * `size`: the pane's columns and rows (120×40 unless given). `env`: variables set (a string) or
+   * unset (null) for the command only, after tmux has set the pane's own (TERM).
+   */
+  static async start(home: Home, args: string[], options: { size?: [number, number]; env?: Record<string, string | null> } = {}): Promise<Terminal> {
     await home.ready();
     const t = new Terminal(home);
-    const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+    const quoted = args.map(quote).join(' ');
+    const env = Object.entries(options.env ?? {}).map(([k, v]) => (v === null ? `-u ${k}` : quote(`${k}=${v}`)));
+    const [columns, rows] = options.size ?? [120, 40];
     // CI is unset inside the pane: it would switch prompting off, and this test is about prompting.
-    const command = `env -u CI node ${BIN} ${quoted}; echo "[exit $?]"; sleep 60`;
-    await execa('tmux', ['-L', t.socket, '-f', '/dev/null', 'new-session', '-d', '-x', '120', '-y', '40', command], { env: home.env, extendEnv: false });
+    const command = `env -u CI ${env.join(' ')} node ${BIN} ${quoted}; echo "[exit $?]"; sleep 60`;
+    await execa('tmux', ['-L', t.socket, '-f', '/dev/null', 'new-session', '-d', '-x', String(columns), '-y', String(rows), command], {
+      env: home.env,
+      extendEnv: false,
+    });
     return t;
   }
 
-  async screen(): Promise<string> {
-    const r = await execa('tmux', ['-L', this.socket, 'capture-pane', '-p', '-S', '-200']);
+  /** The screen and its scrollback; `joined`: a line the terminal wrapped comes back as one. */
+  async screen(joined = false): Promise<string> {
+    const r = await execa('tmux', ['-L', this.socket, 'capture-pane', '-p', '-S', '-200', ...(joined ? ['-J'] : [])]);
+    return String(r.stdout);
+  }
+
+  /** What is on the screen now (no scrollback), with its colours as SGR escape sequences and trailing (coloured) spaces. */
+  async visibleWithColours(): Promise<string> {
+    const r = await execa('tmux', ['-L', this.socket, 'capture-pane', '-p', '-e', '-N'], { stripFinalNewline: false });
     return String(r.stdout);
   }
 

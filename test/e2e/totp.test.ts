@@ -155,18 +155,18 @@ describe('authenticator app through the CLI', () => {
     }
   });
 
-  it('prints a terminal QR code that decodes back to the same otpauth URI', async () => {
+  it('prints a terminal QR code that decodes back to the same otpauth URI, the key beside it', async () => {
     const r = await home.run(['mfa', 'totp', 'enable', '--no-input', '--qr', 'utf8'], { env: { ACCTSEC_PASSWORD: PASSWORD, COLUMNS: '100' } });
     expect(r.exitCode, r.stderr).toBe(0);
     const uri = /^URI: (otpauth:\S+)$/m.exec(r.stdout)![1]!;
-    const lines = r.stdout.split('\n');
-    const start = lines.findIndex((l) => l.startsWith('Scan this QR code')) + 1;
-    const end = lines.findIndex((l) => l.startsWith('Key for manual entry'));
-    expect(decodeTerminalQr(lines.slice(start, end))).toBe(uri);
-    // and the key for manual entry is the same secret, in groups of four
-    const key = lines[end + 1]!.trim();
+    // Not a terminal: no colours, so the light modules are the ones drawn, the quiet zone included.
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('████'));
+    expect(decodeTerminalQr(lines.map((l) => l.slice(0, l.lastIndexOf('█') + 1)))).toBe(uri);
+    // and the key for manual entry is the same secret, in groups of four, four groups a line
+    const key = lines.flatMap((l) => /█ {5}((?:[A-Z2-7]{4} ?)+)$/.exec(l)?.[1] ?? []).join(' ');
     expect(key).toMatch(/^([A-Z2-7]{4} )+[A-Z2-7]{1,4}$/);
     expect(new URL(uri).searchParams.get('secret')).toBe(key.replace(/ /g, ''));
+    expect(r.stderr).toContain('Without colour the QR code assumes a dark background; the key works too.');
   });
 
   it('never draws a QR code wider than the terminal: a narrow one gets the key and a note', async () => {
@@ -183,7 +183,7 @@ type Decode = (data: Uint8ClampedArray, width: number, height: number, options?:
 const jsQR = ((jsQRModule as unknown as { default: { default?: Decode } & Decode }).default.default ??
   (jsQRModule as unknown as { default: Decode }).default) as Decode;
 
-/** Half-block characters back to modules (light = drawn), padded with a quiet zone, decoded by jsQR. */
+/** Half-block characters back to modules (light = drawn), decoded by jsQR as they are: not inverted, no quiet zone added. */
 function decodeTerminalQr(lines: string[]): string | null {
   const rows: boolean[][] = [];
   for (const line of lines) {
@@ -191,21 +191,17 @@ function decodeTerminalQr(lines: string[]): string | null {
     rows.push(chars.map((c) => c === '█' || c === '▀'));
     rows.push(chars.map((c) => c === '█' || c === '▄'));
   }
-  const pad = 4;
   const scale = 6;
-  const w = Math.max(...rows.map((r) => r.length)) + 2 * pad;
-  const h = rows.length + 2 * pad;
+  const w = Math.max(...rows.map((r) => r.length));
+  const h = rows.length;
   const data = new Uint8ClampedArray(w * scale * h * scale * 4);
   for (let y = 0; y < h * scale; y++) {
     for (let x = 0; x < w * scale; x++) {
-      const my = Math.floor(y / scale) - pad;
-      const mx = Math.floor(x / scale) - pad;
-      const inside = my >= 0 && my < rows.length && mx >= 0 && mx < (rows[my]?.length ?? 0);
-      const light = inside ? rows[my]![mx]! : true;
+      const light = rows[Math.floor(y / scale)]![Math.floor(x / scale)] ?? true;
       const i = (y * w * scale + x) * 4;
       data[i] = data[i + 1] = data[i + 2] = light ? 255 : 0;
       data[i + 3] = 255;
     }
   }
-  return jsQR(data, w * scale, h * scale, { inversionAttempts: 'attemptBoth' })?.data ?? null;
+  return jsQR(data, w * scale, h * scale, { inversionAttempts: 'dontInvert' })?.data ?? null;
 }

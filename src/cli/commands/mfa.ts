@@ -4,7 +4,7 @@ import type { Backend } from '../../backend/backend.js';
 import type { TotpEnabled, TotpEnrollment } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { localTime } from '../format.js';
-import { qrWidth, renderQr, terminalColumns } from '../qr.js';
+import { drawQr, terminalColumns, terminalRows } from '../qr.js';
 import { confirmDisable } from '../mfa-guard.js';
 import { showRecoveryCodes, writeRecoveryCodesFile } from '../recovery-file.js';
 import { addKeyCommands } from './mfa-key.js';
@@ -78,20 +78,35 @@ export async function mfaStatusRun(opts: { f: Factory }): Promise<void> {
   if (s.recoveryCodesLeft !== null) f.io.out(`recovery ${s.recoveryCodesLeft} code${s.recoveryCodesLeft === 1 ? '' : 's'} left`);
 }
 
+// Beside the code, so that at 80×24 the code, the key and the prompt under them are all on screen.
+const SCAN_OR_TYPE = ['Scan it with your', 'authenticator app', '(Google Authenticator,', 'Authy, 1Password...),', '', 'or type in this key', '(time-based, 6 digits,', 'every 30 s):', ''];
+const BESIDE_GAP = 3;
+
 async function showEnrollment(f: Factory, e: TotpEnrollment, qr: 'utf8' | 'none'): Promise<void> {
+  const groups = e.secret.match(/.{1,4}/g) ?? [];
   if (qr === 'utf8') {
-    const code = await renderQr(e.uri);
-    const width = qrWidth(code);
+    const color = f.io.color.level > 0;
+    // One row under the code: the prompt for the code, or the line saying how to confirm.
+    const code = await drawQr(e.uri, { color, rows: terminalRows() - 1 });
     const columns = terminalColumns();
-    if (width <= columns) {
+    if (code.width <= columns) {
+      if (!color) f.io.note('Without colour the QR code assumes a dark background; the key works too.');
+      const beside = [...SCAN_OR_TYPE];
+      for (let i = 0; i < groups.length; i += 4) beside.push(`  ${groups.slice(i, i + 4).join(' ')}`);
+      if (code.width + BESIDE_GAP + Math.max(...beside.map((l) => l.length)) <= columns && beside.length <= code.lines.length) {
+        // The URI first: it is two rows at 80 columns, and what scrolls away should be it, not the code.
+        f.io.out(`URI: ${e.uri}`);
+        code.lines.forEach((line, i) => f.io.out(beside[i] ? line + ' '.repeat(BESIDE_GAP) + beside[i] : line));
+        return;
+      }
       f.io.out('Scan this QR code with your authenticator app (Google Authenticator, Authy, 1Password, Bitwarden...):');
-      f.io.out(code);
+      for (const line of code.lines) f.io.out(line);
     } else {
-      f.io.note(`The QR code needs ${width} columns and the terminal has ${columns}: widen it, or enter the key by hand.`);
+      f.io.note(`The QR code needs ${code.width} columns and the terminal has ${columns}: widen it, or enter the key by hand.`);
     }
   }
   f.io.out(`Key for manual entry (time-based, 6 digits, every 30 s):`);
-  f.io.out(`  ${e.secret.replace(/(.{4})(?=.)/g, '$1 ')}`);
+  f.io.out(`  ${groups.join(' ')}`);
   f.io.out(`URI: ${e.uri}`);
 }
 
