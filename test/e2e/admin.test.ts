@@ -265,7 +265,7 @@ describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
   it('is sealed when the new code first opens it: the old rows verify, and are covered by the HMAC chain', async () => {
     const created = await home.run(['admin', 'users', 'create', 'uma', '--email', 'uma@example.com', '--reason', 'new hire', '--yes', '--print-token']);
     expect(created.exitCode, created.stderr).toBe(0);
-    // Turn the file back into what the code before migration 009 wrote: one row chained with plain SHA-256.
+    // Turn the file back into what the code before migrations 009 and 010 wrote: one row chained with plain SHA-256.
     const oldHash = (row: unknown[]) => createHash('sha256').update('0'.repeat(64)).update('\n').update(JSON.stringify(row)).digest('hex');
     const hash = oldHash([1767225600000, 'alice', 'uma', 'users.create', 'new hire', 'ok', null, null]);
     execFileSync('sqlite3', [
@@ -275,6 +275,7 @@ describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
        DROP INDEX audit_log_actor_outcome_at; ALTER TABLE audit_log DROP COLUMN chain;
        INSERT INTO audit_log (id, at, actor, target, action, reason, outcome, ip, detail, prev_hash, hash) VALUES (1, 1767225600000, 'alice', 'uma', 'users.create', 'new hire', 'ok', NULL, NULL, '${'0'.repeat(64)}', '${hash}');
        DELETE FROM meta WHERE key = 'audit_head_seal'; INSERT INTO meta (key, value) VALUES ('audit_head', '${hash}');
+       DROP INDEX throttles_by_last_failure; ALTER TABLE throttles DROP COLUMN in_flight; ALTER TABLE throttles DROP COLUMN in_flight_since;
        PRAGMA user_version = 8;`,
     ]);
     const v = await home.run(['admin', 'audit', 'verify', '--json']);
