@@ -2,6 +2,7 @@ import type { Backend, BackendOptions } from './backend.js';
 import { openStore, storeError, type Db } from '../store/db.js';
 import { accountStatus, changePassword, changeUsername, checkInitInput, initialize } from '../service/accounts.js';
 import { accountActivity } from '../service/activity.js';
+import { createBackground } from '../service/background.js';
 import type { RequestOrigin, ServiceContext } from '../service/context.js';
 import { ensureKeyFile, keyringFrom } from '../service/encryption.js';
 import { argon2Hasher, type PasswordHasher } from '../service/password-hashing.js';
@@ -76,6 +77,8 @@ export interface LocalStoreOptions {
    * `acctsec serve` names its own public origin. Without it, keys are unavailable.
    */
   relyingParty?: () => Promise<RelyingParty>;
+  /** Told when work done after an answer (mail) fails: the operator's log, never the caller. */
+  log?: (line: string) => void;
 }
 
 /** Who calls: a session or (server only) a personal access token, and where from. */
@@ -108,7 +111,8 @@ export interface LocalStore {
    * counter, made on entry (serve answers the introspections read in one event-loop turn this way).
    */
   introspectionBatch<T>(fn: () => T): T;
-  close(): void;
+  /** Waits for the work still running after its answers (mail), then closes the database. */
+  close(): Promise<void>;
 }
 
 export function openLocalStore(options: LocalStoreOptions): LocalStore {
@@ -117,9 +121,10 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
   const policy = { ...defaultPolicy, ...options.policy };
   const hasher = options.hasher ?? argon2Hasher();
   const keyring = keyringFrom({ envKey: options.envKey, keyPath: options.keyPath });
+  const background = createBackground(options.log ?? (() => undefined));
   const context = (create: boolean): ServiceContext => {
     db ??= openStore(options.dbPath, { create });
-    return { db, now: options.now ?? Date.now, policy, hasher, keyring, mailer };
+    return { db, now: options.now ?? Date.now, policy, hasher, keyring, mailer, background };
   };
   return {
     location: options.dbPath,
@@ -133,7 +138,8 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
       }
       return introspectionBatch(ctx, fn);
     },
-    close: () => {
+    close: async () => {
+      await background.settled();
       db?.close();
       db = undefined;
     },
@@ -144,7 +150,7 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
 export function createLocalBackend(options: LocalBackendOptions): Backend {
   const store = openLocalStore(options);
   const backend = store.backend({ sessionToken: options.sessionToken, client: options.client });
-  return { ...backend, close: async () => store.close() };
+  return { ...backend, close: () => store.close() };
 }
 
 function localBackend(options: LocalStoreOptions, open: (create: boolean) => ServiceContext, credentials: Credentials): Backend {

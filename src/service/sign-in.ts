@@ -1,9 +1,10 @@
-import { AuthFailed, Forbidden, InvalidInput, Throttled } from '../errors.js';
+import { AuthFailed, InvalidInput, Throttled } from '../errors.js';
 import { findAccountByUsername, replacePasswordHash, type AccountRow } from '../store/accounts.js';
 import type { EmailCodeSent, SignInInput, SignInResult } from '../views.js';
 import { recordActivity } from './activity.js';
 import { isAllowed } from './ip-allow-list.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
+import { notifySecurity, securityNotice } from './notifications.js';
 import { activeFactors, factorChoices, sendFactorCode } from './second-factors.js';
 import { createSession } from './sessions.js';
 import { releaseAttempts, takeAttempt } from './throttle.js';
@@ -22,7 +23,8 @@ export function normalizeUsername(username: string): string {
 /**
  * Checks a password under the sign-in throttle of that username (known or not: the counter exists for
  * unknown names too, so the throttle itself reveals nothing). An unknown user costs one argon2 hash,
- * like a known one, so the time taken reveals nothing either.
+ * like a known one, so the time taken reveals nothing either. A right password that may not be used
+ * (a locked account, an address outside its IP list) is answered as a wrong one, see refuseSignIn.
  */
 export async function checkPassword(
   ctx: ServiceContext,
@@ -48,6 +50,8 @@ export async function checkPassword(
     recordActivity(ctx, account.id, failure.event, { origin, detail: { reason: 'password' } });
     throw new AuthFailed(failure.message);
   }
+  // Before the throttle is released: a refused right password must leave it as a wrong one would.
+  refuseSignIn(ctx, account, origin, failure.message);
   releaseAttempts(ctx.db, key);
   if (ctx.hasher.needsRehash(account.password_hash)) {
     // SPEC §3: a hash made with weaker parameters is upgraded while we hold the password.
@@ -59,22 +63,24 @@ export async function checkPassword(
 }
 
 /**
- * SPEC §2 sign-in: the password, then one code from whichever active second factor the user picks.
- * Without a code while a factor is active, the answer lists the methods and no session is made.
+ * A right password for an account that may not sign in — locked, or asked from an address outside its
+ * IP list (SPEC §6; local sign-ins have no address and are not restricted) — gets the answer of a
+ * wrong one (issue #15): same error, message and exit code, and it stays counted in the sign-in
+ * throttle like the wrong password it pretends to be (releasing it would show, at the next attempt,
+ * that this one was right). Only the owner learns the truth: the activity log has the real reason,
+ * and a security notice says the password was used, sent after the answer so it cannot be timed.
  */
-/**
- * After the password, so neither check tells a guesser anything: a locked account, and an address
- * outside the account's IP list (SPEC §6; local sign-ins have no address and are not restricted).
- */
-export function assertMaySignIn(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): void {
-  if (account.locked_at !== null) {
-    recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason: 'locked' } });
-    throw new Forbidden(`the account ${account.username} is locked; contact support`);
-  }
-  if (origin.ip && !isAllowed(ctx, account, origin.ip)) {
-    recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason: 'ip' } });
-    throw new Forbidden(`sign-in from ${origin.ip} is not allowed by this account's IP restriction`);
-  }
+function refuseSignIn(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin, message: string): void {
+  const reason = account.locked_at !== null ? 'locked' : origin.ip && !isAllowed(ctx, account, origin.ip) ? 'ip' : undefined;
+  if (!reason) return;
+  recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason } });
+  const what =
+    reason === 'locked'
+      ? 'your password was used to sign in while the account is locked; the sign-in was refused'
+      : `your password was used to sign in from ${origin.ip}, outside your IP restriction; the sign-in was refused`;
+  const notice = securityNotice(ctx, account, what, origin);
+  ctx.background.run('a security notice', () => notifySecurity(ctx, account, notice));
+  throw new AuthFailed(message);
 }
 
 /** `login --method email --send-code`: the password first, then a code to the method's address. */
@@ -84,14 +90,16 @@ export async function sendSignInCode(
   origin: RequestOrigin,
 ): Promise<EmailCodeSent> {
   const account = await checkPassword(ctx, input.username, input.password, origin);
-  assertMaySignIn(ctx, account, origin);
   return sendFactorCode(ctx, account, input.method, origin);
 }
 
+/**
+ * SPEC §2 sign-in: the password, then one code from whichever active second factor the user picks.
+ * Without a code while a factor is active, the answer lists the methods and no session is made.
+ */
 export async function signIn(ctx: ServiceContext, input: SignInInput, origin: RequestOrigin): Promise<SignInResult> {
   if (!input.username.trim()) throw new InvalidInput('a username is needed', '--username');
   const account = await checkPassword(ctx, input.username, input.password, origin);
-  assertMaySignIn(ctx, account, origin);
   const factors = activeFactors(ctx, account);
   const notices: string[] = [];
   let method = 'password';
