@@ -108,13 +108,19 @@ const ROUTES: { path: string; bodies: ((u: string) => Body)[] }[] = [
   },
 ];
 
+/** A server with alice on it that believes X-Forwarded-For from loopback, so each request can come from an address of its own. */
+async function serveAlice(): Promise<{ home: Home; served: Served }> {
+  const home = new Home(false);
+  const served = await startServe(home, ['--trust-proxy', '127.0.0.1/32']);
+  await home.init();
+  return { home, served };
+}
+
 describe('sign-in and recovery answer an existing user and an unknown name alike (issue #15)', () => {
   let home: Home;
   let served: Served;
   beforeAll(async () => {
-    home = new Home(false);
-    served = await startServe(home, ['--trust-proxy', '127.0.0.1/32']);
-    await home.init();
+    ({ home, served } = await serveAlice());
   });
   afterAll(async () => {
     await served.stop();
@@ -187,9 +193,7 @@ describe('a right password from outside the IP list, through acctsec serve (issu
   let home: Home;
   let served: Served;
   beforeAll(async () => {
-    home = new Home(false);
-    served = await startServe(home, ['--trust-proxy', '127.0.0.1/32']);
-    await home.init();
+    ({ home, served } = await serveAlice());
     const ip = await home.run(['ip', 'add', '8.8.8.0/24', '--force']);
     expect(ip.exitCode, ip.stderr).toBe(0);
   });

@@ -118,6 +118,17 @@ describe('answers take the same time for every username (issue #15)', () => {
   });
   afterAll(() => smtp.stop());
 
+  /** alice with a verified recovery address (mail through the test SMTP server), bob without one. */
+  async function withAndWithoutAddress() {
+    const ctx = testContext({ mailer: createMailer({ smtp: smtp.url(), from: DEFAULT_FROM, outboxDir: '/nonexistent' }) });
+    const { auth } = await withAlice(ctx);
+    const mark = smtp.messages.length;
+    await addRecoveryEmail(ctx, auth, 'backup@example.org', undefined, {});
+    await confirmRecoveryEmail(ctx, auth, 'backup@example.org', await smtp.code('backup@example.org', mark), {});
+    insertAccount(ctx.db, { username: 'bob', email: 'bob@example.com', role: 'user', passwordHash: 'x', now: ctx.now() });
+    return ctx;
+  }
+
   it('sign-in: a wrong password for an existing user and any password for an unknown one (one argon2 hash each, default cost)', async () => {
     const ctx = testContext();
     await withAlice(ctx);
@@ -137,12 +148,7 @@ describe('answers take the same time for every username (issue #15)', () => {
   }, 300_000);
 
   it('recover --send-code: a user with a verified recovery address, one without, and an unknown name; the mail still goes out', async () => {
-    const ctx = testContext({ mailer: createMailer({ smtp: smtp.url(), from: DEFAULT_FROM, outboxDir: '/nonexistent' }) });
-    const { auth } = await withAlice(ctx);
-    const mark = smtp.messages.length;
-    await addRecoveryEmail(ctx, auth, 'backup@example.org', undefined, {});
-    await confirmRecoveryEmail(ctx, auth, 'backup@example.org', await smtp.code('backup@example.org', mark), {});
-    insertAccount(ctx.db, { username: 'bob', email: 'bob@example.com', role: 'user', passwordHash: 'x', now: ctx.now() });
+    const ctx = await withAndWithoutAddress();
     await ctx.background.settled();
     const before = smtp.messages.filter((m) => m.to.includes('backup@example.org')).length;
     await expectSameTime(
@@ -168,12 +174,7 @@ describe('answers take the same time for every username (issue #15)', () => {
   }, 300_000);
 
   it('recover --code with a wrong code: a user with a recovery address, one without, and an unknown name', async () => {
-    const ctx = testContext({ mailer: createMailer({ smtp: smtp.url(), from: DEFAULT_FROM, outboxDir: '/nonexistent' }) });
-    const { auth } = await withAlice(ctx);
-    const mark = smtp.messages.length;
-    await addRecoveryEmail(ctx, auth, 'backup@example.org', undefined, {});
-    await confirmRecoveryEmail(ctx, auth, 'backup@example.org', await smtp.code('backup@example.org', mark), {});
-    insertAccount(ctx.db, { username: 'bob', email: 'bob@example.com', role: 'user', passwordHash: 'x', now: ctx.now() });
+    const ctx = await withAndWithoutAddress();
     const wrong = (username: string) => () => recoverWithCode(ctx, { username, code: '000000', newPassword: 'a brand new passphrase' }, {});
     await expectSameTime(
       { 'with address': wrong('alice'), 'without address': wrong('bob'), unknown: wrong('nobody') },
