@@ -2,6 +2,7 @@ import type { Backend, BackendOptions } from './backend.js';
 import { openStore, storeError, type Db } from '../store/db.js';
 import { accountStatus, changePassword, changeUsername, checkInitInput, initialize } from '../service/accounts.js';
 import { accountActivity } from '../service/activity.js';
+import { createBackground } from '../service/background.js';
 import type { RequestOrigin, ServiceContext } from '../service/context.js';
 import { sealOldAuditRows } from '../service/audit.js';
 import { ensureKeyFile, keyringFrom } from '../service/encryption.js';
@@ -81,6 +82,8 @@ export interface LocalStoreOptions {
    * `acctsec serve` names its own public origin. Without it, keys are unavailable.
    */
   relyingParty?: () => Promise<RelyingParty>;
+  /** Told when work done after an answer (mail) fails: the operator's log, never the caller. */
+  log?: (line: string) => void;
 }
 
 /** Who calls: a session or (server only) a personal access token, and where from. */
@@ -113,7 +116,8 @@ export interface LocalStore {
    * counter, made on entry (serve answers the introspections read in one event-loop turn this way).
    */
   introspectionBatch<T>(fn: () => T): T;
-  close(): void;
+  /** Waits for the work still running after its answers (mail), then closes the database. */
+  close(): Promise<void>;
 }
 
 export function openLocalStore(options: LocalStoreOptions): LocalStore {
@@ -123,9 +127,10 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
   const hasher = options.hasher ?? argon2Hasher();
   const keyring = keyringFrom({ envKey: options.envKey, keyPath: options.keyPath });
   const now = options.now ?? Date.now;
+  const background = createBackground(options.log ?? (() => undefined));
   const context = (create: boolean): ServiceContext => {
-    db ??= openStore(options.dbPath, { create, afterMigrate: (migrating, applied) => sealOldAuditRows({ db: migrating, now, policy, hasher, keyring, mailer }, applied) });
-    return { db, now, policy, hasher, keyring, mailer };
+    db ??= openStore(options.dbPath, { create, afterMigrate: (migrating, applied) => sealOldAuditRows({ db: migrating, now, policy, hasher, keyring, mailer, background }, applied) });
+    return { db, now, policy, hasher, keyring, mailer, background };
   };
   return {
     location: options.dbPath,
@@ -139,7 +144,8 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
       }
       return introspectionBatch(ctx, fn);
     },
-    close: () => {
+    close: async () => {
+      await background.settled();
       db?.close();
       db = undefined;
     },
@@ -150,7 +156,7 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
 export function createLocalBackend(options: LocalBackendOptions): Backend {
   const store = openLocalStore(options);
   const backend = store.backend({ sessionToken: options.sessionToken, client: options.client });
-  return { ...backend, close: async () => store.close() };
+  return { ...backend, close: () => store.close() };
 }
 
 function localBackend(options: LocalStoreOptions, open: (create: boolean) => ServiceContext, credentials: Credentials): Backend {

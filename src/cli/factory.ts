@@ -96,6 +96,7 @@ export function createFactory(globals: GlobalOptions): Factory {
           io.note(d.via === 'outbox' ? `Mail to ${d.to.join(', ')} ("${d.subject}") written to ${d.path}` : `Mail to ${d.to.join(', ')} ("${d.subject}") sent through ${d.server}`),
         onFailure: (m, err) => io.warn(`could not send "${m.subject}" to ${m.to.join(', ')}: ${err.message}`),
       },
+      log: (line) => io.warn(line),
     };
   }
 

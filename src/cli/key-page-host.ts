@@ -31,7 +31,7 @@ export function keyPageHost(storeOptions: () => Promise<LocalStoreOptions>): Key
       close: async () => {
         api.server.closeAllConnections();
         await api.shutdown();
-        store.close();
+        await store.close();
       },
     };
   }

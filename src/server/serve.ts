@@ -136,5 +136,6 @@ export async function serve(options: ServeOptions): Promise<void> {
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
-  store.close();
+  // Mail still going out after its answer (issue #15) is delivered before the process ends.
+  await store.close();
 }

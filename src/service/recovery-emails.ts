@@ -93,12 +93,17 @@ export const RECOVERY_SENT = 'if that account has a verified recovery address, a
 
 /**
  * `recover --send-code`: the same answer whether or not the account exists or has an address, and no
- * error within the one-a-minute limit either, so the command reveals nothing about accounts.
+ * error within the one-a-minute limit either, so the command reveals nothing about accounts. The
+ * answer also takes the same time (issue #15): it is given before the account is even looked up, and
+ * the lookup, the code and the mail follow in the background, so neither the database work nor the
+ * mail server's latency can be timed from outside.
  */
-export async function sendRecoveryCode(ctx: ServiceContext, username: string): Promise<{ message: string }> {
-  const account = findAccountByUsername(ctx.db, normalizeUsername(username));
-  const addresses = account ? views(ctx, account.id).filter((r) => r.verified).map((r) => r.address) : [];
-  if (account && addresses.length > 0) {
+export function sendRecoveryCode(ctx: ServiceContext, username: string): { message: string } {
+  const name = normalizeUsername(username);
+  ctx.background.run('sending a recovery code', async () => {
+    const account = findAccountByUsername(ctx.db, name);
+    const addresses = account ? views(ctx, account.id).filter((r) => r.verified).map((r) => r.address) : [];
+    if (!account || addresses.length === 0) return;
     try {
       await sendEmailCode(ctx, account, RECOVER, addresses, (code) => ({
         subject: 'acctsec: your account recovery code',
@@ -112,7 +117,7 @@ export async function sendRecoveryCode(ctx: ServiceContext, username: string): P
     } catch (err) {
       if ((err as { slug?: string }).slug !== 'throttled') throw err;
     }
-  }
+  });
   return { message: RECOVERY_SENT };
 }
 

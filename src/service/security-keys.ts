@@ -35,7 +35,7 @@ import { notifySecurity, securityNotice } from './notifications.js';
 import { issueRecoveryCodes, recoveryCodesLeft, removeRecoveryCodes } from './recovery-codes.js';
 import { assertMayDisable, identityFactors, type SecondFactor } from './second-factors.js';
 import type { Auth } from './sessions.js';
-import { assertMaySignIn, checkPassword, normalizeUsername } from './sign-in.js';
+import { checkPassword, normalizeUsername } from './sign-in.js';
 import { codeAccepted, codeCheck, codeFailed } from './totp.js';
 
 // Security keys (WebAuthn / FIDO2, SPEC §4.3), verified by @simplewebauthn/server. The browser does the
@@ -258,7 +258,6 @@ function activeKeys(ctx: ServiceContext, account: AccountRow): SecurityKeyRow[] 
 /** `login --method key`: the password first (under the sign-in throttle), then a ceremony for the account's keys. */
 export async function beginKeySignIn(ctx: ServiceContext, input: { username: string; password: string }, rp: RelyingParty, origin: RequestOrigin): Promise<KeyCeremony> {
   const account = await checkPassword(ctx, input.username, input.password, origin);
-  assertMaySignIn(ctx, account, origin);
   const keys = listSecurityKeys(ctx.db, account.id);
   if (keys.length === 0) {
     const names = identityFactors(ctx, account).map((f) => f.id).join(', ') || 'none';
@@ -275,19 +274,20 @@ export async function beginKeyProof(ctx: ServiceContext, auth: Auth, rp: Relying
 }
 
 /**
- * `recover --method key`: no session and no password. The answer looks the same for every username:
- * an account without keys (or no account) gets a ceremony naming a credential that does not exist,
- * derived from the name so that asking twice gives the same one.
+ * `recover --method key`: no session and no password, so nothing in the answer may depend on the
+ * account (issue #15). The options name no credential at all, for every username: the browser asks
+ * the key for a discoverable credential of this site (registration asks keys to make one), and the
+ * key's signature over this ceremony's challenge, by a credential registered to this username, is
+ * the proof. Real credential ids, their number and transports are given out only after the password
+ * (`login --method key`) or to a signed-in session (`beginKeyProof`). An unknown user, or one
+ * without keys, gets the same options: a ceremony no key can finish.
  */
 export async function beginKeyRecovery(ctx: ServiceContext, username: string, rp: RelyingParty): Promise<KeyCeremony> {
   const name = normalizeUsername(username);
   if (!name) throw new InvalidInput('a username is needed', '--username');
   const account = findAccountByUsername(ctx.db, name);
-  const keys = account ? listSecurityKeys(ctx.db, account.id) : [];
-  const allow = keys.length
-    ? allowList(keys)
-    : [{ id: createHmac('sha256', databaseKey(ctx.db, ctx.keyring)).update(`webauthn-decoy:${name}`).digest().toString('base64url'), transports: ['usb'] }];
-  return startCeremony(ctx, rp, 'recover', keys.length ? account!.id : null, await assertionOptions(ctx, rp, allow));
+  const owner = account && countSecurityKeys(ctx.db, account.id) > 0 ? account.id : null;
+  return startCeremony(ctx, rp, 'recover', owner, await assertionOptions(ctx, rp, []));
 }
 
 /** The recovery step for `recover --method key`: the account's key answered the recovery ceremony. */

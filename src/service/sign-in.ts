@@ -1,10 +1,11 @@
-import { AuthFailed, Forbidden, InvalidInput, Throttled } from '../errors.js';
+import { AuthFailed, InvalidInput, Throttled } from '../errors.js';
 import { findAccountByUsername, replacePasswordHash, type AccountRow } from '../store/accounts.js';
 import type { EmailCodeSent, SignInInput, SignInResult } from '../views.js';
 import { recordActivity } from './activity.js';
 import { standardPhc } from './phc.js';
 import { isAllowed } from './ip-allow-list.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
+import { notifySecurity, securityNotice } from './notifications.js';
 import { activeFactors, factorChoices, sendFactorCode } from './second-factors.js';
 import { createSession } from './sessions.js';
 import { signInCodeThrottleKey, signInThrottleKey, throttledCheck } from './throttle.js';
@@ -20,7 +21,9 @@ export function normalizeUsername(username: string): string {
  * Checks a password under a throttle: by default the sign-in one of that username (known or not: the
  * counter exists for unknown names too, so the throttle itself reveals nothing); identity
  * confirmation passes its session's. An unknown user costs one argon2 hash, like a known one, so the
- * time taken reveals nothing either. Only a completed wrong check counts (service/throttle.ts).
+ * time taken reveals nothing either. Only a completed wrong check counts (service/throttle.ts). A
+ * right password that may not be used (a locked account, an address outside its IP list) is answered
+ * and counted as a wrong one, see refuseSignIn.
  */
 export async function checkPassword(
   ctx: ServiceContext,
@@ -41,6 +44,8 @@ export async function checkPassword(
         recordActivity(ctx, account.id, failure.event, { origin, detail: { reason: 'password' } });
         throw new AuthFailed(failure.message);
       }
+      // Inside the check: a refused right password is a completed wrong check, counted as one.
+      refuseSignIn(ctx, account, origin, failure.message);
     });
   } catch (err) {
     if (account && err instanceof Throttled) recordActivity(ctx, account.id, 'signin.throttled', { origin });
@@ -62,22 +67,24 @@ export async function checkPassword(
 }
 
 /**
- * SPEC §2 sign-in: the password, then one code from whichever active second factor the user picks.
- * Without a code while a factor is active, the answer lists the methods and no session is made.
+ * A right password for an account that may not sign in — locked, or asked from an address outside its
+ * IP list (SPEC §6; local sign-ins have no address and are not restricted) — gets the answer of a
+ * wrong one (issue #15): same error, message and exit code, and it stays counted in the sign-in
+ * throttle like the wrong password it pretends to be (releasing it would show, at the next attempt,
+ * that this one was right). Only the owner learns the truth: the activity log has the real reason,
+ * and a security notice says the password was used, sent after the answer so it cannot be timed.
  */
-/**
- * After the password, so neither check tells a guesser anything: a locked account, and an address
- * outside the account's IP list (SPEC §6; local sign-ins have no address and are not restricted).
- */
-export function assertMaySignIn(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): void {
-  if (account.locked_at !== null) {
-    recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason: 'locked' } });
-    throw new Forbidden(`the account ${account.username} is locked; contact support`);
-  }
-  if (origin.ip && !isAllowed(ctx, account, origin.ip)) {
-    recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason: 'ip' } });
-    throw new Forbidden(`sign-in from ${origin.ip} is not allowed by this account's IP restriction`);
-  }
+function refuseSignIn(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin, message: string): void {
+  const reason = account.locked_at !== null ? 'locked' : origin.ip && !isAllowed(ctx, account, origin.ip) ? 'ip' : undefined;
+  if (!reason) return;
+  recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason } });
+  const what =
+    reason === 'locked'
+      ? 'your password was used to sign in while the account is locked; the sign-in was refused'
+      : `your password was used to sign in from ${origin.ip}, outside your IP restriction; the sign-in was refused`;
+  const notice = securityNotice(ctx, account, what, origin);
+  ctx.background.run('a security notice', () => notifySecurity(ctx, account, notice));
+  throw new AuthFailed(message);
 }
 
 /** `login --method email --send-code`: the password first, then a code to the method's address. */
@@ -87,14 +94,16 @@ export async function sendSignInCode(
   origin: RequestOrigin,
 ): Promise<EmailCodeSent> {
   const account = await checkPassword(ctx, input.username, input.password, origin);
-  assertMaySignIn(ctx, account, origin);
   return sendFactorCode(ctx, account, input.method, origin);
 }
 
+/**
+ * SPEC §2 sign-in: the password, then one code from whichever active second factor the user picks.
+ * Without a code while a factor is active, the answer lists the methods and no session is made.
+ */
 export async function signIn(ctx: ServiceContext, input: SignInInput, origin: RequestOrigin): Promise<SignInResult> {
   if (!input.username.trim()) throw new InvalidInput('a username is needed', '--username');
   const account = await checkPassword(ctx, input.username, input.password, origin);
-  assertMaySignIn(ctx, account, origin);
   const factors = activeFactors(ctx, account);
   const notices: string[] = [];
   let method = 'password';

@@ -10,15 +10,16 @@ describe.runIf(REMOTE)('IP restriction through acctsec serve', () => {
   });
   afterEach(() => home.remove());
 
-  it('a list that excludes 127.0.0.1 is refused without --force; with it, the next sign-in from 127.0.0.1 exits 7', async () => {
+  it('a list that excludes 127.0.0.1 is refused without --force; with it, the next sign-in from 127.0.0.1 fails as a wrong password would', async () => {
     const refused = await home.run(['ip', 'add', '8.8.8.0/24']);
     expect(refused.exitCode).toBe(7);
     expect(refused.stderr).toContain('lock out your current address 127.0.0.1');
     const forced = await home.run(['ip', 'add', '8.8.8.0/24', '--force']);
     expect(forced.exitCode, forced.stderr).toBe(0);
     const login = await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
-    expect(login.exitCode).toBe(7);
-    expect(login.stderr).toContain('127.0.0.1');
+    // issue #15: exit 3 and the wrong-password message, so the right password is not confirmed.
+    expect(login.exitCode).toBe(3);
+    expect(login.stderr).toContain('wrong username or password');
     // and an existing session is refused from there too
     expect((await home.run(['status'])).exitCode).toBe(7);
   });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMailer, DEFAULT_FROM, type Mailer } from '../../src/mail/mailer.js';
 import { initialize } from '../../src/service/accounts.js';
+import { createBackground } from '../../src/service/background.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import { argon2Hasher, type PasswordHasher } from '../../src/service/password-hashing.js';
 import { defaultPolicy } from '../../src/service/policy.js';
@@ -12,7 +13,7 @@ import { openStore } from '../../src/store/db.js';
 export const PASSWORD = 'correct horse battery staple';
 
 /** A service context over an in-memory database, with a clock the test moves by hand. */
-export function testContext(options: { hasher?: PasswordHasher; mailer?: Mailer } = {}): ServiceContext & { clock: { t: number; advance(ms: number): void } } {
+export function testContext(options: { hasher?: PasswordHasher; mailer?: Mailer } = {}): ServiceContext & { clock: { t: number; advance(ms: number): void }; backgroundFailures: string[] } {
   const clock = {
     t: Date.parse('2026-11-23T10:00:00Z'),
     advance(ms: number) {
@@ -20,6 +21,8 @@ export function testContext(options: { hasher?: PasswordHasher; mailer?: Mailer 
     },
   };
   const key = randomBytes(32);
+  /** What background tasks (mail after the answer) logged as failed. */
+  const backgroundFailures: string[] = [];
   return {
     db: openStore(':memory:', { create: true }),
     now: () => clock.t,
@@ -27,6 +30,8 @@ export function testContext(options: { hasher?: PasswordHasher; mailer?: Mailer 
     hasher: options.hasher ?? argon2Hasher(),
     keyring: { key: () => key },
     mailer: options.mailer ?? createMailer({ from: DEFAULT_FROM, outboxDir: join(tmpdir(), `acctsec-outbox-${process.pid}`) }),
+    background: createBackground((line) => backgroundFailures.push(line)),
+    backgroundFailures,
     clock,
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Forbidden, InvalidInput } from '../../src/errors.js';
+import { AuthFailed, Forbidden, InvalidInput } from '../../src/errors.js';
 import { addIp, checkIp, isAllowed, listIp, parseAddress, parseEntry, removeIp, setIp } from '../../src/service/ip-allow-list.js';
-import { signIn } from '../../src/service/sign-in.js';
+import { signIn, WRONG_CREDENTIALS } from '../../src/service/sign-in.js';
 import { HOUR, PASSWORD, testContext, withAlice } from './context.js';
 
 describe('parsing entries', () => {
@@ -226,11 +226,11 @@ describe('changing the list', () => {
     await addIp(ctx, auth, [{ text: '8.8.8.8' }], { allowPrivate: false, force: false }, { password: PASSWORD }, {});
   });
 
-  it('sign-in from outside a non-empty list is refused (exit 7) and logged; local sign-ins have no address', async () => {
+  it('sign-in from outside a non-empty list is refused as a wrong password (exit 3) and logged; local sign-ins have no address', async () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
     await addIp(ctx, auth, [{ text: '8.8.8.0/24' }], { allowPrivate: false, force: true }, undefined, {});
-    await expect(signIn(ctx, { username: 'alice', password: PASSWORD }, { ip: '9.9.9.9' })).rejects.toBeInstanceOf(Forbidden);
+    await expect(signIn(ctx, { username: 'alice', password: PASSWORD }, { ip: '9.9.9.9' })).rejects.toThrow(new AuthFailed(WRONG_CREDENTIALS));
     expect((await signIn(ctx, { username: 'alice', password: PASSWORD }, { ip: '8.8.8.8' })).status).toBe('signed-in');
     expect((await signIn(ctx, { username: 'alice', password: PASSWORD }, {})).status).toBe('signed-in');
     const refused = ctx.db.prepare("SELECT detail FROM activity WHERE event = 'signin.refused'").all();
