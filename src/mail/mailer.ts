@@ -98,7 +98,13 @@ export function smtpPlan(url: string): { url: string; requireTLS: boolean; serve
 }
 
 async function viaSmtp(config: MailConfig, url: string, mail: OutgoingMail): Promise<Delivery> {
-  const plan = smtpPlan(url);
+  let plan: ReturnType<typeof smtpPlan>;
+  try {
+    plan = smtpPlan(url);
+  } catch (err) {
+    // A setting edited by hand past `config set`: a mail that cannot be sent, like any other (exit 8).
+    throw new Unavailable(`could not deliver mail: ${(err as Error).message}`, 'mail_failed');
+  }
   const nodemailer = await import('nodemailer');
   // Short timeouts: a user waiting at a prompt should hear of a dead server in seconds, not minutes.
   const transport = nodemailer.createTransport({ url: plan.url, requireTLS: plan.requireTLS, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 });

@@ -90,6 +90,14 @@ function refuse(ctx: ServiceContext, auth: Auth, action: string, targetName: str
   throw new Forbidden(why);
 }
 
+/**
+ * A plain user is refused before the target is looked up (issue #15 review): otherwise "no account
+ * named" against a refusal would tell which accounts exist. The name is recorded as typed.
+ */
+function staffOnly(ctx: ServiceContext, auth: Auth, action: string, username: string, reason: string, origin: RequestOrigin): void {
+  if (auth.account.role === 'user') refuse(ctx, auth, action, normalizeUsername(username).slice(0, 64), reason, 'only support staff and admins may use `acctsec admin`', origin);
+}
+
 function authorize(ctx: ServiceContext, auth: Auth, action: string, t: AccountRow | null, reason: string, origin: RequestOrigin, newRole?: Role): void {
   const role = auth.account.role;
   const name = t?.username ?? null;
@@ -199,6 +207,7 @@ export async function setUserRole(ctx: ServiceContext, auth: Auth, username: str
   const reason = validReason(input.reason);
   const role = roleText as Role;
   if (!ROLES.includes(role)) throw new InvalidInput(`invalid role "${roleText}": use user, support or admin`, 'role');
+  staffOnly(ctx, auth, 'users.set-role', username, reason, origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'users.set-role', t, reason, origin, role);
   if (t.role === role) throw new Conflict(`${t.username} is already ${role}`);
@@ -210,6 +219,7 @@ export async function setUserRole(ctx: ServiceContext, auth: Auth, username: str
 
 export async function resetPassword(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput & { printToken?: boolean }, origin: RequestOrigin): Promise<AdminResult> {
   const reason = validReason(input.reason);
+  staffOnly(ctx, auth, 'reset-password', username, reason, origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'reset-password', t, reason, origin);
   const addresses = resetAddresses(ctx, t);
@@ -268,6 +278,7 @@ async function handOver(
 
 export async function resetMfa(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
   const reason = validReason(input.reason);
+  staffOnly(ctx, auth, 'reset-mfa', username, reason, origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'reset-mfa', t, reason, origin);
   const methods = mfaOverview(ctx, t).methods.filter((m) => m.enabled).map((m) => m.type);
@@ -286,8 +297,9 @@ export async function resetMfa(ctx: ServiceContext, auth: Auth, username: string
 
 export async function lockUser(ctx: ServiceContext, auth: Auth, username: string, locked: boolean, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
   const reason = validReason(input.reason);
-  const t = target(ctx, username);
   const action = locked ? 'lock' : 'unlock';
+  staffOnly(ctx, auth, action, username, reason, origin);
+  const t = target(ctx, username);
   authorize(ctx, auth, action, t, reason, origin);
   if ((t.locked_at !== null) === locked) throw new Conflict(`${t.username} is already ${locked ? 'locked' : 'unlocked'}`);
   const changes = locked ? ['refuse sign-in', 'sign out every session', 'make every token and API key inactive'] : ['allow sign-in and tokens again'];
@@ -306,6 +318,7 @@ export async function lockUser(ctx: ServiceContext, auth: Auth, username: string
  */
 export async function unthrottleUser(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
   const reason = validReason(input.reason);
+  staffOnly(ctx, auth, 'unthrottle', username, reason, origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'unthrottle', t, reason, origin);
   const n = countAccountThrottles(ctx.db, t);
@@ -320,6 +333,7 @@ export async function unthrottleUser(ctx: ServiceContext, auth: Auth, username: 
 
 export async function revokeUserSessions(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
   const reason = validReason(input.reason);
+  staffOnly(ctx, auth, 'sessions.revoke', username, reason, origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'sessions.revoke', t, reason, origin);
   const n = listLiveSessions(ctx.db, t.id, ctx.now()).length;
@@ -332,6 +346,7 @@ export async function revokeUserSessions(ctx: ServiceContext, auth: Auth, userna
 
 /** `admin ip show`: another account's IP allow-list, as `ip list` shows one's own. */
 export function showUserIp(ctx: ServiceContext, auth: Auth, username: string, origin: RequestOrigin): IpEntry[] {
+  staffOnly(ctx, auth, 'ip.show', username, '', origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'ip.show', t, '', origin);
   return listIp(ctx, t);
@@ -343,6 +358,7 @@ export function showUserIp(ctx: ServiceContext, auth: Auth, username: string, or
  */
 export async function clearUserIp(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
   const reason = validReason(input.reason);
+  staffOnly(ctx, auth, 'ip.clear', username, reason, origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'ip.clear', t, reason, origin);
   const entries = listIp(ctx, t).map((e) => e.cidr);
@@ -366,6 +382,7 @@ export function* listUsers(ctx: ServiceContext, auth: Auth, role: string | undef
 }
 
 export function showUser(ctx: ServiceContext, auth: Auth, username: string, origin: RequestOrigin): UserDetails {
+  staffOnly(ctx, auth, 'users.show', username, '', origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'users.show', t, '', origin);
   return {

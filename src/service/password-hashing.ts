@@ -28,6 +28,13 @@ export function argon2Hasher(params: Argon2Params = DEFAULT_ARGON2): PasswordHas
     params,
     hash: async (password) => standardPhc(await argon2.hash(normalizePassword(password), { type: argon2.argon2id, ...params })),
     verify: async (hash, password) => {
+      // An account with no password yet (created by support, `!`) must not answer sooner than one
+      // with a password: the time would tell that the name exists. One hash at today's cost, as for
+      // an unknown name.
+      if (!hash.startsWith('$argon2')) {
+        await argon2.hash(normalizePassword(password), { type: argon2.argon2id, ...params });
+        return false;
+      }
       try {
         return await argon2.verify(hash, normalizePassword(password));
       } catch {

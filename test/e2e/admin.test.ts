@@ -185,6 +185,14 @@ describe('support staff', () => {
     const show = json<{ username: string; mfa: unknown }>(await admin(['users', 'show', 'uma', '--json']));
     expect(show).toMatchObject({ username: 'uma', role: 'user', locked: false, activeSessions: 1 });
     expect((await admin(['users', 'list'], 'uma')).exitCode).toBe(7);
+    // A plain user learns nothing of which accounts exist: an unknown name is refused as a known one.
+    // (Two pairs: with the refusal above, five, the most a plain user's refusals are recorded in 15 minutes.)
+    for (const args of [['users', 'show'], ['ip', 'show']]) {
+      const known = await admin([...args, 'alice'], 'uma');
+      const unknown = await admin([...args, 'nobody-here'], 'uma');
+      expect([known.exitCode, unknown.exitCode], args.join(' ')).toEqual([7, 7]);
+      expect(unknown.stderr.replace('nobody-here', 'alice')).toBe(known.stderr);
+    }
   });
 
   it('a row edited with the sqlite3 shell makes `admin audit verify` fail and name it', async () => {
