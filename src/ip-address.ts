@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 // The one reader of IP address text, for every layer that meets it: the IP allow-list (service), the
@@ -69,4 +70,14 @@ export function readAddress(text: string): AddressReading {
 /** An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2) is the IPv4 address it carries. */
 export function unmapped(address: Address): Address {
   return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() ? (address as ipaddr.IPv6).toIPv4Address() : address;
+}
+
+/**
+ * The key an address is limited under: itself for IPv4 (IPv4-mapped IPv6 arrives as IPv4), its /64
+ * for IPv6.
+ */
+export function addressGroup(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const parts = ipaddr.IPv6.parse(address).parts.slice(0, 4);
+  return `${parts.map((p) => p.toString(16)).join(':')}::/64`;
 }

@@ -1,19 +1,9 @@
-import { isIP } from 'node:net';
-import ipaddr from 'ipaddr.js';
 
 // The per-address limits of `acctsec serve` (issue #15): failed attempts per client address in a
 // sliding window, and the checks in flight per address. IPv6 clients are grouped by /64: one
 // subscriber usually holds a whole /64 and could otherwise take a fresh address for every guess.
 
-/**
- * The key an address is limited under: itself for IPv4 (IPv4-mapped IPv6 arrives as IPv4), its /64
- * for IPv6.
- */
-export function addressGroup(address: string): string {
-  if (isIP(address) !== 6) return address;
-  const parts = ipaddr.IPv6.parse(address).parts.slice(0, 4);
-  return `${parts.map((p) => p.toString(16)).join(':')}::/64`;
-}
+export { addressGroup } from '../ip-address.js';
 
 export interface AddressLimiterOptions {
   now: () => number;

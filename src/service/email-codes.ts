@@ -11,6 +11,7 @@ import {
   type EmailCodeRow,
 } from '../store/email.js';
 import { recordActivity } from './activity.js';
+import type { Throttle } from './throttle.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { databaseKey } from './encryption.js';
 import { renderMessage, type MessageBody } from './messages.js';
@@ -74,7 +75,7 @@ export async function sendEmailCode(
 }
 
 /** Checks and consumes a code; wrong tries count for the code and for the throttle `key` of the flow. */
-export function checkEmailCode(ctx: ServiceContext, account: AccountRow, purpose: string, typed: string, origin: RequestOrigin, key: string): Promise<void> {
+export function checkEmailCode(ctx: ServiceContext, account: AccountRow, purpose: string, typed: string, origin: RequestOrigin, key: Throttle): Promise<void> {
   return codeCheck(ctx, account, 'email', origin, key, () => {
     const row = findEmailCode(ctx.db, account.id, purpose);
     if (!row || !row.code_hash || row.expires_at <= ctx.now()) {

@@ -14,7 +14,7 @@ import { checkNewPassword } from './password-policy.js';
 import type { Auth } from './sessions.js';
 import { verifyRecoveryAssertion } from './security-keys.js';
 import { normalizeUsername } from './sign-in.js';
-import { confirmThrottleKey, recoveryThrottleKey, throttledCheck } from './throttle.js';
+import { confirmThrottleKey, recoveryThrottle, throttledCheck } from './throttle.js';
 
 // Recovery addresses and `acctsec recover` (SPEC §8): control of a verified address sets a new
 // password; second factors stay active.
@@ -137,7 +137,7 @@ export async function recoverWithCode(
   const wrong = new AuthFailed(viaKey ? 'the security key did not confirm this account' : 'wrong or expired recovery code', 'wrong_code');
   // Recovery has a throttle of its own (issue #15): anyone can fill it, knowing only the username, so
   // it must never hold back the owner's sign-in or second factor. Unknown names count the same way.
-  const throttle = recoveryThrottleKey(name);
+  const throttle = recoveryThrottle(name, origin.ip);
   if (!account) {
     return throttledCheck(ctx.db, throttle, ctx.now, 'codes', () => {
       throw wrong;

@@ -7,7 +7,7 @@ import { recordActivity } from './activity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { recoveryCodesFactor, recoveryCodesLeft, removeRecoveryCodes } from './recovery-codes.js';
 import type { Auth } from './sessions.js';
-import { confirmThrottleKey } from './throttle.js';
+import { confirmThrottleKey, type Throttle } from './throttle.js';
 import { keyFactor } from './security-keys.js';
 import { totpFactor } from './totp.js';
 
@@ -27,7 +27,7 @@ export interface SecondFactor {
    * Throws AuthFailed or Throttled; returns notices to show (e.g. "3 recovery codes left"). `throttle`
    * is the throttle key of the flow asking (service/throttle.ts): sign-in, confirmation or recovery.
    */
-  verify(ctx: ServiceContext, account: AccountRow, code: string, origin: RequestOrigin, throttle: string): Promise<string[]>;
+  verify(ctx: ServiceContext, account: AccountRow, code: string, origin: RequestOrigin, throttle: Throttle): Promise<string[]>;
   /** For methods whose codes are sent (email): send one now, for sign-in or identity confirmation. */
   sendCode?(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): Promise<EmailCodeSent>;
 }

@@ -36,6 +36,7 @@ import { issueRecoveryCodes, recoveryCodesLeft, removeRecoveryCodes } from './re
 import { assertMayDisable, identityFactors, type SecondFactor } from './second-factors.js';
 import type { Auth } from './sessions.js';
 import { checkPassword, normalizeUsername } from './sign-in.js';
+import type { Throttle } from './throttle.js';
 import { codeAccepted, codeCheck, codeFailed } from './totp.js';
 
 // Security keys (WebAuthn / FIDO2, SPEC §4.3), verified by @simplewebauthn/server. The browser does the
@@ -197,7 +198,7 @@ export function ceremonyState(ctx: ServiceContext, id: string): KeyCeremonyState
  * this ceremony's challenge, origin and RP ID, and the signature counter must move forward (a
  * counter that goes back means a cloned authenticator: refused and logged).
  */
-function verifyAssertion(ctx: ServiceContext, account: AccountRow, id: string, origin: RequestOrigin, purposes: CeremonyPurpose[], throttle: string): Promise<void> {
+function verifyAssertion(ctx: ServiceContext, account: AccountRow, id: string, origin: RequestOrigin, purposes: CeremonyPurpose[], throttle: Throttle): Promise<void> {
   return codeCheck(ctx, account, 'key', origin, throttle, async () => {
     const fail = (reason: string, message: string) => codeFailed(ctx, account, 'key', reason, origin, message);
     const { hash, row } = findCeremonyById(ctx, id);
@@ -291,7 +292,7 @@ export async function beginKeyRecovery(ctx: ServiceContext, username: string, rp
 }
 
 /** The recovery step for `recover --method key`: the account's key answered the recovery ceremony. */
-export function verifyRecoveryAssertion(ctx: ServiceContext, account: AccountRow, id: string, origin: RequestOrigin, throttle: string): Promise<void> {
+export function verifyRecoveryAssertion(ctx: ServiceContext, account: AccountRow, id: string, origin: RequestOrigin, throttle: Throttle): Promise<void> {
   return verifyAssertion(ctx, account, id, origin, ['recover'], throttle);
 }
 

@@ -8,7 +8,7 @@ import type { RequestOrigin, ServiceContext } from './context.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { activeFactors, factorChoices, sendFactorCode } from './second-factors.js';
 import { createSession } from './sessions.js';
-import { signInCodeThrottleKey, signInThrottleKey, throttledCheck } from './throttle.js';
+import { signInCodeThrottleKey, signInThrottle, throttledCheck } from './throttle.js';
 
 /** One message for an unknown user and a wrong password, so sign-in does not reveal which accounts exist. */
 export const WRONG_CREDENTIALS = 'wrong username or password';
@@ -35,7 +35,7 @@ export async function checkPassword(
   const name = normalizeUsername(username);
   const account = findAccountByUsername(ctx.db, name);
   try {
-    await throttledCheck(ctx.db, failure.throttle ?? signInThrottleKey(name), ctx.now, 'sign-in attempts', async () => {
+    await throttledCheck(ctx.db, failure.throttle ?? signInThrottle(name, origin.ip), ctx.now, 'sign-in attempts', async () => {
       if (!account) {
         await ctx.hasher.hash(password);
         throw new AuthFailed(WRONG_CREDENTIALS);

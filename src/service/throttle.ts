@@ -1,6 +1,7 @@
 import { AuthFailed, retryPhrase, Throttled } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { clearThrottles, countThrottled, finishThrottle, getThrottle, purgeThrottles, reserveThrottle, resetThrottle } from '../store/throttles.js';
+import { addressGroup } from '../ip-address.js';
 import { FREE_FAILURES } from './policy.js';
 
 // Failure counters live in the store, so every process using the file (and the server) shares them.
@@ -27,31 +28,43 @@ const STALE_RESERVATION_MS = 60_000;
 /** Expired rows purged per failure written. */
 const PURGE_BATCH = 100;
 
-/** No delay for the first 5 failures; then 30 s, doubling with each further failure, at most 1 hour. */
-export function delayAfter(failures: number): number {
-  if (failures < FREE_FAILURES) return 0;
-  return Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (failures - FREE_FAILURES));
+/**
+ * Failures an account takes from every address together before its account-wide delay starts, on top
+ * of FREE_FAILURES per address group (see signInThrottle).
+ */
+export const ACCOUNT_FREE_FAILURES = 50;
+
+/**
+ * A throttle key, or one with an allowance of its own; a list is checked as one, each key in turn
+ * (all must give a turn, a wrong check counts in all, a right one starts all over).
+ */
+export type Throttle = string | { key: string; free: number } | Throttle[];
+
+/** No delay for the first 5 failures (`free`); then 30 s, doubling with each further failure, at most 1 hour. */
+export function delayAfter(failures: number, free = FREE_FAILURES): number {
+  if (failures < free) return 0;
+  return Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (failures - free));
 }
 
 /** How many checks may be in flight after `failures` completed wrong ones. */
-export function checksAllowed(failures: number): number {
-  return failures < FREE_FAILURES ? Math.min(MAX_IN_FLIGHT, FREE_FAILURES - failures) : 1;
+export function checksAllowed(failures: number, free = FREE_FAILURES): number {
+  return failures < free ? Math.min(MAX_IN_FLIGHT, free - failures) : 1;
 }
 
 type Turn = { go: true } | { go: false; throttledMs?: number };
 
 /** One look at the row, in a write transaction: refused (a delay runs), a turn taken, or busy. */
-function tryTurn(db: Db, key: string, now: () => number): Turn {
+function tryTurn(db: Db, key: string, free: number, now: () => number): Turn {
   return db
     .transaction((): Turn => {
       // Read the clock inside the write lock: a time taken before waiting for it would be stale.
       const at = now();
       const row = getThrottle(db, key);
       const failures = row?.failures ?? 0;
-      const delay = delayAfter(failures);
+      const delay = delayAfter(failures, free);
       if (row && delay > 0 && row.last_failure_at + delay > at) return { go: false, throttledMs: row.last_failure_at + delay - at };
       const inFlight = row && at - row.in_flight_since < STALE_RESERVATION_MS ? row.in_flight : 0;
-      if (inFlight >= checksAllowed(failures)) return { go: false };
+      if (inFlight >= checksAllowed(failures, free)) return { go: false };
       reserveThrottle(db, key, inFlight, at);
       return { go: true };
     })
@@ -91,10 +104,16 @@ function wakeWaiters(key: string): void {
  * turn (see above), runs, and counts as a failure only if it ends in AuthFailed (a wrong password or
  * code). A success starts the count over. Any other error (bad input, a store fault) counts nothing.
  */
-export async function throttledCheck<T>(db: Db, key: string, now: () => number, what: string, check: () => Promise<T> | T): Promise<T> {
+export async function throttledCheck<T>(db: Db, throttle: Throttle, now: () => number, what: string, check: () => Promise<T> | T): Promise<T> {
+  if (Array.isArray(throttle)) {
+    const [first, ...rest] = throttle;
+    if (first === undefined) return check();
+    return rest.length === 0 ? throttledCheck(db, first, now, what, check) : throttledCheck(db, first, now, what, () => throttledCheck(db, rest, now, what, check));
+  }
+  const { key, free } = typeof throttle === 'string' ? { key: throttle, free: FREE_FAILURES } : throttle;
   const giveUpAt = Date.now() + WAIT_MS;
   for (;;) {
-    const turn = tryTurn(db, key, now);
+    const turn = tryTurn(db, key, free, now);
     if (turn.go) break;
     if (turn.throttledMs !== undefined) throw refusal(what, turn.throttledMs, now());
     if (Date.now() >= giveUpAt) {
@@ -127,9 +146,22 @@ export async function throttledCheck<T>(db: Db, key: string, now: () => number, 
 // only a username can fill the password's and the recovery's, never the second factor's at sign-in
 // (reached only after the right password) nor a session's identity confirmation.
 
-/** The password at sign-in, per username (known or not, so the throttle reveals nothing). */
-export function signInThrottleKey(username: string): string {
-  return `signin:${username}`;
+/**
+ * The password at sign-in, per username (known or not, so the throttle reveals nothing). Over the
+ * network, per username *and address group* (an IPv4 address, an IPv6 /64): someone who knows only a
+ * username and guesses from a few addresses delays only those addresses, never the owner's sign-in
+ * from elsewhere (issue #15 review: one guess an hour per username kept the owner out for good, and
+ * `admin unthrottle` held only until the next guess). An account-wide count with a larger allowance
+ * (ACCOUNT_FREE_FAILURES) still bounds guesses spread over many addresses. Local sign-ins have no
+ * address: one count per username, as before.
+ */
+export function signInThrottle(username: string, ip?: string): Throttle {
+  return perAddress('signin', username, ip);
+}
+
+function perAddress(flow: string, username: string, ip: string | undefined): Throttle {
+  if (!ip) return `${flow}:${username}`;
+  return [{ key: `${flow}-all:${username}`, free: ACCOUNT_FREE_FAILURES }, `${flow}:${username}@${addressGroup(ip)}`];
 }
 
 /** The second factor at sign-in, after the right password. */
@@ -146,16 +178,18 @@ export function confirmThrottlePrefix(accountId: number): string {
   return `confirm:${accountId}:`;
 }
 
-/** `acctsec recover` by code or key, per username (known or not). */
-export function recoveryThrottleKey(username: string): string {
-  return `recover:${username}`;
+/** `acctsec recover` by code or key, per username (known or not) and, over the network, address group, as signInThrottle. */
+export function recoveryThrottle(username: string, ip?: string): Throttle {
+  return perAddress('recover', username, ip);
 }
 
-/** Every throttle of an account, one per flow: what `admin unthrottle` clears. */
+/** Every throttle of an account, one per flow (and address group): what `admin unthrottle` clears. */
 function accountThrottles(account: { id: number; username: string }): { keys: string[]; prefixes: string[] } {
+  const u = account.username;
   return {
-    keys: [signInThrottleKey(account.username), signInCodeThrottleKey(account.id), recoveryThrottleKey(account.username)],
-    prefixes: [confirmThrottlePrefix(account.id)],
+    keys: [`signin:${u}`, `signin-all:${u}`, signInCodeThrottleKey(account.id), `recover:${u}`, `recover-all:${u}`],
+    // Usernames are [a-z0-9._-]: `alice@` never starts another account's key.
+    prefixes: [`signin:${u}@`, `recover:${u}@`, confirmThrottlePrefix(account.id)],
   };
 }
 

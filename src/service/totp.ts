@@ -11,7 +11,7 @@ import { issueRecoveryCodes } from './recovery-codes.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { disableMethod, enableIdentityRule, type SecondFactor } from './second-factors.js';
 import type { Auth } from './sessions.js';
-import { confirmThrottleKey, throttledCheck } from './throttle.js';
+import { confirmThrottleKey, throttledCheck, type Throttle } from './throttle.js';
 
 // The authenticator app (RFC 6238 TOTP, SPEC §4.1), computed by otpauth.
 
@@ -76,7 +76,7 @@ function active(row: TotpRow | undefined): row is TotpRow & { enabled_at: number
  * Runs a code check under the throttle of its flow (`key`: the sign-in's second factor, a session's
  * identity confirmation, or recovery; issue #15), logging a refusal. Only a wrong code counts.
  */
-export async function codeCheck<T>(ctx: ServiceContext, account: AccountRow, method: string, origin: RequestOrigin, key: string, check: () => Promise<T> | T): Promise<T> {
+export async function codeCheck<T>(ctx: ServiceContext, account: AccountRow, method: string, origin: RequestOrigin, key: Throttle, check: () => Promise<T> | T): Promise<T> {
   try {
     return await throttledCheck(ctx.db, key, ctx.now, 'codes', check);
   } catch (err) {
@@ -100,7 +100,7 @@ export function codeAccepted(ctx: ServiceContext, account: AccountRow, method: s
  * sign-in code); failures count towards the throttle `key` of the flow; a code from a clock up to ten
  * minutes off is still refused, but the message says how far off the device looks.
  */
-function verifyAgainst(ctx: ServiceContext, account: AccountRow, row: TotpRow, rawCode: string, origin: RequestOrigin, key: string): Promise<void> {
+function verifyAgainst(ctx: ServiceContext, account: AccountRow, row: TotpRow, rawCode: string, origin: RequestOrigin, key: Throttle): Promise<void> {
   return codeCheck(ctx, account, 'totp', origin, key, () => {
     const code = rawCode.replace(/\s+/g, '');
     if (!/^\d{6}$/.test(code)) throw codeFailed(ctx, account, 'totp', 'malformed', origin, 'wrong code: an authenticator code is 6 digits');

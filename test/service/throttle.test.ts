@@ -6,7 +6,7 @@ import { argon2Hasher, type PasswordHasher } from '../../src/service/password-ha
 import { recoverWithCode } from '../../src/service/recovery-emails.js';
 import { authenticate } from '../../src/service/sessions.js';
 import { signIn } from '../../src/service/sign-in.js';
-import { MAX_IN_FLIGHT } from '../../src/service/throttle.js';
+import { ACCOUNT_FREE_FAILURES, MAX_IN_FLIGHT } from '../../src/service/throttle.js';
 import { beginTotpEnrollment, confirmTotpEnrollment } from '../../src/service/totp.js';
 import { insertAccount } from '../../src/store/accounts.js';
 import { base32Decode, hotp } from '../rfc6238.js';
@@ -124,6 +124,35 @@ describe('parallel attempts (issue #15)', () => {
 });
 
 describe('throttle rows expire (issue #15)', () => {
+  it('over the network a guesser delays only their own address group: the owner signs in from elsewhere, support clears the rest (real argon2 at low cost, on purpose)', async () => {
+    const ctx = testContext({ hasher: argon2Hasher({ memoryCost: 8192, timeCost: 1, parallelism: 1 }) });
+    const { auth } = await withAlice(ctx);
+    const from = (ip: string, password: string) => signIn(ctx, { username: 'alice', password }, { ip });
+    for (let i = 0; i < 5; i++) await expect(from('198.51.100.7', `wrong ${i}`)).rejects.toBeInstanceOf(AuthFailed);
+    await expect(from('198.51.100.7', PASSWORD)).rejects.toBeInstanceOf(Throttled);
+    expect((await from('203.0.113.9', PASSWORD)).status).toBe('signed-in');
+    // IPv6 by /64: another address of the guesser's /64 is the same group, the next /64 is not.
+    for (let i = 1; i <= 5; i++) await expect(from(`2001:db8::${i}`, `wrong ${i}`)).rejects.toBeInstanceOf(AuthFailed);
+    await expect(from('2001:db8::99', PASSWORD)).rejects.toBeInstanceOf(Throttled);
+    expect((await from('2001:db8:0:1::1', PASSWORD)).status).toBe('signed-in');
+    // Guesses spread over many addresses still meet an account-wide bound (ACCOUNT_FREE_FAILURES).
+    for (let i = 0; i < ACCOUNT_FREE_FAILURES; i++) await expect(from(`192.0.2.${i + 1}`, `wrong ${i}`)).rejects.toBeInstanceOf(AuthFailed);
+    await expect(from('203.0.113.200', PASSWORD)).rejects.toBeInstanceOf(Throttled);
+    // The way back: support clears every count of the account, per address group and account-wide.
+    await unthrottleUser(ctx, auth, 'alice', { reason: 'a botnet guessed', dryRun: false }, {});
+    expect((await from('198.51.100.7', PASSWORD)).status).toBe('signed-in');
+    expect((await from('203.0.113.200', PASSWORD)).status).toBe('signed-in');
+  });
+
+  it('recovery is counted the same way: wrong codes from one address do not hold back recovery from another', async () => {
+    const ctx = testContext();
+    await withAlice(ctx);
+    const attempt = (ip: string) => recoverWithCode(ctx, { username: 'alice', code: '000000', newPassword: 'another long passphrase' }, { ip });
+    for (let i = 0; i < 5; i++) await expect(attempt('198.51.100.7')).rejects.toBeInstanceOf(AuthFailed);
+    await expect(attempt('198.51.100.7')).rejects.toBeInstanceOf(Throttled);
+    await expect(attempt('203.0.113.9')).rejects.toBeInstanceOf(AuthFailed); // judged, not throttled
+  });
+
   it('rows whose last failure is older than the longest delay are deleted by a later write', async () => {
     const ctx = testContext({ hasher: argon2Hasher({ memoryCost: 8192, timeCost: 1, parallelism: 1 }) }); // low cost on purpose: 21 hashes
     for (let i = 0; i < 20; i++) await expect(signIn(ctx, { username: `ghost${i}`, password: 'some guess here' }, {})).rejects.toBeInstanceOf(AuthFailed);
