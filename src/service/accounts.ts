@@ -11,6 +11,7 @@ import {
 import { markSessionAuthenticated, revokeSessionsExcept } from '../store/sessions.js';
 import type { AccountStatus, IdentityProof, InitInput, PasswordChangeResult, SessionGrant } from '../views.js';
 import { recordActivity } from './activity.js';
+import { sealEmptyAuditLog } from './audit.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import type { Policy } from './policy.js';
 import { databaseKey } from './encryption.js';
@@ -69,6 +70,7 @@ export async function initialize(ctx: ServiceContext, input: InitInput, origin: 
     const account = findAccountById(ctx.db, id) as AccountRow;
     const session = createSession(ctx, account, { ...origin, client: input.client ?? origin.client });
     recordActivity(ctx, id, 'account.created', { origin, sessionId: session.sessionId, detail: { role: 'admin' } });
+    sealEmptyAuditLog(ctx);
     return { account, session };
   }).immediate();
 }

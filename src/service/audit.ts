@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { InvalidInput } from '../errors.js';
 import { auditTriggers, findAuditRow, insertAuditRow, iterateAudit, lastAuditRow, queryAudit, type AuditRow } from '../store/admin.js';
+import { countAccounts } from '../store/accounts.js';
 import { deleteMeta, getMeta, setMeta } from '../store/meta.js';
 import type { AuditEntry, AuditHead, AuditVerification } from '../views.js';
 import type { ServiceContext } from './context.js';
@@ -72,6 +73,19 @@ function writeRow(ctx: ServiceContext, key: Buffer, last: AuditRow | undefined, 
   setMeta(ctx.db, HEAD_SEAL, headSeal(key, `${id}:${hash}`));
 }
 
+const EMPTY_HEAD = `0:${GENESIS}`;
+
+/**
+ * The head of a log with no row yet, sealed when the first account is made (and by migration 009 for
+ * an older database with an empty log): a log emptied later, its stored head deleted with it, is then
+ * told from one that never had a row (issue #15 review: dropping the trigger, deleting every row and
+ * the head, and putting the trigger back, verified as intact).
+ */
+export function sealEmptyAuditLog(ctx: ServiceContext): void {
+  if (lastAuditRow(ctx.db) || getMeta(ctx.db, HEAD_SEAL) !== undefined) return;
+  setMeta(ctx.db, HEAD_SEAL, headSeal(auditChainKey(ctx.db, ctx.keyring), EMPTY_HEAD));
+}
+
 /** Appends one entry. Call inside the transaction of the change it records. */
 export function appendAudit(ctx: ServiceContext, record: AuditRecord): void {
   const key = auditChainKey(ctx.db, ctx.keyring);
@@ -96,7 +110,10 @@ export function appendAudit(ctx: ServiceContext, record: AuditRecord): void {
 export function sealOldAuditRows(ctx: ServiceContext, applied: readonly number[]): void {
   if (!applied.includes(HMAC_MIGRATION)) return;
   const last = lastAuditRow(ctx.db);
-  if (!last) return;
+  if (!last) {
+    if (countAccounts(ctx.db) > 0) sealEmptyAuditLog(ctx);
+    return;
+  }
   const oldHead = getMeta(ctx.db, LEGACY_HEAD);
   writeRow(ctx, auditChainKey(ctx.db, ctx.keyring), last, {
     at: ctx.now(),
@@ -210,9 +227,13 @@ export function verifyAudit(ctx: ServiceContext, kept?: KeptHead): AuditVerifica
       walk.firstBadRow ??= newest.id + 1;
       problems.push(`the stored head does not match the newest row ${newest.id}: the newest rows after row ${newest.id} were removed, or the head was changed`);
     }
-    if (!newest && seal !== undefined) {
+    if (!newest && seal !== undefined && !sameMac(headSeal(key, EMPTY_HEAD), seal)) {
       walk.firstBadRow ??= 1;
       problems.push('the log is empty but its stored head is not: every row was removed');
+    }
+    if (!newest && seal === undefined && countAccounts(ctx.db) > 0) {
+      walk.firstBadRow ??= 1;
+      problems.push('the log and its stored head are both gone: every row was removed, and the head with them');
     }
   }
   if (kept) {

@@ -78,6 +78,27 @@ describe('the audit log', () => {
     }
   });
 
+  it('emptying the log and deleting its stored head is found; a log that never had a row holds (its empty head is sealed at init)', async () => {
+    const fresh = testContext();
+    await withAlice(fresh);
+    expect(verifyAudit(fresh)).toMatchObject({ intact: true, rows: 0, problems: [] });
+    // Someone with write access but without the key: every row and the head gone, the trigger put back as it was.
+    const ctx = testContext();
+    await withAlice(ctx);
+    for (let i = 0; i < 3; i++) appendAudit(ctx, { actor: 'alice', target: `u${i}`, action: 'lock', reason: `reason ${i}`, outcome: 'ok', ip: null });
+    const sql = (ctx.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'audit_log_no_delete'").get() as { sql: string }).sql;
+    ctx.db.exec(`DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log; DELETE FROM meta WHERE key = 'audit_head_seal'; ${sql};`);
+    const v = verifyAudit(ctx);
+    expect(v).toMatchObject({ intact: false, rows: 0, missingTriggers: [] });
+    expect(v.problem).toContain('the log and its stored head are both gone');
+    // Keeping the head but emptying the log is found too.
+    const kept = testContext();
+    await withAlice(kept);
+    appendAudit(kept, { actor: 'alice', target: 'u', action: 'lock', reason: 'r', outcome: 'ok', ip: null });
+    kept.db.exec(`DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log; ${sql};`);
+    expect(verifyAudit(kept).problem).toContain('the log is empty but its stored head is not');
+  });
+
   /** Rewrites every row's chain as someone with write access to the file could, and the head to fit. */
   function rechain(ctx: ServiceContext, chain: string, mac: (prev: string, canonical: string) => string): void {
     ctx.db.exec('DROP TRIGGER audit_log_no_update');
