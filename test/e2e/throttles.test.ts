@@ -83,7 +83,10 @@ describe('acctsec admin unthrottle (issue #15)', () => {
     await claim('sam', 'support', 'support staff passphrase');
     await claim('uma', 'user', 'user account passphrase');
     expect((await login('sam', 'support staff passphrase')).exitCode).toBe(0);
-    for (let i = 0; i < 5; i++) expect((await login('uma', `someone guessing ${i}`)).exitCode).toBe(3);
+    for (let i = 0; i < 5; i++) {
+      const wrong = await login('uma', `someone guessing ${i}`);
+      expect(wrong.exitCode, wrong.stderr).toBe(3);
+    }
     expect((await login('uma', 'user account passphrase')).exitCode).toBe(6);
 
     const noReason = await home.run(['--profile', 'sam', 'admin', 'unthrottle', 'uma', '--yes']);
