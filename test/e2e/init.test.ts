@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -42,7 +42,10 @@ describe('acctsec init', () => {
     await home.ready();
     const r = await execa('npx', ['acctsec', 'init', '--username', 'alice', '--email', 'alice@example.com', '--no-input'], {
       cwd: root,
-      env: { ...home.env, ACCTSEC_PASSWORD: PASSWORD },
+      // npx installs the project into its cache as a file: dependency the first time, and that runs
+      // its `prepare` script, which rebuilt dist/ under every other test running at the same time
+      // (CI runs three workers). The project is built already; the cache is this home's own.
+      env: { ...home.env, ACCTSEC_PASSWORD: PASSWORD, npm_config_ignore_scripts: 'true', npm_config_cache: join(home.dir, '.npm') },
       extendEnv: false,
       reject: false,
     });
