@@ -159,9 +159,15 @@ export function signInThrottle(username: string, ip?: string): Throttle {
   return perAddress('signin', username, ip);
 }
 
+/** The keys of a per-address flow: the local one, the account-wide one, and the start of every address group's. */
+function flowKeys(flow: string, username: string): { local: string; all: string; groupPrefix: string } {
+  return { local: `${flow}:${username}`, all: `${flow}-all:${username}`, groupPrefix: `${flow}:${username}@` };
+}
+
 function perAddress(flow: string, username: string, ip: string | undefined): Throttle {
-  if (!ip) return `${flow}:${username}`;
-  return [{ key: `${flow}-all:${username}`, free: ACCOUNT_FREE_FAILURES }, `${flow}:${username}@${addressGroup(ip)}`];
+  const k = flowKeys(flow, username);
+  if (!ip) return k.local;
+  return [{ key: k.all, free: ACCOUNT_FREE_FAILURES }, `${k.groupPrefix}${addressGroup(ip)}`];
 }
 
 /** The second factor at sign-in, after the right password. */
@@ -185,11 +191,12 @@ export function recoveryThrottle(username: string, ip?: string): Throttle {
 
 /** Every throttle of an account, one per flow (and address group): what `admin unthrottle` clears. */
 function accountThrottles(account: { id: number; username: string }): { keys: string[]; prefixes: string[] } {
-  const u = account.username;
+  const signin = flowKeys('signin', account.username);
+  const recover = flowKeys('recover', account.username);
   return {
-    keys: [`signin:${u}`, `signin-all:${u}`, signInCodeThrottleKey(account.id), `recover:${u}`, `recover-all:${u}`],
+    keys: [signin.local, signin.all, signInCodeThrottleKey(account.id), recover.local, recover.all],
     // Usernames are [a-z0-9._-]: `alice@` never starts another account's key.
-    prefixes: [`signin:${u}@`, `recover:${u}@`, confirmThrottlePrefix(account.id)],
+    prefixes: [signin.groupPrefix, recover.groupPrefix, confirmThrottlePrefix(account.id)],
   };
 }
 
