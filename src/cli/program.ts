@@ -35,7 +35,7 @@ export const EXIT_CODES: [number, string][] = [
   [4, 'not found (account, session, token, database...)'],
   [5, 'conflict: already exists, already enabled, nothing to do'],
   [6, 'throttled: too many attempts; the message says when to retry'],
-  [7, 'forbidden: role, scope, IP restriction, locked account, lock-out guard'],
+  [7, 'forbidden: role, scope, IP restriction or locked account for a session or token (a refused sign-in is exit 3), lock-out guard'],
   [8, 'back end unavailable: database busy or unreadable, server unreachable'],
   [130, 'cancelled at a prompt (Ctrl-C)'],
 ];
