@@ -375,18 +375,21 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return bucket;
   }
 
-  /** 429 when this caller's bucket is empty: only this caller waits. */
-  function checkCallerBudget(caller: string): void {
-    const bucket = bucketOf(caller, false);
-    if (bucket && bucket[0] < 1) {
+  /**
+   * 429 when this caller's bucket is empty (only this caller waits); otherwise the call is charged at
+   * once. Charged when checked, not after the answer: the introspections of one event-loop turn are
+   * checked one after another in a single synchronous loop (answerBatch), and a charge made only after
+   * each answer would let a whole turn's requests pass a bucket with one token left. A credential that
+   * turns out not to be valid gets a bucket too; the map is bounded, and each such call also counts
+   * against its address as a failed caller credential.
+   */
+  function takeCallerBudget(caller: string): void {
+    const bucket = bucketOf(caller, true)!;
+    if (bucket[0] < 1) {
       const retry = Math.max(1, Math.ceil((1 - bucket[0]) / callerRate));
       throw new HttpError(429, 'throttled', `too many introspection calls from this caller; try again in ${retry} s`, { 'retry-after': String(retry) });
     }
-  }
-
-  /** Charged once the caller is authenticated: a bucket exists only for a real credential. */
-  function chargeCaller(caller: string): void {
-    bucketOf(caller, true)![0] -= 1;
+    bucket[0] -= 1;
   }
 
   /**
@@ -544,8 +547,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
           throw new HttpError(401, 'caller_required', `introspection needs the caller's credential: Authorization: Bearer <an access token with the scope ${(route.auth as { scope: string }).scope}>`, CHALLENGE);
         }
         // The call authenticates the caller (its token's scope too, in the same database snapshot as
-        // the answer): the budget is checked before it and charged after it.
-        checkCallerBudget(caller);
+        // the answer); the budget is taken before it.
+        takeCallerBudget(caller);
       }
       const backend = options.backendFor(creds);
       if (creds.accessToken && typeof route.auth === 'object' && !route.perCaller) await checkScope(route, creds);
@@ -570,7 +573,6 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         if (route.op === 'init' && err instanceof Conflict) options.bootstrap?.spent();
         throw err;
       }
-      if (route.perCaller) chargeCaller(caller!);
       if (route.op === 'init') {
         options.bootstrap?.spent();
         // A server never names its own files.
