@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMailer, DEFAULT_FROM } from '../../src/mail/mailer.js';
 import { initialize } from '../../src/service/accounts.js';
+import { createBackground } from '../../src/service/background.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import { argon2Hasher } from '../../src/service/password-hashing.js';
 import { defaultPolicy } from '../../src/service/policy.js';
@@ -23,6 +24,7 @@ export async function measure(count: number, seconds: number): Promise<string[]>
     hasher: argon2Hasher(),
     keyring: { key: () => key },
     mailer: createMailer({ from: DEFAULT_FROM, outboxDir: join(dir, 'outbox') }),
+    background: createBackground(() => undefined),
   };
   try {
     const { account } = await initialize(ctx, { username: 'bench', email: 'bench@example.com', password: 'measured passphrase 42' }, {});

@@ -69,7 +69,7 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend {
     }
     if (res.statusCode >= 400) {
       const text = await res.body.text();
-      let parsed: ErrorBody = {};
+      let parsed: ErrorBody;
       try {
         parsed = JSON.parse(text) as ErrorBody;
       } catch {

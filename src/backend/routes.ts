@@ -57,7 +57,7 @@ type Fits<Op extends Operation, Ps extends readonly unknown[]> =
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function route<Op extends Operation, const Ps extends readonly Param<any>[]>(r: Omit<Route, 'op' | 'params' | 'input'> & { op: Op; params: Ps & Fits<Op, Ps> }): Route {
   const input = v.strictObject(Object.fromEntries(r.params.map(([name, schema]) => [name, schema]))) as unknown as Route['input'];
-  return { ...r, params: r.params as readonly Param<unknown>[], input };
+  return { ...r, params: r.params, input };
 }
 
 const READ = { scope: 'account:read' } as const;

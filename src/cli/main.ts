@@ -36,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   const lazy = new Proxy({} as Factory, {
     get(_target, key) {
       if (!factory) throw new Error('the factory is used before the command runs');
-      return factory[key as keyof Factory];
+      return Reflect.get(factory, key) as unknown;
     },
   });
   const program = buildProgram(lazy, async (g) => {

@@ -84,7 +84,7 @@ export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Pro
         ENVIRONMENT.map(([n, m]) => `  ${n.padEnd(24)}${m}`).join('\n') +
         '\n\nSecrets are never taken as arguments: prompts, --password-stdin or the variables above.',
     );
-  program.hook('preAction', (_cmd, action) => beforeAction(action.optsWithGlobals() as GlobalOptions));
+  program.hook('preAction', (_cmd, action) => beforeAction(action.optsWithGlobals<GlobalOptions>()));
   for (const [group, makers] of GROUPS) {
     for (const make of makers) program.addCommand(make(f).helpGroup(group));
   }

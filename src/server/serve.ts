@@ -25,7 +25,7 @@ export interface ServeOptions {
   introspectionRate?: number | undefined;
   /** Told the URL once the server listens. */
   onListening(url: string): void;
-  log(line: string): void;
+  log: (line: string) => void;
 }
 
 export function parseListen(text: string): { host: string; port: number } {

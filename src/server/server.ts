@@ -182,7 +182,7 @@ const NO_BODY = Buffer.alloc(0);
  * The raw body, at most 64 KiB (413 beyond), handed to `done` once. Events and a callback, not an
  * async iterator or a promise: each is a promise and a microtask more on every request.
  */
-function readBody(req: IncomingMessage, done: (err: unknown, raw: Buffer) => void): void {
+function readBody(req: IncomingMessage, done: (err: Error | undefined, raw: Buffer) => void): void {
   if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT) {
     req.resume();
     done(tooLarge(), NO_BODY);
@@ -302,7 +302,7 @@ const MEDIA_FORM = 'application/x-www-form-urlencoded';
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
   const now = options.now ?? Date.now;
-  const trusted: Net[] = (options.trustProxy ?? []).map((c) => ipaddr.parseCIDR(c) as Net);
+  const trusted: Net[] = (options.trustProxy ?? []).map((c) => ipaddr.parseCIDR(c));
   const served = options.operations ? ROUTES.filter((r) => options.operations!.includes(r.op)) : ROUTES;
   const routes = new Map(served.map((r) => [`${r.method} ${r.path}`, r]));
   const methodsByPath = new Map<string, string[]>();
@@ -497,8 +497,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     if (route.limited && !route.longPoll) {
       // A turn among the address's checks in flight first (issue #15): the rest wait, bounded.
       const group = addressGroup(ip);
-      void limiter.admit(group).then((turn) => {
-        if ('release' in turn) return call(req, res, route, ip, args, creds).finally(turn.release);
+      void limiter.admit(group).then(async (turn) => {
+        if ('release' in turn) {
+          await call(req, res, route, ip, args, creds).finally(turn.release);
+          return;
+        }
         const why = turn.busy ? `too many attempts at once from ${group}` : `too many failed attempts from ${group}`;
         tooMany(res, `${why}; try again in ${turn.retryAfter} s`, turn.retryAfter);
       });
@@ -552,7 +555,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       }
       const backend = options.backendFor(creds);
       if (creds.accessToken && typeof route.auth === 'object' && !route.perCaller) await checkScope(route, creds);
-      if (route.op === 'init') options.bootstrap ? options.bootstrap.admit(args[1] as string | undefined) : refuseInit();
+      if (route.op === 'init') {
+        if (options.bootstrap) options.bootstrap.admit(args[1] as string | undefined);
+        else refuseInit();
+      }
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with apply(backend, ...)
       const method = backend[route.op] as (...a: unknown[]) => unknown;
       if (route.stream) {
         const items = method.apply(backend, args) as AsyncIterable<unknown>;

@@ -11,7 +11,7 @@ const statements = new WeakMap<Db, Map<string, Database.Statement>>();
 /** A prepared statement, compiled once per connection: preparing is most of a simple query's cost. */
 export function sql(db: Db, text: string): Database.Statement {
   let byText = statements.get(db);
-  if (!byText) statements.set(db, (byText = new Map()));
+  if (!byText) statements.set(db, (byText = new Map<string, Database.Statement>()));
   let statement = byText.get(text);
   if (!statement) byText.set(text, (statement = db.prepare(text)));
   return statement;

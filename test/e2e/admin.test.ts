@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awayFromStepEdge, codeAt } from '../rfc6238.js';
 import { TestSmtp } from '../smtp.js';
-import { Home, json, PASSWORD, REMOTE } from './helpers.js';
+import { Home, json, REMOTE } from './helpers.js';
 
 interface AdminResult {
   action: string;

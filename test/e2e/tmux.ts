@@ -9,7 +9,7 @@ import { BIN, type Home } from './helpers.js';
 export class Terminal {
   private readonly socket = `acctsec-test-${randomBytes(4).toString('hex')}`;
 
-  private constructor(private readonly home: Home) {}
+  private constructor() {}
 
   /**
    * `size`: the pane's columns and rows (120×40 unless given). `env`: variables set (a string) or
@@ -17,7 +17,7 @@ export class Terminal {
    */
   static async start(home: Home, args: string[], options: { size?: [number, number]; env?: Record<string, string | null> } = {}): Promise<Terminal> {
     await home.ready();
-    const t = new Terminal(home);
+    const t = new Terminal();
     const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
     const quoted = args.map(quote).join(' ');
     const env = Object.entries(options.env ?? {}).map(([k, v]) => (v === null ? `-u ${k}` : quote(`${k}=${v}`)));

@@ -172,6 +172,7 @@ describe('the audit log', () => {
         } catch (e) {
           return e;
         }
+        return undefined;
       })();
       expect(err, bad).toBeInstanceOf(InvalidInput);
       expect((err as InvalidInput).message).toContain(`invalid --head "${bad}"`);
@@ -202,6 +203,7 @@ describe('the audit log', () => {
         } catch (e) {
           return e;
         }
+        return undefined;
       })();
       expect(err).toBeInstanceOf(Throttled);
       expect((err as Throttled).retryAfterSeconds).toBe(15 * 60);

@@ -6,7 +6,7 @@ import { addIp } from '../../src/service/ip-allow-list.js';
 import { beginKeySignIn, type RelyingParty } from '../../src/service/security-keys.js';
 import { sendSignInCode, signIn, WRONG_CREDENTIALS } from '../../src/service/sign-in.js';
 import { setLocked } from '../../src/store/admin.js';
-import { HOUR, PASSWORD, testContext, withAlice } from './context.js';
+import { PASSWORD, testContext, withAlice } from './context.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
