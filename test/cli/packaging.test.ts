@@ -108,6 +108,20 @@ describe('generated files', () => {
   });
 });
 
+describe('the quick start', () => {
+  it('`npm link` puts acctsec on the PATH, as the README says', async () => {
+    // A prefix of the test's own, so nothing outside it changes; scripts off, because npm link would
+    // otherwise run `prepare` and rebuild dist/ under the other tests running at the same time.
+    const prefix = mkdtempSync(join(tmpdir(), 'acctsec-prefix-'));
+    const env = { ...process.env, npm_config_prefix: prefix, npm_config_cache: join(prefix, '.npm'), npm_config_ignore_scripts: 'true' };
+    const link = await execa('npm', ['link', '--no-audit', '--no-fund'], { cwd: ROOT, env, reject: false });
+    expect(link.exitCode, String(link.stderr)).toBe(0);
+    const r = await execa('acctsec', ['--version'], { env: { ...env, PATH: `${join(prefix, 'bin')}:${process.env.PATH}` }, reject: false });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(String(r.stdout).trim()).toBe(JSON.parse(readFileSync(file('package.json'), 'utf8')).version);
+  });
+});
+
 describe('help', () => {
   it('groups the top-level commands', async () => {
     const r = await execa('node', [BIN, '--help']);
