@@ -7,6 +7,7 @@ import { createMailer, DEFAULT_FROM } from '../../src/mail/mailer.js';
 import { initialize } from '../../src/service/accounts.js';
 import { createBackground } from '../../src/service/background.js';
 import type { ServiceContext } from '../../src/service/context.js';
+import { FACTORS } from '../../src/service/factors.js';
 import { argon2Hasher } from '../../src/service/password-hashing.js';
 import { defaultPolicy } from '../../src/service/policy.js';
 import { hashSecret, verifyToken } from '../../src/service/tokens.js';
@@ -25,6 +26,7 @@ export async function measure(count: number, seconds: number): Promise<string[]>
     keyring: { key: () => key },
     mailer: createMailer({ from: DEFAULT_FROM, outboxDir: join(dir, 'outbox') }),
     background: createBackground(() => undefined),
+    factors: FACTORS,
   };
   try {
     const { account } = await initialize(ctx, { username: 'bench', email: 'bench@example.com', password: 'measured passphrase 42' }, {});

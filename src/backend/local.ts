@@ -1,6 +1,7 @@
 import type { Backend, BackendOptions } from './backend.js';
 import { openStore, storeError, type Db } from '../store/db.js';
 import { accountStatus, changePassword, changeUsername, checkInitInput, initialize } from '../service/accounts.js';
+import { FACTORS } from '../service/factors.js';
 import { accountActivity } from '../service/activity.js';
 import { createBackground } from '../service/background.js';
 import type { RequestOrigin, ServiceContext } from '../service/context.js';
@@ -17,7 +18,8 @@ import { beginEmailMfa, confirmEmailMfa, disableEmailMfa, resendEmailMfa } from 
 import { notificationSettings, setMailFormat, setNewsletters, setOrganization } from '../service/notifications.js';
 import { addRecoveryEmail, confirmRecoveryEmail, listRecoveryEmails, recoverWithCode, removeRecoveryEmail, sendRecoveryCode } from '../service/recovery-emails.js';
 import { createMailer, type MailConfig } from '../mail/mailer.js';
-import { addIp, checkIp, clearIp, isAllowed, listIp, removeIp, setIp } from '../service/ip-allow-list.js';
+import { addIp, clearIp, removeIp, setIp } from '../service/ip-allow-list.js';
+import { checkIp, isAllowed, listIp } from '../service/ip-networks.js';
 import { Forbidden, Unavailable } from '../errors.js';
 import {
   auditEntries,
@@ -129,8 +131,8 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
   const now = options.now ?? Date.now;
   const background = createBackground(options.log ?? (() => undefined));
   const context = (create: boolean): ServiceContext => {
-    db ??= openStore(options.dbPath, { create, afterMigrate: (migrating, applied) => sealOldAuditRows({ db: migrating, now, policy, hasher, keyring, mailer, background }, applied) });
-    return { db, now, policy, hasher, keyring, mailer, background };
+    db ??= openStore(options.dbPath, { create, afterMigrate: (migrating, applied) => sealOldAuditRows({ db: migrating, now, policy, hasher, keyring, mailer, background, factors: FACTORS }, applied) });
+    return { db, now, policy, hasher, keyring, mailer, background, factors: FACTORS };
   };
   return {
     location: options.dbPath,

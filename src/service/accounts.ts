@@ -18,13 +18,13 @@ import { databaseKey } from './encryption.js';
 import { confirmIdentity } from './identity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword, estimateStrength } from './password-policy.js';
-import { emailFactor } from './email-mfa.js';
-import { listIp } from './ip-allow-list.js';
+import { listIp } from './ip-networks.js';
 import { apiKeyStatus, tokenSummary } from './tokens.js';
 import { lowRecoveryCodesNotice, recoveryCodesLeft } from './recovery-codes.js';
-import { activeFactors, mfaOverview } from './second-factors.js';
+import { activeFactors } from './factor-list.js';
+import { mfaOverview } from './second-factors.js';
 import { createSession, sessionViews, type Auth } from './sessions.js';
-import { checkPassword, normalizeUsername } from './sign-in.js';
+import { checkPassword, normalizeUsername } from './credentials.js';
 import { confirmThrottleKey } from './throttle.js';
 
 const USERNAME_RULE = /^[a-z0-9._-]{3,64}$/;
@@ -90,7 +90,7 @@ export function accountStatus(ctx: ServiceContext, auth: Auth): AccountStatus {
     rotationDue ? `your password is over ${ctx.policy.passwordRotationMonths} months old: \`acctsec password change\`` : null,
     left === null ? null : lowRecoveryCodesNotice(left),
     ...tokenSummary(ctx, a).expiringSoon.map((t) => `the token "${t.name}" expires ${t.expiresAt!.slice(0, 10)}: \`acctsec token rotate ${t.id}\``),
-    emailFactor.isActive(ctx, a) && !ctx.policy.allowEmailMfa
+    activeFactors(ctx, a).some((f) => f.id === 'email') && !ctx.policy.allowEmailMfa
       ? 'email codes are turned off by policy (policy.allowEmailMfa): they still work for you until you disable them; switch to the authenticator app'
       : null,
   ].filter((n): n is string => n !== null);

@@ -12,25 +12,23 @@ import {
   useResetToken,
   voidResetTokens,
 } from '../store/admin.js';
-import { deleteAllEmailCodes, deleteEmailMfa, listRecoveryAddresses } from '../store/email.js';
-import { deleteRecoveryCodes } from '../store/recovery-codes.js';
+import { deleteAllEmailCodes, listRecoveryAddresses } from '../store/email.js';
 import { listLiveSessions, revokeSessionsExcept } from '../store/sessions.js';
-import { deleteAllSecurityKeys } from '../store/security-keys.js';
-import { deleteTotp } from '../store/totp.js';
 import { inspectSecret, newSecret } from '../token-format.js';
 import type { AdminActionInput, AdminResult, AuditEntry, AuditHead, AuditVerification, IpEntry, UserDetails, UserSummary } from '../views.js';
 import { validEmail, validUsername } from './accounts.js';
 import { recordActivity } from './activity.js';
 import { appendAudit, auditHead, listAudit, parseAuditHead, verifyAudit } from './audit.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
-import { clearIpBySupport, listIp } from './ip-allow-list.js';
+import { clearIpBySupport } from './ip-allow-list.js';
+import { listIp } from './ip-networks.js';
 import { maskAddress, renderMessage } from './messages.js';
 import { mailFormat, notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword } from './password-policy.js';
 import { listRecoveryEmails } from './recovery-emails.js';
-import { mfaOverview } from './second-factors.js';
+import { mfaOverview, removeAllFactors } from './second-factors.js';
 import type { Auth } from './sessions.js';
-import { normalizeUsername } from './sign-in.js';
+import { normalizeUsername } from './credentials.js';
 import { clearAccountThrottles, countAccountThrottles } from './throttle.js';
 import { apiKeyStatus, tokenSummary } from './tokens.js';
 
@@ -284,10 +282,8 @@ export async function resetMfa(ctx: ServiceContext, auth: Auth, username: string
   const methods = mfaOverview(ctx, t).methods.filter((m) => m.enabled).map((m) => m.type);
   const changes = [`remove every second factor (${methods.join(', ') || 'none active'}) and all recovery codes`, 'sign out every session'];
   return act(ctx, auth, { action: 'reset-mfa', target: t.username, changes }, { ...input, reason }, origin, () => {
-    deleteTotp(ctx.db, t.id);
-    deleteEmailMfa(ctx.db, t.id);
-    deleteAllSecurityKeys(ctx.db, t.id);
-    deleteRecoveryCodes(ctx.db, t.id);
+    removeAllFactors(ctx, t.id);
+    // Pending email codes of every purpose go too (a recovery in flight is started again after the reset).
     deleteAllEmailCodes(ctx.db, t.id);
     revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
     recordActivity(ctx, t.id, 'mfa.reset', { origin, detail: { by: auth.account.username, removed: methods } });

@@ -16,7 +16,7 @@ import type { RequestOrigin, ServiceContext } from './context.js';
 import { databaseKey } from './encryption.js';
 import { renderMessage, type MessageBody } from './messages.js';
 import { mailFormat } from './notifications.js';
-import { codeAccepted, codeCheck, codeFailed } from './totp.js';
+import { codeAccepted, codeCheck, codeFailed } from './code-attempts.js';
 
 // Emailed one-time codes (SPEC §4.2), the same rules for every use: sign-in, enabling, disabling,
 // address confirmation, recovery. 6 digits, 10 minutes, single use; a new code voids the previous one

@@ -1,15 +1,16 @@
 import { Conflict, Forbidden, NotFound } from '../errors.js';
+import { kindOf } from '../factor-kinds.js';
 import type { AccountRow } from '../store/accounts.js';
-import { activateEmailMfa, deleteEmailMfa, findEmailCode, findEmailMfa, putPendingEmailMfa, type EmailMfaRow } from '../store/email.js';
+import { activateEmailMfa, deleteEmailCodes, deleteEmailMfa, findEmailCode, findEmailMfa, putPendingEmailMfa, type EmailMfaRow } from '../store/email.js';
 import type { EmailCodeSent, IdentityProof } from '../views.js';
 import { recordActivity } from './activity.js';
-import type { RequestOrigin, ServiceContext } from './context.js';
+import type { Auth, RequestOrigin, SecondFactor, ServiceContext } from './context.js';
 import { checkEmailCode, sendEmailCode } from './email-codes.js';
+import { enableIdentityRule } from './factor-list.js';
 import { confirmIdentity } from './identity.js';
 import { maskAddress } from './messages.js';
 import { notifySecurity, securityNotice } from './notifications.js';
-import { disableMethod, enableIdentityRule, type SecondFactor } from './second-factors.js';
-import type { Auth } from './sessions.js';
+import { disableMethod } from './second-factors.js';
 import { confirmThrottleKey } from './throttle.js';
 
 // Email codes as a second factor (SPEC §4.2).
@@ -35,9 +36,8 @@ function signInCodeMessage(account: AccountRow) {
   });
 }
 
-export const emailFactor: SecondFactor = {
-  id: 'email',
-  label: 'Email code',
+export const emailFactor: SecondFactor<EmailCodeSent, { enabled: true; address: string }> = {
+  ...kindOf('email'),
   isActive: (ctx, account) => active(findEmailMfa(ctx.db, account.id)),
   status(ctx, account) {
     const row = findEmailMfa(ctx.db, account.id);
@@ -59,6 +59,16 @@ export const emailFactor: SecondFactor = {
     if (!active(row)) throw new NotFound('email codes are not active for this account');
     const { expiresAt } = await sendEmailCode(ctx, account, SIGN_IN, [row.address], signInCodeMessage(account));
     return { method: 'email', sentTo: maskAddress(row.address), expiresAt };
+  },
+  enrolment: {
+    start: (ctx, auth, request, origin) => beginEmailMfa(ctx, auth, request.proof, origin),
+    confirm: (ctx, auth, code, origin) => confirmEmailMfa(ctx, auth, code, origin),
+  },
+  disable: (ctx, auth, request, origin) => disableEmailMfa(ctx, auth, request.code ?? '', request.acknowledgeLast, origin),
+  removeAll(ctx, accountId) {
+    deleteEmailMfa(ctx.db, accountId);
+    deleteEmailCodes(ctx.db, accountId, SIGN_IN);
+    deleteEmailCodes(ctx.db, accountId, ENABLE);
   },
 };
 
@@ -120,6 +130,5 @@ export async function confirmEmailMfa(ctx: ServiceContext, auth: Auth, code: str
 
 /** SPEC §4.4: a code sent to the address first; the last method also needs an explicit yes. */
 export function disableEmailMfa(ctx: ServiceContext, auth: Auth, code: string, acknowledgeLast: boolean, origin: RequestOrigin): Promise<{ disabled: true; remainingMethods: string[] }> {
-  const method = { factor: emailFactor, name: 'email codes', remove: () => deleteEmailMfa(ctx.db, auth.account.id) };
-  return disableMethod(ctx, auth, method, code, acknowledgeLast, origin);
+  return disableMethod(ctx, auth, emailFactor, code, acknowledgeLast, origin);
 }

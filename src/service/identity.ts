@@ -4,9 +4,9 @@ import type { IdentityProof } from '../views.js';
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { IDENTITY_WINDOW_MS } from './policy.js';
-import { identityFactors } from './second-factors.js';
+import { identityFactors } from './factor-list.js';
 import type { Auth } from './sessions.js';
-import { checkPassword } from './sign-in.js';
+import { checkPassword } from './credentials.js';
 import { confirmThrottleKey } from './throttle.js';
 
 export interface ConfirmOptions {

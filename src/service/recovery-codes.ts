@@ -1,5 +1,6 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import { Conflict, InvalidInput } from '../errors.js';
+import { kindOf } from '../factor-kinds.js';
 import type { AccountRow } from '../store/accounts.js';
 import {
   countRecoveryCodes,
@@ -11,14 +12,12 @@ import {
 } from '../store/recovery-codes.js';
 import type { RecoveryCodes } from '../views.js';
 import { recordActivity } from './activity.js';
-import type { RequestOrigin, ServiceContext } from './context.js';
+import { codeAccepted, codeCheck, codeFailed } from './code-attempts.js';
+import type { Auth, RequestOrigin, SecondFactor, ServiceContext } from './context.js';
 import { databaseKey, open, seal } from './encryption.js';
+import { activeFactors } from './factor-list.js';
 import { confirmIdentity } from './identity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
-import type { SecondFactor } from './second-factors.js';
-import type { Auth } from './sessions.js';
-import { keyFactor } from './security-keys.js';
-import { codeAccepted, codeCheck, codeFailed, totpFactor } from './totp.js';
 
 // Recovery codes (SPEC §5): 10 a set, single use, usable at sign-in in place of any second factor.
 
@@ -74,8 +73,7 @@ export function lowRecoveryCodesNotice(left: number): string | null {
 }
 
 export const recoveryCodesFactor: SecondFactor = {
-  id: 'recovery',
-  label: 'Recovery code',
+  ...kindOf('recovery'),
   isActive: (ctx, account) => countUnusedRecoveryCodes(ctx.db, account.id) > 0,
   status: () => null,
   async verify(ctx, account, typed, origin, throttle) {
@@ -101,6 +99,10 @@ export const recoveryCodesFactor: SecondFactor = {
     await notifySecurity(ctx, account, securityNotice(ctx, account, `a recovery code was used (${left} left)`, origin));
     return [`recovery code accepted; ${left} left`, ...[lowRecoveryCodesNotice(left)].filter((n): n is string => n !== null)];
   },
+  // They come with an authenticator (the app's confirmation, the first key) and go with the last method.
+  enrolment: null,
+  disable: null,
+  removeAll: (ctx, accountId) => void deleteRecoveryCodes(ctx.db, accountId),
 };
 
 /**
@@ -110,12 +112,13 @@ export const recoveryCodesFactor: SecondFactor = {
  * renew its codes.
  */
 async function confirmWithAuthenticator(ctx: ServiceContext, auth: Auth, code: string, method: string, origin: RequestOrigin): Promise<void> {
-  const usable = [totpFactor, keyFactor].filter((f) => f.isActive(ctx, auth.account)).map((f) => f.id);
+  const usable = activeFactors(ctx, auth.account).filter((f) => f.authenticator);
   if (usable.length === 0) {
     throw new Conflict('neither the authenticator app nor a security key is active, and recovery codes come with them: run `acctsec mfa totp enable` or `acctsec mfa key add`');
   }
-  if (!usable.includes(method)) {
-    throw new InvalidInput(`recovery codes need a fresh code of ${usable.map((m) => (m === 'totp' ? 'the authenticator app' : 'a security key (--method key)')).join(' or ')}`, '--method');
+  if (!usable.some((f) => f.id === method)) {
+    const what = usable.map((f) => (f.answer === 'ceremony' ? `a security key (--method ${f.id})` : f.name));
+    throw new InvalidInput(`recovery codes need a fresh code of ${what.join(' or ')}`, '--method');
   }
   await confirmIdentity(ctx, auth, { secondFactor: { method, code } }, origin, { always: true, accept: { password: false, methods: [method] } });
 }

@@ -13,7 +13,7 @@ import { notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword } from './password-policy.js';
 import type { Auth } from './sessions.js';
 import { verifyRecoveryAssertion } from './security-keys.js';
-import { normalizeUsername } from './sign-in.js';
+import { normalizeUsername } from './credentials.js';
 import { confirmThrottleKey, recoveryThrottle, throttledCheck } from './throttle.js';
 
 // Recovery addresses and `acctsec recover` (SPEC §8): control of a verified address sets a new

@@ -8,11 +8,13 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
+import { kindOf } from '../factor-kinds.js';
 import { findAccountByUsername, type AccountRow } from '../store/accounts.js';
 import {
   advanceCounter,
   consumeCeremony,
   countSecurityKeys,
+  deleteAllSecurityKeys,
   deleteSecurityKey,
   findCeremony,
   findSecurityKeyByCredential,
@@ -28,16 +30,15 @@ import {
 } from '../store/security-keys.js';
 import type { IdentityProof, KeyAdded, KeyCeremony, KeyCeremonyOptions, KeyCeremonyState, KeyView } from '../views.js';
 import { recordActivity } from './activity.js';
-import type { RequestOrigin, ServiceContext } from './context.js';
+import { codeAccepted, codeCheck, codeFailed } from './code-attempts.js';
+import type { Auth, RelyingParty, RequestOrigin, SecondFactor, ServiceContext } from './context.js';
+import { checkPassword, normalizeUsername } from './credentials.js';
 import { databaseKey } from './encryption.js';
+import { assertMayDisable, identityFactors, removeFallbacks } from './factor-list.js';
 import { confirmIdentity } from './identity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
-import { issueRecoveryCodes, recoveryCodesLeft, removeRecoveryCodes } from './recovery-codes.js';
-import { assertMayDisable, identityFactors, type SecondFactor } from './second-factors.js';
-import type { Auth } from './sessions.js';
-import { checkPassword, normalizeUsername } from './sign-in.js';
+import { issueRecoveryCodes, recoveryCodesLeft } from './recovery-codes.js';
 import type { Throttle } from './throttle.js';
-import { codeAccepted, codeCheck, codeFailed } from './totp.js';
 
 // Security keys (WebAuthn / FIDO2, SPEC §4.3), verified by @simplewebauthn/server. The browser does the
 // ceremony on a page served on loopback by the CLI (local mode) or by `acctsec serve` (remote mode);
@@ -45,11 +46,7 @@ import { codeAccepted, codeCheck, codeFailed } from './totp.js';
 // (holding the session, or the password at sign-in) then has the answer verified. At sign-in, in
 // identity confirmation and in recovery, the ceremony's id is the key method's "code".
 
-/** Where the ceremony page lives: its origin, and the RP ID keys are bound to (its host name). */
-export interface RelyingParty {
-  rpId: string;
-  origin: string;
-}
+export type { RelyingParty } from './context.js';
 
 /** How long a ceremony waits for the browser. */
 export const CEREMONY_MS = 5 * 60_000;
@@ -236,9 +233,8 @@ function verifyAssertion(ctx: ServiceContext, account: AccountRow, id: string, o
   });
 }
 
-export const keyFactor: SecondFactor = {
-  id: 'key',
-  label: 'Security key',
+export const keyFactor: SecondFactor<KeyCeremony, KeyAdded> = {
+  ...kindOf('key'),
   isActive: (ctx, account) => countSecurityKeys(ctx.db, account.id) > 0,
   status(ctx, account) {
     const keys = listSecurityKeys(ctx.db, account.id);
@@ -248,6 +244,16 @@ export const keyFactor: SecondFactor = {
     await verifyAssertion(ctx, account, code, origin, ['signin', 'proof'], throttle);
     return [];
   },
+  enrolment: {
+    start(ctx, auth, request, origin) {
+      if (!request.relyingParty) throw new NotFound('security keys are not available here: no page to run the ceremony on');
+      return beginKeyRegistration(ctx, auth, request.name ?? '', request.proof, request.relyingParty, origin);
+    },
+    confirm: (ctx, auth, ceremonyId, origin) => finishKeyRegistration(ctx, auth, ceremonyId, origin),
+  },
+  // One key at a time (`mfa key remove NAME`); the method is off when the last one goes.
+  disable: (ctx, auth, request, origin) => removeKey(ctx, auth, request.name ?? '', request.acknowledgeLast, request.proof, origin),
+  removeAll: (ctx, accountId) => void deleteAllSecurityKeys(ctx.db, accountId),
 };
 
 function activeKeys(ctx: ServiceContext, account: AccountRow): SecurityKeyRow[] {
@@ -432,7 +438,7 @@ export async function removeKey(
   ctx.db
     .transaction(() => {
       deleteSecurityKey(ctx.db, key.id);
-      if (lastKey && remaining.length === 0) removeRecoveryCodes(ctx, a);
+      if (lastKey && remaining.length === 0) removeFallbacks(ctx, a.id);
       recordActivity(ctx, a.id, 'mfa.key.removed', { origin, sessionId: auth.session.id, detail: { id: key.id, name: key.name, remainingMethods: remaining } });
     })
     .immediate();

@@ -11,23 +11,14 @@ import {
   type SessionRow,
 } from '../store/sessions.js';
 import type { SessionGrant, SessionView } from '../views.js';
-import type { RequestOrigin, ServiceContext } from './context.js';
+import type { Auth, RequestOrigin, ServiceContext } from './context.js';
 
 const TOKEN_PREFIX = 'acs_ses_';
 const HOUR = 3600_000;
 /** last_seen is written at most once a minute per session: enough for a 24 h idle expiry. */
 const TOUCH_EVERY_MS = 60_000;
 
-/** A signed-in caller: the account and the session it presented. */
-export interface Auth {
-  account: AccountRow;
-  session: SessionRow;
-  /**
-   * Set when the caller presented a personal access token, not a signed-in session: a token is its own
-   * proof for what its scopes allow, but may not narrow who can reach the account (issue #15).
-   */
-  viaToken?: boolean;
-}
+export type { Auth } from './context.js';
 
 export function hashToken(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();

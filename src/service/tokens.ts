@@ -23,7 +23,7 @@ import type { ApiKeyStatus, IdentityProof, Introspection, ScopeInfo, TokenCreate
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { confirmIdentity } from './identity.js';
-import { isAllowedById, parseAddress } from './ip-allow-list.js';
+import { isAllowedById, parseAddress } from './ip-networks.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import type { Auth } from './sessions.js';
 

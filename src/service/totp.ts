@@ -1,17 +1,19 @@
 import * as OTPAuth from 'otpauth';
-import { AuthFailed, Conflict, NotFound, Throttled } from '../errors.js';
+import { AuthFailed, Conflict, NotFound } from '../errors.js';
+import { kindOf } from '../factor-kinds.js';
 import type { AccountRow } from '../store/accounts.js';
 import { activateTotp, consumeTotpStep, deleteTotp, findTotp, putPendingTotp, type TotpRow } from '../store/totp.js';
 import type { IdentityProof, TotpEnrollment, TotpEnabled } from '../views.js';
 import { recordActivity } from './activity.js';
-import type { RequestOrigin, ServiceContext } from './context.js';
+import { codeAccepted, codeCheck, codeFailed } from './code-attempts.js';
+import type { Auth, RequestOrigin, SecondFactor, ServiceContext } from './context.js';
 import { databaseKey, open, seal } from './encryption.js';
+import { enableIdentityRule } from './factor-list.js';
 import { confirmIdentity } from './identity.js';
 import { issueRecoveryCodes } from './recovery-codes.js';
 import { notifySecurity, securityNotice } from './notifications.js';
-import { disableMethod, enableIdentityRule, type SecondFactor } from './second-factors.js';
-import type { Auth } from './sessions.js';
-import { confirmThrottleKey, throttledCheck, type Throttle } from './throttle.js';
+import { disableMethod } from './second-factors.js';
+import { confirmThrottleKey, type Throttle } from './throttle.js';
 
 // The authenticator app (RFC 6238 TOTP, SPEC §4.1), computed by otpauth.
 
@@ -73,28 +75,6 @@ function active(row: TotpRow | undefined): row is TotpRow & { enabled_at: number
 }
 
 /**
- * Runs a code check under the throttle of its flow (`key`: the sign-in's second factor, a session's
- * identity confirmation, or recovery; issue #15), logging a refusal. Only a wrong code counts.
- */
-export async function codeCheck<T>(ctx: ServiceContext, account: AccountRow, method: string, origin: RequestOrigin, key: Throttle, check: () => Promise<T> | T): Promise<T> {
-  try {
-    return await throttledCheck(ctx.db, key, ctx.now, 'codes', check);
-  } catch (err) {
-    if (err instanceof Throttled) recordActivity(ctx, account.id, 'mfa.code.throttled', { origin, detail: { method } });
-    throw err;
-  }
-}
-
-export function codeFailed(ctx: ServiceContext, account: AccountRow, method: string, reason: string, origin: RequestOrigin, message: string): AuthFailed {
-  recordActivity(ctx, account.id, 'mfa.code.failed', { origin, detail: { method, reason } });
-  return new AuthFailed(message, 'wrong_code');
-}
-
-export function codeAccepted(ctx: ServiceContext, account: AccountRow, method: string, origin: RequestOrigin): void {
-  recordActivity(ctx, account.id, 'mfa.code.accepted', { origin, detail: { method } });
-}
-
-/**
  * Checks a code of `row`'s secret: RFC 6238 §5.2, one step either side; each step accepted once per
  * account whatever the command (the confirmation code included, so it cannot double as the first
  * sign-in code); failures count towards the throttle `key` of the flow; a code from a clock up to ten
@@ -122,22 +102,6 @@ function verifyAgainst(ctx: ServiceContext, account: AccountRow, row: TotpRow, r
     codeAccepted(ctx, account, 'totp', origin);
   });
 }
-
-export const totpFactor: SecondFactor = {
-  id: 'totp',
-  label: 'Authenticator app code',
-  isActive: (ctx, account) => active(findTotp(ctx.db, account.id)),
-  status(ctx, account) {
-    const row = findTotp(ctx.db, account.id);
-    return { type: 'totp', enabled: active(row), enabledAt: active(row) ? new Date(row.enabled_at).toISOString() : null };
-  },
-  async verify(ctx, account, code, origin, throttle) {
-    const row = findTotp(ctx.db, account.id);
-    if (!active(row)) throw new AuthFailed('the authenticator app is not active for this account', 'wrong_code');
-    await verifyAgainst(ctx, account, row, code, origin, throttle);
-    return [];
-  },
-};
 
 /** Step 1 and 2 of SPEC §4.1: confirm identity, then a fresh secret kept pending for 10 minutes. */
 export async function beginTotpEnrollment(ctx: ServiceContext, auth: Auth, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<TotpEnrollment> {
@@ -176,6 +140,27 @@ export async function confirmTotpEnrollment(ctx: ServiceContext, auth: Auth, cod
 
 /** SPEC §4.4: a current code of the app; the last method also needs an explicit yes. */
 export function disableTotp(ctx: ServiceContext, auth: Auth, code: string, acknowledgeLast: boolean, origin: RequestOrigin): Promise<{ disabled: true; remainingMethods: string[] }> {
-  const method = { factor: totpFactor, name: 'the authenticator app', remove: () => deleteTotp(ctx.db, auth.account.id) };
-  return disableMethod(ctx, auth, method, code, acknowledgeLast, origin);
+  return disableMethod(ctx, auth, totpFactor, code, acknowledgeLast, origin);
 }
+
+export const totpFactor: SecondFactor<TotpEnrollment, TotpEnabled> = {
+  ...kindOf('totp'),
+  isActive: (ctx, account) => active(findTotp(ctx.db, account.id)),
+  status(ctx, account) {
+    const row = findTotp(ctx.db, account.id);
+    return { type: 'totp', enabled: active(row), enabledAt: active(row) ? new Date(row.enabled_at).toISOString() : null };
+  },
+  async verify(ctx, account, code, origin, throttle) {
+    const row = findTotp(ctx.db, account.id);
+    if (!active(row)) throw new AuthFailed('the authenticator app is not active for this account', 'wrong_code');
+    await verifyAgainst(ctx, account, row, code, origin, throttle);
+    return [];
+  },
+  enrolment: {
+    start: (ctx, auth, request, origin) => beginTotpEnrollment(ctx, auth, request.proof, origin),
+    confirm: confirmTotpEnrollment,
+  },
+  disable: (ctx, auth, request, origin) => disableTotp(ctx, auth, request.code ?? '', request.acknowledgeLast, origin),
+  removeAll: (ctx, accountId) => deleteTotp(ctx.db, accountId),
+};
+

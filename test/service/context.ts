@@ -6,6 +6,7 @@ import { initialize } from '../../src/service/accounts.js';
 import { createBackground } from '../../src/service/background.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import { argon2Hasher, type PasswordHasher } from '../../src/service/password-hashing.js';
+import { FACTORS } from '../../src/service/factors.js';
 import { defaultPolicy } from '../../src/service/policy.js';
 import { authenticate, type Auth } from '../../src/service/sessions.js';
 import { openStore } from '../../src/store/db.js';
@@ -31,6 +32,7 @@ export function testContext(options: { hasher?: PasswordHasher; mailer?: Mailer 
     keyring: { key: () => key },
     mailer: options.mailer ?? createMailer({ from: DEFAULT_FROM, outboxDir: join(tmpdir(), `acctsec-outbox-${process.pid}`) }),
     background: createBackground((line) => backgroundFailures.push(line)),
+    factors: FACTORS,
     backgroundFailures,
     clock,
   };

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AuthFailed, Forbidden, InvalidInput } from '../../src/errors.js';
-import { addIp, checkIp, isAllowed, listIp, parseAddress, parseEntry, removeIp, setIp } from '../../src/service/ip-allow-list.js';
-import { signIn, WRONG_CREDENTIALS } from '../../src/service/sign-in.js';
+import { WRONG_CREDENTIALS } from '../../src/service/credentials.js';
+import { addIp, removeIp, setIp } from '../../src/service/ip-allow-list.js';
+import { checkIp, isAllowed, listIp, parseAddress, parseEntry } from '../../src/service/ip-networks.js';
+import { signIn } from '../../src/service/sign-in.js';
 import { HOUR, PASSWORD, testContext, withAlice } from './context.js';
 
 describe('parsing entries', () => {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isAllowedById, parseAddress, parseEntry } from '../../src/service/ip-allow-list.js';
+import { isAllowedById, parseAddress, parseEntry } from '../../src/service/ip-networks.js';
 import { replaceIpEntries } from '../../src/store/ip-allow-list.js';
 import { testContext, withAlice } from './context.js';
 import { ipCorpus } from './ip-corpus.js';

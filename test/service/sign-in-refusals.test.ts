@@ -4,7 +4,8 @@ import { createMailer, DEFAULT_FROM, type Delivery } from '../../src/mail/mailer
 import { accountActivity } from '../../src/service/activity.js';
 import { addIp } from '../../src/service/ip-allow-list.js';
 import { beginKeySignIn, type RelyingParty } from '../../src/service/security-keys.js';
-import { sendSignInCode, signIn, WRONG_CREDENTIALS } from '../../src/service/sign-in.js';
+import { WRONG_CREDENTIALS } from '../../src/service/credentials.js';
+import { sendSignInCode, signIn } from '../../src/service/sign-in.js';
 import { setLocked } from '../../src/store/admin.js';
 import { PASSWORD, testContext, withAlice } from './context.js';
 import { mkdtempSync } from 'node:fs';

@@ -1,0 +1,62 @@
+// The second factors as plain data: what the CLI, its completion and its prompts know about each
+// method without loading the service layer. The service's registry (service/factors.ts) gives each
+// kind its behaviour; adding a factor adds one entry here and one line there (CONTRIBUTING.md).
+
+export interface FactorKind {
+  /** Its name on the command line (`--method`) and on the wire. */
+  readonly id: string;
+  /** Its choice at sign-in and in identity prompts. */
+  readonly label: string;
+  /** Its name in a sentence ("the authenticator app was turned off"). */
+  readonly name: string;
+  /**
+   * How an answer is given: a code the user reads off a device or a sheet, a code mailed on request
+   * (`--send-code`), or a ceremony in the browser (the ceremony's id is then the "code").
+   */
+  readonly answer: 'code' | 'mailed-code' | 'ceremony';
+  /**
+   * Whether it confirms identity for changes. Recovery codes do not: they are a fallback kept for
+   * sign-in, never "a method" of their own, and never make a method "the last".
+   */
+  readonly confirmsIdentity: boolean;
+  /** Whether it can confirm viewing or renewing recovery codes (SPEC §5: an authenticator). */
+  readonly authenticator: boolean;
+  /** The shape of a typed code, for guessing the method from the code alone (`login --code`). */
+  readonly codeShape?: RegExp;
+}
+
+export const FACTOR_KINDS = [
+  {
+    id: 'totp',
+    label: 'Authenticator app code',
+    name: 'the authenticator app',
+    answer: 'code',
+    confirmsIdentity: true,
+    authenticator: true,
+    codeShape: /^\s*\d{6}\s*$/,
+  },
+  { id: 'email', label: 'Email code', name: 'email codes', answer: 'mailed-code', confirmsIdentity: true, authenticator: false },
+  { id: 'key', label: 'Security key', name: 'security keys', answer: 'ceremony', confirmsIdentity: true, authenticator: true },
+  { id: 'recovery', label: 'Recovery code', name: 'recovery codes', answer: 'code', confirmsIdentity: false, authenticator: false },
+] as const satisfies readonly FactorKind[];
+
+export type FactorId = (typeof FACTOR_KINDS)[number]['id'];
+
+export function factorKind(id: string): FactorKind | undefined {
+  return FACTOR_KINDS.find((k: FactorKind) => k.id === id);
+}
+
+/** The kind of a known id (the service's registry entries start from theirs). */
+export function kindOf(id: FactorId): FactorKind {
+  return FACTOR_KINDS.find((k: FactorKind) => k.id === id)!;
+}
+
+/** The ids of the kinds that pass `keep` (all of them by default), for `--method` choices. */
+export function factorIds(keep: (kind: FactorKind) => boolean = () => true): FactorId[] {
+  return FACTOR_KINDS.filter((k: FactorKind) => keep(k)).map((k) => k.id);
+}
+
+/** Which method a typed code looks like (a 6-digit code is the app's; else a recovery code). */
+export function guessFactor(code: string): FactorId {
+  return FACTOR_KINDS.find((k: FactorKind) => k.codeShape?.test(code))?.id ?? 'recovery';
+}
