@@ -159,7 +159,7 @@ _acctsec() {
     ['--introspection-rate']='1'
   )
   local -A values=(
-    ['acctsec login|--method']='totp email recovery key'
+    ['acctsec login|--method']='totp email key recovery'
     ['acctsec sessions revoke|--method']='totp email key'
     ['acctsec username change|--method']='totp email key'
     ['acctsec mfa totp enable|--qr']='utf8 none'

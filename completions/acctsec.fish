@@ -240,7 +240,7 @@ end
 function __acctsec_values
     switch $argv[1]
         case 'acctsec login|--method'
-            echo 'totp email recovery key'
+            echo 'totp email key recovery'
         case 'acctsec sessions revoke|--method'
             echo 'totp email key'
         case 'acctsec username change|--method'

@@ -60,3 +60,25 @@ export function factorIds(keep: (kind: FactorKind) => boolean = () => true): Fac
 export function guessFactor(code: string): FactorId {
   return FACTOR_KINDS.find((k: FactorKind) => k.codeShape?.test(code))?.id ?? 'recovery';
 }
+
+/** Whether a method is answered in the browser (its ceremony's id stands for the code). */
+export function isCeremony(id: string): boolean {
+  return factorKind(id)?.answer === 'ceremony';
+}
+
+/** Whether a method's codes are mailed on request (`--send-code`). */
+export function isMailed(id: string): boolean {
+  return factorKind(id)?.answer === 'mailed-code';
+}
+
+/** The method `--send-code` means without `--method`: the first whose codes are mailed. */
+export const MAILED_DEFAULT: FactorId = factorIds((k) => k.answer === 'mailed-code')[0]!;
+
+/** The method `--code` means without `--method` when identity is confirmed: the first typed authenticator code. */
+export const CODE_DEFAULT: FactorId = factorIds((k) => k.answer === 'code' && k.authenticator)[0]!;
+
+/** The methods that confirm identity, for the `--method` of sensitive commands. */
+export const IDENTITY_METHODS: FactorId[] = factorIds((k) => k.confirmsIdentity);
+
+/** The authenticators (app, keys) that may show or renew recovery codes (SPEC §5). */
+export const AUTHENTICATOR_METHODS: FactorId[] = factorIds((k) => k.authenticator);

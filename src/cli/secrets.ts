@@ -1,6 +1,7 @@
 import { InvalidInput, IdentityRequired, MissingInput } from '../errors.js';
 import { Option, type Command } from 'commander';
 import type { Backend } from '../backend/backend.js';
+import { CODE_DEFAULT, factorKind, IDENTITY_METHODS, isCeremony, isMailed, MAILED_DEFAULT } from '../factor-kinds.js';
 import type { EmailCodeSent, IdentityProof } from '../views.js';
 import type { Factory } from './factory.js';
 import { awaitBrowser, type CeremonyFlags } from './key-ceremony.js';
@@ -79,9 +80,9 @@ export interface IdentityFlags extends CeremonyFlags {
 export function identityOptions(cmd: Command): Command {
   return cmd
     .option('--password-stdin', 'confirm identity with the password from stdin')
-    .addOption(new Option('--method <method>', 'confirm identity with this second factor instead (key: in the browser)').choices(['totp', 'email', 'key']))
+    .addOption(new Option('--method <method>', `confirm identity with this second factor instead (${IDENTITY_METHODS.filter(isCeremony).join(', ')}: in the browser)`).choices(IDENTITY_METHODS))
     .option('--code <code>', 'a code of that method')
-    .option('--send-code', 'email a code for --method email, then run again with --code');
+    .option('--send-code', `email a code for --method ${MAILED_DEFAULT}, then run again with --code`);
 }
 
 export function reportCodeSent(f: Factory, sent: EmailCodeSent, next: string): void {
@@ -96,7 +97,7 @@ export function reportCodeSent(f: Factory, sent: EmailCodeSent, next: string): v
  */
 export async function sendIdentityCodeIfAsked(f: Factory, backend: Backend, flags: IdentityFlags, command: string): Promise<boolean> {
   if (!flags.sendCode) return false;
-  const method = flags.method ?? 'email';
+  const method = flags.method ?? MAILED_DEFAULT;
   reportCodeSent(f, await backend.sendFactorCode(method), `acctsec ${command} --method ${method} --code <code>`);
   return true;
 }
@@ -112,8 +113,8 @@ export async function withIdentity<T>(
   backend: Backend,
   change: (proof?: IdentityProof) => Promise<T>,
 ): Promise<T> {
-  let upfront: IdentityProof | undefined = flags.code ? { secondFactor: { method: flags.method ?? 'totp', code: flags.code } } : undefined;
-  if (!upfront && flags.method === 'key') upfront = { secondFactor: { method: 'key', code: await keyProof(f, backend, flags) } };
+  let upfront: IdentityProof | undefined = flags.code ? { secondFactor: { method: flags.method ?? CODE_DEFAULT, code: flags.code } } : undefined;
+  if (!upfront && flags.method && isCeremony(flags.method)) upfront = { secondFactor: { method: flags.method, code: await keyProof(f, backend, flags) } };
   try {
     return await change(upfront);
   } catch (err) {
@@ -129,7 +130,12 @@ async function gatherProof(f: Factory, flags: IdentityFlags, backend: Backend, n
   }
   const supply = [
     password ? PASSWORD_SOURCES : '',
-    methods.length ? `--method M --code C (methods: ${methods.join(', ')}${methods.includes('email') ? '; --send-code emails one' : ''}${methods.includes('key') ? '; --method key asks your security key in the browser' : ''})` : '',
+    methods.length
+      ? `--method M --code C (methods: ${methods.join(', ')}${methods.some(isMailed) ? '; --send-code emails one' : ''}${methods
+          .filter(isCeremony)
+          .map((m) => `; --method ${m} asks your security key in the browser`)
+          .join('')})`
+      : '',
   ]
     .filter(Boolean)
     .join(', or ');
@@ -137,13 +143,13 @@ async function gatherProof(f: Factory, flags: IdentityFlags, backend: Backend, n
   f.io.note('Confirm your identity to continue.');
   const choices = [
     ...(password ? [{ value: 'password', name: 'Password' }] : []),
-    ...methods.map((m) => ({ value: m, name: m === 'key' ? 'Security key (in the browser)' : `Code (${m})` })),
+    ...methods.map((m) => ({ value: m, name: isCeremony(m) ? `${factorKind(m)?.label ?? m} (in the browser)` : `Code (${m})` })),
   ];
   const choice = choices.length === 1 ? choices[0]!.value : await f.prompter.select('Confirm with:', supply, choices);
   if (choice === 'password') return { password: await readPassword(f, { stdin: false }) };
-  if (choice === 'key') return { secondFactor: { method: 'key', code: await keyProof(f, backend, flags) } };
-  if (choice === 'email') {
-    const sent = await backend.sendFactorCode('email');
+  if (isCeremony(choice)) return { secondFactor: { method: choice, code: await keyProof(f, backend, flags) } };
+  if (isMailed(choice)) {
+    const sent = await backend.sendFactorCode(choice);
     f.io.note(`A code is on its way to ${sent.sentTo}.`);
   }
   return { secondFactor: { method: choice, code: await f.prompter.text(`Code (${choice}):`, '--code') } };

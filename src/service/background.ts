@@ -5,7 +5,7 @@
 
 export interface Background {
   /** Runs `task` after the current answer is out; `what` names it in the log when it fails. */
-  run(what: string, task: () => Promise<unknown> | unknown): void;
+  run(what: string, task: () => unknown): void;
   /** Resolves once every task started so far has finished: the CLI and `serve` wait for it before closing the store. */
   settled(): Promise<void>;
 }

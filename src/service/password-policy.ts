@@ -19,7 +19,7 @@ let commonPasswords: Set<string> | undefined;
 async function loadCommonPasswords(): Promise<Set<string>> {
   if (!commonPasswords) {
     const { dictionary } = await import('@zxcvbn-ts/language-common');
-    const words = dictionary['passwords-common'] as unknown as string[];
+    const words = dictionary['passwords-common'];
     commonPasswords = new Set(words.map((w) => String(w).toLowerCase()));
   }
   return commonPasswords;

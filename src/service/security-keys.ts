@@ -132,7 +132,7 @@ function startCeremony(
 async function assertionOptions(ctx: ServiceContext, rp: RelyingParty, keys: { id: string; transports?: string[] }[]) {
   return generateAuthenticationOptions({
     rpID: rp.rpId,
-    allowCredentials: keys as never,
+    allowCredentials: keys,
     userVerification: ctx.policy.keyUserVerification,
     timeout: CEREMONY_MS,
   });
@@ -330,7 +330,7 @@ export async function beginKeyRegistration(
     userID: userHandle(ctx, a) as never,
     timeout: CEREMONY_MS,
     attestationType: 'none',
-    excludeCredentials: allowList(existing) as never,
+    excludeCredentials: allowList(existing),
     authenticatorSelection: { residentKey: 'preferred', userVerification: ctx.policy.keyUserVerification },
   });
   recordActivity(ctx, a.id, 'mfa.key.registration_started', { origin, sessionId: auth.session.id, detail: { name } });

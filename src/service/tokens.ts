@@ -1,7 +1,4 @@
-import * as nodeCrypto from 'node:crypto';
-import { createHash, randomBytes } from 'node:crypto';
-
-const oneShotHash = (nodeCrypto as unknown as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
+import { hash, randomBytes } from 'node:crypto';
 import { AuthFailed, Conflict, Forbidden, InvalidInput, NotFound } from '../errors.js';
 import { findAccountById, type AccountRow } from '../store/accounts.js';
 import {
@@ -53,7 +50,7 @@ export function scopeCatalogue(ctx: ServiceContext): ScopeInfo[] {
 
 /** SHA-256 of the trimmed secret; crypto.hash (Node ≥ 20.12) is the one-shot form, cheaper per call than createHash. */
 export function hashSecret(secret: string): Buffer {
-  return oneShotHash ? oneShotHash('sha256', secret.trim(), 'buffer') : createHash('sha256').update(secret.trim(), 'utf8').digest();
+  return hash('sha256', secret.trim(), 'buffer');
 }
 
 /** `30d`, `90d` (1 to 366 days) or a date `YYYY-MM-DD` (valid through that day, UTC). */
@@ -281,7 +278,7 @@ const checkCache = new WeakMap<Db, Map<string, CheckedToken>>();
 function tokenForCheck(ctx: ServiceContext, raw: string, known?: number): CheckedToken | undefined {
   const secret = raw.trim();
   let cache = checkCache.get(ctx.db);
-  if (!cache) checkCache.set(ctx.db, (cache = new Map()));
+  if (!cache) checkCache.set(ctx.db, (cache = new Map<string, CheckedToken>()));
   const hit = cache.get(secret);
   if (!hit) {
     const shape = inspectSecret(secret);

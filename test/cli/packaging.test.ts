@@ -104,7 +104,7 @@ describe('generated files', () => {
     const files = (JSON.parse(String(r.stdout)) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
     for (const f of ['man/acctsec.1', 'completions/acctsec.bash', 'completions/_acctsec', 'completions/acctsec.fish', 'bin/acctsec.js', 'dist/main.js']) expect(files).toContain(f);
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
-    expect(JSON.parse(readFileSync(file('package.json'), 'utf8')).man).toEqual(['./man/acctsec.1']);
+    expect((JSON.parse(readFileSync(file('package.json'), 'utf8')) as { man: unknown }).man).toEqual(['./man/acctsec.1']);
   });
 });
 
@@ -118,7 +118,7 @@ describe('the quick start', () => {
     expect(link.exitCode, String(link.stderr)).toBe(0);
     const r = await execa('acctsec', ['--version'], { env: { ...env, PATH: `${join(prefix, 'bin')}:${process.env.PATH}` }, reject: false });
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(String(r.stdout).trim()).toBe(JSON.parse(readFileSync(file('package.json'), 'utf8')).version);
+    expect(String(r.stdout).trim()).toBe((JSON.parse(readFileSync(file('package.json'), 'utf8')) as { version: string }).version);
   });
 });
 
@@ -144,7 +144,7 @@ describe('help', () => {
         const r = await execa('node', [BIN, ...c.split(' ').slice(1), '--help'], { reject: false });
         const out = String(r.stdout);
         const description = out.split('\n')[2] ?? '';
-        if (r.exitCode !== 0 || !description.trim() || !/\nExamples:\n  \$ .*acctsec/.test(out)) missing.push(c);
+        if (r.exitCode !== 0 || !description.trim() || !/\nExamples:\n {2}\$ .*acctsec/.test(out)) missing.push(c);
       }),
     );
     expect(missing).toEqual([]);

@@ -13,7 +13,7 @@ describe('prompts in a real terminal', () => {
   });
   afterEach(async () => {
     await term?.stop();
-    home.remove();
+    await home.remove();
   });
 
   it('init asks for everything, masks the password, and asks again when the repeat differs', async () => {

@@ -93,6 +93,7 @@ export function parsePane(captured: string): Cell[][] {
     const cells: Cell[] = [];
     for (let i = 0; i < line.length; ) {
       if (line[i] === '\x1b') {
+        // eslint-disable-next-line no-control-regex -- reading the terminal's own escape sequences
         const m = /^\x1b\[([0-9;]*)m/.exec(line.slice(i));
         if (!m) throw new Error(`escape sequence not understood: ${JSON.stringify(line.slice(i, i + 12))}`);
         pen = applySgr(pen, m[1]!);

@@ -63,7 +63,7 @@ describe('the enrollment QR code in a real terminal', () => {
   });
   afterEach(async () => {
     await term?.stop();
-    home.remove();
+    await home.remove();
   });
 
   it('at 120×40 it is dark on a pinned light background with a 4-module quiet zone, and zbar reads it on dark and light themes', async () => {

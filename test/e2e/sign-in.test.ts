@@ -28,7 +28,7 @@ describe('acctsec login', () => {
     expect(sixth.exitCode).toBe(6);
     expect(sixth.stderr).toMatch(/try again in \d+ s/);
     const json6 = await login('alice', PASSWORD, ['--json']);
-    expect(JSON.parse(json6.stderr).error.retryAfterSeconds).toBeGreaterThan(0);
+    expect((JSON.parse(json6.stderr) as { error: { retryAfterSeconds: number } }).error.retryAfterSeconds).toBeGreaterThan(0);
   });
 
   it('throttles an unknown username the same way, so the throttle reveals nothing either', async () => {
@@ -89,7 +89,7 @@ describe('acctsec login', () => {
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toContain('--username');
     } finally {
-      fresh.remove();
+      await fresh.remove();
     }
   });
 });

@@ -181,7 +181,7 @@ describe('authenticator app through the CLI', () => {
 // jsqr is CommonJS typed as an ES default export: under NodeNext the callable is its `default`.
 type Decode = (data: Uint8ClampedArray, width: number, height: number, options?: jsQRModule.Options) => jsQRModule.QRCode | null;
 const jsQR = ((jsQRModule as unknown as { default: { default?: Decode } & Decode }).default.default ??
-  (jsQRModule as unknown as { default: Decode }).default) as Decode;
+  (jsQRModule as unknown as { default: Decode }).default);
 
 /** Half-block characters back to modules (light = drawn), decoded by jsQR as they are: not inverted, no quiet zone added. */
 function decodeTerminalQr(lines: string[]): string | null {

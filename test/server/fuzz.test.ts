@@ -49,6 +49,7 @@ type Path = (string | number)[];
  */
 function normalize(n: Node): Node {
   const object = n.type === 'custom' ? n.pipe?.find((a) => a.type === 'strict_object' || a.type === 'loose_object') : undefined;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without it the pipe item's type is not resolved
   const base = (object as Node | undefined) ?? n;
   return {
     ...base,
@@ -179,7 +180,7 @@ function defineOwn(target: Record<string | number, unknown>, key: string | numbe
 function setAt(root: unknown, path: Path, value: unknown): unknown {
   if (path.length === 0) return value;
   const [head, ...rest] = path as [string | number, ...Path];
-  const copy = (Array.isArray(root) ? [...root] : { ...(root as object) }) as Record<string | number, unknown>;
+  const copy = (Array.isArray(root) ? [...(root as unknown[])] : { ...(root as object) }) as Record<string | number, unknown>;
   defineOwn(copy, head, setAt(copy[head], rest, value));
   return copy;
 }
@@ -191,7 +192,7 @@ function deleteAt(root: unknown, path: Path, key: string): unknown {
     return copy;
   }
   const [head, ...rest] = path as [string | number, ...Path];
-  const copy = (Array.isArray(root) ? [...root] : { ...(root as object) }) as Record<string | number, unknown>;
+  const copy = (Array.isArray(root) ? [...(root as unknown[])] : { ...(root as object) }) as Record<string | number, unknown>;
   defineOwn(copy, head, deleteAt(copy[head], rest, key));
   return copy;
 }

@@ -36,7 +36,7 @@ function resourceServer(url: string, callerToken: string | undefined, auth?: cli
   const sent: Sent[] = [];
   config[client.customFetch] = (u, options) => {
     sent.push({ url: u, method: options.method, headers: options.headers, body: options.body });
-    return fetch(u, options as RequestInit);
+    return fetch(u, options);
   };
   return { config, sent };
 }
@@ -59,8 +59,8 @@ async function introspect(config: client.Configuration, token: string): Promise<
   try {
     return await client.tokenIntrospection(config, token);
   } catch (e) {
-    const { error, status, body } = await rejection(Promise.reject(e as Error));
-    throw new Error(`the library refused the answer (${error.name} ${error.code ?? ''}): HTTP ${status} ${JSON.stringify(body)}`);
+    const { error, status, body } = await rejection(Promise.reject(e instanceof Error ? e : new Error(String(e))));
+    throw new Error(`the library refused the answer (${error.name} ${error.code ?? ''}): HTTP ${status} ${JSON.stringify(body)}`, { cause: e });
   }
 }
 
@@ -237,7 +237,7 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     const answers = await Promise.all(
       Array.from({ length: 4 * RATE }, async (_, i) => {
         const r = await rawIntrospect(`garbage-${i}`, { authorization: `Bearer ${flood.flooder}` });
-        return { status: r.statusCode, body: (await r.body.json()) as unknown, retryAfter: r.headers['retry-after'] };
+        return { status: r.statusCode, body: (await r.body.json()), retryAfter: r.headers['retry-after'] };
       }),
     );
     const ok = answers.filter((a) => a.status === 200);

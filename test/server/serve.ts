@@ -8,7 +8,7 @@ export interface Served {
   /** The one-time bootstrap secret the server wrote beside an empty database (issue #14); '' when it has accounts. */
   secret: string;
   /** Everything the server wrote on stderr so far. */
-  stderr(): string;
+  stderr: () => string;
   stop(): Promise<void>;
 }
 

@@ -59,7 +59,9 @@ describe('registering a security key', () => {
     const proof = await beginKeyProof(ctx, auth, RP);
     const c = await beginKeyRegistration(ctx, auth, 'green', { secondFactor: { method: 'key', code: answer(ctx, proof.ceremonyId, key) } }, RP, {});
     expect(c.url).toBe(`${RP.origin}/webauthn#${c.ceremonyId}`);
-    const { publicKey } = ceremonyOptions(ctx, c.ceremonyId) as { publicKey: Record<string, any> };
+    const { publicKey } = ceremonyOptions(ctx, c.ceremonyId) as unknown as {
+      publicKey: { rp: unknown; authenticatorSelection: { userVerification: string }; excludeCredentials: { id: string }[]; attestation: string };
+    };
     expect(publicKey.rp).toMatchObject({ id: 'localhost', name: 'acctsec' });
     expect(publicKey.authenticatorSelection.userVerification).toBe('required');
     expect(publicKey.excludeCredentials.map((x: { id: string }) => x.id)).toEqual([key.id]);
@@ -130,7 +132,7 @@ describe('signing in with a key', () => {
     expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const refused = both.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason).toBeInstanceOf(AuthFailed);
-    expect(String(refused.reason.message)).toMatch(/already used/);
+    expect(String((refused.reason as Error).message)).toMatch(/already used/);
     await expect(signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code } }, {})).rejects.toThrow(/already used/);
   });
 
@@ -164,7 +166,7 @@ describe('signing in with a key', () => {
     expect(ceremonyState(ctx, c.ceremonyId)).toEqual({ state: 'waiting' });
     expect(() => submitCeremonyAnswer(ctx, c.ceremonyId, { response: { id: 'x' } })).toThrow(InvalidInput);
     submitCeremonyAnswer(ctx, c.ceremonyId, { error: 'NotAllowedError: The operation either timed out or was not allowed.' });
-    expect(ceremonyState(ctx, c.ceremonyId)).toMatchObject({ state: 'failed', message: expect.stringContaining('NotAllowedError') });
+    expect(ceremonyState(ctx, c.ceremonyId)).toMatchObject({ state: 'failed', message: expect.stringContaining('NotAllowedError') as unknown });
     expect(() => submitCeremonyAnswer(ctx, c.ceremonyId, { response: key.assert({ challenge: 'x' }, RP.origin) })).toThrow(NotFound);
     await expect(signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code: c.ceremonyId } }, {})).rejects.toThrow(/browser reported/);
 

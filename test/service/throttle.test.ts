@@ -96,7 +96,7 @@ describe('parallel attempts (issue #15)', () => {
     const ctx = testContext({ hasher });
     await withAlice(ctx);
     const results = await Promise.allSettled(Array.from({ length: 40 }, () => signIn(ctx, { username: 'alice', password: PASSWORD }, {})));
-    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r).reason))).toEqual([]);
     expect(hasher.peak).toBeLessThanOrEqual(MAX_IN_FLIGHT);
   });
 

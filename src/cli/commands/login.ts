@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { MissingInput } from '../../errors.js';
+import { factorIds, guessFactor, isCeremony, isMailed, MAILED_DEFAULT } from '../../factor-kinds.js';
 import type { SecondFactorAnswer } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { localTime } from '../format.js';
@@ -20,9 +21,9 @@ export function newCmdLogin(f: Factory): Command {
     new Command('login')
       .description('sign in: the password, then a code or security key of a second factor when one is active')
       .option('--username <name>', 'the account (default: the one this profile last used)')
-      .addOption(new Option('--method <method>', 'second factor to use (default: guessed from the code)').choices(['totp', 'email', 'recovery', 'key']))
+      .addOption(new Option('--method <method>', 'second factor to use (default: guessed from the code)').choices(factorIds()))
       .option('--code <code>', 'the one-time code of that method')
-      .option('--send-code', 'with --method email: email a code, then run again with --code')
+      .option('--send-code', `with --method ${MAILED_DEFAULT}: email a code, then run again with --code`)
       .option('--password-stdin', 'read the password from the first line of stdin'),
   )
     .addHelpText('after', '\nThe password comes from a prompt, ACCTSEC_PASSWORD, or --password-stdin. With --method key, a browser page asks for\nyour security key instead of a code (--no-open prints its URL only).')
@@ -40,11 +41,6 @@ export function newCmdLogin(f: Factory): Command {
     );
 }
 
-/** `--code` without `--method`: six digits are an app code, anything longer a recovery code. */
-function guessMethod(code: string): string {
-  return /^\s*\d{6}\s*$/.test(code) ? 'totp' : 'recovery';
-}
-
 export async function loginRun(opts: LoginOptions): Promise<void> {
   const { f } = opts;
   const profiles = await f.profiles();
@@ -54,26 +50,33 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
   const password = await readPassword(f, { stdin: opts.passwordStdin });
   const backend = await f.backendWith(undefined);
   if (opts.sendCode) {
-    const method = opts.method ?? 'email';
+    const method = opts.method ?? MAILED_DEFAULT;
     reportCodeSent(f, await backend.sendSignInCode({ username, password, method }), `acctsec login --username ${username} --method ${method} --code <code>`);
     return;
   }
   parseTimeout(opts.timeout);
   /** A key answers in the browser: its ceremony's id stands for the code. */
-  const keyAnswer = async (): Promise<SecondFactorAnswer> => {
+  const keyAnswer = async (method: string): Promise<SecondFactorAnswer> => {
     const ceremony = await backend.beginKeySignIn({ username, password });
     await awaitBrowser(f, backend, ceremony, opts, `Sign in as ${username}`);
-    return { method: 'key', code: ceremony.ceremonyId };
+    return { method, code: ceremony.ceremonyId };
   };
   const answer: SecondFactorAnswer | undefined =
-    opts.method === 'key' ? await keyAnswer() : opts.code ? { method: opts.method ?? guessMethod(opts.code), code: opts.code } : undefined;
+    opts.method && isCeremony(opts.method)
+      ? await keyAnswer(opts.method)
+      : opts.code
+        ? { method: opts.method ?? guessFactor(opts.code), code: opts.code }
+        : undefined;
   let result = await backend.signIn({ username, password, ...(answer ? { secondFactor: answer } : {}) });
   if (result.status === 'second-factor-required') {
     const methods = result.methods;
     const names = methods.map((m) => m.id).join(', ');
     if (!f.prompter.interactive) {
       throw new MissingInput(
-        `this account needs a second factor: pass --method and --code (active: ${names}${names.includes('email') ? '; --method email --send-code emails a code' : ''})`,
+        `this account needs a second factor: pass --method and --code (active: ${names}${methods
+          .filter((m) => isMailed(m.id))
+          .map((m) => `; --method ${m.id} --send-code emails a code`)
+          .join('')})`,
       );
     }
     const method =
@@ -81,11 +84,11 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
       (methods.length === 1
         ? methods[0]!.id
         : await f.prompter.select('Second factor:', '--method', methods.map((m) => ({ value: m.id, name: m.label }))));
-    if (method === 'email') {
+    if (isMailed(method)) {
       const sent = await backend.sendSignInCode({ username, password, method });
       f.io.note(`A code is on its way to ${sent.sentTo}.`);
     }
-    const secondFactor = method === 'key' ? await keyAnswer() : { method, code: await f.prompter.text(`Code (${method}):`, '--code') };
+    const secondFactor = isCeremony(method) ? await keyAnswer(method) : { method, code: await f.prompter.text(`Code (${method}):`, '--code') };
     result = await backend.signIn({ username, password, secondFactor });
     if (result.status !== 'signed-in') throw new MissingInput(`a second factor is needed (active: ${names})`);
   }

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { IdentityProof } from '../../views.js';
+import { CODE_DEFAULT, IDENTITY_METHODS, isCeremony, MAILED_DEFAULT } from '../../factor-kinds.js';
 import type { Factory } from '../factory.js';
 import { localTime, table } from '../format.js';
 import { awaitBrowser, ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
@@ -42,7 +43,7 @@ export function addKeyCommands(mfa: Command, f: Factory): void {
       .command('remove')
       .description('remove a key: confirm with a registered key in the browser, or with --method M --code C of another method')
       .argument('<name>', 'the key to remove')
-      .addOption(new Option('--method <method>', 'confirm with this method instead of a key').choices(['totp', 'email', 'key']))
+      .addOption(new Option('--method <method>', 'confirm with this method instead of a key').choices(IDENTITY_METHODS))
       .option('--code <code>', 'a code of that method')
       .option('--send-code', 'with --method email: email a code, then run again with --code'),
   ).action((name: string, o: { method?: string; code?: string; sendCode?: boolean } & CeremonyFlags) => keyRemoveRun({ f, name, ...o }));
@@ -97,7 +98,7 @@ export async function keyRemoveRun(opts: { f: Factory; name: string; method?: st
   parseTimeout(opts.timeout);
   const backend = await f.backend();
   if (opts.sendCode) {
-    const method = opts.method ?? 'email';
+    const method = opts.method ?? MAILED_DEFAULT;
     reportCodeSent(f, await backend.sendFactorCode(method), `acctsec mfa key remove ${JSON.stringify(opts.name)} --method ${method} --code <code>`);
     return;
   }
@@ -106,9 +107,9 @@ export async function keyRemoveRun(opts: { f: Factory; name: string; method?: st
   // Only the last key can be the last second factor.
   const last = keys === 1 ? await confirmDisable(f, backend, 'key') : false;
   if (last === null) return;
-  const method = opts.method ?? (opts.code ? 'totp' : 'key');
+  const method = opts.method ?? (opts.code ? CODE_DEFAULT : 'key');
   const proof: IdentityProof =
-    method === 'key'
+    isCeremony(method)
       ? { secondFactor: { method, code: await keyProof(f, backend, opts) } }
       : { secondFactor: { method, code: opts.code ?? (await f.prompter.text(`Code (${method}):`, '--code')) } };
   const result = await backend.removeKey(opts.name, last, proof);

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { Backend } from '../../backend/backend.js';
+import { AUTHENTICATOR_METHODS, CODE_DEFAULT, isCeremony } from '../../factor-kinds.js';
 import type { Factory } from '../factory.js';
 import { ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
 import { writeRecoveryCodesFile } from '../recovery-file.js';
@@ -16,12 +17,13 @@ interface FreshCodeFlags extends CeremonyFlags {
  */
 async function freshCode(f: Factory, backend: Backend, flags: FreshCodeFlags): Promise<{ code: string; method: string }> {
   parseTimeout(flags.timeout);
-  let method = flags.method ?? (flags.code ? 'totp' : undefined);
+  let method = flags.method ?? (flags.code ? CODE_DEFAULT : undefined);
   if (!method) {
+    // The first active authenticator, the app's code before a key; the app when none is active (the back end says why).
     const active = (await backend.mfaStatus()).methods.filter((m) => m.enabled).map((m) => m.type);
-    method = !active.includes('totp') && active.includes('key') ? 'key' : 'totp';
+    method = AUTHENTICATOR_METHODS.find((m) => active.includes(m)) ?? CODE_DEFAULT;
   }
-  if (method === 'key') return { method, code: await keyProof(f, backend, flags) };
+  if (isCeremony(method)) return { method, code: await keyProof(f, backend, flags) };
   return { method, code: flags.code ?? (await f.prompter.text('Code from the app:', '--code')) };
 }
 
@@ -29,7 +31,9 @@ function freshCodeOptions(cmd: Command): Command {
   return ceremonyOptions(
     cmd
       .option('--code <code>', 'the 6-digit code the app shows now')
-      .addOption(new Option('--method <method>', 'totp (a code from the app, the default) or key (a security key, in the browser)').choices(['totp', 'key'])),
+      .addOption(
+        new Option('--method <method>', 'totp (a code from the app, the default) or key (a security key, in the browser)').choices(AUTHENTICATOR_METHODS),
+      ),
   );
 }
 
