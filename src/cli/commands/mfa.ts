@@ -159,8 +159,8 @@ export async function totpConfirmRun(opts: { f: Factory; code?: string | undefin
 }
 
 /**
- * SPEC §4.4: disabling the last method warns and asks (or needs --yes). Returns whether it is the
- * last one, or null when the user said no.
+ * `mfa totp disable`: a current code of the app; when it is the last method, a warning and a yes first
+ * (SPEC §4.4, see mfa-guard.ts). Prints what stays active.
  */
 export async function totpDisableRun(opts: { f: Factory; code?: string | undefined }): Promise<void> {
   const { f } = opts;
