@@ -1,21 +1,31 @@
 import { defineConfig } from 'vitest/config';
 
+// Two layers (CONTRIBUTING.md, "Test layers"):
+// - unit: the service layer, the store, the commands' run functions with fake IO, and the Backend
+//   contract suite (local and remote, in-process). No child processes; seconds, not minutes.
+// - e2e: the built CLI as a user runs it (spawned processes, tmux, shells, a browser, `acctsec serve`),
+//   once, in local mode; the files that need a server start their own (`new Home(true)`).
+// `ACCTSEC_E2E_MODE=remote npm run test:e2e` still runs the whole e2e suite against servers (not in CI:
+// the contract suite checks that both back ends behave alike, in seconds).
 export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // End-to-end tests spawn the CLI; forks keep each file's processes and temp homes apart.
     pool: 'forks',
-    // Vitest's default on a 2-core machine is one worker, which ran the files one after another (12.7
-    // minutes). End-to-end files spend most of their time waiting for the CLI processes they start, so
-    // three workers keep both cores busy: 7.8 minutes, the timing tests included (their thresholds
-    // adapt to the run's own noise).
+    // Vitest's default on a 2-core machine is one worker. End-to-end files spend most of their time
+    // waiting for the CLI processes they start, so three workers keep both cores busy.
     maxWorkers: 3,
     reporters: ['default', './test/summary-reporter.ts'],
     projects: [
-      { extends: true, test: { name: 'local', include: ['test/**/*.test.ts'] } },
-      // The same end-to-end suite against `acctsec serve` (SPEC §10): one contract for both back ends.
-      { extends: true, test: { name: 'remote', include: ['test/e2e/**/*.test.ts'], env: { ACCTSEC_E2E_MODE: 'remote' } } },
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/service/**/*.test.ts', 'test/store/**/*.test.ts', 'test/cli/unit/**/*.test.ts', 'test/contract/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/server/**/*.test.ts', 'test/cli/*.test.ts'] },
+      },
     ],
   },
 });

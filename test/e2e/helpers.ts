@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { spawnTimes } from '../rfc6238.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/acctsec.js', import.meta.url));
 export const PASSWORD = 'correct horse battery staple';
@@ -73,12 +74,14 @@ export class Home {
   async run(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Result> {
     // `config` is the client's own file: it needs no server (and the server reads it when it starts).
     if (args[0] !== 'config') await this.ready();
+    const started = performance.now();
     const r = await execa('node', [BIN, ...args], {
       reject: false,
       env: { ...this.env, ...options.env },
       extendEnv: false,
       input: options.input ?? '',
     });
+    spawnTimes.push(performance.now() - started);
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 };
   }
 

@@ -12,6 +12,17 @@ describe('acctsec init', () => {
   });
   afterEach(() => home.remove());
 
+  it('through `acctsec serve`, init names the server, never the server\'s own files (issue #14)', async () => {
+    const remote = new Home(true);
+    try {
+      const r = await remote.init();
+      expect(r.stdout).toContain(remote.url);
+      expect(r.stdout).not.toContain(`${remote.dir}/server`);
+    } finally {
+      await remote.remove();
+    }
+  });
+
   it('creates a 0600 database in a 0700 folder, a 0600 key, and signs alice in as admin', async () => {
     const r = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com', '--no-input'], {
       env: { ACCTSEC_PASSWORD: PASSWORD },

@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Home, json, PASSWORD, REMOTE } from './helpers.js';
+import { Home, json, PASSWORD } from './helpers.js';
 
-// Remote mode only: the server sees the client's address (127.0.0.1 here) and uses it without any flag.
-describe.runIf(REMOTE)('IP restriction through acctsec serve', () => {
+// Through a spawned `acctsec serve` (whatever the suite's mode): the server sees the client's address
+// (127.0.0.1 here) and uses it without any flag.
+describe('IP restriction through acctsec serve', () => {
   let home: Home;
   beforeEach(async () => {
-    home = new Home();
+    home = new Home(true);
     await home.init();
   });
   afterEach(() => home.remove());

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { execa, type ResultPromise } from 'execa';
 import { Client, Pool, request } from 'undici';
 import Database from 'better-sqlite3';
@@ -253,17 +254,28 @@ describe('graceful shutdown', () => {
   it('SIGTERM lets a request in flight finish, then the server exits 0', async () => {
     const home = new Home();
     const { server, url, secret } = await startServe(home);
-    // init hashes a password with argon2: a request that takes a little while.
-    const inFlight = request(`${url}/v1/init`, {
+    // The request is in flight for sure before the signal: its headers go first with `Expect:
+    // 100-continue`, and the server's "100 Continue" says it has them (no sleep that a loaded machine
+    // outruns). Then SIGTERM, then the body; init hashes a password, so the answer takes a while.
+    const body = JSON.stringify({ input: { username: 'alice', email: 'a@example.com', password: PASSWORD }, bootstrapSecret: secret });
+    const req = httpRequest(`${url}/v1/init`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: { username: 'alice', email: 'a@example.com', password: PASSWORD }, bootstrapSecret: secret }),
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
     });
-    await new Promise((r) => setTimeout(r, 20));
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+    });
+    await new Promise<void>((resolve) => req.on('continue', resolve));
     server.kill('SIGTERM');
-    const res = await inFlight;
-    expect(res.statusCode).toBe(200);
-    expect(((await res.body.json()) as { account: { username: string } }).account.username).toBe('alice');
+    req.end(body);
+    const res = await answer;
+    expect(res.status, res.text).toBe(200);
+    expect((JSON.parse(res.text) as { account: { username: string } }).account.username).toBe('alice');
     expect((await server).exitCode).toBe(0);
     await home.remove();
   });

@@ -35,7 +35,7 @@ function referenceHash(password: string, salt: string): string {
 
 describe('password hashes in the PHC string format (issue #17)', () => {
   it('a stored hash verifies with argon2-cffi (python3-argon2), and a wrong password does not', async () => {
-    const ctx = testContext();
+    const ctx = testContext({ hasher: argon2Hasher() });
     await withAlice(ctx);
     const stored = findAccountByUsername(ctx.db, 'alice')!.password_hash;
     expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
@@ -59,7 +59,7 @@ describe('password hashes in the PHC string format (issue #17)', () => {
   });
 
   it('an old row (m, p, t order) still signs in, and is rewritten in the standard order with the same salt and hash', async () => {
-    const ctx = testContext();
+    const ctx = testContext({ hasher: argon2Hasher() });
     await withAlice(ctx);
     const current = findAccountByUsername(ctx.db, 'alice')!.password_hash;
     const old = current.replace('m=19456,t=2,p=1', 'm=19456,p=1,t=2');
