@@ -441,3 +441,19 @@ export function contract(file: string, cases: Record<string, Case>, skipped: Rec
   agreement(Object.keys(cases), skipped);
   reportCoverage(file);
 }
+
+/**
+ * The code of the first message from index `since` on whose subject contains `subject`, waiting for it
+ * (code mail is sent before the answer, notices may follow it).
+ */
+export async function mailedCode(world: World, subject: string, since = 0): Promise<string> {
+  for (let i = 0; i < 300; i++) {
+    const m = world
+      .mail()
+      .slice(since)
+      .find((x) => x.subject.includes(subject));
+    if (m) return codeIn(m);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no message "${subject}" in the outbox after #${since}`);
+}
