@@ -61,6 +61,8 @@ export interface World {
   mail(): Mail[];
   /** Waits until more than `count` messages were sent (mail may go out after the answer, issue #15); returns the next one. */
   nextMail(count: number): Promise<Mail>;
+  /** Waits for the work done after answers (mail, issue #15). The store reopens on the next call. */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -112,6 +114,7 @@ async function localWorld(): Promise<World> {
     as: (sessionToken) => store.backend({ sessionToken, client: CLIENT }),
     mail: base.mail,
     nextMail: base.nextMail,
+    settle: () => store.close(),
     close: async () => {
       await store.close();
       rmSync(base.dir, { recursive: true, force: true });
@@ -191,6 +194,7 @@ async function remoteWorld(): Promise<World> {
     as: (sessionToken) => client(sessionToken),
     mail: base.mail,
     nextMail: base.nextMail,
+    settle: () => store.close(),
     close: async () => {
       await Promise.all(clients.map((c) => c.close()));
       await api.shutdown();
