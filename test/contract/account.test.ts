@@ -241,6 +241,16 @@ const cases: Record<string, Case> = {
     expect(status.tokens.active).toBe(0);
   },
 
+  'close releases a back end; a new one for the same session works': async (world, rec) => {
+    const { me, token } = await initAlice(world);
+    rec(await me.status());
+    // Promise<void>: undefined locally, null from undici's pool; not compared.
+    await me.close();
+    const again = world.as(token);
+    rec((await again.status()).username);
+    await again.close();
+  },
+
   'the admin user list streams the accounts': async (world, rec) => {
     const { me } = await initAlice(world);
     const users = rec(await collect(me.adminListUsers()));

@@ -196,7 +196,8 @@ async function remoteWorld(): Promise<World> {
     nextMail: base.nextMail,
     settle: () => store.close(),
     close: async () => {
-      await Promise.all(clients.map((c) => c.close()));
+      // A case may have closed its back end already (a second close of an undici pool throws).
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await api.shutdown();
       await store.close();
       if (serverLog.some((l) => l.startsWith('internal error'))) throw new Error(serverLog.join('\n'));
