@@ -386,6 +386,8 @@ export function normalise(value: unknown, key?: string): unknown {
   if (typeof value === 'string' && key !== undefined && RANDOM_KEYS.has(key)) return `<${key}>`;
   // Local calls have no client address (SPEC §6, documented): null locally, 127.0.0.1 over HTTP.
   if (key !== undefined && TRANSPORT_KEYS.has(key)) return `<${key}>`;
+  // Random values quoted inside messages (a WebAuthn challenge, base64url of 32 bytes).
+  if (typeof value === 'string') return value.replace(/"[A-Za-z0-9_-]{40,}"/g, '"<random>"');
   return value;
 }
 

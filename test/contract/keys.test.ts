@@ -132,6 +132,44 @@ const cases: Record<string, Case> = {
     expect(await anon.awaitKeyCeremony(c.ceremonyId, 0)).toEqual({ state: 'waiting' });
   },
 
+  'refused: an earlier answer replayed into a new ceremony, a tampered signature, a cloned key': async (world, rec) => {
+    const { me } = await initAlice(world);
+    const { key } = await register(world, me, 'blue', { password: PASSWORD });
+    const anon = world.anonymous();
+    const attempt = (code: string) =>
+      anon.signIn({ username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code } });
+    // An answer captured from one sign-in, posted to a new ceremony (its challenge differs).
+    const first = await anon.beginKeySignIn({ username: 'alice', password: PASSWORD });
+    const { publicKey } = await anon.keyCeremonyOptions(first.ceremonyId);
+    const captured = key.assert(publicKey as unknown as RequestOptions, world.relyingParty.origin);
+    const second = await anon.beginKeySignIn({ username: 'alice', password: PASSWORD });
+    rec(await anon.submitKeyCeremony(second.ceremonyId, { response: captured } as unknown as KeyCeremonyAnswer));
+    const again = rec(
+      await failure(anon.submitKeyCeremony(second.ceremonyId, { response: captured } as unknown as KeyCeremonyAnswer)),
+    );
+    expect(again).toMatchObject({ class: 'NotFound', exitCode: 4 });
+    const replay = rec(await failure(attempt(second.ceremonyId)));
+    expect(replay).toMatchObject({ class: 'AuthFailed', exitCode: 3 });
+    expect(replay.message).toMatch(/did not verify/);
+    // One bit of the signature flipped on its way out.
+    const third = await anon.beginKeySignIn({ username: 'alice', password: PASSWORD });
+    const response = key.assert(
+      (await anon.keyCeremonyOptions(third.ceremonyId)).publicKey as unknown as RequestOptions,
+      world.relyingParty.origin,
+    );
+    const sig = Buffer.from(response.response.signature, 'base64url');
+    sig[sig.length - 1]! ^= 1;
+    response.response.signature = sig.toString('base64url');
+    await anon.submitKeyCeremony(third.ceremonyId, { response } as unknown as KeyCeremonyAnswer);
+    expect(rec(await failure(attempt(third.ceremonyId))).message).toMatch(/did not verify/);
+    // The genuine key works; a clone whose counter went backwards does not.
+    const ok = await anon.beginKeySignIn({ username: 'alice', password: PASSWORD });
+    expect(rec(await attempt(await pageAsserts(world, ok.ceremonyId, key))).status).toBe('signed-in');
+    key.counter = 0;
+    const clone = await anon.beginKeySignIn({ username: 'alice', password: PASSWORD });
+    expect(rec(await failure(attempt(await pageAsserts(world, clone.ceremonyId, key)))).message).toMatch(/cloned/);
+  },
+
   'rename; remove with an assertion; the last key needs the yes and takes the recovery codes along': async (
     world,
     rec,

@@ -122,6 +122,9 @@ const cases: Record<string, Case> = {
     const unknown = rec(await failure(me.setNewsletters(['spam'], true)));
     expect(unknown.message).toContain('unknown list "spam"');
     rec(await failure(me.setNewsletters([], true)));
+    const security = rec(await failure(me.setNewsletters(['security'], false)));
+    expect(security).toMatchObject({ class: 'InvalidInput', exitCode: 2 });
+    expect(security.message).toContain('are always sent');
     const org = rec(await me.setOrganizationNotifications('acme-corp', true));
     expect(org.organizations).toEqual({ 'acme-corp': true });
     rec(await me.setOrganizationNotifications('acme-corp', false));
