@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
 import {
   ALICE,
@@ -31,6 +32,27 @@ const cases: Record<string, Case> = {
     expect(status.sessions).toHaveLength(1);
     expect(status.sessions[0]!.current).toBe(true);
     rec(await me.mfaStatus());
+  },
+
+  // Issue #14, documented: over HTTP the first init needs the server's one-time bootstrap secret, and
+  // spends it; `acctsec init --db` on the database's own host needs none.
+  'the bootstrap secret: needed over HTTP, spent by the first init': async (world) => {
+    const anon = world.anonymous();
+    if (world.name === 'remote') {
+      expect(world.bootstrapSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      for (const secret of [undefined, 'not-the-secret']) {
+        const refused = await failure(anon.init({ ...ALICE }, secret));
+        expect(refused).toMatchObject({ class: 'Forbidden', code: 'bootstrap_required', exitCode: 7 });
+      }
+      expect(existsSync(`${world.dir}/acctsec.db.bootstrap-secret`)).toBe(true);
+    } else {
+      expect(world.bootstrapSecret).toBeUndefined();
+    }
+    await initAlice(world);
+    expect(existsSync(`${world.dir}/acctsec.db.bootstrap-secret`)).toBe(false);
+    // Spent: the same secret does not init again (exit 5, as locally).
+    const again = await failure(anon.init({ ...ALICE, username: 'bob' }, world.bootstrapSecret));
+    expect(again).toMatchObject({ class: 'Conflict', exitCode: 5 });
   },
 
   'a second init is refused (exit 5), whatever the input': async (world, rec) => {

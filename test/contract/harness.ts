@@ -210,7 +210,8 @@ const CLIENT = 'acctsec-contract';
 
 // ---------------------------------------------------------------------------------------------------
 // Which Backend methods the suite calls: every back end a world hands out is wrapped in a Proxy that
-// records the names called; each file reports them when it ends, and coverage.test.ts checks the union.
+// records the names called, as `local:status` or `remote:status`; each file reports them when it ends,
+// and coverage.test.ts checks the union.
 
 /** Every operation of the Backend interface (routes.ts is checked against it by the compiler), plus close. */
 export const BACKEND_METHODS: readonly string[] = [...ROUTES.map((r) => r.op), 'close'].sort();
@@ -223,13 +224,13 @@ export const EXCLUDED_METHODS: Record<string, string> = {};
 
 const called = new Set<string>();
 
-function recording(backend: Backend): Backend {
+function recording(name: BackendName, backend: Backend): Backend {
   return new Proxy(backend, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof prop === 'string' && typeof value === 'function') {
         return (...args: unknown[]) => {
-          called.add(prop);
+          called.add(`${name}:${prop}`);
           return (value as (...a: unknown[]) => unknown).apply(target, args);
         };
       }
@@ -268,7 +269,7 @@ export interface BackendFactory {
 function recorded(make: () => Promise<World>): () => Promise<World> {
   return async () => {
     const w = await make();
-    return { ...w, anonymous: () => recording(w.anonymous()), as: (token) => recording(w.as(token)) };
+    return { ...w, anonymous: () => recording(w.name, w.anonymous()), as: (token) => recording(w.name, w.as(token)) };
   };
 }
 
@@ -371,7 +372,7 @@ const RANDOM_KEYS = new Set([
   'resetToken',
   'aaguid',
 ]);
-const TRANSPORT_KEYS = new Set(['ip', 'lastUsedIp', 'client']);
+const TRANSPORT_KEYS = new Set(['ip', 'lastUsedIp']);
 
 export function normalise(value: unknown, key?: string): unknown {
   if (Array.isArray(value)) {
