@@ -465,3 +465,25 @@ export async function mailedCode(world: World, subject: string, since = 0): Prom
   }
   throw new Error(`no message "${subject}" in the outbox after #${since}`);
 }
+
+/** What a call ended in, success or error, for comparing back ends where either may be right. */
+export async function outcome(
+  call: () => Promise<unknown> | AsyncIterable<unknown>,
+): Promise<{ ok: unknown } | { error: ErrorShape } | { untyped: string }> {
+  try {
+    const r = call();
+    return { ok: Symbol.asyncIterator in r ? await collect(r) : await r };
+  } catch (err) {
+    if (!(err instanceof AcctsecError))
+      return { untyped: `${(err as Error).constructor.name}: ${(err as Error).message}` };
+    return {
+      error: {
+        class: err.constructor.name,
+        code: err.slug,
+        exitCode: err.exitCode,
+        message: err.message,
+        details: err.details(),
+      },
+    };
+  }
+}
