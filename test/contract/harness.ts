@@ -59,8 +59,6 @@ export interface World {
   as(sessionToken: string): Backend;
   /** Every message sent so far, in order (the mailer's outbox files, read back). */
   mail(): Mail[];
-  /** Waits until more than `count` messages were sent (mail may go out after the answer, issue #15); returns the next one. */
-  nextMail(count: number): Promise<Mail>;
   /** Waits for the work done after answers (mail, issue #15). The store reopens on the next call. */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -90,13 +88,7 @@ function newWorldBase(name: BackendName) {
       const raw = d.via === 'outbox' ? readFileSync(d.path, 'utf8') : '';
       return { to: d.to, subject: d.subject, text: raw };
     });
-  const nextMail = async (count: number): Promise<Mail> => {
-    for (let i = 0; i < 200 && deliveries.length <= count; i++) await new Promise((r) => setTimeout(r, 10));
-    const m = mail()[count];
-    if (!m) throw new Error(`no message #${count + 1} in the outbox`);
-    return m;
-  };
-  return { dir, clock, options, mail, nextMail };
+  return { dir, clock, options, mail };
 }
 
 async function localWorld(): Promise<World> {
@@ -113,7 +105,6 @@ async function localWorld(): Promise<World> {
     anonymous: () => store.backend({ client: CLIENT }),
     as: (sessionToken) => store.backend({ sessionToken, client: CLIENT }),
     mail: base.mail,
-    nextMail: base.nextMail,
     settle: () => store.close(),
     close: async () => {
       await store.close();
@@ -193,7 +184,6 @@ async function remoteWorld(): Promise<World> {
     anonymous: () => client(),
     as: (sessionToken) => client(sessionToken),
     mail: base.mail,
-    nextMail: base.nextMail,
     settle: () => store.close(),
     close: async () => {
       // A case may have closed its back end already (a second close of an undici pool throws).
