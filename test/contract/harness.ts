@@ -12,6 +12,7 @@ import { DEFAULT_FROM, type Delivery } from '../../src/mail/mailer.js';
 import { bootstrapSecretPath, createBootstrap } from '../../src/server/bootstrap.js';
 import { createApiServer } from '../../src/server/server.js';
 import { argon2Hasher } from '../../src/service/password-hashing.js';
+import type { Policy } from '../../src/service/policy.js';
 import type { RelyingParty } from '../../src/service/security-keys.js';
 import { totpCode } from '../../src/service/totp.js';
 import type { InitResult } from '../../src/views.js';
@@ -66,7 +67,13 @@ export interface World {
 
 export type BackendName = 'local' | 'remote';
 
-function newWorldBase(name: BackendName) {
+/** What a case may set up differently: the operator's policy, an SMTP server instead of the outbox. */
+export interface WorldOptions {
+  policy?: Partial<Policy>;
+  smtp?: string;
+}
+
+function newWorldBase(name: BackendName, worldOptions: WorldOptions) {
   const dir = mkdtempSync(join(tmpdir(), `acctsec-contract-${name}-`));
   let t = EPOCH;
   const clock = {
@@ -81,7 +88,13 @@ function newWorldBase(name: BackendName) {
     keyPath: join(dir, 'acctsec.key'),
     hasher: TEST_HASHER,
     now: clock.now,
-    mail: { from: DEFAULT_FROM, outboxDir: join(dir, 'outbox'), onDelivery: (d) => deliveries.push(d) },
+    mail: {
+      from: DEFAULT_FROM,
+      outboxDir: join(dir, 'outbox'),
+      smtp: worldOptions.smtp,
+      onDelivery: (d) => deliveries.push(d),
+    },
+    ...(worldOptions.policy ? { policy: worldOptions.policy } : {}),
   };
   const mail = (): Mail[] =>
     deliveries.map((d) => {
@@ -91,8 +104,8 @@ function newWorldBase(name: BackendName) {
   return { dir, clock, options, mail };
 }
 
-async function localWorld(): Promise<World> {
-  const base = newWorldBase('local');
+async function localWorld(options: WorldOptions): Promise<World> {
+  const base = newWorldBase('local', options);
   // The CLI starts its own loopback page for key ceremonies; here a fixed origin stands for it.
   const relyingParty: RelyingParty = { rpId: 'localhost', origin: 'http://localhost:7444' };
   const store = openLocalStore({ ...base.options, relyingParty: async () => relyingParty });
@@ -114,8 +127,8 @@ async function localWorld(): Promise<World> {
 }
 
 /** What `acctsec serve --listen 127.0.0.1:0` builds (src/server/serve.ts), without its signal handling. */
-async function remoteWorld(): Promise<World> {
-  const base = newWorldBase('remote');
+async function remoteWorld(options: WorldOptions): Promise<World> {
+  const base = newWorldBase('remote', options);
   const { dbPath, keyPath } = base.options;
   const log = (line: string) => serverLog.push(line);
   const serverLog: string[] = [];
@@ -253,12 +266,12 @@ export function readCoverage(): Map<string, string[]> {
 
 export interface BackendFactory {
   name: BackendName;
-  world(): Promise<World>;
+  world(options?: WorldOptions): Promise<World>;
 }
 
-function recorded(make: () => Promise<World>): () => Promise<World> {
-  return async () => {
-    const w = await make();
+function recorded(make: (options: WorldOptions) => Promise<World>): (options?: WorldOptions) => Promise<World> {
+  return async (options = {}) => {
+    const w = await make(options);
     return { ...w, anonymous: () => recording(w.name, w.anonymous()), as: (token) => recording(w.name, w.as(token)) };
   };
 }
@@ -422,12 +435,17 @@ export type Case = (world: World, rec: <T>(value: T) => T) => Promise<void>;
  * tests, then the coverage report. `skipped`: cases whose back ends differ (a bug to fix in src/),
  * each with the difference.
  */
-export function contract(file: string, cases: Record<string, Case>, skipped: Record<string, string> = {}): void {
+export function contract(
+  file: string,
+  cases: Record<string, Case | { options: WorldOptions; run: Case }>,
+  skipped: Record<string, string> = {},
+): void {
   describe.each(BACKENDS)('$name', (factory) => {
-    for (const [name, fn] of Object.entries(cases)) {
+    for (const [name, c] of Object.entries(cases)) {
       const run = skipped[name] ? it.skip : it;
+      const [options, fn] = typeof c === 'function' ? [{}, c] : [c.options, c.run];
       run(name, async () => {
-        const world = await factory.world();
+        const world = await factory.world(options);
         try {
           await fn(world, recorder(factory.name, name));
         } finally {

@@ -11,6 +11,7 @@ import {
   totpAt,
   type Case,
   type World,
+  type WorldOptions,
 } from './harness.js';
 
 // Second factors: the authenticator app, recovery codes, email codes; identity confirmation with them.
@@ -24,7 +25,7 @@ async function aliceWithTotp(world: World): Promise<{ me: Backend; secret: strin
   return { me, secret, enabled };
 }
 
-const cases: Record<string, Case> = {
+const cases: Record<string, Case | { options: WorldOptions; run: Case }> = {
   'TOTP enrolment: identity always, then a pending secret confirmed by a code, with 10 recovery codes': async (
     world,
     rec,
@@ -269,6 +270,30 @@ const cases: Record<string, Case> = {
     const off = rec(await me.disableEmailMfa(offCode, true));
     expect(off).toEqual({ disabled: true, remainingMethods: [] });
     rec(await failure(me.confirmEmailMfa('123456')));
+  },
+
+  'email codes turned off by policy: enabling is Forbidden (exit 7)': {
+    options: { policy: { allowEmailMfa: false } },
+    run: async (world, rec) => {
+      const { me } = await initAlice(world);
+      const r = rec(await failure(me.beginEmailMfa({ password: PASSWORD })));
+      expect(r).toMatchObject({ class: 'Forbidden', exitCode: 7 });
+      expect(r.message).toContain('policy.allowEmailMfa');
+    },
+  },
+
+  'a mail server that cannot be reached: Unavailable (exit 8) naming it, and email codes stay off': {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    options: { smtp: 'smtp://127.0.0.1:1' },
+    run: async (world, rec) => {
+      const { me } = await initAlice(world);
+      const r = rec(await failure(me.beginEmailMfa({ password: PASSWORD })));
+      expect(r).toMatchObject({ class: 'Unavailable', exitCode: 8 });
+      expect(r.message).toContain('127.0.0.1:1');
+      const status = rec(await me.mfaStatus());
+      expect(status.methods.find((m) => m.type === 'email')?.enabled).toBe(false);
+      rec(await failure(me.confirmEmailMfa('123456')));
+    },
   },
 
   'the second factors of one account are independent: disabling one leaves the other': async (world, rec) => {
