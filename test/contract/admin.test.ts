@@ -1,3 +1,5 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Backend } from '../../src/backend/backend.js';
 import { collect, contract, failure, initAlice, MINUTE, signIn, totpAt, type Case, type World } from './harness.js';
@@ -27,6 +29,16 @@ async function createAndClaim(
   expect(created.resetToken).toMatch(/^acs_rst_/);
   await world.anonymous().recoverWithToken({ username, token: created.resetToken!, newPassword: password });
   return signIn(world, username, password);
+}
+
+/** What someone with the database file but not the key can do (the e2e suite uses the sqlite3 shell). */
+function tamper(world: World, sql: string): void {
+  const db = new Database(join(world.dir, 'acctsec.db'));
+  try {
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
 }
 
 const cases: Record<string, Case> = {
@@ -305,6 +317,46 @@ const cases: Record<string, Case> = {
     expect(later).toMatchObject({ intact: true, keptHead: head.head });
     const bad = rec(await failure(alice.adminVerifyAudit('not-a-head')));
     expect(bad).toMatchObject({ class: 'InvalidInput', exitCode: 2 });
+  },
+
+  'a row edited behind the back end makes audit verify and head report it': async (world, rec) => {
+    const { me: alice } = await initAlice(world);
+    await createAndClaim(world, alice, 'uma', 'user', UMA_PASSWORD);
+    await alice.adminLock('uma', true, { reason: 'first reason' });
+    await alice.adminLock('uma', false, { reason: 'second reason' });
+    expect(rec(await alice.adminVerifyAudit()).intact).toBe(true);
+    tamper(world, "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET reason = 'nothing to see' WHERE id = 2;");
+    const v = rec(await alice.adminVerifyAudit());
+    expect(v).toMatchObject({ intact: false, firstBadRow: 2, missingTriggers: ['audit_log_no_update'] });
+    expect(v.problems.join('\n')).toContain('row 2 was changed');
+    expect(rec(await alice.adminAuditHead()).intact).toBe(false);
+  },
+
+  'the newest rows removed and the head rewritten: a kept head catches it': async (world, rec) => {
+    const { me: alice } = await initAlice(world);
+    await createAndClaim(world, alice, 'uma', 'user', UMA_PASSWORD);
+    const head = rec(await alice.adminAuditHead());
+    expect(head.head).toMatch(/^1:[0-9a-f]{64}$/);
+    await alice.adminLock('uma', true, { reason: 'first reason' });
+    const kept = (await alice.adminAuditHead()).head!;
+    expect(kept).toMatch(/^2:/);
+    await alice.adminLock('uma', false, { reason: 'second reason' });
+    expect(rec(await alice.adminVerifyAudit(kept))).toMatchObject({ intact: true, keptHead: kept });
+    tamper(
+      world,
+      "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE id >= 2; UPDATE meta SET value = (SELECT hash FROM audit_log WHERE id = 1) WHERE key = 'audit_head_seal';",
+    );
+    const v = rec(await alice.adminVerifyAudit());
+    expect(v.intact).toBe(false);
+    expect(v.problems[0]).toContain('the stored head does not match the newest row 1');
+    expect(v.missingTriggers).toEqual(['audit_log_no_delete']);
+    const withHead = rec(await alice.adminVerifyAudit(kept));
+    expect(withHead.problems.join('\n')).toContain('row 2 of the kept head is gone');
+    for (const bad of ['12', '3:xyz', `0:${'a'.repeat(64)}`]) {
+      const r = rec(await failure(alice.adminVerifyAudit(bad)));
+      expect(r, bad).toMatchObject({ class: 'InvalidInput', exitCode: 2 });
+      expect(r.message).toContain(`invalid --head "${bad}"`);
+    }
   },
 };
 
