@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import {
   ALICE,
   collect,
+  DAY,
   contract,
   failure,
   HOUR,
@@ -271,6 +272,29 @@ const cases: Record<string, Case> = {
     const again = world.as(token);
     rec((await again.status()).username);
     await again.close();
+  },
+
+  'a session idle for 24 hours expires; one used in between does not': async (world, rec) => {
+    const { me } = await initAlice(world);
+    const busy = await signIn(world, 'alice', PASSWORD);
+    world.clock.advance(23 * HOUR);
+    rec(await busy.status());
+    world.clock.advance(2 * HOUR);
+    const expired = rec(await failure(me.status()));
+    expect(expired).toMatchObject({ class: 'AuthFailed', exitCode: 3 });
+    expect(expired.message).toContain('expired');
+    rec((await busy.status()).sessions.length);
+  },
+
+  'after six months the password is due for rotation: status says so': async (world, rec) => {
+    await initAlice(world);
+    world.clock.advance(185 * DAY);
+    const r = rec(await world.anonymous().signIn({ username: 'alice', password: PASSWORD }));
+    expect(r.status).toBe('signed-in');
+    if (r.status !== 'signed-in') return;
+    const status = rec(await world.as(r.session.token).status());
+    expect(status.passwordRotationDue).toBe(true);
+    expect(status.notices.join(' ')).toMatch(/password/);
   },
 
   'the admin user list streams the accounts': async (world, rec) => {
