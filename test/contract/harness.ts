@@ -42,13 +42,19 @@ export const TEST_HASHER = argon2Hasher({ memoryCost: 1024, timeCost: 1, paralle
 export interface Mail {
   to: string[];
   subject: string;
+  /** The whole message as written to the outbox (.eml: headers and every part). */
   text: string;
 }
 
 export interface World {
   readonly name: BackendName;
-  /** Where the database lives (tests never open it: the back ends are the only way in). */
+  /** The temp folder of the database, its key and the outbox (only the audit tampering cases touch the file). */
   readonly dir: string;
+  /**
+   * The service's clock (LocalStoreOptions.now), shared by no one else: timestamps are equal across the
+   * back ends, TOTP codes are computed at it, windows and expiries pass when a test moves it. The HTTP
+   * server's per-address limiter keeps real time, as serve's does.
+   */
   readonly clock: { now(): number; advance(ms: number): void };
   /** The relying party of security key ceremonies (the soft authenticator signs for its origin). */
   readonly relyingParty: RelyingParty;
@@ -107,6 +113,8 @@ function newWorldBase(name: BackendName, worldOptions: WorldOptions) {
 async function localWorld(options: WorldOptions): Promise<World> {
   const base = newWorldBase('local', options);
   // The CLI starts its own loopback page for key ceremonies; here a fixed origin stands for it.
+  // createLocalBackend is this store with one back end (and close() closing the store): the worlds
+  // keep one store and hand out a back end per session, as a CLI run per profile would.
   const relyingParty: RelyingParty = { rpId: 'localhost', origin: 'http://localhost:7444' };
   const store = openLocalStore({ ...base.options, relyingParty: async () => relyingParty });
   return {
