@@ -20,7 +20,8 @@ import { addRecoveryEmail, confirmRecoveryEmail, listRecoveryEmails, recoverWith
 import { createMailer, type MailConfig } from '../mail/mailer.js';
 import { addIp, clearIp, removeIp, setIp } from '../service/ip-allow-list.js';
 import { checkIp, isAllowed, listIp } from '../service/ip-networks.js';
-import { Forbidden, Unavailable } from '../errors.js';
+import { Forbidden, InvalidInput, Unavailable } from '../errors.js';
+import { checkArguments, ROUTES } from './routes.js';
 import {
   auditEntries,
   auditLogHead,
@@ -112,7 +113,12 @@ export interface LocalBackendOptions extends LocalStoreOptions, BackendOptions {
  */
 export interface LocalStore {
   readonly location: string;
-  backend(credentials: Credentials): Backend;
+  /**
+   * A back end for one caller. Its arguments are checked against the route table's schemas, as the
+   * server checks a request's (issue #16: the contract suite found the two refusing bad input
+   * differently); `acctsec serve`, which has just checked them, passes `checked: true`.
+   */
+  backend(credentials: Credentials, options?: { checked?: boolean }): Backend;
   /**
    * Runs a batch of introspection calls made synchronously inside `fn` on one read of the change
    * counter, made on entry (serve answers the introspections read in one event-loop turn this way).
@@ -136,7 +142,10 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
   };
   return {
     location: options.dbPath,
-    backend: (credentials) => localBackend(options, context, credentials),
+    backend: (credentials, how) => {
+      const backend = localBackend(options, context, credentials);
+      return how?.checked ? backend : checkingArguments(backend);
+    },
     introspectionBatch: (fn) => {
       let ctx: ServiceContext;
       try {
@@ -159,6 +168,27 @@ export function createLocalBackend(options: LocalBackendOptions): Backend {
   const store = openLocalStore(options);
   const backend = store.backend({ sessionToken: options.sessionToken, client: options.client });
   return { ...backend, close: () => store.close() };
+}
+
+/** Each operation's arguments checked as the server checks them, then handed over parsed. */
+function checkingArguments(backend: Backend): Backend {
+  const checked: Record<string, unknown> = { ...backend };
+  for (const route of ROUTES) {
+    const call = (backend[route.op] as (...args: unknown[]) => unknown).bind(backend);
+    checked[route.op] = (...args: unknown[]) => {
+      const c = checkArguments(route, args);
+      if (c.ok) return call(...c.args);
+      const refusal = new InvalidInput(c.message, c.field);
+      // A streamed answer fails when it is read, as it does over HTTP.
+      if (route.stream) {
+        return {
+          [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(refusal) }),
+        };
+      }
+      return Promise.reject(refusal);
+    };
+  }
+  return checked as unknown as Backend;
 }
 
 function localBackend(options: LocalStoreOptions, open: (create: boolean) => ServiceContext, credentials: Credentials): Backend {

@@ -150,3 +150,33 @@ export const ROUTES: Route[] = [
 
 export const ROUTE_BY_OP = new Map(ROUTES.map((r) => [r.op, r]));
 
+
+/** The first problem of arguments that do not fit their route's schemas, naming the field and never echoing its value. */
+export function schemaProblem(issues: readonly v.BaseIssue<unknown>[]): { message: string; field: string } {
+  const issue = issues[0]!;
+  const field = v.getDotPath(issue) ?? 'body';
+  let problem: string;
+  if (issue.type === 'strict_object' && issue.expected === 'never') problem = 'is not a field of this request';
+  else if (issue.type === 'custom') problem = issue.message;
+  else if (issue.kind === 'schema' && issue.received === 'undefined') problem = 'is missing';
+  else if (issue.kind === 'schema') problem = `must be ${issue.expected ?? 'something else'}`;
+  else problem = issue.message;
+  return { message: `invalid request: ${field} ${problem}`, field };
+}
+
+/**
+ * A call's arguments checked against its route's schemas, as the server checks a request's fields
+ * (an undefined argument is an absent field, as in JSON): the parsed values, or the first problem.
+ * The local back end checks its callers with it too, so both back ends refuse the same input alike.
+ */
+export function checkArguments(route: Route, args: readonly unknown[]): { ok: true; args: unknown[] } | { ok: false; message: string; field: string } {
+  const fields = Object.fromEntries(route.params.flatMap(([name], i) => (args[i] === undefined ? [] : [[name, args[i]]])));
+  return checkFields(route, fields);
+}
+
+/** The fields of a request (the server's JSON body or query) checked against its route's schemas. */
+export function checkFields(route: Route, fields: Record<string, unknown>): { ok: true; args: unknown[] } | { ok: false; message: string; field: string } {
+  const checked = v.safeParse(route.input, fields);
+  if (!checked.success) return { ok: false, ...schemaProblem(checked.issues) };
+  return { ok: true, args: route.params.map(([name]) => checked.output[name]) };
+}

@@ -104,7 +104,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       let backend = backends.get(key);
       if (!backend) {
         if (backends.size >= 4096) backends.clear();
-        backends.set(key, (backend = store.backend({ sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client })));
+        backends.set(key, (backend = store.backend({ sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client }, { checked: true })));
       }
       return backend;
     },

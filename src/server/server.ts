@@ -3,9 +3,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { isUtf8 } from 'node:buffer';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import * as v from 'valibot';
 import type { Backend } from '../backend/backend.js';
-import { ROUTES, type Operation, type Route } from '../backend/routes.js';
+import { checkFields, ROUTES, type Operation, type Route } from '../backend/routes.js';
 import { AcctsecError, Conflict, Forbidden, STATUS_BY_EXIT } from '../errors.js';
 import { readAddress, unmapped } from '../ip-address.js';
 import type { InitResult } from '../views.js';
@@ -284,19 +283,6 @@ function queryFields(query: URLSearchParams): Record<string, unknown> {
   return fields;
 }
 
-/** The first problem of a request that does not fit its route's schema, naming the field; never echoing its value. */
-function schemaError(issues: readonly v.BaseIssue<unknown>[]): HttpError {
-  const issue = issues[0]!;
-  const field = v.getDotPath(issue) ?? 'body';
-  let problem: string;
-  if (issue.type === 'strict_object' && issue.expected === 'never') problem = 'is not a field of this request';
-  else if (issue.type === 'custom') problem = issue.message;
-  else if (issue.kind === 'schema' && issue.received === 'undefined') problem = 'is missing';
-  else if (issue.kind === 'schema') problem = `must be ${issue.expected ?? 'something else'}`;
-  else problem = issue.message;
-  return invalid(`invalid request: ${field} ${problem}`, field);
-}
-
 const MEDIA_JSON = 'application/json';
 const MEDIA_FORM = 'application/x-www-form-urlencoded';
 
@@ -485,9 +471,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   /** The body or query's fields checked against the route's schema, then the caller's credentials. */
   function respond(req: IncomingMessage, res: ServerResponse, route: Route, ip: string, fields: Record<string, unknown>): void {
     // Checked before anything else runs: a body of the wrong shape never reaches the Backend.
-    const checked = v.safeParse(route.input, fields);
-    if (!checked.success) throw schemaError(checked.issues);
-    const args = route.params.map(([name]) => checked.output[name]);
+    const checked = checkFields(route, fields);
+    if (!checked.ok) throw invalid(checked.message, checked.field);
+    const { args } = checked;
     const creds = credentialsFor(req, route, ip);
     if (route.perCaller && options.introspectionBatch) {
       if (batch.length === 0) setImmediate(answerBatch);
