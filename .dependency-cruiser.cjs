@@ -19,6 +19,18 @@ const SHARED = '^src/[^/]+\\.ts$';
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
+    {
+      name: 'heavy-libraries-load-lazily',
+      severity: 'error',
+      comment:
+        'Issue #18: every command starts fast. These libraries are imported with import() on the path that needs them (a key ceremony, a password hash, a mail, a strength check, a config write, a QR code, a prompt), never statically; undici only by the remote back end, itself loaded lazily.',
+      from: { pathNot: '^src/backend/remote\\.ts$' },
+      to: {
+        path: '^node_modules/(@simplewebauthn|argon2|nodemailer|@zxcvbn-ts|conf|qrcode|@inquirer|undici)/',
+        dynamic: false,
+        dependencyTypesNot: ['type-only'],
+      },
+    },
     { name: 'no-circular', severity: 'error', comment: 'An import cycle makes module order matter; break it with a shared module.', from: {}, to: { circular: true } },
     {
       name: 'cli-uses-the-backend-interface',

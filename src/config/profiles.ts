@@ -1,10 +1,16 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Conf from 'conf';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type Conf from 'conf';
+import envPaths from 'env-paths';
+import * as v from 'valibot';
 import { InvalidInput } from '../errors.js';
 
-// The config file (conf, mode 0600): named profiles, each with its settings and, once signed in, the
+// The config file (mode 0600): named profiles, each with its settings and, once signed in, the
 // session token. The token is the only secret in it and is never printed by `config`.
+//
+// Reading is what every command does, so it is a readFileSync and a small schema check (issue #18:
+// `conf` brings ajv, which cost a command more than the rest of its start-up). Writing (`config set`,
+// `login`, `logout`, `init`) goes through `conf`, loaded then: atomic writes, mode 0600.
 
 export interface SavedSession {
   token: string;
@@ -23,6 +29,19 @@ export interface Profile {
 
 interface ConfigShape {
   profiles: Record<string, Profile>;
+}
+
+const SessionShape = v.object({ token: v.string(), sessionId: v.string(), username: v.string(), location: v.string() });
+const FileShape = v.object({
+  profiles: v.optional(
+    v.record(v.string(), v.object({ settings: v.optional(v.record(v.string(), v.union([v.string(), v.number(), v.boolean()])), {}), session: v.optional(SessionShape) })),
+    {},
+  ),
+});
+
+/** Where conf keeps the file: ACCTSEC_CONFIG_DIR, else the platform's config folder (XDG on Linux). */
+export function configPath(): string {
+  return join(process.env.ACCTSEC_CONFIG_DIR || envPaths('acctsec', { suffix: '' }).config, 'config.json');
 }
 
 export interface SettingSpec {
@@ -211,45 +230,74 @@ export function settingSpec(key: string): SettingSpec {
 const PROFILE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export class ProfileStore {
-  private readonly conf: Conf<ConfigShape>;
+  readonly path: string;
+  private data: ConfigShape | undefined;
+  private conf: Conf<ConfigShape> | undefined;
 
   constructor(readonly profileName: string) {
     if (!PROFILE_NAME.test(profileName)) {
       throw new InvalidInput(`invalid profile name "${profileName}": use letters, digits, ".", "_" and "-"`, '--profile');
     }
-    const cwd = process.env.ACCTSEC_CONFIG_DIR;
-    this.conf = new Conf<ConfigShape>({
-      projectName: 'acctsec',
-      projectSuffix: '',
-      configName: 'config',
-      configFileMode: 0o600,
-      accessPropertiesByDotNotation: false,
-      defaults: { profiles: {} },
-      ...(cwd ? { cwd } : {}),
-    });
-    // Keep the folder private too: the file holds session tokens.
-    const dir = dirname(this.conf.path);
-    if (existsSync(dir)) chmodSync(dir, 0o700);
-    else mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.path = configPath();
   }
 
-  get path(): string {
-    return this.conf.path;
+  /** The file as it is now: read once, and again after each write. A file we cannot read is named. */
+  private read(): ConfigShape {
+    if (this.data) return this.data;
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return (this.data = { profiles: {} });
+      throw new InvalidInput(`cannot read the config file ${this.path}: ${(err as Error).message}`, 'config');
+    }
+    let parsed: unknown;
+    try {
+      parsed = text.trim() ? JSON.parse(text) : {};
+    } catch {
+      throw new InvalidInput(`the config file ${this.path} is not valid JSON: fix it or remove it`, 'config');
+    }
+    const checked = v.safeParse(FileShape, parsed);
+    if (!checked.success) {
+      throw new InvalidInput(`the config file ${this.path} is not an acctsec config (${v.getDotPath(checked.issues[0]) ?? 'top level'}): fix it or remove it`, 'config');
+    }
+    return (this.data = checked.output);
+  }
+
+  /** conf, for writes: loaded by the first one, with the folder kept private (the file holds session tokens). */
+  private async writer(): Promise<Conf<ConfigShape>> {
+    if (!this.conf) {
+      const { default: ConfClass } = await import('conf');
+      const dir = dirname(this.path);
+      if (existsSync(dir)) chmodSync(dir, 0o700);
+      else mkdirSync(dir, { recursive: true, mode: 0o700 });
+      this.conf = new ConfClass<ConfigShape>({
+        projectName: 'acctsec',
+        projectSuffix: '',
+        configName: 'config',
+        configFileMode: 0o600,
+        accessPropertiesByDotNotation: false,
+        defaults: { profiles: {} },
+        cwd: dir,
+      });
+    }
+    return this.conf;
   }
 
   /** Every profile in the file, for completion of --profile. */
   profileNames(): string[] {
-    return Object.keys(this.conf.get('profiles'));
+    return Object.keys(this.read().profiles);
   }
 
   profile(): Profile {
-    const p = this.conf.get('profiles')[this.profileName];
+    const p = this.read().profiles[this.profileName];
     return { settings: { ...(p?.settings ?? {}) }, ...(p?.session ? { session: p.session } : {}) };
   }
 
-  private save(profile: Profile): void {
-    const all = this.conf.get('profiles');
-    this.conf.set('profiles', { ...all, [this.profileName]: profile });
+  private async save(profile: Profile): Promise<void> {
+    const conf = await this.writer();
+    conf.set('profiles', { ...conf.get('profiles'), [this.profileName]: profile });
+    this.data = undefined;
   }
 
   /** The policy fields set in this profile, by their service names. */
@@ -267,21 +315,21 @@ export class ProfileStore {
     return this.profile().settings[settingSpec(key).key];
   }
 
-  set(key: string, raw: string): SettingValue {
+  async set(key: string, raw: string): Promise<SettingValue> {
     const spec = settingSpec(key);
     const value = spec.parse(raw);
     const p = this.profile();
     p.settings[spec.key] = value;
-    this.save(p);
+    await this.save(p);
     return value;
   }
 
-  unset(key: string): boolean {
+  async unset(key: string): Promise<boolean> {
     const spec = settingSpec(key);
     const p = this.profile();
     const had = spec.key in p.settings;
     delete p.settings[spec.key];
-    this.save(p);
+    await this.save(p);
     return had;
   }
 
@@ -289,12 +337,12 @@ export class ProfileStore {
     return this.profile().session;
   }
 
-  saveSession(session: SavedSession): void {
-    this.save({ ...this.profile(), session });
+  async saveSession(session: SavedSession): Promise<void> {
+    await this.save({ ...this.profile(), session });
   }
 
-  clearSession(): void {
+  async clearSession(): Promise<void> {
     const { settings: s } = this.profile();
-    this.save({ settings: s });
+    await this.save({ settings: s });
   }
 }

@@ -1,4 +1,4 @@
-import argon2 from 'argon2';
+import type Argon2 from 'argon2';
 import { standardPhc } from './phc.js';
 
 export interface Argon2Params {
@@ -23,11 +23,20 @@ export function normalizePassword(password: string): string {
   return password.normalize('NFC');
 }
 
+/** The argon2 addon, loaded by the first hash: commands that check no password do not pay for it (issue #18). */
+async function loadArgon2(): Promise<typeof Argon2> {
+  return (await import('argon2')).default;
+}
+
 export function argon2Hasher(params: Argon2Params = DEFAULT_ARGON2): PasswordHasher {
   return {
     params,
-    hash: async (password) => standardPhc(await argon2.hash(normalizePassword(password), { type: argon2.argon2id, ...params })),
+    hash: async (password) => {
+      const argon2 = await loadArgon2();
+      return standardPhc(await argon2.hash(normalizePassword(password), { type: argon2.argon2id, ...params }));
+    },
     verify: async (hash, password) => {
+      const argon2 = await loadArgon2();
       // An account with no password yet (created by support, `!`) must not answer sooner than one
       // with a password: the time would tell that the name exists. One hash at today's cost, as for
       // an unknown name.

@@ -1,12 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type * as WebAuthn from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON, verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
 import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
 import { kindOf } from '../factor-kinds.js';
 import { findAccountByUsername, type AccountRow } from '../store/accounts.js';
@@ -45,6 +39,14 @@ import type { Throttle } from './throttle.js';
 // that page fetches the options and posts the browser's answer; the caller that started the ceremony
 // (holding the session, or the password at sign-in) then has the answer verified. At sign-in, in
 // identity confirmation and in recovery, the ceremony's id is the key method's "code".
+
+/**
+ * @simplewebauthn/server, loaded by the first ceremony: it is most of what a command would otherwise
+ * load at start-up (issue #18), and only key ceremonies need it.
+ */
+function webauthn(): Promise<typeof WebAuthn> {
+  return import('@simplewebauthn/server');
+}
 
 export type { RelyingParty } from './context.js';
 
@@ -130,6 +132,7 @@ function startCeremony(
 }
 
 async function assertionOptions(ctx: ServiceContext, rp: RelyingParty, keys: { id: string; transports?: string[] }[]) {
+  const { generateAuthenticationOptions } = await webauthn();
   return generateAuthenticationOptions({
     rpID: rp.rpId,
     allowCredentials: keys,
@@ -209,7 +212,7 @@ function verifyAssertion(ctx: ServiceContext, account: AccountRow, id: string, o
     if (!key) throw fail('unknown-key', 'that security key is not registered for this account');
     let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
     try {
-      verified = await verifyAuthenticationResponse({
+      verified = await (await webauthn()).verifyAuthenticationResponse({
         response,
         expectedChallenge: row.challenge,
         expectedOrigin: row.origin,
@@ -322,7 +325,7 @@ export async function beginKeyRegistration(
   const active = identityFactors(ctx, a).map((f) => f.id);
   await confirmIdentity(ctx, auth, proof, origin, { always: true, accept: active.length ? { password: false, methods: active } : { password: true } });
   const existing = listSecurityKeys(ctx.db, a.id);
-  const options = await generateRegistrationOptions({
+  const options = await (await webauthn()).generateRegistrationOptions({
     rpName: ctx.policy.totpIssuer,
     rpID: rp.rpId,
     userName: a.username,
@@ -348,7 +351,7 @@ export async function finishKeyRegistration(ctx: ServiceContext, auth: Auth, id:
   if (!consumeCeremony(ctx.db, hash, ctx.now())) throw new Conflict('this registration was already finished');
   let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
-    verified = await verifyRegistrationResponse({
+    verified = await (await webauthn()).verifyRegistrationResponse({
       response: JSON.parse(row.response) as RegistrationResponseJSON,
       expectedChallenge: row.challenge,
       expectedOrigin: row.origin,

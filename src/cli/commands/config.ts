@@ -40,7 +40,7 @@ export async function configSetRun(opts: { f: Factory; key: string; value: strin
   const profiles = await f.profiles();
   const { settingSpec } = await import('../../config/profiles.js');
   const spec = settingSpec(opts.key);
-  const stored = profiles.set(opts.key, opts.value);
+  const stored = await profiles.set(opts.key, opts.value);
   const value = spec.redact ? spec.redact(stored) : stored;
   if (f.globals.json) f.io.json({ key: opts.key, value, profile: profiles.profileName });
   else f.io.note(`Set ${opts.key} = ${String(value)} in profile ${profiles.profileName}.`);
@@ -49,7 +49,7 @@ export async function configSetRun(opts: { f: Factory; key: string; value: strin
 export async function configUnsetRun(opts: { f: Factory; key: string }): Promise<void> {
   const { f } = opts;
   const profiles = await f.profiles();
-  const had = profiles.unset(opts.key);
+  const had = await profiles.unset(opts.key);
   if (f.globals.json) f.io.json({ key: opts.key, removed: had, profile: profiles.profileName });
   else f.io.note(had ? `Removed ${opts.key} from profile ${profiles.profileName}.` : `${opts.key} was not set in profile ${profiles.profileName}.`);
 }

@@ -39,7 +39,7 @@ export async function initRun(opts: InitOptions): Promise<void> {
   const backend = await f.backendWith(undefined);
   const result = await backend.init({ username, email, password }, bootstrapSecret);
   const profiles = await f.profiles();
-  profiles.saveSession({
+  await profiles.saveSession({
     token: result.session.token,
     sessionId: result.session.sessionId,
     username: result.account.username,

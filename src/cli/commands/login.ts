@@ -93,7 +93,7 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
     if (result.status !== 'signed-in') throw new MissingInput(`a second factor is needed (active: ${names})`);
   }
   const { session, notices } = result;
-  profiles.saveSession({ token: session.token, sessionId: session.sessionId, username: session.username, location: backend.location });
+  await profiles.saveSession({ token: session.token, sessionId: session.sessionId, username: session.username, location: backend.location });
   // The profile's earlier session is ended, not left behind unused.
   if (previous && previous.location === backend.location && previous.token !== session.token) {
     await (await f.backendWith(previous.token)).signOut().catch(() => undefined);

@@ -19,7 +19,7 @@ export async function logoutRun(opts: { f: Factory }): Promise<void> {
     if (!(err instanceof AcctsecError) || err.exitCode !== 3) throw err;
     ended = false;
   }
-  profiles.clearSession();
+  await profiles.clearSession();
   if (f.globals.json) f.io.json({ signedOut: true, sessionId: saved.sessionId });
   else f.io.out(ended ? `Signed out ${saved.username} (session ${saved.sessionId}).` : `The session of ${saved.username} had already ended; forgotten.`);
 }

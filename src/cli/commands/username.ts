@@ -20,7 +20,7 @@ export async function usernameChangeRun(opts: { f: Factory; name: string; identi
   const result = await withIdentity(f, opts.identity, backend, (proof) => backend.changeUsername(opts.name, proof));
   const profiles = await f.profiles();
   const saved = profiles.session();
-  if (saved) profiles.saveSession({ ...saved, username: result.username });
+  if (saved) await profiles.saveSession({ ...saved, username: result.username });
   if (f.globals.json) f.io.json(result);
   else f.io.out(`Username changed from ${result.previous} to ${result.username}.`);
 }
