@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { Chalk } from 'chalk';
 import { onTestFinished, vi } from 'vitest';
 import type { Backend } from '../../../src/backend/backend.js';
@@ -474,6 +475,21 @@ export async function enableTotp(f: FakeFactory): Promise<{ secret: string; reco
   // The confirmation used this step's code: the next one a test computes must be of a later step.
   clock.advance(30_000);
   return { secret, recoveryCodes };
+}
+
+/**
+ * Makes process.stdin a stream of `text` until the test ends. src/cli/secrets.ts reads stdin once per
+ * process and keeps the lines in a module variable, so the modules are reset too: the test must import
+ * the command (and the error classes it checks with instanceof) afresh, with `await import(...)`.
+ */
+export function stubStdin(text: string): void {
+  const original = Object.getOwnPropertyDescriptor(process, 'stdin');
+  const stream = Readable.from([Buffer.from(text, 'utf8')]);
+  Object.defineProperty(process, 'stdin', { configurable: true, enumerable: true, get: () => stream });
+  vi.resetModules();
+  onTestFinished(() => {
+    if (original) Object.defineProperty(process, 'stdin', original);
+  });
 }
 
 /** The message of a rejected promise's error and its class, for strict `toThrow` assertions. */
