@@ -25,7 +25,7 @@ import { codeAt } from '../../rfc6238.js';
 process.env.TZ = 'UTC';
 
 export const PASSWORD = 'correct horse battery staple';
-export const NEW_PASSWORD = 'a brand new passphrase for alice';
+export const NEW_PASSWORD = 'a brand new passphrase, well kept';
 /** 2026-11-23T10:00:00Z, a Monday: every test starts here unless it says otherwise. */
 export const START = Date.parse('2026-11-23T10:00:00Z');
 export const MINUTE = 60_000;
