@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -301,7 +301,7 @@ export function createFakeFactory(options: FakeFactoryOptions = {}): FakeFactory
     vi.useFakeTimers({ toFake: ['Date'], now: START });
   }
   const shared = options.shareWith;
-  const dir = shared?.dir ?? mkdtempSync(join(tmpdir(), 'acctsec-unit-'));
+  const dir = shared?.dir ?? mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'acctsec-unit-'));
   const dbPath = join(dir, 'acctsec.db');
   const configDir = join(dir, 'config');
   const outboxDir = join(dir, 'outbox');
