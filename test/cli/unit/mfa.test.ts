@@ -18,7 +18,7 @@ import {
 } from './fake-factory.js';
 
 const ACTIVE = 'The authenticator app is active: sign-in now asks for a code from it.';
-const RECOVERY_CODE = /^[a-z0-9]{4,}(-[a-z0-9]{4,})*$/i;
+const RECOVERY_CODE = /^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$/;
 
 /** The secret of the enrollment the command printed, read back from its otpauth URI. */
 function printedSecret(f: FakeFactory): string {
