@@ -86,7 +86,7 @@ describe('activity', () => {
   it('not signed in: AuthFailed', async () => {
     const f = createFakeFactory();
     await initAlice(f);
-    (await f.profiles()).clearSession();
+    await (await f.profiles()).clearSession();
     await expect(activityRun({ f, limit: 20 })).rejects.toBeInstanceOf(AuthFailed);
   });
 });

@@ -31,14 +31,14 @@ describe('config get', () => {
 
   it('a set value, typed in --json', async () => {
     const f = createFakeFactory({ json: true });
-    (await f.profiles()).set('policy.allowEmailMfa', 'off');
+    await (await f.profiles()).set('policy.allowEmailMfa', 'off');
     await configGetRun({ f, key: 'policy.allowEmailMfa' });
     expect(f.io.document()).toEqual({ key: 'policy.allowEmailMfa', value: false });
   });
 
   it('an SMTP password is never shown', async () => {
     const f = createFakeFactory();
-    (await f.profiles()).set('mail.smtp', 'smtps://mailer:s3cret@mail.example.com:465');
+    await (await f.profiles()).set('mail.smtp', 'smtps://mailer:s3cret@mail.example.com:465');
     await configGetRun({ f, key: 'mail.smtp' });
     expect(f.io.lines).toEqual(['smtps://mailer:***@mail.example.com:465']);
   });
@@ -120,7 +120,7 @@ describe('config set', () => {
 describe('config unset', () => {
   it('removes a set key', async () => {
     const f = createFakeFactory();
-    (await f.profiles()).set('policy.sessionIdleHours', '8');
+    await (await f.profiles()).set('policy.sessionIdleHours', '8');
     await configUnsetRun({ f, key: 'policy.sessionIdleHours' });
     expect(f.io.notes).toEqual(['Removed policy.sessionIdleHours from profile default.']);
     expect((await f.profiles()).get('policy.sessionIdleHours')).toBeUndefined();
@@ -135,7 +135,7 @@ describe('config unset', () => {
 
   it('--json', async () => {
     const f = createFakeFactory({ json: true });
-    (await f.profiles()).set('db', '/srv/acctsec.db');
+    await (await f.profiles()).set('db', '/srv/acctsec.db');
     await configUnsetRun({ f, key: 'db' });
     expect(f.io.document()).toEqual({ key: 'db', removed: true, profile: 'default' });
   });
@@ -145,8 +145,8 @@ describe('config list', () => {
   it('every key with its value and source', async () => {
     const f = createFakeFactory();
     const p = await f.profiles();
-    p.set('policy.passwordMinLength', '14');
-    p.set('mail.smtp', 'smtps://u:pw@mail.example.com');
+    await p.set('policy.passwordMinLength', '14');
+    await p.set('mail.smtp', 'smtps://u:pw@mail.example.com');
     await configListRun({ f });
     expect(f.io.lines).toEqual([
       'KEY                            VALUE                                                       SOURCE',

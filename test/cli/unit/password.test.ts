@@ -214,7 +214,7 @@ describe('password change', () => {
     });
     await initAlice(f);
     await signInProfile(f);
-    (await f.profiles()).clearSession();
+    await (await f.profiles()).clearSession();
     const err = await rejection(passwordChangeRun({ f, passwordStdin: false }));
     expect(err).toBeInstanceOf(AuthFailed);
     expect((err as AuthFailed).slug).toBe('not_signed_in');
