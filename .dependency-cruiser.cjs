@@ -31,13 +31,25 @@ module.exports = {
         dependencyTypesNot: ['type-only'],
       },
     },
-    { name: 'no-circular', severity: 'error', comment: 'An import cycle makes module order matter; break it with a shared module.', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'An import cycle makes module order matter; break it with a shared module.',
+      from: {},
+      to: { circular: true },
+    },
     {
       name: 'cli-uses-the-backend-interface',
       severity: 'error',
       comment: 'The CLI is a client of the Backend: no rules, no SQL, no server internals.',
       from: { path: '^src/cli/', pathNot: root },
-      to: { path: ['^src/(service|store|server|mail)/', '^src/backend/(local|remote)\\.ts$', '^node_modules/(better-sqlite3|undici|argon2|nodemailer|otpauth|@simplewebauthn)/'] },
+      to: {
+        path: [
+          '^src/(service|store|server|mail)/',
+          '^src/backend/(local|remote)\\.ts$',
+          '^node_modules/(better-sqlite3|undici|argon2|nodemailer|otpauth|@simplewebauthn)/',
+        ],
+      },
     },
     {
       name: 'backend-interface-is-plain',

@@ -22,17 +22,29 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/service/**/*.test.ts', 'test/store/**/*.test.ts', 'test/cli/unit/**/*.test.ts', 'test/contract/**/*.test.ts'],
+          include: [
+            'test/service/**/*.test.ts',
+            'test/store/**/*.test.ts',
+            'test/cli/unit/**/*.test.ts',
+            'test/contract/**/*.test.ts',
+          ],
           exclude: ['test/contract/coverage.test.ts'],
           sequence: { groupOrder: 0 },
         },
       },
       {
         extends: true,
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts', 'test/server/**/*.test.ts', 'test/cli/*.test.ts'], sequence: { groupOrder: 0 } },
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts', 'test/server/**/*.test.ts', 'test/cli/*.test.ts'],
+          sequence: { groupOrder: 0 },
+        },
       },
       // The contract suite's meta test reads what the contract files recorded: it runs after them.
-      { extends: true, test: { name: 'unit-coverage', include: ['test/contract/coverage.test.ts'], sequence: { groupOrder: 1 } } },
+      {
+        extends: true,
+        test: { name: 'unit-coverage', include: ['test/contract/coverage.test.ts'], sequence: { groupOrder: 1 } },
+      },
     ],
   },
 });

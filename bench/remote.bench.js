@@ -43,7 +43,8 @@ function autocannonRun(url, request, seconds) {
   return new Promise((resolve, reject) => {
     autocannon({ url, connections: CONNECTIONS, duration: seconds, ...request }, (err, r) => {
       if (err) return reject(err);
-      if (r.non2xx > 0 || r.errors > 0) return reject(new Error(`${url} answered ${r.non2xx} non-2xx and ${r.errors} errors under autocannon`));
+      if (r.non2xx > 0 || r.errors > 0)
+        return reject(new Error(`${url} answered ${r.non2xx} non-2xx and ${r.errors} errors under autocannon`));
       resolve({ rps: r.requests.average, p99: `${r.latency.p99} ms` });
     });
   });
@@ -65,21 +66,34 @@ function wrkScript(dir, request) {
 /** wrk with one thread (the server gets the other core): requests per second and p99 latency. */
 function wrkRun(url, script, seconds) {
   return new Promise((resolve, reject) => {
-    execFile(WRK, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', script, url], { encoding: 'utf8' }, (err, out) => {
-      if (err) return reject(err);
-      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-      if (!rps) return reject(new Error(`no Requests/sec in wrk's output:\n${out}`));
-      const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-      const socketErrors = /Socket errors: (.*)/.exec(out);
-      if (bad || socketErrors) return reject(new Error(`${url} under wrk: ${bad ? `${bad[1]} non-2xx answers` : ''} ${socketErrors ? `socket errors ${socketErrors[1]}` : ''}`));
-      resolve({ rps: Number(rps[1]), p99: /\s99%\s+(\S+)/.exec(out)?.[1] ?? '?' });
-    });
+    execFile(
+      WRK,
+      ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', script, url],
+      { encoding: 'utf8' },
+      (err, out) => {
+        if (err) return reject(err);
+        const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+        if (!rps) return reject(new Error(`no Requests/sec in wrk's output:\n${out}`));
+        const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+        const socketErrors = /Socket errors: (.*)/.exec(out);
+        if (bad || socketErrors)
+          return reject(
+            new Error(
+              `${url} under wrk: ${bad ? `${bad[1]} non-2xx answers` : ''} ${socketErrors ? `socket errors ${socketErrors[1]}` : ''}`,
+            ),
+          );
+        resolve({ rps: Number(rps[1]), p99: /\s99%\s+(\S+)/.exec(out)?.[1] ?? '?' });
+      },
+    );
   });
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n) => Math.round(n).toLocaleString('en').padStart(7);
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 const BARE = `
 const http = require('node:http');
@@ -111,7 +125,14 @@ async function compare(label, runOne, bareUrl, serveUrl) {
 
 export async function run() {
   const dir = mkdtempSync(join(tmpdir(), 'acctsec-bench-remote-'));
-  const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), XDG_DATA_HOME: join(dir, 'data'), XDG_STATE_HOME: join(dir, 'state'), NO_COLOR: '1' };
+  const env = {
+    ...process.env,
+    HOME: dir,
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    XDG_DATA_HOME: join(dir, 'data'),
+    XDG_STATE_HOME: join(dir, 'state'),
+    NO_COLOR: '1',
+  };
   delete env.ACCTSEC_REMOTE;
   delete env.ACCTSEC_TOKEN;
   const children = [];
@@ -122,14 +143,27 @@ export async function run() {
     // Introspection is limited per calling credential (default 1000/s, bursts of 2000): the bench's
     // one caller must not hit that, or it would measure 429s and the limiter, not throughput.
     const db = join(dir, 'srv.db');
-    const serve = await start([BIN, 'serve', '--db', db, '--listen', '127.0.0.1:0', '--introspection-rate', '1000000'], env);
+    const serve = await start(
+      [BIN, 'serve', '--db', db, '--listen', '127.0.0.1:0', '--introspection-rate', '1000000'],
+      env,
+    );
     children.push(serve.child);
-    const cli = (args, extra = {}) => execFileSync(process.execPath, [BIN, '--remote', serve.url, ...args], { env: { ...env, ...extra }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = (args, extra = {}) =>
+      execFileSync(process.execPath, [BIN, '--remote', serve.url, ...args], {
+        env: { ...env, ...extra },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     // `init` over HTTP needs the one-time secret the server wrote beside its database (issue #14).
     const secret = readFileSync(`${db}.bootstrap-secret`, 'utf8').trim();
-    cli(['init', '--username', 'bench', '--email', 'bench@example.com'], { ACCTSEC_PASSWORD: 'measured passphrase 42', ACCTSEC_BOOTSTRAP_SECRET: secret });
+    cli(['init', '--username', 'bench', '--email', 'bench@example.com'], {
+      ACCTSEC_PASSWORD: 'measured passphrase 42',
+      ACCTSEC_BOOTSTRAP_SECRET: secret,
+    });
     // The resource server's credential (RFC 7662 §2.1): introspection needs a caller with this scope.
-    const caller = JSON.parse(cli(['token', 'create', '--name', 'resource-server', '--scope', 'tokens:introspect', '--json'])).token;
+    const caller = JSON.parse(
+      cli(['token', 'create', '--name', 'resource-server', '--scope', 'tokens:introspect', '--json']),
+    ).token;
     const { token } = JSON.parse(cli(['token', 'create', '--name', 'bench', '--scope', 'dns:read', '--json']));
     const request = {
       method: 'POST',
@@ -140,14 +174,17 @@ export async function run() {
     // The path measured is the active answer, not a refusal.
     const check = await fetch(introspect, request);
     const answer = await check.json();
-    if (check.status !== 200 || answer.active !== true) throw new Error(`introspection answered ${check.status} ${JSON.stringify(answer)}`);
+    if (check.status !== 200 || answer.active !== true)
+      throw new Error(`introspection answered ${check.status} ${JSON.stringify(answer)}`);
 
     lines.push(...(await compare('autocannon', (url, s) => autocannonRun(url, request, s), bare.url, introspect)));
     if (wrkInstalled()) {
       const script = wrkScript(dir, request);
       lines.push(...(await compare('wrk', (url, s) => wrkRun(url, script, s), bare.url, introspect)));
     } else lines.push('wrk         not installed: skipped (Debian: apt-get install wrk)');
-    lines.push(`${CONNECTIONS} connections, ${SECONDS} s a run, ${ROUNDS} runs per server and generator after ${WARMUP_SECONDS} s of warm-up; wrk -t1`);
+    lines.push(
+      `${CONNECTIONS} connections, ${SECONDS} s a run, ${ROUNDS} runs per server and generator after ${WARMUP_SECONDS} s of warm-up; wrk -t1`,
+    );
     lines.push(`load average after: ${load()} (1, 5, 15 min), ${cpus().length} CPUs`);
     return lines;
   } finally {

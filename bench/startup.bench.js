@@ -8,7 +8,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const name = 'start-up of each command vs node -e 0 (targets: --version/--help <= 1.3x CPU; data commands <= 2x CPU and <= 60 MiB)';
+export const name =
+  'start-up of each command vs node -e 0 (targets: --version/--help <= 1.3x CPU; data commands <= 2x CPU and <= 60 MiB)';
 
 const BIN = fileURLToPath(new URL('../bin/acctsec.js', import.meta.url));
 const USAGE = fileURLToPath(new URL('./fixtures/usage.mjs', import.meta.url));
@@ -19,13 +20,27 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function run() {
   const home = mkdtempSync(join(tmpdir(), 'acctsec-bench-startup-'));
-  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_DATA_HOME: join(home, '.local/share'), NO_COLOR: '1', CI: 'true' };
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_DATA_HOME: join(home, '.local/share'),
+    NO_COLOR: '1',
+    CI: 'true',
+  };
   delete env.ACCTSEC_REMOTE;
   delete env.ACCTSEC_PROFILE;
   try {
-    const cli = (args, input) => execFileSync(process.execPath, [BIN, ...args], { env: { ...env, ACCTSEC_PASSWORD: PASSWORD }, input: input ?? '', encoding: 'utf8' });
+    const cli = (args, input) =>
+      execFileSync(process.execPath, [BIN, ...args], {
+        env: { ...env, ACCTSEC_PASSWORD: PASSWORD },
+        input: input ?? '',
+        encoding: 'utf8',
+      });
     cli(['init', '--username', 'bench', '--email', 'bench@example.com', '--no-input']);
-    const token = JSON.parse(cli(['token', 'create', '--name', 'bench', '--scope', 'dns:read', '--json', '--no-input'])).token;
+    const token = JSON.parse(
+      cli(['token', 'create', '--name', 'bench', '--scope', 'dns:read', '--json', '--no-input']),
+    ).token;
     const usageFile = join(home, 'usage.jsonl');
     const commands = [
       { label: 'node -e 0', args: ['-e', '0'], baseline: true },
@@ -43,7 +58,11 @@ export async function run() {
       for (const c of commands) {
         writeFileSync(usageFile, '');
         const start = process.hrtime.bigint();
-        const r = spawnSync(process.execPath, ['--import', USAGE, ...c.args], { env: { ...env, BENCH_USAGE_TO: usageFile }, input: c.input ?? '', stdio: ['pipe', 'ignore', 'pipe'] });
+        const r = spawnSync(process.execPath, ['--import', USAGE, ...c.args], {
+          env: { ...env, BENCH_USAGE_TO: usageFile },
+          input: c.input ?? '',
+          stdio: ['pipe', 'ignore', 'pipe'],
+        });
         const wall = Number(process.hrtime.bigint() - start) / 1e6;
         if (r.status !== 0) throw new Error(`${c.label} exited ${r.status}: ${String(r.stderr)}`);
         if (round < 2) continue; // warm-up: the file cache, the compile caches
@@ -58,7 +77,9 @@ export async function run() {
     const baseWall = median(base.wall);
     const baseCpu = median(base.cpu);
     const lines = [
-      `${ROUNDS} interleaved rounds after 2 warm-up rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the end`,
+      `${ROUNDS} interleaved rounds after 2 warm-up rounds; load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} at the end`,
       '',
       '| command | wall ms | wall × | CPU ms | CPU × | peak RSS MiB | target |',
       '|---|---|---|---|---|---|---|',
@@ -68,8 +89,14 @@ export async function run() {
       const wall = median(s.wall);
       const cpu = median(s.cpu);
       const rss = median(s.rss);
-      const target = c.target ? `CPU <= ${c.target}x${c.rss ? `, RSS <= ${c.rss} MiB` : ''}: ${cpu / baseCpu <= c.target && (!c.rss || rss <= c.rss) ? 'met' : 'NOT met'}` : c.baseline ? 'baseline' : '';
-      lines.push(`| ${c.label} | ${wall.toFixed(1)} | ${(wall / baseWall).toFixed(2)} | ${cpu.toFixed(1)} | ${(cpu / baseCpu).toFixed(2)} | ${rss.toFixed(1)} | ${target} |`);
+      const target = c.target
+        ? `CPU <= ${c.target}x${c.rss ? `, RSS <= ${c.rss} MiB` : ''}: ${cpu / baseCpu <= c.target && (!c.rss || rss <= c.rss) ? 'met' : 'NOT met'}`
+        : c.baseline
+          ? 'baseline'
+          : '';
+      lines.push(
+        `| ${c.label} | ${wall.toFixed(1)} | ${(wall / baseWall).toFixed(2)} | ${cpu.toFixed(1)} | ${(cpu / baseCpu).toFixed(2)} | ${rss.toFixed(1)} | ${target} |`,
+      );
     }
     return lines;
   } finally {

@@ -19,7 +19,9 @@ export async function run() {
     logLevel: 'warning',
   });
   // The store reads its migrations from beside the bundle, as in dist/.
-  cpSync(new URL('../src/store/migrations/', import.meta.url), new URL('./.build/migrations/', import.meta.url), { recursive: true });
+  cpSync(new URL('../src/store/migrations/', import.meta.url), new URL('./.build/migrations/', import.meta.url), {
+    recursive: true,
+  });
   const { measure } = await import(out.href);
   return measure(Number(process.env.BENCH_TOKENS ?? 100_000), Number(process.env.BENCH_SECONDS ?? 2));
 }

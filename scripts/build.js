@@ -26,8 +26,12 @@ await build({
   external,
   define: { ACCTSEC_VERSION: JSON.stringify(pkg.version) },
   // commander is CommonJS: give the bundle a `require` for its node: built-ins.
-  banner: { js: "import { createRequire as __acctsecCreateRequire } from 'node:module'; const require = __acctsecCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __acctsecCreateRequire } from 'node:module'; const require = __acctsecCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });
 // Migrations are plain .sql files read at run time from beside the bundle.
-cpSync(new URL('../src/store/migrations/', import.meta.url), new URL('../dist/migrations/', import.meta.url), { recursive: true });
+cpSync(new URL('../src/store/migrations/', import.meta.url), new URL('../dist/migrations/', import.meta.url), {
+  recursive: true,
+});

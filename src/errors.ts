@@ -116,11 +116,23 @@ export class Cancelled extends AcctsecError {
  * end turns that back into the same error (errorFromWire), so `--json` errors are identical in local
  * and remote mode.
  */
-export const STATUS_BY_EXIT: Record<ExitCode, number> = { 0: 200, 1: 500, 2: 400, 3: 401, 4: 404, 5: 409, 6: 429, 7: 403, 8: 503, 130: 400 };
+export const STATUS_BY_EXIT: Record<ExitCode, number> = {
+  0: 200,
+  1: 500,
+  2: 400,
+  3: 401,
+  4: 404,
+  5: 409,
+  6: 429,
+  7: 403,
+  8: 503,
+  130: 400,
+};
 
 /** The exit code of a status: the table read backwards, and the transport's own client errors as exit 2. */
 export function exitForStatus(status: number): ExitCode {
-  for (const [exit, s] of Object.entries(STATUS_BY_EXIT)) if (s === status && exit !== '130') return Number(exit) as ExitCode;
+  for (const [exit, s] of Object.entries(STATUS_BY_EXIT))
+    if (s === status && exit !== '130') return Number(exit) as ExitCode;
   // 405 method, 413 too large, 415 media type, 421 wrong host: the request was malformed.
   return status >= 400 && status < 500 ? 2 : 1;
 }
@@ -141,7 +153,9 @@ export function errorFromWire(status: number, e: WireError, retryAfter?: string)
     case 2:
       return code === 'missing_input' ? new MissingInput(message) : new InvalidInput(message, e.field, code);
     case 3:
-      return code === 'identity_required' && e.accepts ? new IdentityRequired(e.accepts) : new AuthFailed(message, code);
+      return code === 'identity_required' && e.accepts
+        ? new IdentityRequired(e.accepts)
+        : new AuthFailed(message, code);
     case 4:
       return new NotFound(message, code);
     case 5:

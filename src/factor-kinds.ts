@@ -35,9 +35,30 @@ export const FACTOR_KINDS = [
     authenticator: true,
     codeShape: /^\s*\d{6}\s*$/,
   },
-  { id: 'email', label: 'Email code', name: 'email codes', answer: 'mailed-code', confirmsIdentity: true, authenticator: false },
-  { id: 'key', label: 'Security key', name: 'security keys', answer: 'ceremony', confirmsIdentity: true, authenticator: true },
-  { id: 'recovery', label: 'Recovery code', name: 'recovery codes', answer: 'code', confirmsIdentity: false, authenticator: false },
+  {
+    id: 'email',
+    label: 'Email code',
+    name: 'email codes',
+    answer: 'mailed-code',
+    confirmsIdentity: true,
+    authenticator: false,
+  },
+  {
+    id: 'key',
+    label: 'Security key',
+    name: 'security keys',
+    answer: 'ceremony',
+    confirmsIdentity: true,
+    authenticator: true,
+  },
+  {
+    id: 'recovery',
+    label: 'Recovery code',
+    name: 'recovery codes',
+    answer: 'code',
+    confirmsIdentity: false,
+    authenticator: false,
+  },
 ] as const satisfies readonly FactorKind[];
 
 export type FactorId = (typeof FACTOR_KINDS)[number]['id'];

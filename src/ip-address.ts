@@ -25,7 +25,10 @@ function readIPv4(text: string): AddressReading {
 /** RFC 4291 §2.2, read as Python's ipaddress reads it: 1-4 hex digits a part, one `::`, an IPv4 tail. */
 function readIPv6(text: string): AddressReading {
   const zone = text.indexOf('%');
-  if (zone >= 0) return { why: `a zone id (${text.slice(zone, zone + 20)}) names an interface of one host, not part of an address: leave it out` };
+  if (zone >= 0)
+    return {
+      why: `a zone id (${text.slice(zone, zone + 20)}) names an interface of one host, not part of an address: leave it out`,
+    };
   const parts = text.split(':');
   if (parts.length < 3) return { why: '' };
   const last = parts[parts.length - 1]!;
@@ -51,7 +54,9 @@ function readIPv6(text: string): AddressReading {
   const written = [...parts.slice(0, hi), ...parts.slice(parts.length - lo)];
   if (!written.every((p) => /^[0-9a-fA-F]{1,4}$/.test(p))) return { why: '' };
   const hextets = written.map((p) => parseInt(p, 16));
-  return { address: new ipaddr.IPv6([...hextets.slice(0, hi), ...Array<number>(8 - hi - lo).fill(0), ...hextets.slice(hi)]) };
+  return {
+    address: new ipaddr.IPv6([...hextets.slice(0, hi), ...Array<number>(8 - hi - lo).fill(0), ...hextets.slice(hi)]),
+  };
 }
 
 /**
@@ -69,7 +74,9 @@ export function readAddress(text: string): AddressReading {
 
 /** An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, RFC 4291 §2.5.5.2) is the IPv4 address it carries. */
 export function unmapped(address: Address): Address {
-  return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() ? (address as ipaddr.IPv6).toIPv4Address() : address;
+  return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()
+    ? (address as ipaddr.IPv6).toIPv4Address()
+    : address;
 }
 
 /**

@@ -21,7 +21,10 @@ export function text(max: number) {
 
 // valibot's object schemas take any typeof 'object', arrays included: `{"proof": []}` would pass as
 // an empty proof. A JSON object is what each of these means, so arrays are refused first.
-const NOT_ARRAY = v.custom<Record<string, unknown>>((x) => typeof x === 'object' && x !== null && !Array.isArray(x), 'must be an object');
+const NOT_ARRAY = v.custom<Record<string, unknown>>(
+  (x) => typeof x === 'object' && x !== null && !Array.isArray(x),
+  'must be an object',
+);
 
 /** A JSON object with exactly these fields: an unknown one is refused. */
 export function object<const E extends v.ObjectEntries>(entries: E) {
@@ -110,10 +113,22 @@ export const AuditFilter = object({
   user: v.optional(Short),
   actor: v.optional(Short),
   since: v.optional(Short),
-  limit: v.optional(v.pipe(v.number(), v.integer('must be an integer'), v.minValue(1, 'must be at least 1'), v.maxValue(10_000, 'must be at most 10000'))),
+  limit: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer('must be an integer'),
+      v.minValue(1, 'must be at least 1'),
+      v.maxValue(10_000, 'must be at most 10000'),
+    ),
+  ),
 });
 
-export const ActivityLimit = v.pipe(v.number(), v.integer('must be an integer'), v.minValue(1, 'must be at least 1'), v.maxValue(1000, 'must be at most 1000'));
+export const ActivityLimit = v.pipe(
+  v.number(),
+  v.integer('must be an integer'),
+  v.minValue(1, 'must be at least 1'),
+  v.maxValue(1000, 'must be at most 1000'),
+);
 
 const Base64Url = text(16_384);
 /**
@@ -154,4 +169,9 @@ export type KeySignInRequest = v.InferOutput<typeof KeySignInRequest>;
 export type PasswordChange = v.InferOutput<typeof PasswordChange>;
 
 /** How long a key ceremony's waiter may hold a request (the service caps it at 20 s). */
-export const WaitMs = v.pipe(v.number(), v.integer('must be an integer'), v.minValue(0, 'must be at least 0'), v.maxValue(60_000, 'must be at most 60000'));
+export const WaitMs = v.pipe(
+  v.number(),
+  v.integer('must be an integer'),
+  v.minValue(0, 'must be at least 0'),
+  v.maxValue(60_000, 'must be at most 60000'),
+);

@@ -14,7 +14,11 @@ export type SecretKind = 'token' | 'apikey' | 'reset';
 
 export const PREFIXES: Record<SecretKind, string> = { token: 'acs_', apikey: 'acsk_', reset: 'acs_rst_' };
 
-const NAMES: Record<SecretKind, string> = { token: 'personal access token', apikey: 'API key (deprecated)', reset: 'password reset token' };
+const NAMES: Record<SecretKind, string> = {
+  token: 'personal access token',
+  apikey: 'API key (deprecated)',
+  reset: 'password reset token',
+};
 
 export function secretName(kind: SecretKind): string {
   return NAMES[kind];
@@ -41,24 +45,40 @@ export function newSecret(kind: SecretKind): string {
 }
 
 /** Longest prefix first: acs_rst_ also starts with acs_. */
-const BY_PREFIX_LENGTH = (Object.keys(PREFIXES) as SecretKind[]).sort((a, b) => PREFIXES[b].length - PREFIXES[a].length);
+const BY_PREFIX_LENGTH = (Object.keys(PREFIXES) as SecretKind[]).sort(
+  (a, b) => PREFIXES[b].length - PREFIXES[a].length,
+);
 const BASE62_ONLY = /^[0-9A-Za-z]+$/;
 
 export type Inspection =
-  | { kind: SecretKind; valid: true }
-  | { kind: SecretKind | 'session' | 'unknown'; valid: false; reason: string };
+  { kind: SecretKind; valid: true } | { kind: SecretKind | 'session' | 'unknown'; valid: false; reason: string };
 
 /** What a string is, without any database: for `token verify` before its lookup and `token inspect`. */
 export function inspectSecret(raw: string): Inspection {
   const s = raw.trim();
-  if (s.startsWith('acs_ses_')) return { kind: 'session', valid: false, reason: 'an acctsec sign-in session token (never share it; `acctsec logout` ends it)' };
+  if (s.startsWith('acs_ses_'))
+    return {
+      kind: 'session',
+      valid: false,
+      reason: 'an acctsec sign-in session token (never share it; `acctsec logout` ends it)',
+    };
   const kind = BY_PREFIX_LENGTH.find((k) => s.startsWith(PREFIXES[k]));
-  if (!kind) return { kind: 'unknown', valid: false, reason: 'not an acctsec token, API key or reset token (no acs_, acsk_ or acs_rst_ prefix)' };
+  if (!kind)
+    return {
+      kind: 'unknown',
+      valid: false,
+      reason: 'not an acctsec token, API key or reset token (no acs_, acsk_ or acs_rst_ prefix)',
+    };
   const rest = s.slice(PREFIXES[kind].length);
   if (rest.length !== RANDOM_CHARS + CHECKSUM_CHARS || !BASE62_ONLY.test(rest)) {
-    return { kind, valid: false, reason: `malformed: an acctsec ${NAMES[kind]} has ${RANDOM_CHARS + CHECKSUM_CHARS} letters and digits after its prefix` };
+    return {
+      kind,
+      valid: false,
+      reason: `malformed: an acctsec ${NAMES[kind]} has ${RANDOM_CHARS + CHECKSUM_CHARS} letters and digits after its prefix`,
+    };
   }
   const body = s.slice(0, s.length - CHECKSUM_CHARS);
-  if (checksum(body) !== s.slice(-CHECKSUM_CHARS)) return { kind, valid: false, reason: 'malformed: the checksum does not match (a character is wrong or missing)' };
+  if (checksum(body) !== s.slice(-CHECKSUM_CHARS))
+    return { kind, valid: false, reason: 'malformed: the checksum does not match (a character is wrong or missing)' };
   return { kind, valid: true };
 }

@@ -19,7 +19,9 @@ export class TestSmtp {
   logins: { username: string; password: string }[] = [];
 
   /** `rejectRecipients`: addresses refused at RCPT TO with 550, as a real server refuses an unknown mailbox. */
-  static async start(options: { auth?: { user: string; pass: string }; rejectRecipients?: string[] } = {}): Promise<TestSmtp> {
+  static async start(
+    options: { auth?: { user: string; pass: string }; rejectRecipients?: string[] } = {},
+  ): Promise<TestSmtp> {
     const t = new TestSmtp();
     t.server = new SMTPServer({
       // STARTTLS needs a certificate the client trusts: off here, so the session stays plain on loopback.
@@ -29,12 +31,15 @@ export class TestSmtp {
       logger: false,
       onAuth(auth, _session, callback) {
         t.logins.push({ username: auth.username ?? '', password: auth.password ?? '' });
-        if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) callback(null, { user: auth.username });
+        if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass)
+          callback(null, { user: auth.username });
         else callback(new Error('invalid credentials'));
       },
       onRcptTo(address, _session, callback) {
         if (options.rejectRecipients?.includes(address.address)) {
-          const err = new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown`) as Error & { responseCode: number };
+          const err = new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown`) as Error & {
+            responseCode: number;
+          };
           err.responseCode = 550;
           callback(err);
         } else callback();

@@ -29,7 +29,11 @@ export async function measure(count: number, seconds: number): Promise<string[]>
     factors: FACTORS,
   };
   try {
-    const { account } = await initialize(ctx, { username: 'bench', email: 'bench@example.com', password: 'measured passphrase 42' }, {});
+    const { account } = await initialize(
+      ctx,
+      { username: 'bench', email: 'bench@example.com', password: 'measured passphrase 42' },
+      {},
+    );
     const tokens: string[] = [];
     const now = Date.now();
     ctx.db.transaction(() => {

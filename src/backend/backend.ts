@@ -108,7 +108,11 @@ export interface Backend {
   awaitKeyCeremony(ceremonyId: string, waitMs: number): Promise<KeyCeremonyState>;
   listKeys(): Promise<KeyView[]>;
   renameKey(name: string, newName: string): Promise<KeyView>;
-  removeKey(name: string, acknowledgeLast: boolean, proof?: IdentityProof): Promise<{ removed: string; remainingMethods: string[] }>;
+  removeKey(
+    name: string,
+    acknowledgeLast: boolean,
+    proof?: IdentityProof,
+  ): Promise<{ removed: string; remainingMethods: string[] }>;
 
   notificationSettings(): Promise<NotificationSettings>;
   setNotificationFormat(format: string): Promise<NotificationSettings>;

@@ -16,7 +16,14 @@ import { mfaOverview, sendFactorCode } from '../service/second-factors.js';
 import { sendSignInCode, signIn } from '../service/sign-in.js';
 import { beginEmailMfa, confirmEmailMfa, disableEmailMfa, resendEmailMfa } from '../service/email-mfa.js';
 import { notificationSettings, setMailFormat, setNewsletters, setOrganization } from '../service/notifications.js';
-import { addRecoveryEmail, confirmRecoveryEmail, listRecoveryEmails, recoverWithCode, removeRecoveryEmail, sendRecoveryCode } from '../service/recovery-emails.js';
+import {
+  addRecoveryEmail,
+  confirmRecoveryEmail,
+  listRecoveryEmails,
+  recoverWithCode,
+  removeRecoveryEmail,
+  sendRecoveryCode,
+} from '../service/recovery-emails.js';
 import { createMailer, type MailConfig } from '../mail/mailer.js';
 import { addIp, clearIp, removeIp, setIp } from '../service/ip-allow-list.js';
 import { checkIp, isAllowed, listIp } from '../service/ip-networks.js';
@@ -137,7 +144,14 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
   const now = options.now ?? Date.now;
   const background = createBackground(options.log ?? (() => undefined));
   const context = (create: boolean): ServiceContext => {
-    db ??= openStore(options.dbPath, { create, afterMigrate: (migrating, applied) => sealOldAuditRows({ db: migrating, now, policy, hasher, keyring, mailer, background, factors: FACTORS }, applied) });
+    db ??= openStore(options.dbPath, {
+      create,
+      afterMigrate: (migrating, applied) =>
+        sealOldAuditRows(
+          { db: migrating, now, policy, hasher, keyring, mailer, background, factors: FACTORS },
+          applied,
+        ),
+    });
     return { db, now, policy, hasher, keyring, mailer, background, factors: FACTORS };
   };
   return {
@@ -191,7 +205,11 @@ function checkingArguments(backend: Backend): Backend {
   return checked as unknown as Backend;
 }
 
-function localBackend(options: LocalStoreOptions, open: (create: boolean) => ServiceContext, credentials: Credentials): Backend {
+function localBackend(
+  options: LocalStoreOptions,
+  open: (create: boolean) => ServiceContext,
+  credentials: Credentials,
+): Backend {
   const origin: RequestOrigin = { ip: credentials.ip, client: credentials.client };
 
   function context(create = false): ServiceContext {
@@ -221,7 +239,9 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
    * account's IP list for every request, not just at sign-in (SPEC §6).
    */
   function me(ctx: ServiceContext): Auth {
-    const auth = credentials.accessToken ? authenticateAccessToken(ctx, credentials.accessToken, origin.ip) : authenticate(ctx, credentials.sessionToken);
+    const auth = credentials.accessToken
+      ? authenticateAccessToken(ctx, credentials.accessToken, origin.ip)
+      : authenticate(ctx, credentials.sessionToken);
     if (origin.ip && !isAllowed(ctx, auth.account, origin.ip)) {
       throw new Forbidden(`requests from ${origin.ip} are not allowed by this account's IP restriction`);
     }
@@ -234,7 +254,8 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
   }
 
   async function relyingParty(): Promise<RelyingParty> {
-    if (!options.relyingParty) throw new Unavailable('security keys need a page for the browser, and this back end has none', 'no_key_page');
+    if (!options.relyingParty)
+      throw new Unavailable('security keys need a page for the browser, and this back end has none', 'no_key_page');
     return options.relyingParty();
   }
 
@@ -283,9 +304,11 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
 
     disableTotp: (code, acknowledgeLast) => authed((ctx, me) => disableTotp(ctx, me, code, acknowledgeLast, origin)),
 
-    viewRecoveryCodes: (code, method) => authed((ctx, me) => viewRecoveryCodes(ctx, me, code, origin, method ?? 'totp')),
+    viewRecoveryCodes: (code, method) =>
+      authed((ctx, me) => viewRecoveryCodes(ctx, me, code, origin, method ?? 'totp')),
 
-    regenerateRecoveryCodes: (code, method) => authed((ctx, me) => regenerateRecoveryCodes(ctx, me, code, origin, method ?? 'totp')),
+    regenerateRecoveryCodes: (code, method) =>
+      authed((ctx, me) => regenerateRecoveryCodes(ctx, me, code, origin, method ?? 'totp')),
 
     sendSignInCode: (input) => run((ctx) => sendSignInCode(ctx, input, origin)),
 
@@ -297,7 +320,8 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
 
     confirmEmailMfa: (code) => authed((ctx, me) => confirmEmailMfa(ctx, me, code, origin)),
 
-    disableEmailMfa: (code, acknowledgeLast) => authed((ctx, me) => disableEmailMfa(ctx, me, code, acknowledgeLast, origin)),
+    disableEmailMfa: (code, acknowledgeLast) =>
+      authed((ctx, me) => disableEmailMfa(ctx, me, code, acknowledgeLast, origin)),
 
     beginKeyRegistration: async (name, proof) => {
       const rp = await relyingParty();
@@ -339,7 +363,8 @@ function localBackend(options: LocalStoreOptions, open: (create: boolean) => Ser
 
     renameKey: (name, newName) => authed((ctx, me) => renameKey(ctx, me, name, newName, origin)),
 
-    removeKey: (name, acknowledgeLast, proof) => authed((ctx, me) => removeKey(ctx, me, name, Boolean(acknowledgeLast), proof, origin)),
+    removeKey: (name, acknowledgeLast, proof) =>
+      authed((ctx, me) => removeKey(ctx, me, name, Boolean(acknowledgeLast), proof, origin)),
 
     notificationSettings: () => authed((ctx, me) => notificationSettings(ctx, me.account)),
 

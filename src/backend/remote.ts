@@ -36,10 +36,17 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend {
   } catch {
     throw new InvalidInput(`invalid remote URL "${options.url}"`, '--remote');
   }
-  if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new InvalidInput(`invalid remote URL "${options.url}": use https:// (or http:// on this machine)`, '--remote');
+  if (base.protocol !== 'https:' && base.protocol !== 'http:')
+    throw new InvalidInput(
+      `invalid remote URL "${options.url}": use https:// (or http:// on this machine)`,
+      '--remote',
+    );
   // Passwords, codes and session tokens cross this connection: in clear only on this machine.
   if (base.protocol === 'http:' && !isLoopback(base.hostname) && !options.insecureHttp) {
-    throw new InvalidInput(`refusing to use ${options.url}: over http:// passwords and session tokens would cross the network in clear; use https://, or --insecure-http if you really mean it`, '--remote');
+    throw new InvalidInput(
+      `refusing to use ${options.url}: over http:// passwords and session tokens would cross the network in clear; use https://, or --insecure-http if you really mean it`,
+      '--remote',
+    );
   }
   const pool = new Pool(base.origin, { connections: 4, keepAliveTimeout: 10_000 });
   const prefix = base.pathname.replace(/\/$/, '');
@@ -62,7 +69,14 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend {
     }
     let res;
     try {
-      res = await pool.request({ path, method: route.method, headers, body, headersTimeout: 30_000, bodyTimeout: 60_000 });
+      res = await pool.request({
+        path,
+        method: route.method,
+        headers,
+        body,
+        headersTimeout: 30_000,
+        bodyTimeout: 60_000,
+      });
     } catch (err) {
       const reason = (err as { code?: string }).code ?? (err as Error).message;
       throw new Unavailable(`cannot reach the acctsec server at ${options.url} (${reason})`, 'remote_unreachable');
@@ -86,7 +100,9 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend {
     const text = await res.body.text();
     const value = text ? (JSON.parse(text) as unknown) : undefined;
     // Operations without a result answer {}.
-    return value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0 ? undefined : value;
+    return value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0
+      ? undefined
+      : value;
   }
 
   async function* stream(route: Route, args: unknown[]): AsyncGenerator<unknown> {
@@ -104,7 +120,9 @@ export function createRemoteBackend(options: RemoteBackendOptions): Backend {
     if (pending.trim()) yield JSON.parse(pending);
   }
 
-  const operations = Object.fromEntries(ROUTES.map((route) => [route.op, (...args: unknown[]) => (route.stream ? stream(route, args) : call(route, args))]));
+  const operations = Object.fromEntries(
+    ROUTES.map((route) => [route.op, (...args: unknown[]) => (route.stream ? stream(route, args) : call(route, args))]),
+  );
   return {
     ...(operations as unknown as Omit<Backend, 'location' | 'close'>),
     location: options.url,

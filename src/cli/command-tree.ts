@@ -70,7 +70,13 @@ function option(o: Option): OptionInfo {
 }
 
 function argument(a: Argument, path: string, index: number): ArgumentInfo {
-  const info: ArgumentInfo = { name: a.name(), required: a.required, variadic: a.variadic, choices: a.argChoices ?? [], description: a.description };
+  const info: ArgumentInfo = {
+    name: a.name(),
+    required: a.required,
+    variadic: a.variadic,
+    choices: a.argChoices ?? [],
+    description: a.description,
+  };
   const dynamic = index === 0 ? DYNAMIC_ARGUMENTS[path] : undefined;
   if (dynamic) info.dynamic = dynamic;
   return info;

@@ -21,9 +21,21 @@ interface Tables {
 }
 
 function tables(tree: CommandInfo): Tables {
-  const t: Tables = { subs: new Map(), opts: new Map(), takes: new Set(), values: new Map(), dynOpts: new Map(), args: new Map(), dynArgs: new Map() };
+  const t: Tables = {
+    subs: new Map(),
+    opts: new Map(),
+    takes: new Set(),
+    values: new Map(),
+    dynOpts: new Map(),
+    args: new Map(),
+    dynArgs: new Map(),
+  };
   for (const c of flatten(tree)) {
-    if (c.commands.length) t.subs.set(c.path, c.commands.map((s) => s.name));
+    if (c.commands.length)
+      t.subs.set(
+        c.path,
+        c.commands.map((s) => s.name),
+      );
     const names = c.options.flatMap((o) => [o.long, o.short].filter((n): n is string => Boolean(n)));
     t.opts.set(c.path, [...names, '--help']);
     for (const o of c.options) {

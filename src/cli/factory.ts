@@ -70,7 +70,11 @@ export function createFactory(globals: GlobalOptions): Factory {
   async function remoteUrl(): Promise<string | undefined> {
     const configured = (await loadProfiles()).get('remote');
     // An empty ACCTSEC_REMOTE (ACCTSEC_REMOTE= acctsec ...) means "not set", as shells use it.
-    return globals.remote ?? (process.env.ACCTSEC_REMOTE || undefined) ?? (typeof configured === 'string' ? configured : undefined);
+    return (
+      globals.remote ??
+      (process.env.ACCTSEC_REMOTE || undefined) ??
+      (typeof configured === 'string' ? configured : undefined)
+    );
   }
 
   async function location(): Promise<string> {
@@ -93,7 +97,11 @@ export function createFactory(globals: GlobalOptions): Factory {
         outboxDir: outboxDir(),
         // SPEC §4.2: stderr says where each message went.
         onDelivery: (d) =>
-          io.note(d.via === 'outbox' ? `Mail to ${d.to.join(', ')} ("${d.subject}") written to ${d.path}` : `Mail to ${d.to.join(', ')} ("${d.subject}") sent through ${d.server}`),
+          io.note(
+            d.via === 'outbox'
+              ? `Mail to ${d.to.join(', ')} ("${d.subject}") written to ${d.path}`
+              : `Mail to ${d.to.join(', ')} ("${d.subject}") sent through ${d.server}`,
+          ),
         onFailure: (m, err) => io.warn(`could not send "${m.subject}" to ${m.to.join(', ')}: ${err.message}`),
       },
       log: (line) => io.warn(line),
@@ -110,7 +118,13 @@ export function createFactory(globals: GlobalOptions): Factory {
     if (remote) {
       const { createRemoteBackend } = await import('../backend/remote.js');
       // ACCTSEC_TOKEN: a script's personal access token, when the profile has no session (SPEC §10).
-      backend = createRemoteBackend({ url: remote, sessionToken, accessToken: sessionToken ? undefined : process.env.ACCTSEC_TOKEN, client, insecureHttp: globals.insecureHttp });
+      backend = createRemoteBackend({
+        url: remote,
+        sessionToken,
+        accessToken: sessionToken ? undefined : process.env.ACCTSEC_TOKEN,
+        client,
+        insecureHttp: globals.insecureHttp,
+      });
     } else {
       const { createLocalBackend } = await import('../backend/local.js');
       // The loopback page for security keys starts on the first ceremony only.
@@ -138,7 +152,10 @@ export function createFactory(globals: GlobalOptions): Factory {
       const where = await location();
       // A token is only ever sent back to where it was issued.
       if (saved && saved.location !== where) {
-        throw new AuthFailed(`this profile is signed in to ${saved.location}, not ${where}; run \`acctsec login\``, 'not_signed_in');
+        throw new AuthFailed(
+          `this profile is signed in to ${saved.location}, not ${where}; run \`acctsec login\``,
+          'not_signed_in',
+        );
       }
       return backendWith(saved?.token);
     },

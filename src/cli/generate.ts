@@ -20,7 +20,17 @@ const files: [string, string][] = [
   ['completions/acctsec.bash', bashScript(tree)],
   ['completions/_acctsec', zshScript(tree)],
   ['completions/acctsec.fish', fishScript(tree)],
-  ['man/acctsec.1', manPage({ tree, version: ACCTSEC_VERSION, date: RELEASE_DATE, exitCodes: EXIT_CODES, environment: ENVIRONMENT, examples: EXAMPLES })],
+  [
+    'man/acctsec.1',
+    manPage({
+      tree,
+      version: ACCTSEC_VERSION,
+      date: RELEASE_DATE,
+      exitCodes: EXIT_CODES,
+      environment: ENVIRONMENT,
+      examples: EXAMPLES,
+    }),
+  ],
 ];
 
 const check = process.argv.includes('--check');

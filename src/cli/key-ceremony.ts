@@ -13,10 +13,9 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 /** The options of every command that runs a ceremony in the browser. */
 export function ceremonyOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--no-open', 'print the page\'s URL only; do not open a browser (also ACCTSEC_NO_OPEN=1)'))
+    .addOption(new Option('--no-open', "print the page's URL only; do not open a browser (also ACCTSEC_NO_OPEN=1)"))
     .option('--timeout <seconds>', 'how long to wait for the browser (5 to 300)', String(DEFAULT_TIMEOUT_SECONDS));
 }
-
 
 export interface CeremonyFlags {
   /** commander's --no-open sets open: false. */
@@ -28,14 +27,20 @@ export interface CeremonyFlags {
 export function parseTimeout(text: string | undefined): number {
   if (text === undefined) return DEFAULT_TIMEOUT_SECONDS;
   const n = Number(text.trim());
-  if (!/^\d+$/.test(text.trim()) || n < 5 || n > 300) throw new InvalidInput(`invalid --timeout "${text}": whole seconds from 5 to 300`, '--timeout');
+  if (!/^\d+$/.test(text.trim()) || n < 5 || n > 300)
+    throw new InvalidInput(`invalid --timeout "${text}": whole seconds from 5 to 300`, '--timeout');
   return n;
 }
 
 /** Opens a URL in the user's browser; a failure only means the user opens it by hand. */
 function openInBrowser(url: string): void {
-  const [command, args] =
-    process.env.BROWSER ? [process.env.BROWSER, [url]] : process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+  const [command, args] = process.env.BROWSER
+    ? [process.env.BROWSER, [url]]
+    : process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '', url]]
+        : ['xdg-open', [url]];
   try {
     const child = spawn(command, args, { stdio: 'ignore', detached: true });
     child.on('error', () => undefined);
@@ -46,17 +51,32 @@ function openInBrowser(url: string): void {
 }
 
 /** Shows the ceremony's page and waits until the browser answered; throws when it refused or timed out. */
-export async function awaitBrowser(f: Factory, backend: Backend, ceremony: KeyCeremony, flags: CeremonyFlags, what: string): Promise<void> {
+export async function awaitBrowser(
+  f: Factory,
+  backend: Backend,
+  ceremony: KeyCeremony,
+  flags: CeremonyFlags,
+  what: string,
+): Promise<void> {
   const timeoutSeconds = parseTimeout(flags.timeout);
   f.io.note(`${what}: open ${ceremony.url} in a browser on this computer and touch your key.`);
   if (flags.open !== false && !process.env.ACCTSEC_NO_OPEN) openInBrowser(ceremony.url);
   const until = Date.now() + timeoutSeconds * 1000;
   for (;;) {
     const left = until - Date.now();
-    if (left <= 0) throw new AuthFailed(`no answer from the browser within ${timeoutSeconds} s; nothing changed (run the command again)`, 'key_timeout');
+    if (left <= 0)
+      throw new AuthFailed(
+        `no answer from the browser within ${timeoutSeconds} s; nothing changed (run the command again)`,
+        'key_timeout',
+      );
     const state = await backend.awaitKeyCeremony(ceremony.ceremonyId, Math.min(left, 15_000));
     if (state.state === 'answered') return;
-    if (state.state === 'failed') throw new AuthFailed(`the browser reported: ${state.message ?? 'no answer'}; nothing changed`, 'key_refused');
-    if (state.state === 'expired' || state.state === 'used') throw new AuthFailed(`the security key ceremony ${state.state === 'used' ? 'was already used' : 'expired'}; run the command again`, 'key_timeout');
+    if (state.state === 'failed')
+      throw new AuthFailed(`the browser reported: ${state.message ?? 'no answer'}; nothing changed`, 'key_refused');
+    if (state.state === 'expired' || state.state === 'used')
+      throw new AuthFailed(
+        `the security key ceremony ${state.state === 'used' ? 'was already used' : 'expired'}; run the command again`,
+        'key_timeout',
+      );
   }
 }

@@ -35,12 +35,22 @@ export function manPage(input: ManPageInput): string {
   const out: string[] = [];
   out.push(`.\\" ${'generated from the command tree by `npm run generate`; do not edit'}`);
   out.push(`.TH ACCTSEC 1 ${input.date} "acctsec ${input.version}" "User Commands"`);
-  out.push('.SH NAME', 'acctsec \\- account security manager: password, MFA, recovery codes, IP restriction, access tokens');
-  out.push('.SH SYNOPSIS', '.B acctsec', '[\\fIglobal options\\fR]', '\\fIcommand\\fR', '[\\fIoptions\\fR]', '[\\fIarguments\\fR]');
+  out.push(
+    '.SH NAME',
+    'acctsec \\- account security manager: password, MFA, recovery codes, IP restriction, access tokens',
+  );
+  out.push(
+    '.SH SYNOPSIS',
+    '.B acctsec',
+    '[\\fIglobal options\\fR]',
+    '\\fIcommand\\fR',
+    '[\\fIoptions\\fR]',
+    '[\\fIarguments\\fR]',
+  );
   out.push(
     '.SH DESCRIPTION',
     esc(
-      'acctsec does from a terminal what a hosting provider\'s Security settings page does: change the password, turn on an authenticator app or email codes, view and regenerate recovery codes, restrict use to chosen IP ranges, create and revoke personal access tokens, manage recovery addresses and notification preferences, and, for support staff, reset other accounts.',
+      "acctsec does from a terminal what a hosting provider's Security settings page does: change the password, turn on an authenticator app or email codes, view and regenerate recovery codes, restrict use to chosen IP ranges, create and revoke personal access tokens, manage recovery addresses and notification preferences, and, for support staff, reset other accounts.",
     ),
     '.PP',
     esc(
@@ -55,11 +65,19 @@ export function manPage(input: ManPageInput): string {
     out.push(esc(c.description));
     for (const a of c.args) {
       if (a.description || a.choices.length) {
-        out.push('.TP', `.I ${esc(a.name)}`, esc([a.description, a.choices.length ? `one of: ${a.choices.join(', ')}` : ''].filter(Boolean).join('; ')));
+        out.push(
+          '.TP',
+          `.I ${esc(a.name)}`,
+          esc([a.description, a.choices.length ? `one of: ${a.choices.join(', ')}` : ''].filter(Boolean).join('; ')),
+        );
       }
     }
     for (const o of c.options) {
-      out.push('.TP', `.B ${esc(o.flags)}`, esc([o.description, o.choices.length ? `one of: ${o.choices.join(', ')}` : ''].filter(Boolean).join('; ')));
+      out.push(
+        '.TP',
+        `.B ${esc(o.flags)}`,
+        esc([o.description, o.choices.length ? `one of: ${o.choices.join(', ')}` : ''].filter(Boolean).join('; ')),
+      );
     }
   }
   out.push('.SH EXIT STATUS');
@@ -70,7 +88,7 @@ export function manPage(input: ManPageInput): string {
     '.SH FILES',
     '.TP',
     '.I $XDG_DATA_HOME/acctsec/acctsec.db',
-    esc('the local database (mode 0600, folder 0700); --db, ACCTSEC_DB or the profile\'s db choose another'),
+    esc("the local database (mode 0600, folder 0700); --db, ACCTSEC_DB or the profile's db choose another"),
     '.TP',
     '.I $XDG_DATA_HOME/acctsec/acctsec.db.key',
     esc('the at-rest encryption key (mode 0600), created by init; ACCTSEC_ENCRYPTION_KEY overrides it'),
@@ -89,7 +107,7 @@ export function manPage(input: ManPageInput): string {
     ['In CI: sign in without a terminal, then create a scoped token', ''],
     ['', 'ACCTSEC_PASSWORD=... acctsec login \\-\\-username ci\\-bot \\-\\-no\\-input'],
     ['', 'acctsec token create \\-\\-name deploy \\-\\-scope dns:write \\-\\-expires 90d \\-\\-json'],
-    ['Support: reset a user\'s second factors after verifying them', ''],
+    ["Support: reset a user's second factors after verifying them", ''],
     ['', 'acctsec admin reset\\-mfa bob \\-\\-reason "lost phone, verified by video call" \\-\\-yes'],
     ['Remote: use a shared server', ''],
     ['', 'acctsec \\-\\-remote https://acctsec.example.com:7400 login \\-\\-username alice'],

@@ -14,9 +14,9 @@ export async function confirmDisable(f: Factory, backend: Backend, method: strin
   if (!last) return false;
   f.io.warn('this is your last second factor: without it, sign-in falls back to the password alone');
   if (f.globals.yes) return true;
-  if (!f.prompter.interactive) throw new InvalidInput('disabling the last second factor needs --yes under --no-input', '--yes');
+  if (!f.prompter.interactive)
+    throw new InvalidInput('disabling the last second factor needs --yes under --no-input', '--yes');
   if (await f.prompter.confirm('Disable it anyway?', '--yes', false)) return true;
   f.io.note('Nothing changed.');
   return null;
 }
-

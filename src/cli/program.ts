@@ -35,7 +35,10 @@ export const EXIT_CODES: [number, string][] = [
   [4, 'not found (account, session, token, database...)'],
   [5, 'conflict: already exists, already enabled, nothing to do'],
   [6, 'throttled: too many attempts; the message says when to retry'],
-  [7, 'forbidden: role, scope, IP restriction or locked account for a session or token (a refused sign-in is exit 3), lock-out guard'],
+  [
+    7,
+    'forbidden: role, scope, IP restriction or locked account for a session or token (a refused sign-in is exit 3), lock-out guard',
+  ],
   [8, 'back end unavailable: database busy or unreadable, server unreachable'],
   [130, 'cancelled at a prompt (Ctrl-C)'],
 ];
@@ -49,8 +52,11 @@ export const ENVIRONMENT: [string, string][] = [
   ['ACCTSEC_CONFIG_DIR', 'folder of the config file'],
   ['ACCTSEC_REMOTE', 'URL of an acctsec serve to use (like --remote)'],
   ['ACCTSEC_TOKEN', 'a personal access token for a remote server, instead of a session'],
-  ['ACCTSEC_BOOTSTRAP_SECRET', 'the one-time secret that lets `init` set up an empty remote server (like --bootstrap-secret-file)'],
-  ['ACCTSEC_NO_OPEN', 'set to 1: print a security key page\'s URL, never open a browser (like --no-open)'],
+  [
+    'ACCTSEC_BOOTSTRAP_SECRET',
+    'the one-time secret that lets `init` set up an empty remote server (like --bootstrap-secret-file)',
+  ],
+  ['ACCTSEC_NO_OPEN', "set to 1: print a security key page's URL, never open a browser (like --no-open)"],
   ['BROWSER', 'the browser that opens a security key page (default: xdg-open, open)'],
   ['ACCTSEC_DEBUG', 'set to 1 to show stack traces of unexpected failures'],
   ['NO_COLOR', 'disable colour'],
@@ -63,7 +69,9 @@ export const ENVIRONMENT: [string, string][] = [
  */
 export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Promise<void>): Command {
   const program = new Command('acctsec')
-    .description('Account security from the terminal: password, MFA (app, email, security keys), recovery codes, IP restriction, access tokens.')
+    .description(
+      'Account security from the terminal: password, MFA (app, email, security keys), recovery codes, IP restriction, access tokens.',
+    )
     .version(ACCTSEC_VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .option('--json', 'print exactly one JSON document on stdout')
@@ -74,7 +82,10 @@ export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Pro
     .option('--no-color', 'no colour (also NO_COLOR)')
     .option('-q, --quiet', 'print only results and errors')
     .option('--remote <url>', 'use a remote acctsec serve (env ACCTSEC_REMOTE)')
-    .option('--insecure-http', 'allow an http:// --remote that is not this machine (passwords would cross the network in clear)')
+    .option(
+      '--insecure-http',
+      'allow an http:// --remote that is not this machine (passwords would cross the network in clear)',
+    )
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
@@ -100,7 +111,19 @@ export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Pro
 
 /** Top-level help groups commands by what they are for (issue #9). */
 const GROUPS: [string, ((f: Factory) => Command)[]][] = [
-  ['Account:', [newCmdInit, newCmdLogin, newCmdLogout, newCmdStatus, newCmdSessions, newCmdPassword, newCmdUsername, newCmdActivity]],
+  [
+    'Account:',
+    [
+      newCmdInit,
+      newCmdLogin,
+      newCmdLogout,
+      newCmdStatus,
+      newCmdSessions,
+      newCmdPassword,
+      newCmdUsername,
+      newCmdActivity,
+    ],
+  ],
   ['Security:', [newCmdMfa, newCmdRecoveryCodes, newCmdIp, newCmdRecovery, newCmdRecover, newCmdNotifications]],
   ['Developer access:', [newCmdToken, newCmdApikey]],
   ['Support:', [newCmdAdmin]],
@@ -118,4 +141,3 @@ export function applyToTree(cmd: Command, fn: (c: Command) => void): void {
   fn(cmd);
   for (const sub of cmd.commands) applyToTree(sub, fn);
 }
-

@@ -8,7 +8,11 @@ export interface Prompter {
   readonly interactive: boolean;
   /** `supply` says how to give the value without a prompt, e.g. "ACCTSEC_PASSWORD or --password-stdin". */
   password(message: string, supply: string): Promise<string>;
-  text(message: string, supply: string, options?: { default?: string; validate?: (v: string) => string | true }): Promise<string>;
+  text(
+    message: string,
+    supply: string,
+    options?: { default?: string; validate?: (v: string) => string | true },
+  ): Promise<string>;
   confirm(message: string, supply: string, defaultAnswer?: boolean): Promise<boolean>;
   select<T extends string>(message: string, supply: string, choices: { value: T; name: string }[]): Promise<T>;
 }
@@ -27,7 +31,8 @@ async function guard<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if (err instanceof Error && (err.name === 'ExitPromptError' || err.name === 'AbortPromptError')) throw new Cancelled();
+    if (err instanceof Error && (err.name === 'ExitPromptError' || err.name === 'AbortPromptError'))
+      throw new Cancelled();
     throw err;
   }
 }
@@ -45,7 +50,14 @@ export function createPrompter(interactive: boolean): Prompter {
       if (!interactive) throw missing(message, supply);
       const { input } = await inquirer();
       return guard(() =>
-        input({ message, ...(options.default ? { default: options.default } : {}), ...(options.validate ? { validate: options.validate } : {}) }, context),
+        input(
+          {
+            message,
+            ...(options.default ? { default: options.default } : {}),
+            ...(options.validate ? { validate: options.validate } : {}),
+          },
+          context,
+        ),
       );
     },
     async confirm(message, supply, defaultAnswer = false) {

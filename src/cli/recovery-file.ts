@@ -29,7 +29,13 @@ export function writeRecoveryCodesFile(path: string, username: string, codes: st
 }
 
 /** Shows a new set of recovery codes once, and saves them to `file` (or offers to, at a prompt). */
-export async function showRecoveryCodes(f: Factory, username: string, codes: string[], file: string | undefined, offer: boolean): Promise<void> {
+export async function showRecoveryCodes(
+  f: Factory,
+  username: string,
+  codes: string[],
+  file: string | undefined,
+  offer: boolean,
+): Promise<void> {
   f.io.out('');
   f.io.out('Recovery codes (each works once, in place of a code from the app). They are not shown again');
   f.io.out('without a fresh authenticator code, so save them now:');

@@ -30,7 +30,8 @@ export function readStdinLines(): Promise<string[]> {
 
 async function stdinLine(index: number, what: string): Promise<string> {
   const line = (await readStdinLines())[index];
-  if (line === undefined || line === '') throw new MissingInput(`--password-stdin: line ${index + 1} of stdin should hold ${what}, and it is empty`);
+  if (line === undefined || line === '')
+    throw new MissingInput(`--password-stdin: line ${index + 1} of stdin should hold ${what}, and it is empty`);
   return line;
 }
 
@@ -55,7 +56,8 @@ export async function readNewPassword(
   if (options.stdin) {
     const value = await stdinLine(options.stdinLine, 'the new password');
     const repeat = (await readStdinLines())[options.stdinLine + 1];
-    if (repeat && repeat !== value) throw new InvalidInput('the repeated new password does not match', '--password-stdin');
+    if (repeat && repeat !== value)
+      throw new InvalidInput('the repeated new password does not match', '--password-stdin');
     return value;
   }
   const env = process.env[options.env];
@@ -80,7 +82,12 @@ export interface IdentityFlags extends CeremonyFlags {
 export function identityOptions(cmd: Command): Command {
   return cmd
     .option('--password-stdin', 'confirm identity with the password from stdin')
-    .addOption(new Option('--method <method>', `confirm identity with this second factor instead (${IDENTITY_METHODS.filter(isCeremony).join(', ')}: in the browser)`).choices(IDENTITY_METHODS))
+    .addOption(
+      new Option(
+        '--method <method>',
+        `confirm identity with this second factor instead (${IDENTITY_METHODS.filter(isCeremony).join(', ')}: in the browser)`,
+      ).choices(IDENTITY_METHODS),
+    )
     .option('--code <code>', 'a code of that method')
     .option('--send-code', `email a code for --method ${MAILED_DEFAULT}, then run again with --code`);
 }
@@ -88,14 +95,20 @@ export function identityOptions(cmd: Command): Command {
 export function reportCodeSent(f: Factory, sent: EmailCodeSent, next: string): void {
   for (const n of sent.notices ?? []) f.io.warn(n);
   if (f.globals.json) f.io.json(sent);
-  else f.io.out(`A code is on its way to ${sent.sentTo} (valid until ${sent.expiresAt.slice(11, 16)} UTC). Then: ${next}`);
+  else
+    f.io.out(`A code is on its way to ${sent.sentTo} (valid until ${sent.expiresAt.slice(11, 16)} UTC). Then: ${next}`);
 }
 
 /**
  * `--send-code` on a sensitive command: emails an identity code and stops. Returns whether it did,
  * so the command returns without making its change.
  */
-export async function sendIdentityCodeIfAsked(f: Factory, backend: Backend, flags: IdentityFlags, command: string): Promise<boolean> {
+export async function sendIdentityCodeIfAsked(
+  f: Factory,
+  backend: Backend,
+  flags: IdentityFlags,
+  command: string,
+): Promise<boolean> {
   if (!flags.sendCode) return false;
   const method = flags.method ?? MAILED_DEFAULT;
   reportCodeSent(f, await backend.sendFactorCode(method), `acctsec ${command} --method ${method} --code <code>`);
@@ -113,8 +126,11 @@ export async function withIdentity<T>(
   backend: Backend,
   change: (proof?: IdentityProof) => Promise<T>,
 ): Promise<T> {
-  let upfront: IdentityProof | undefined = flags.code ? { secondFactor: { method: flags.method ?? CODE_DEFAULT, code: flags.code } } : undefined;
-  if (!upfront && flags.method && isCeremony(flags.method)) upfront = { secondFactor: { method: flags.method, code: await keyProof(f, backend, flags) } };
+  let upfront: IdentityProof | undefined = flags.code
+    ? { secondFactor: { method: flags.method ?? CODE_DEFAULT, code: flags.code } }
+    : undefined;
+  if (!upfront && flags.method && isCeremony(flags.method))
+    upfront = { secondFactor: { method: flags.method, code: await keyProof(f, backend, flags) } };
   try {
     return await change(upfront);
   } catch (err) {
@@ -123,7 +139,12 @@ export async function withIdentity<T>(
   }
 }
 
-async function gatherProof(f: Factory, flags: IdentityFlags, backend: Backend, need: IdentityRequired): Promise<IdentityProof> {
+async function gatherProof(
+  f: Factory,
+  flags: IdentityFlags,
+  backend: Backend,
+  need: IdentityRequired,
+): Promise<IdentityProof> {
   const { password, methods } = need.accepts;
   if (password && (flags.passwordStdin || process.env.ACCTSEC_PASSWORD)) {
     return { password: await readPassword(f, { stdin: Boolean(flags.passwordStdin) }) };
@@ -143,7 +164,10 @@ async function gatherProof(f: Factory, flags: IdentityFlags, backend: Backend, n
   f.io.note('Confirm your identity to continue.');
   const choices = [
     ...(password ? [{ value: 'password', name: 'Password' }] : []),
-    ...methods.map((m) => ({ value: m, name: isCeremony(m) ? `${factorKind(m)?.label ?? m} (in the browser)` : `Code (${m})` })),
+    ...methods.map((m) => ({
+      value: m,
+      name: isCeremony(m) ? `${factorKind(m)?.label ?? m} (in the browser)` : `Code (${m})`,
+    })),
   ];
   const choice = choices.length === 1 ? choices[0]!.value : await f.prompter.select('Confirm with:', supply, choices);
   if (choice === 'password') return { password: await readPassword(f, { stdin: false }) };

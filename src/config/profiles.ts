@@ -34,7 +34,13 @@ interface ConfigShape {
 const SessionShape = v.object({ token: v.string(), sessionId: v.string(), username: v.string(), location: v.string() });
 const FileShape = v.object({
   profiles: v.optional(
-    v.record(v.string(), v.object({ settings: v.optional(v.record(v.string(), v.union([v.string(), v.number(), v.boolean()])), {}), session: v.optional(SessionShape) })),
+    v.record(
+      v.string(),
+      v.object({
+        settings: v.optional(v.record(v.string(), v.union([v.string(), v.number(), v.boolean()])), {}),
+        session: v.optional(SessionShape),
+      }),
+    ),
     {},
   ),
 });
@@ -70,14 +76,23 @@ function smtpUrl(value: string): string {
   try {
     u = new URL(value);
   } catch {
-    throw new InvalidInput(`invalid value "${value.replace(/:[^:@/]*@/, ':***@')}" for mail.smtp: expected smtp://[user:pass@]host[:port] or smtps://...`, 'mail.smtp');
+    throw new InvalidInput(
+      `invalid value "${value.replace(/:[^:@/]*@/, ':***@')}" for mail.smtp: expected smtp://[user:pass@]host[:port] or smtps://...`,
+      'mail.smtp',
+    );
   }
   if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') {
-    throw new InvalidInput(`invalid value for mail.smtp: the scheme must be smtp:// (STARTTLS when offered) or smtps:// (TLS), not ${u.protocol}//`, 'mail.smtp');
+    throw new InvalidInput(
+      `invalid value for mail.smtp: the scheme must be smtp:// (STARTTLS when offered) or smtps:// (TLS), not ${u.protocol}//`,
+      'mail.smtp',
+    );
   }
   const tls = u.searchParams.get('tls');
   if (tls !== null && tls !== 'off' && tls !== 'required') {
-    throw new InvalidInput(`invalid value for mail.smtp: tls=${tls.slice(0, 20)} is neither off (plain text allowed) nor required (STARTTLS or nothing)`, 'mail.smtp');
+    throw new InvalidInput(
+      `invalid value for mail.smtp: tls=${tls.slice(0, 20)} is neither off (plain text allowed) nor required (STARTTLS or nothing)`,
+      'mail.smtp',
+    );
   }
   return value;
 }
@@ -176,7 +191,10 @@ export const settings: SettingSpec[] = [
     parse: (v) => {
       const value = v.trim();
       if (!['preferred', 'required', 'discouraged'].includes(value)) {
-        throw new InvalidInput(`invalid value "${v}" for policy.keyUserVerification: use preferred, required or discouraged`, 'policy.keyUserVerification');
+        throw new InvalidInput(
+          `invalid value "${v}" for policy.keyUserVerification: use preferred, required or discouraged`,
+          'policy.keyUserVerification',
+        );
       }
       return value;
     },
@@ -186,12 +204,22 @@ export const settings: SettingSpec[] = [
     key: 'notifications.newsletters',
     description: 'the newsletter catalogue, comma-separated',
     policy: 'newsletters',
-    policyValue: (v) => String(v).split(',').map((n) => n.trim()).filter(Boolean),
+    policyValue: (v) =>
+      String(v)
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
     parse: (v) => {
-      const names = v.split(',').map((n) => n.trim()).filter(Boolean);
+      const names = v
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean);
       const bad = names.find((n) => !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(n));
       if (names.length === 0 || bad !== undefined) {
-        throw new InvalidInput(`invalid newsletter name "${bad ?? v}": lower-case letters, digits, ".", "_" and "-"`, 'notifications.newsletters');
+        throw new InvalidInput(
+          `invalid newsletter name "${bad ?? v}": lower-case letters, digits, ".", "_" and "-"`,
+          'notifications.newsletters',
+        );
       }
       return names.join(',');
     },
@@ -199,24 +227,39 @@ export const settings: SettingSpec[] = [
   },
   {
     key: 'tokens.scopes',
-    description: 'the provider\'s token scopes, comma-separated (account:read, ip:write, notifications:write are always there)',
+    description:
+      "the provider's token scopes, comma-separated (account:read, ip:write, notifications:write are always there)",
     policy: 'tokenScopes',
-    policyValue: (v) => String(v).split(',').map((n) => n.trim()).filter(Boolean),
+    policyValue: (v) =>
+      String(v)
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
     parse: (v) => {
-      const names = v.split(',').map((n) => n.trim()).filter(Boolean);
+      const names = v
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean);
       const bad = names.find((n) => !/^[a-z][a-z0-9-]{0,31}:[a-z][a-z0-9-]{0,31}$/.test(n));
-      if (names.length === 0 || bad !== undefined) throw new InvalidInput(`invalid scope "${bad ?? v}": use resource:action, e.g. domains:read`, 'tokens.scopes');
+      if (names.length === 0 || bad !== undefined)
+        throw new InvalidInput(`invalid scope "${bad ?? v}": use resource:action, e.g. domains:read`, 'tokens.scopes');
       return names.join(',');
     },
     default: 'domains:read,domains:write,dns:read,dns:write,billing:read',
   },
   {
     key: 'mail.smtp',
-    description: 'SMTP server URL: smtps://, or smtp:// with STARTTLS (required with a user or password unless on loopback; ?tls=off allows plain text, ?tls=required always asks for it); unset: the outbox folder',
+    description:
+      'SMTP server URL: smtps://, or smtp:// with STARTTLS (required with a user or password unless on loopback; ?tls=off allows plain text, ?tls=required always asks for it); unset: the outbox folder',
     parse: smtpUrl,
     redact: redactPassword,
   },
-  { key: 'mail.from', description: 'sender address of every message', parse: (v) => v.trim(), default: 'acctsec <no-reply@localhost>' },
+  {
+    key: 'mail.from',
+    description: 'sender address of every message',
+    parse: (v) => v.trim(),
+    default: 'acctsec <no-reply@localhost>',
+  },
 ];
 
 export function settingSpec(key: string): SettingSpec {
@@ -236,7 +279,10 @@ export class ProfileStore {
 
   constructor(readonly profileName: string) {
     if (!PROFILE_NAME.test(profileName)) {
-      throw new InvalidInput(`invalid profile name "${profileName}": use letters, digits, ".", "_" and "-"`, '--profile');
+      throw new InvalidInput(
+        `invalid profile name "${profileName}": use letters, digits, ".", "_" and "-"`,
+        '--profile',
+      );
     }
     this.path = configPath();
   }
@@ -259,7 +305,10 @@ export class ProfileStore {
     }
     const checked = v.safeParse(FileShape, parsed);
     if (!checked.success) {
-      throw new InvalidInput(`the config file ${this.path} is not an acctsec config (${v.getDotPath(checked.issues[0]) ?? 'top level'}): fix it or remove it`, 'config');
+      throw new InvalidInput(
+        `the config file ${this.path} is not an acctsec config (${v.getDotPath(checked.issues[0]) ?? 'top level'}): fix it or remove it`,
+        'config',
+      );
     }
     return (this.data = checked.output);
   }

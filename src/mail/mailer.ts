@@ -86,14 +86,20 @@ export function smtpPlan(url: string): { url: string; requireTLS: boolean; serve
   try {
     u = new URL(url);
   } catch {
-    throw new InvalidInput(`mail.smtp "${redactUrl(url)}" is not a URL (smtp://user:pass@host:587 or smtps://...)`, 'mail.smtp');
+    throw new InvalidInput(
+      `mail.smtp "${redactUrl(url)}" is not a URL (smtp://user:pass@host:587 or smtps://...)`,
+      'mail.smtp',
+    );
   }
-  if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') throw new InvalidInput(`mail.smtp must be an smtp:// or smtps:// URL, not ${u.protocol}`, 'mail.smtp');
+  if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:')
+    throw new InvalidInput(`mail.smtp must be an smtp:// or smtps:// URL, not ${u.protocol}`, 'mail.smtp');
   const tls = u.searchParams.get('tls');
-  if (tls !== null && tls !== 'off' && tls !== 'required') throw new InvalidInput(`mail.smtp: tls=${tls.slice(0, 20)} is not off or required`, 'mail.smtp');
+  if (tls !== null && tls !== 'off' && tls !== 'required')
+    throw new InvalidInput(`mail.smtp: tls=${tls.slice(0, 20)} is not off or required`, 'mail.smtp');
   u.searchParams.delete('tls');
   const credentials = u.username !== '' || u.password !== '';
-  const requireTLS = u.protocol === 'smtp:' && (tls === 'required' || (tls === null && credentials && !isLoopbackHost(u.hostname)));
+  const requireTLS =
+    u.protocol === 'smtp:' && (tls === 'required' || (tls === null && credentials && !isLoopbackHost(u.hostname)));
   return { url: u.toString(), requireTLS, server: redactUrl(u.toString()) };
 }
 
@@ -107,7 +113,13 @@ async function viaSmtp(config: MailConfig, url: string, mail: OutgoingMail): Pro
   }
   const nodemailer = await import('nodemailer');
   // Short timeouts: a user waiting at a prompt should hear of a dead server in seconds, not minutes.
-  const transport = nodemailer.createTransport({ url: plan.url, requireTLS: plan.requireTLS, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 });
+  const transport = nodemailer.createTransport({
+    url: plan.url,
+    requireTLS: plan.requireTLS,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 20_000,
+  });
   try {
     await transport.sendMail({ from: config.from, ...mail });
   } catch (err) {
@@ -131,7 +143,10 @@ async function toOutbox(config: MailConfig, mail: OutgoingMail): Promise<Deliver
   const info = (await transport.sendMail({ from: config.from, ...mail })) as { message: Buffer };
   try {
     if (!existsSync(config.outboxDir)) mkdirSync(config.outboxDir, { recursive: true, mode: 0o700 });
-    const path = join(config.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}.eml`);
+    const path = join(
+      config.outboxDir,
+      `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}.eml`,
+    );
     // Messages carry one-time codes: owner-only, like every other secret file.
     const fd = openSync(path, 'wx', 0o600);
     try {
@@ -141,6 +156,9 @@ async function toOutbox(config: MailConfig, mail: OutgoingMail): Promise<Deliver
     }
     return { to: mail.to, subject: mail.subject, via: 'outbox', path };
   } catch (err) {
-    throw new Unavailable(`could not write mail to the outbox ${config.outboxDir}: ${(err as Error).message}`, 'mail_failed');
+    throw new Unavailable(
+      `could not write mail to the outbox ${config.outboxDir}: ${(err as Error).message}`,
+      'mail_failed',
+    );
   }
 }

@@ -1,4 +1,3 @@
-
 // The per-address limits of `acctsec serve` (issue #15): failed attempts per client address in a
 // sliding window, and the checks in flight per address. IPv6 clients are grouped by /64: one
 // subscriber usually holds a whole /64 and could otherwise take a fresh address for every guess.
@@ -63,7 +62,10 @@ export class AddressLimiter {
   retryAfter(group: string): number {
     const recent = this.recent(group);
     if (recent.length < this.o.failuresPerWindow) return 0;
-    return Math.max(1, Math.ceil((recent[recent.length - this.o.failuresPerWindow]! + this.o.windowMs - this.o.now()) / 1000));
+    return Math.max(
+      1,
+      Math.ceil((recent[recent.length - this.o.failuresPerWindow]! + this.o.windowMs - this.o.now()) / 1000),
+    );
   }
 
   recordFailure(group: string): void {

@@ -38,8 +38,10 @@ export function createBootstrap(dbPath: string, hasAccounts: boolean, log: (line
       closeSync(fd);
     }
     expected = digest(secret);
-    log(`this server has no account yet: its one-time bootstrap secret is in ${file} (mode 0600). ` +
-      'Set it up with `acctsec --remote URL init --bootstrap-secret-file FILE` (a copy of that file), or `acctsec init --db DB` on this host.');
+    log(
+      `this server has no account yet: its one-time bootstrap secret is in ${file} (mode 0600). ` +
+        'Set it up with `acctsec --remote URL init --bootstrap-secret-file FILE` (a copy of that file), or `acctsec init --db DB` on this host.',
+    );
   }
   return {
     admit(secret) {

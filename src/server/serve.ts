@@ -31,7 +31,11 @@ export interface ServeOptions {
 export function parseListen(text: string): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+):(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new InvalidInput(`invalid --listen "${text}": use HOST:PORT, e.g. 127.0.0.1:7400 or [::1]:7400 (port 0 picks a free one)`, '--listen');
+  if (!m || port > 65535)
+    throw new InvalidInput(
+      `invalid --listen "${text}": use HOST:PORT, e.g. 127.0.0.1:7400 or [::1]:7400 (port 0 picks a free one)`,
+      '--listen',
+    );
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
@@ -59,17 +63,35 @@ export function parsePublicUrl(text: string): RelyingParty {
   try {
     url = new URL(text);
   } catch {
-    throw new InvalidInput(`invalid --public-url "${text}": use the origin browsers use, e.g. https://acctsec.example.com`, '--public-url');
+    throw new InvalidInput(
+      `invalid --public-url "${text}": use the origin browsers use, e.g. https://acctsec.example.com`,
+      '--public-url',
+    );
   }
   const host = url.hostname;
-  if (!['http:', 'https:'].includes(url.protocol) || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username) {
-    throw new InvalidInput(`invalid --public-url "${text}": an origin only (scheme, host, port), e.g. https://acctsec.example.com`, '--public-url');
+  if (
+    !['http:', 'https:'].includes(url.protocol) ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search ||
+    url.hash ||
+    url.username
+  ) {
+    throw new InvalidInput(
+      `invalid --public-url "${text}": an origin only (scheme, host, port), e.g. https://acctsec.example.com`,
+      '--public-url',
+    );
   }
   if (ipaddr.isValid(host.replace(/^\[|\]$/g, ''))) {
-    throw new InvalidInput(`invalid --public-url "${text}": security keys are bound to a host name, not an IP address (use localhost or a domain)`, '--public-url');
+    throw new InvalidInput(
+      `invalid --public-url "${text}": security keys are bound to a host name, not an IP address (use localhost or a domain)`,
+      '--public-url',
+    );
   }
   if (url.protocol === 'http:' && host !== 'localhost') {
-    throw new InvalidInput(`invalid --public-url "${text}": browsers allow security keys over http only on localhost; use https`, '--public-url');
+    throw new InvalidInput(
+      `invalid --public-url "${text}": browsers allow security keys over http only on localhost; use https`,
+      '--public-url',
+    );
   }
   return { rpId: host, origin: url.origin };
 }
@@ -77,20 +99,31 @@ export function parsePublicUrl(text: string): RelyingParty {
 export async function serve(options: ServeOptions): Promise<void> {
   const { host, port } = parseListen(options.listen);
   let relyingParty: RelyingParty | undefined = options.publicUrl ? parsePublicUrl(options.publicUrl) : undefined;
-  if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) throw new InvalidInput('--tls-cert and --tls-key go together', '--tls-cert');
+  if (Boolean(options.tlsCert) !== Boolean(options.tlsKey))
+    throw new InvalidInput('--tls-cert and --tls-key go together', '--tls-cert');
   const readPem = (path: string, flag: string) => {
     try {
       return readFileSync(path);
     } catch (err) {
-      throw new InvalidInput(`cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, flag);
+      throw new InvalidInput(
+        `cannot read ${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        flag,
+      );
     }
   };
-  const tls = options.tlsCert && options.tlsKey ? { cert: readPem(options.tlsCert, '--tls-cert'), key: readPem(options.tlsKey, '--tls-key') } : undefined;
+  const tls =
+    options.tlsCert && options.tlsKey
+      ? { cert: readPem(options.tlsCert, '--tls-cert'), key: readPem(options.tlsKey, '--tls-key') }
+      : undefined;
   const bootstrap = createBootstrap(options.store.dbPath, hasAccounts(options.store.dbPath), options.log);
   const store = openLocalStore({
     ...options.store,
     relyingParty: async () => {
-      if (!relyingParty) throw new Unavailable('this server has no --public-url, so it cannot serve the security key page; its operator must set one', 'no_key_page');
+      if (!relyingParty)
+        throw new Unavailable(
+          'this server has no --public-url, so it cannot serve the security key page; its operator must set one',
+          'no_key_page',
+        );
       return relyingParty;
     },
   });
@@ -104,7 +137,13 @@ export async function serve(options: ServeOptions): Promise<void> {
       let backend = backends.get(key);
       if (!backend) {
         if (backends.size >= 4096) backends.clear();
-        backends.set(key, (backend = store.backend({ sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client }, { checked: true })));
+        backends.set(
+          key,
+          (backend = store.backend(
+            { sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client },
+            { checked: true },
+          )),
+        );
       }
       return backend;
     },
@@ -112,18 +151,26 @@ export async function serve(options: ServeOptions): Promise<void> {
     // Host names a client may use besides loopback names and IP literals (DNS rebinding, issue #14).
     hosts: [...(relyingParty ? [relyingParty.rpId] : []), ...(WILDCARD.has(host) ? [] : [host])],
     bootstrap,
-    privatePaths: [options.store.dbPath, options.store.keyPath, options.store.mail.outboxDir, bootstrapSecretPath(options.store.dbPath)],
+    privatePaths: [
+      options.store.dbPath,
+      options.store.keyPath,
+      options.store.mail.outboxDir,
+      bootstrapSecretPath(options.store.dbPath),
+    ],
     introspectionBatch: (fn) => store.introspectionBatch(fn),
     ...(options.introspectionRate !== undefined ? { callerRate: options.introspectionRate } : {}),
     ...(tls ? { tls } : {}),
     log: options.log,
   });
   await new Promise<void>((resolve, reject) => {
-    api.server.once('error', (err: NodeJS.ErrnoException) => reject(new InvalidInput(`cannot listen on ${options.listen}: ${err.code ?? err.message}`, '--listen')));
+    api.server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new InvalidInput(`cannot listen on ${options.listen}: ${err.code ?? err.message}`, '--listen')),
+    );
     api.server.listen(port, host, () => resolve());
   });
   const address = api.server.address() as AddressInfo;
-  if (!relyingParty && LOOPBACK.has(host)) relyingParty = { rpId: 'localhost', origin: `${tls ? 'https' : 'http'}://localhost:${address.port}` };
+  if (!relyingParty && LOOPBACK.has(host))
+    relyingParty = { rpId: 'localhost', origin: `${tls ? 'https' : 'http'}://localhost:${address.port}` };
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   options.onListening(`${tls ? 'https' : 'http'}://${shownHost}:${address.port}`);
   await new Promise<void>((resolve) => {

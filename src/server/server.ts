@@ -156,7 +156,11 @@ function serialise(body: unknown): { text: string; length: number } {
 
 function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const { text, length } = serialise(body);
-  const head = { 'content-type': 'application/json; charset=utf-8', 'content-length': length, 'cache-control': 'no-store' };
+  const head = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': length,
+    'cache-control': 'no-store',
+  };
   res.writeHead(status, headers ? Object.assign(head, headers) : head);
   res.end(text);
 }
@@ -234,7 +238,8 @@ function jsonFields(raw: Buffer): Record<string, unknown> {
   } catch {
     throw new HttpError(400, 'malformed_json', 'the request body is not valid JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('the request body must be a JSON object', 'body');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw invalid('the request body must be a JSON object', 'body');
   return parsed as Record<string, unknown>;
 }
 
@@ -327,7 +332,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     let client = peer;
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = parseHop(hops[i]!);
-      if (hop === undefined) throw new HttpError(400, 'invalid_forwarded_for', `the X-Forwarded-For hop "${hops[i]!.trim().slice(0, 60)}" is not an IP address`);
+      if (hop === undefined)
+        throw new HttpError(
+          400,
+          'invalid_forwarded_for',
+          `the X-Forwarded-For hop "${hops[i]!.trim().slice(0, 60)}" is not an IP address`,
+        );
       client = hop;
       if (!inside(hop, trusted)) return hop;
     }
@@ -340,7 +350,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     if (hostsSeen.get(req.socket) === header) return;
     const name = hostName(header);
     if (!hosts.has(name) && !name.endsWith('.localhost') && isIP(name) === 0) {
-      throw new HttpError(421, 'wrong_host', `this server does not answer for the host "${name.slice(0, 100)}" (its operator names it with --public-url)`);
+      throw new HttpError(
+        421,
+        'wrong_host',
+        `this server does not answer for the host "${name.slice(0, 100)}" (its operator names it with --public-url)`,
+      );
     }
     hostsSeen.set(req.socket, header);
   }
@@ -373,7 +387,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const bucket = bucketOf(caller, true)!;
     if (bucket[0] < 1) {
       const retry = Math.max(1, Math.ceil((1 - bucket[0]) / callerRate));
-      throw new HttpError(429, 'throttled', `too many introspection calls from this caller; try again in ${retry} s`, { 'retry-after': String(retry) });
+      throw new HttpError(429, 'throttled', `too many introspection calls from this caller; try again in ${retry} s`, {
+        'retry-after': String(retry),
+      });
     }
     bucket[0] -= 1;
   }
@@ -401,7 +417,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     if (!bearer || route.auth === 'none') return { ip, client };
     if (!isAccessToken(req, bearer)) return { sessionToken: bearer, ip, client };
     if (route.auth === 'session') {
-      throw new HttpError(403, 'session_required', 'this needs a signed-in session: access tokens cannot change passwords, second factors, tokens or accounts (`acctsec login`)');
+      throw new HttpError(
+        403,
+        'session_required',
+        'this needs a signed-in session: access tokens cannot change passwords, second factors, tokens or accounts (`acctsec login`)',
+      );
     }
     return { accessToken: bearer, ip, client };
   }
@@ -409,10 +429,23 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   async function checkScope(route: Route, creds: RequestCredentials): Promise<void> {
     if (!creds.accessToken || typeof route.auth !== 'object') return;
     // Asked as nobody: a back end holding the token as its credential would introspect *as* it.
-    const token = await options.backendFor({ ip: creds.ip, client: creds.client }).verifyToken(creds.accessToken, creds.ip);
-    if (!token.active) throw new HttpError(401, 'inactive_token', 'the access token is not active (expired, revoked, unknown, or not allowed from this address)', INVALID_TOKEN);
+    const token = await options
+      .backendFor({ ip: creds.ip, client: creds.client })
+      .verifyToken(creds.accessToken, creds.ip);
+    if (!token.active)
+      throw new HttpError(
+        401,
+        'inactive_token',
+        'the access token is not active (expired, revoked, unknown, or not allowed from this address)',
+        INVALID_TOKEN,
+      );
     if (!token.scopes.includes(route.auth.scope)) {
-      throw new HttpError(403, 'missing_scope', `the access token lacks the scope ${route.auth.scope}`, CHALLENGES.missing_scope);
+      throw new HttpError(
+        403,
+        'missing_scope',
+        `the access token lacks the scope ${route.auth.scope}`,
+        CHALLENGES.missing_scope,
+      );
     }
   }
 
@@ -436,8 +469,18 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const route = routes.get(`${req.method} ${pathname}`);
     if (!route) {
       const allowed = methodsByPath.get(pathname);
-      if (allowed) throw new HttpError(405, 'method_not_allowed', `${String(req.method).slice(0, 20)} is not allowed on ${pathname}`, { allow: allowed.join(', ') });
-      throw new HttpError(404, 'not_found', `no such route: ${String(req.method).slice(0, 20)} ${pathname.slice(0, 200)}`);
+      if (allowed)
+        throw new HttpError(
+          405,
+          'method_not_allowed',
+          `${String(req.method).slice(0, 20)} is not allowed on ${pathname}`,
+          { allow: allowed.join(', ') },
+        );
+      throw new HttpError(
+        404,
+        'not_found',
+        `no such route: ${String(req.method).slice(0, 20)} ${pathname.slice(0, 200)}`,
+      );
     }
     const ip = clientAddress(req);
     if (route.limited) {
@@ -448,15 +491,22 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         return tooMany(res, `too many failed attempts from ${addressGroup(ip)}; try again in ${retry} s`, retry);
       }
     }
-    if (route.method === 'GET') return respond(req, res, route, ip, q >= 0 ? queryFields(new URLSearchParams(target.slice(q + 1))) : {});
+    if (route.method === 'GET')
+      return respond(req, res, route, ip, q >= 0 ? queryFields(new URLSearchParams(target.slice(q + 1))) : {});
     const [media, ...parameters] = (req.headers['content-type'] ?? '').toLowerCase().split(';');
     const type = media!.trim();
     const form = route.form === true && type === MEDIA_FORM;
     // JSON is UTF-8 (RFC 8259 §8.1): a body declared in another charset is not read as if it were.
-    const charset = parameters.length ? parameters.map((p) => p.trim()).find((p) => p.startsWith('charset=')) : undefined;
+    const charset = parameters.length
+      ? parameters.map((p) => p.trim()).find((p) => p.startsWith('charset='))
+      : undefined;
     if ((type !== MEDIA_JSON && !form) || (charset !== undefined && charset.replace(/"/g, '') !== 'charset=utf-8')) {
       req.resume();
-      throw new HttpError(415, 'unsupported_media_type', `send the body as ${route.form ? `${MEDIA_JSON} or ${MEDIA_FORM}` : MEDIA_JSON} in UTF-8${type ? `, not ${type.slice(0, 100)}${charset ? `; ${charset.slice(0, 40)}` : ''}` : ''}`);
+      throw new HttpError(
+        415,
+        'unsupported_media_type',
+        `send the body as ${route.form ? `${MEDIA_JSON} or ${MEDIA_FORM}` : MEDIA_JSON} in UTF-8${type ? `, not ${type.slice(0, 100)}${charset ? `; ${charset.slice(0, 40)}` : ''}` : ''}`,
+      );
     }
     readBody(req, (err, raw) => {
       try {
@@ -469,7 +519,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   }
 
   /** The body or query's fields checked against the route's schema, then the caller's credentials. */
-  function respond(req: IncomingMessage, res: ServerResponse, route: Route, ip: string, fields: Record<string, unknown>): void {
+  function respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    ip: string,
+    fields: Record<string, unknown>,
+  ): void {
     // Checked before anything else runs: a body of the wrong shape never reaches the Backend.
     const checked = checkFields(route, fields);
     if (!checked.ok) throw invalid(checked.message, checked.field);
@@ -509,7 +565,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
    * turn's requests (about 15 with 16 connections) instead of one each: the read and its two lock
    * calls were a quarter of a request's CPU time.
    */
-  let batch: Array<{ req: IncomingMessage; res: ServerResponse; route: Route; ip: string; args: unknown[]; creds: RequestCredentials }> = [];
+  let batch: Array<{
+    req: IncomingMessage;
+    res: ServerResponse;
+    route: Route;
+    ip: string;
+    args: unknown[];
+    creds: RequestCredentials;
+  }> = [];
   function answerBatch(): void {
     const due = batch;
     batch = [];
@@ -527,13 +590,25 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   }
 
   /** The Backend's answer, or the error it ends in (never thrown: its promise is not awaited). */
-  async function call(req: IncomingMessage, res: ServerResponse, route: Route, ip: string, args: unknown[], creds: RequestCredentials): Promise<void> {
+  async function call(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    ip: string,
+    args: unknown[],
+    creds: RequestCredentials,
+  ): Promise<void> {
     try {
       const caller = creds.accessToken ?? creds.sessionToken;
       if (route.perCaller) {
         // Introspection answers resource servers, each with its own credential (RFC 7662 §2.1).
         if (!caller) {
-          throw new HttpError(401, 'caller_required', `introspection needs the caller's credential: Authorization: Bearer <an access token with the scope ${(route.auth as { scope: string }).scope}>`, CHALLENGE);
+          throw new HttpError(
+            401,
+            'caller_required',
+            `introspection needs the caller's credential: Authorization: Bearer <an access token with the scope ${(route.auth as { scope: string }).scope}>`,
+            CHALLENGE,
+          );
         }
         // The call authenticates the caller (its token's scope too, in the same database snapshot as
         // the answer); the budget is taken before it.
@@ -577,7 +652,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       // A caller over its own introspection budget is not a failed attempt of its address: counting
       // it would let one resource server's flood lock out every caller behind the same address.
       // Nor is a malformed value (exit 2): it guesses nothing.
-      if (route.limited && !(err instanceof HttpError && err.status === 429) && !(err instanceof AcctsecError && err.exitCode === 2)) limiter.recordFailure(addressGroup(ip));
+      if (
+        route.limited &&
+        !(err instanceof HttpError && err.status === 429) &&
+        !(err instanceof AcctsecError && err.exitCode === 2)
+      )
+        limiter.recordFailure(addressGroup(ip));
       fail(req, res, err);
     }
   }
@@ -601,17 +681,26 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     }
     if (err instanceof HttpError) {
       if (!req.complete) req.resume();
-      return send(res, err.status, errorBody(err.code, err.message, err.field === undefined ? {} : { field: err.field }), err.headers);
+      return send(
+        res,
+        err.status,
+        errorBody(err.code, err.message, err.field === undefined ? {} : { field: err.field }),
+        err.headers,
+      );
     }
     if (err instanceof AcctsecError) {
       const status = STATUS_BY_EXIT[err.exitCode] ?? 500;
       const details = err.details();
       const headers: Record<string, string> =
-        status === 429 && typeof details.retryAfterSeconds === 'number' ? { 'retry-after': String(details.retryAfterSeconds) } : (CHALLENGES[err.slug] ?? (status === 401 ? CHALLENGE : {}));
+        status === 429 && typeof details.retryAfterSeconds === 'number'
+          ? { 'retry-after': String(details.retryAfterSeconds) }
+          : (CHALLENGES[err.slug] ?? (status === 401 ? CHALLENGE : {}));
       for (const [k, value] of Object.entries(details)) if (typeof value === 'string') details[k] = redact(value);
       return send(res, status, errorBody(err.slug, redact(err.message), details), headers);
     }
-    options.log?.(`internal error on ${req.method} ${(req.url ?? '').split('?', 1)[0]}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    options.log?.(
+      `internal error on ${req.method} ${(req.url ?? '').split('?', 1)[0]}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
     send(res, 500, errorBody('internal', 'internal server error'));
   }
 
@@ -630,7 +719,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     }
   };
 
-  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createHttpServer(listener);
+  const server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener)
+    : createHttpServer(listener);
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
 

@@ -34,7 +34,10 @@ const EMAIL_RULE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export function validUsername(raw: string): string {
   const name = normalizeUsername(raw);
   if (!USERNAME_RULE.test(name)) {
-    throw new InvalidInput(`invalid username "${raw}": use 3 to 64 characters among a-z, 0-9, ".", "_" and "-"`, 'username');
+    throw new InvalidInput(
+      `invalid username "${raw}": use 3 to 64 characters among a-z, 0-9, ".", "_" and "-"`,
+      'username',
+    );
   }
   return name;
 }
@@ -57,22 +60,28 @@ export async function checkInitInput(input: InitInput, policy: Policy): Promise<
 }
 
 /** `acctsec init`: the first account of an empty store, role admin, signed in. */
-export async function initialize(ctx: ServiceContext, input: InitInput, origin: RequestOrigin): Promise<{ account: AccountRow; session: SessionGrant }> {
+export async function initialize(
+  ctx: ServiceContext,
+  input: InitInput,
+  origin: RequestOrigin,
+): Promise<{ account: AccountRow; session: SessionGrant }> {
   if (countAccounts(ctx.db) > 0) throw new Conflict('this database already has accounts; `acctsec login` instead');
   const { username, email } = await checkInitInput(input, ctx.policy);
   const hash = await ctx.hasher.hash(input.password);
-  return ctx.db.transaction(() => {
-    // Re-checked inside the write lock: two concurrent inits cannot both create a first admin.
-    if (countAccounts(ctx.db) > 0) throw new Conflict('this database already has accounts; `acctsec login` instead');
-    // Records the key's fingerprint, so a wrong key later is named as such.
-    databaseKey(ctx.db, ctx.keyring);
-    const id = insertAccount(ctx.db, { username, email, role: 'admin', passwordHash: hash, now: ctx.now() });
-    const account = findAccountById(ctx.db, id) as AccountRow;
-    const session = createSession(ctx, account, { ...origin, client: input.client ?? origin.client });
-    recordActivity(ctx, id, 'account.created', { origin, sessionId: session.sessionId, detail: { role: 'admin' } });
-    sealEmptyAuditLog(ctx);
-    return { account, session };
-  }).immediate();
+  return ctx.db
+    .transaction(() => {
+      // Re-checked inside the write lock: two concurrent inits cannot both create a first admin.
+      if (countAccounts(ctx.db) > 0) throw new Conflict('this database already has accounts; `acctsec login` instead');
+      // Records the key's fingerprint, so a wrong key later is named as such.
+      databaseKey(ctx.db, ctx.keyring);
+      const id = insertAccount(ctx.db, { username, email, role: 'admin', passwordHash: hash, now: ctx.now() });
+      const account = findAccountById(ctx.db, id) as AccountRow;
+      const session = createSession(ctx, account, { ...origin, client: input.client ?? origin.client });
+      recordActivity(ctx, id, 'account.created', { origin, sessionId: session.sessionId, detail: { role: 'admin' } });
+      sealEmptyAuditLog(ctx);
+      return { account, session };
+    })
+    .immediate();
 }
 
 function addMonths(ms: number, months: number): number {
@@ -87,9 +96,13 @@ export function accountStatus(ctx: ServiceContext, auth: Auth): AccountStatus {
   const rotationDue = ctx.now() >= rotationDueAt;
   const left = recoveryCodesLeft(ctx, a);
   const notices = [
-    rotationDue ? `your password is over ${ctx.policy.passwordRotationMonths} months old: \`acctsec password change\`` : null,
+    rotationDue
+      ? `your password is over ${ctx.policy.passwordRotationMonths} months old: \`acctsec password change\``
+      : null,
     left === null ? null : lowRecoveryCodesNotice(left),
-    ...tokenSummary(ctx, a).expiringSoon.map((t) => `the token "${t.name}" expires ${t.expiresAt!.slice(0, 10)}: \`acctsec token rotate ${t.id}\``),
+    ...tokenSummary(ctx, a).expiringSoon.map(
+      (t) => `the token "${t.name}" expires ${t.expiresAt!.slice(0, 10)}: \`acctsec token rotate ${t.id}\``,
+    ),
     activeFactors(ctx, a).some((f) => f.id === 'email') && !ctx.policy.allowEmailMfa
       ? 'email codes are turned off by policy (policy.allowEmailMfa): they still work for you until you disable them; switch to the authenticator app'
       : null,
@@ -123,22 +136,43 @@ export async function changePassword(
   origin: RequestOrigin,
 ): Promise<PasswordChangeResult> {
   const a = auth.account;
-  await checkNewPassword({ password: input.next, username: a.username, minLength: ctx.policy.passwordMinLength, current: input.current });
-  await checkPassword(ctx, a.username, input.current, origin, { message: 'the current password is wrong', event: 'password.change_failed', throttle: confirmThrottleKey(a.id, auth.session.id) });
+  await checkNewPassword({
+    password: input.next,
+    username: a.username,
+    minLength: ctx.policy.passwordMinLength,
+    current: input.current,
+  });
+  await checkPassword(ctx, a.username, input.current, origin, {
+    message: 'the current password is wrong',
+    event: 'password.change_failed',
+    throttle: confirmThrottleKey(a.id, auth.session.id),
+  });
   const hash = await ctx.hasher.hash(input.next);
   const now = ctx.now();
-  const revoked = ctx.db.transaction(() => {
-    setPassword(ctx.db, a.id, hash, now);
-    const n = revokeSessionsExcept(ctx.db, a.id, auth.session.id, now);
-    markSessionAuthenticated(ctx.db, auth.session.id, now);
-    recordActivity(ctx, a.id, 'password.changed', { origin, sessionId: auth.session.id, detail: { revokedSessions: n } });
-    return n;
-  }).immediate();
-  await notifySecurity(ctx, a, securityNotice(ctx, a, 'your password was changed and every other session signed out', origin));
+  const revoked = ctx.db
+    .transaction(() => {
+      setPassword(ctx.db, a.id, hash, now);
+      const n = revokeSessionsExcept(ctx.db, a.id, auth.session.id, now);
+      markSessionAuthenticated(ctx.db, auth.session.id, now);
+      recordActivity(ctx, a.id, 'password.changed', {
+        origin,
+        sessionId: auth.session.id,
+        detail: { revokedSessions: n },
+      });
+      return n;
+    })
+    .immediate();
+  await notifySecurity(
+    ctx,
+    a,
+    securityNotice(ctx, a, 'your password was changed and every other session signed out', origin),
+  );
   const strength = await estimateStrength(input.next, [a.username, a.email]);
   const notices: string[] = [];
   if (activeFactors(ctx, a).length === 0 && [...input.next.normalize('NFC')].length < 15) {
-    notices.push('this account has no second factor: NIST SP 800-63B rev 4 asks for at least 15 characters when the password is the only factor; consider `acctsec mfa totp enable`');
+    notices.push(
+      'this account has no second factor: NIST SP 800-63B rev 4 asks for at least 15 characters when the password is the only factor; consider `acctsec mfa totp enable`',
+    );
   }
   return { passwordChangedAt: new Date(now).toISOString(), revokedSessions: revoked, strength, notices };
 }
@@ -155,10 +189,16 @@ export async function changeUsername(
   if (name === previous) throw new Conflict(`the username is already ${name}`);
   if (findAccountByUsername(ctx.db, name)) throw new Conflict(`the username ${name} is taken`);
   await confirmIdentity(ctx, auth, proof, origin);
-  ctx.db.transaction(() => {
-    if (findAccountByUsername(ctx.db, name)) throw new Conflict(`the username ${name} is taken`);
-    setUsername(ctx.db, auth.account.id, name);
-    recordActivity(ctx, auth.account.id, 'username.changed', { origin, sessionId: auth.session.id, detail: { from: previous, to: name } });
-  }).immediate();
+  ctx.db
+    .transaction(() => {
+      if (findAccountByUsername(ctx.db, name)) throw new Conflict(`the username ${name} is taken`);
+      setUsername(ctx.db, auth.account.id, name);
+      recordActivity(ctx, auth.account.id, 'username.changed', {
+        origin,
+        sessionId: auth.session.id,
+        detail: { from: previous, to: name },
+      });
+    })
+    .immediate();
   return { username: name, previous };
 }

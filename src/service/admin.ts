@@ -1,6 +1,22 @@
 import { createHash } from 'node:crypto';
-import { AcctsecError, AuthFailed, Conflict, Forbidden, InvalidInput, NotFound, retryPhrase, Throttled } from '../errors.js';
-import { findAccountById, findAccountByUsername, insertAccount, setPassword, type AccountRow, type Role } from '../store/accounts.js';
+import {
+  AcctsecError,
+  AuthFailed,
+  Conflict,
+  Forbidden,
+  InvalidInput,
+  NotFound,
+  retryPhrase,
+  Throttled,
+} from '../errors.js';
+import {
+  findAccountById,
+  findAccountByUsername,
+  insertAccount,
+  setPassword,
+  type AccountRow,
+  type Role,
+} from '../store/accounts.js';
 import {
   countActiveAdmins,
   findResetToken,
@@ -15,7 +31,16 @@ import {
 import { deleteAllEmailCodes, listRecoveryAddresses } from '../store/email.js';
 import { listLiveSessions, revokeSessionsExcept } from '../store/sessions.js';
 import { inspectSecret, newSecret } from '../token-format.js';
-import type { AdminActionInput, AdminResult, AuditEntry, AuditHead, AuditVerification, IpEntry, UserDetails, UserSummary } from '../views.js';
+import type {
+  AdminActionInput,
+  AdminResult,
+  AuditEntry,
+  AuditHead,
+  AuditVerification,
+  IpEntry,
+  UserDetails,
+  UserSummary,
+} from '../views.js';
 import { validEmail, validUsername } from './accounts.js';
 import { recordActivity } from './activity.js';
 import { appendAudit, auditHead, listAudit, parseAuditHead, verifyAudit } from './audit.js';
@@ -40,16 +65,39 @@ const RESET_TOKEN_MS = 60 * 60_000;
 /** No argon2 hash: sign-in with any password fails until the owner sets one with a reset token. */
 const NO_PASSWORD = '!';
 
-type Action = 'users.create' | 'users.set-role' | 'reset-password' | 'reset-mfa' | 'lock' | 'unlock' | 'unthrottle' | 'sessions.revoke' | 'ip.clear';
+type Action =
+  | 'users.create'
+  | 'users.set-role'
+  | 'reset-password'
+  | 'reset-mfa'
+  | 'lock'
+  | 'unlock'
+  | 'unthrottle'
+  | 'sessions.revoke'
+  | 'ip.clear';
 /** What support may do, on `user` accounts only; admins may do everything. */
-const SUPPORT_MAY: ReadonlySet<string> = new Set(['users.list', 'users.show', 'reset-password', 'reset-mfa', 'lock', 'unlock', 'unthrottle', 'sessions.revoke', 'ip.show', 'ip.clear']);
+const SUPPORT_MAY: ReadonlySet<string> = new Set([
+  'users.list',
+  'users.show',
+  'reset-password',
+  'reset-mfa',
+  'lock',
+  'unlock',
+  'unthrottle',
+  'sessions.revoke',
+  'ip.show',
+  'ip.clear',
+]);
 /** Actions that would leave no active admin when aimed at the last one. */
 const HARMS_LAST_ADMIN: ReadonlySet<string> = new Set(['lock', 'reset-password', 'reset-mfa', 'users.set-role']);
 
 function validReason(raw: string | undefined): string {
   const reason = (raw ?? '').trim();
   if (reason.length < 3 || reason.length > 500) {
-    throw new InvalidInput('every admin action needs --reason "why" (3 to 500 characters), for the audit log', '--reason');
+    throw new InvalidInput(
+      'every admin action needs --reason "why" (3 to 500 characters), for the audit log',
+      '--reason',
+    );
   }
   return reason;
 }
@@ -69,7 +117,15 @@ const USER_REFUSALS_RECORDED = 5;
 const REFUSAL_WINDOW_MS = 15 * 60_000;
 
 /** A refusal is itself audited (SPEC §9), in its own write, then thrown. */
-function refuse(ctx: ServiceContext, auth: Auth, action: string, targetName: string | null, reason: string, why: string, origin: RequestOrigin): never {
+function refuse(
+  ctx: ServiceContext,
+  auth: Auth,
+  action: string,
+  targetName: string | null,
+  reason: string,
+  why: string,
+  origin: RequestOrigin,
+): never {
   const actor = auth.account.username;
   ctx.db
     .transaction(() => {
@@ -79,10 +135,21 @@ function refuse(ctx: ServiceContext, auth: Auth, action: string, targetName: str
         const recent = recentRefusalTimes(ctx.db, actor, at - REFUSAL_WINDOW_MS);
         if (recent.length >= USER_REFUSALS_RECORDED) {
           const seconds = Math.max(1, Math.ceil((recent[0]! + REFUSAL_WINDOW_MS - at) / 1000));
-          throw new Throttled(`too many refused admin requests (${why}); try again in ${retryPhrase(seconds)}`, seconds);
+          throw new Throttled(
+            `too many refused admin requests (${why}); try again in ${retryPhrase(seconds)}`,
+            seconds,
+          );
         }
       }
-      appendAudit(ctx, { actor, target: targetName, action, reason: reason || '-', outcome: 'refused', ip: origin.ip ?? null, detail: { why } });
+      appendAudit(ctx, {
+        actor,
+        target: targetName,
+        action,
+        reason: reason || '-',
+        outcome: 'refused',
+        ip: origin.ip ?? null,
+        detail: { why },
+      });
     })
     .immediate();
   throw new Forbidden(why);
@@ -92,20 +159,70 @@ function refuse(ctx: ServiceContext, auth: Auth, action: string, targetName: str
  * A plain user is refused before the target is looked up (issue #15 review): otherwise "no account
  * named" against a refusal would tell which accounts exist. The name is recorded as typed.
  */
-function staffOnly(ctx: ServiceContext, auth: Auth, action: string, username: string, reason: string, origin: RequestOrigin): void {
-  if (auth.account.role === 'user') refuse(ctx, auth, action, normalizeUsername(username).slice(0, 64), reason, 'only support staff and admins may use `acctsec admin`', origin);
+function staffOnly(
+  ctx: ServiceContext,
+  auth: Auth,
+  action: string,
+  username: string,
+  reason: string,
+  origin: RequestOrigin,
+): void {
+  if (auth.account.role === 'user')
+    refuse(
+      ctx,
+      auth,
+      action,
+      normalizeUsername(username).slice(0, 64),
+      reason,
+      'only support staff and admins may use `acctsec admin`',
+      origin,
+    );
 }
 
-function authorize(ctx: ServiceContext, auth: Auth, action: string, t: AccountRow | null, reason: string, origin: RequestOrigin, newRole?: Role): void {
+function authorize(
+  ctx: ServiceContext,
+  auth: Auth,
+  action: string,
+  t: AccountRow | null,
+  reason: string,
+  origin: RequestOrigin,
+  newRole?: Role,
+): void {
   const role = auth.account.role;
   const name = t?.username ?? null;
-  if (role === 'user') refuse(ctx, auth, action, name, reason, 'only support staff and admins may use `acctsec admin`', origin);
+  if (role === 'user')
+    refuse(ctx, auth, action, name, reason, 'only support staff and admins may use `acctsec admin`', origin);
   if (role === 'support') {
-    if (!SUPPORT_MAY.has(action)) refuse(ctx, auth, action, name, reason, `support staff may not ${action.replace('.', ' ')}: an admin can`, origin);
-    if (t && t.role !== 'user') refuse(ctx, auth, action, name, reason, `support staff may act on user accounts only, and ${t.username} is ${t.role === 'admin' ? 'an admin' : 'support staff'}`, origin);
+    if (!SUPPORT_MAY.has(action))
+      refuse(
+        ctx,
+        auth,
+        action,
+        name,
+        reason,
+        `support staff may not ${action.replace('.', ' ')}: an admin can`,
+        origin,
+      );
+    if (t && t.role !== 'user')
+      refuse(
+        ctx,
+        auth,
+        action,
+        name,
+        reason,
+        `support staff may act on user accounts only, and ${t.username} is ${t.role === 'admin' ? 'an admin' : 'support staff'}`,
+        origin,
+      );
   }
   const demotes = action === 'users.set-role' && newRole !== 'admin';
-  if (t && t.role === 'admin' && t.locked_at === null && HARMS_LAST_ADMIN.has(action) && (action !== 'users.set-role' || demotes) && countActiveAdmins(ctx.db) <= 1) {
+  if (
+    t &&
+    t.role === 'admin' &&
+    t.locked_at === null &&
+    HARMS_LAST_ADMIN.has(action) &&
+    (action !== 'users.set-role' || demotes) &&
+    countActiveAdmins(ctx.db) <= 1
+  ) {
     refuse(ctx, auth, action, name, reason, `${t.username} is the last active admin: make another admin first`, origin);
   }
 }
@@ -123,16 +240,29 @@ function hashReset(token: string): Buffer {
 }
 
 function resetAddresses(ctx: ServiceContext, account: AccountRow): string[] {
-  return [account.email, ...listRecoveryAddresses(ctx.db, account.id).filter((r) => r.verified_at !== null).map((r) => r.address)];
+  return [
+    account.email,
+    ...listRecoveryAddresses(ctx.db, account.id)
+      .filter((r) => r.verified_at !== null)
+      .map((r) => r.address),
+  ];
 }
 
-async function deliverResetToken(ctx: ServiceContext, account: AccountRow, token: string, expiresAt: number, isNew: boolean): Promise<void> {
+async function deliverResetToken(
+  ctx: ServiceContext,
+  account: AccountRow,
+  token: string,
+  expiresAt: number,
+  isNew: boolean,
+): Promise<void> {
   const when = new Date(expiresAt).toISOString().replace('T', ' ').slice(0, 16);
   await ctx.mailer.send(
     renderMessage(resetAddresses(ctx, account), mailFormat(ctx, account), {
       subject: isNew ? 'acctsec: your new account' : 'acctsec: set a new password',
       paragraphs: [
-        isNew ? `An account ${account.username} was created for you. Set its password with this one-time token:` : `Support staff started a password reset for ${account.username}. Set a new password with this one-time token:`,
+        isNew
+          ? `An account ${account.username} was created for you. Set its password with this one-time token:`
+          : `Support staff started a password reset for ${account.username}. Set a new password with this one-time token:`,
         `Run: acctsec recover --username ${account.username} --token <the token above>. It works once, until ${when} UTC. If you did not expect it, contact support.`,
       ],
       code: token,
@@ -155,12 +285,25 @@ async function act(
   origin: RequestOrigin,
   perform: () => Partial<AdminResult> & { notice?: string },
 ): Promise<AdminResult> {
-  const result: AdminResult = { action: plan.action, target: plan.target, dryRun: Boolean(input.dryRun), changes: plan.changes };
+  const result: AdminResult = {
+    action: plan.action,
+    target: plan.target,
+    dryRun: Boolean(input.dryRun),
+    changes: plan.changes,
+  };
   if (input.dryRun) return result;
   const extra = ctx.db
     .transaction(() => {
       const out = perform();
-      appendAudit(ctx, { actor: auth.account.username, target: plan.target, action: plan.action, reason: input.reason, outcome: 'ok', ip: origin.ip ?? null, detail: { changes: plan.changes } });
+      appendAudit(ctx, {
+        actor: auth.account.username,
+        target: plan.target,
+        action: plan.action,
+        reason: input.reason,
+        outcome: 'ok',
+        ip: origin.ip ?? null,
+        detail: { changes: plan.changes },
+      });
       return out;
     })
     .immediate();
@@ -185,23 +328,42 @@ export async function createUser(
   const username = validUsername(input.username);
   const email = validEmail(input.email);
   const role = (input.role ?? 'user') as Role;
-  if (!ROLES.includes(role)) throw new InvalidInput(`invalid role "${input.role}": use user, support or admin`, '--role');
+  if (!ROLES.includes(role))
+    throw new InvalidInput(`invalid role "${input.role}": use user, support or admin`, '--role');
   authorize(ctx, auth, 'users.create', null, reason, origin);
   if (findAccountByUsername(ctx.db, username)) throw new Conflict(`the username ${username} is taken`);
-  const delivery = input.printToken ? 'print the reset token for a verified hand-over' : `email a reset token to ${maskAddress(email)}`;
+  const delivery = input.printToken
+    ? 'print the reset token for a verified hand-over'
+    : `email a reset token to ${maskAddress(email)}`;
   let token: { token: string; expiresAt: number } | undefined;
-  const result = await act(ctx, auth, { action: 'users.create', target: username, changes: [`create ${username} (${role}) with no password`, delivery] }, { ...input, reason }, origin, () => {
-    const id = insertAccount(ctx.db, { username, email, role, passwordHash: NO_PASSWORD, now: ctx.now() });
-    const account = findAccountById(ctx.db, id) as AccountRow;
-    recordActivity(ctx, id, 'account.created', { origin, detail: { role, by: auth.account.username } });
-    token = issueResetToken(ctx, account);
-    return input.printToken ? { resetToken: token.token, resetTokenExpiresAt: new Date(token.expiresAt).toISOString() } : {};
-  });
+  const result = await act(
+    ctx,
+    auth,
+    { action: 'users.create', target: username, changes: [`create ${username} (${role}) with no password`, delivery] },
+    { ...input, reason },
+    origin,
+    () => {
+      const id = insertAccount(ctx.db, { username, email, role, passwordHash: NO_PASSWORD, now: ctx.now() });
+      const account = findAccountById(ctx.db, id) as AccountRow;
+      recordActivity(ctx, id, 'account.created', { origin, detail: { role, by: auth.account.username } });
+      token = issueResetToken(ctx, account);
+      return input.printToken
+        ? { resetToken: token.token, resetTokenExpiresAt: new Date(token.expiresAt).toISOString() }
+        : {};
+    },
+  );
   if (token && !input.printToken) return handOver(ctx, auth, result, target(ctx, username), token, true, origin);
   return result;
 }
 
-export async function setUserRole(ctx: ServiceContext, auth: Auth, username: string, roleText: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
+export async function setUserRole(
+  ctx: ServiceContext,
+  auth: Auth,
+  username: string,
+  roleText: string,
+  input: AdminActionInput,
+  origin: RequestOrigin,
+): Promise<AdminResult> {
   const reason = validReason(input.reason);
   const role = roleText as Role;
   if (!ROLES.includes(role)) throw new InvalidInput(`invalid role "${roleText}": use user, support or admin`, 'role');
@@ -209,31 +371,52 @@ export async function setUserRole(ctx: ServiceContext, auth: Auth, username: str
   const t = target(ctx, username);
   authorize(ctx, auth, 'users.set-role', t, reason, origin, role);
   if (t.role === role) throw new Conflict(`${t.username} is already ${role}`);
-  return act(ctx, auth, { action: 'users.set-role', target: t.username, changes: [`role ${t.role} -> ${role}`] }, { ...input, reason }, origin, () => {
-    setRole(ctx.db, t.id, role);
-    return { notice: `your role was changed from ${t.role} to ${role} by ${auth.account.username}` };
-  });
+  return act(
+    ctx,
+    auth,
+    { action: 'users.set-role', target: t.username, changes: [`role ${t.role} -> ${role}`] },
+    { ...input, reason },
+    origin,
+    () => {
+      setRole(ctx.db, t.id, role);
+      return { notice: `your role was changed from ${t.role} to ${role} by ${auth.account.username}` };
+    },
+  );
 }
 
-export async function resetPassword(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput & { printToken?: boolean }, origin: RequestOrigin): Promise<AdminResult> {
+export async function resetPassword(
+  ctx: ServiceContext,
+  auth: Auth,
+  username: string,
+  input: AdminActionInput & { printToken?: boolean },
+  origin: RequestOrigin,
+): Promise<AdminResult> {
   const reason = validReason(input.reason);
   staffOnly(ctx, auth, 'reset-password', username, reason, origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'reset-password', t, reason, origin);
   const addresses = resetAddresses(ctx, t);
-  const delivery = input.printToken ? 'print the reset token for a verified hand-over' : `email a reset token to ${addresses.map(maskAddress).join(', ')}`;
+  const delivery = input.printToken
+    ? 'print the reset token for a verified hand-over'
+    : `email a reset token to ${addresses.map(maskAddress).join(', ')}`;
   let token: { token: string; expiresAt: number } | undefined;
   const result = await act(
     ctx,
     auth,
-    { action: 'reset-password', target: t.username, changes: ['issue a single-use reset token valid 1 hour (earlier ones void)', delivery, 'sign out every session'] },
+    {
+      action: 'reset-password',
+      target: t.username,
+      changes: ['issue a single-use reset token valid 1 hour (earlier ones void)', delivery, 'sign out every session'],
+    },
     { ...input, reason },
     origin,
     () => {
       token = issueResetToken(ctx, t);
       revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
       recordActivity(ctx, t.id, 'password.reset_started', { origin, detail: { by: auth.account.username } });
-      return input.printToken ? { resetToken: token.token, resetTokenExpiresAt: new Date(token.expiresAt).toISOString() } : {};
+      return input.printToken
+        ? { resetToken: token.token, resetTokenExpiresAt: new Date(token.expiresAt).toISOString() }
+        : {};
     },
   );
   if (token && !input.printToken) return handOver(ctx, auth, result, t, token, false, origin);
@@ -265,8 +448,19 @@ async function handOver(
     ctx.db
       .transaction(() => {
         voidResetTokens(ctx.db, account.id, ctx.now());
-        recordActivity(ctx, account.id, 'password.reset_mail_failed', { origin, detail: { by: auth.account.username } });
-        appendAudit(ctx, { actor: auth.account.username, target: account.username, action: 'reset-token.undelivered', reason: 'the mail server refused or could not be reached', outcome: 'ok', ip: origin.ip ?? null, detail: { after: result.action, tokenVoided: true } });
+        recordActivity(ctx, account.id, 'password.reset_mail_failed', {
+          origin,
+          detail: { by: auth.account.username },
+        });
+        appendAudit(ctx, {
+          actor: auth.account.username,
+          target: account.username,
+          action: 'reset-token.undelivered',
+          reason: 'the mail server refused or could not be reached',
+          outcome: 'ok',
+          ip: origin.ip ?? null,
+          detail: { after: result.action, tokenVoided: true },
+        });
       })
       .immediate();
     const warning = `${err.message}. The reset token was not delivered and is void; after verifying the owner, hand one over with: acctsec admin reset-password ${account.username} --reason "..." --print-token`;
@@ -274,35 +468,61 @@ async function handOver(
   }
 }
 
-export async function resetMfa(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
+export async function resetMfa(
+  ctx: ServiceContext,
+  auth: Auth,
+  username: string,
+  input: AdminActionInput,
+  origin: RequestOrigin,
+): Promise<AdminResult> {
   const reason = validReason(input.reason);
   staffOnly(ctx, auth, 'reset-mfa', username, reason, origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'reset-mfa', t, reason, origin);
-  const methods = mfaOverview(ctx, t).methods.filter((m) => m.enabled).map((m) => m.type);
-  const changes = [`remove every second factor (${methods.join(', ') || 'none active'}) and all recovery codes`, 'sign out every session'];
+  const methods = mfaOverview(ctx, t)
+    .methods.filter((m) => m.enabled)
+    .map((m) => m.type);
+  const changes = [
+    `remove every second factor (${methods.join(', ') || 'none active'}) and all recovery codes`,
+    'sign out every session',
+  ];
   return act(ctx, auth, { action: 'reset-mfa', target: t.username, changes }, { ...input, reason }, origin, () => {
     removeAllFactors(ctx, t.id);
     // Pending email codes of every purpose go too (a recovery in flight is started again after the reset).
     deleteAllEmailCodes(ctx.db, t.id);
     revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
     recordActivity(ctx, t.id, 'mfa.reset', { origin, detail: { by: auth.account.username, removed: methods } });
-    return { notice: `your second factors were removed by support (${auth.account.username}); sign in with your password and set one up again` };
+    return {
+      notice: `your second factors were removed by support (${auth.account.username}); sign in with your password and set one up again`,
+    };
   });
 }
 
-export async function lockUser(ctx: ServiceContext, auth: Auth, username: string, locked: boolean, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
+export async function lockUser(
+  ctx: ServiceContext,
+  auth: Auth,
+  username: string,
+  locked: boolean,
+  input: AdminActionInput,
+  origin: RequestOrigin,
+): Promise<AdminResult> {
   const reason = validReason(input.reason);
   const action = locked ? 'lock' : 'unlock';
   staffOnly(ctx, auth, action, username, reason, origin);
   const t = target(ctx, username);
   authorize(ctx, auth, action, t, reason, origin);
-  if ((t.locked_at !== null) === locked) throw new Conflict(`${t.username} is already ${locked ? 'locked' : 'unlocked'}`);
-  const changes = locked ? ['refuse sign-in', 'sign out every session', 'make every token and API key inactive'] : ['allow sign-in and tokens again'];
+  if ((t.locked_at !== null) === locked)
+    throw new Conflict(`${t.username} is already ${locked ? 'locked' : 'unlocked'}`);
+  const changes = locked
+    ? ['refuse sign-in', 'sign out every session', 'make every token and API key inactive']
+    : ['allow sign-in and tokens again'];
   return act(ctx, auth, { action, target: t.username, changes }, { ...input, reason }, origin, () => {
     setLocked(ctx.db, t.id, locked ? ctx.now() : null);
     if (locked) revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
-    recordActivity(ctx, t.id, locked ? 'account.locked' : 'account.unlocked', { origin, detail: { by: auth.account.username } });
+    recordActivity(ctx, t.id, locked ? 'account.locked' : 'account.unlocked', {
+      origin,
+      detail: { by: auth.account.username },
+    });
     return { notice: `your account was ${locked ? 'locked' : 'unlocked'} by support (${auth.account.username})` };
   });
 }
@@ -312,32 +532,55 @@ export async function lockUser(ctx: ServiceContext, auth: Auth, username: string
  * throttle of the account, one per flow: sign-in, the second factor at sign-in, identity confirmation
  * in each session, recovery. Nothing to clear is a conflict, as unlocking an unlocked account is.
  */
-export async function unthrottleUser(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
+export async function unthrottleUser(
+  ctx: ServiceContext,
+  auth: Auth,
+  username: string,
+  input: AdminActionInput,
+  origin: RequestOrigin,
+): Promise<AdminResult> {
   const reason = validReason(input.reason);
   staffOnly(ctx, auth, 'unthrottle', username, reason, origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'unthrottle', t, reason, origin);
   const n = countAccountThrottles(ctx.db, t);
   if (n === 0) throw new Conflict(`${t.username} has no failed attempts to clear`);
-  const changes = [`clear ${n} throttle${n === 1 ? '' : 's'} (sign-in, second factor, identity confirmation, recovery)`];
+  const changes = [
+    `clear ${n} throttle${n === 1 ? '' : 's'} (sign-in, second factor, identity confirmation, recovery)`,
+  ];
   return act(ctx, auth, { action: 'unthrottle', target: t.username, changes }, { ...input, reason }, origin, () => {
     clearAccountThrottles(ctx.db, t);
     recordActivity(ctx, t.id, 'throttles.cleared', { origin, detail: { by: auth.account.username } });
-    return { notice: `the failed attempts counted against your account were cleared by support (${auth.account.username})` };
+    return {
+      notice: `the failed attempts counted against your account were cleared by support (${auth.account.username})`,
+    };
   });
 }
 
-export async function revokeUserSessions(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
+export async function revokeUserSessions(
+  ctx: ServiceContext,
+  auth: Auth,
+  username: string,
+  input: AdminActionInput,
+  origin: RequestOrigin,
+): Promise<AdminResult> {
   const reason = validReason(input.reason);
   staffOnly(ctx, auth, 'sessions.revoke', username, reason, origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'sessions.revoke', t, reason, origin);
   const n = listLiveSessions(ctx.db, t.id, ctx.now()).length;
-  return act(ctx, auth, { action: 'sessions.revoke', target: t.username, changes: [`sign out ${n} session${n === 1 ? '' : 's'}`] }, { ...input, reason }, origin, () => {
-    revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
-    recordActivity(ctx, t.id, 'sessions.revoked_by_support', { origin, detail: { by: auth.account.username } });
-    return { notice: `every session of your account was signed out by support (${auth.account.username})` };
-  });
+  return act(
+    ctx,
+    auth,
+    { action: 'sessions.revoke', target: t.username, changes: [`sign out ${n} session${n === 1 ? '' : 's'}`] },
+    { ...input, reason },
+    origin,
+    () => {
+      revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
+      recordActivity(ctx, t.id, 'sessions.revoked_by_support', { origin, detail: { by: auth.account.username } });
+      return { notice: `every session of your account was signed out by support (${auth.account.username})` };
+    },
+  );
 }
 
 /** `admin ip show`: another account's IP allow-list, as `ip list` shows one's own. */
@@ -352,14 +595,23 @@ export function showUserIp(ctx: ServiceContext, auth: Auth, username: string, or
  * `admin ip clear`: the way back from an IP restriction that locks its owner out (a wrong `ip set
  * --force`, an address that changed). Audited, and the owner is told.
  */
-export async function clearUserIp(ctx: ServiceContext, auth: Auth, username: string, input: AdminActionInput, origin: RequestOrigin): Promise<AdminResult> {
+export async function clearUserIp(
+  ctx: ServiceContext,
+  auth: Auth,
+  username: string,
+  input: AdminActionInput,
+  origin: RequestOrigin,
+): Promise<AdminResult> {
   const reason = validReason(input.reason);
   staffOnly(ctx, auth, 'ip.clear', username, reason, origin);
   const t = target(ctx, username);
   authorize(ctx, auth, 'ip.clear', t, reason, origin);
   const entries = listIp(ctx, t).map((e) => e.cidr);
   if (entries.length === 0) throw new Conflict(`${t.username} has no IP restriction`);
-  const changes = [`remove ${entries.length === 1 ? 'the entry' : `all ${entries.length} entries`} of the IP allow-list: ${entries.join(', ')}`, 'allow sign-in and tokens from every address'];
+  const changes = [
+    `remove ${entries.length === 1 ? 'the entry' : `all ${entries.length} entries`} of the IP allow-list: ${entries.join(', ')}`,
+    'allow sign-in and tokens from every address',
+  ];
   return act(ctx, auth, { action: 'ip.clear', target: t.username, changes }, { ...input, reason }, origin, () => {
     clearIpBySupport(ctx, t, auth.account.username, origin);
     return { notice: `your IP allow-list was cleared by support (${auth.account.username})` };
@@ -367,12 +619,24 @@ export async function clearUserIp(ctx: ServiceContext, auth: Auth, username: str
 }
 
 function summary(a: AccountRow): UserSummary {
-  return { username: a.username, email: a.email, role: a.role, locked: a.locked_at !== null, createdAt: new Date(a.created_at).toISOString() };
+  return {
+    username: a.username,
+    email: a.email,
+    role: a.role,
+    locked: a.locked_at !== null,
+    createdAt: new Date(a.created_at).toISOString(),
+  };
 }
 
 /** Streams, so a list of 100,000 accounts starts at once and keeps memory flat. */
-export function* listUsers(ctx: ServiceContext, auth: Auth, role: string | undefined, origin: RequestOrigin): Generator<UserSummary> {
-  if (role !== undefined && !ROLES.includes(role as Role)) throw new InvalidInput(`invalid role "${role}": use user, support or admin`, '--role');
+export function* listUsers(
+  ctx: ServiceContext,
+  auth: Auth,
+  role: string | undefined,
+  origin: RequestOrigin,
+): Generator<UserSummary> {
+  if (role !== undefined && !ROLES.includes(role as Role))
+    throw new InvalidInput(`invalid role "${role}": use user, support or admin`, '--role');
   authorize(ctx, auth, 'users.list', null, '', origin);
   for (const a of iterateAccounts(ctx.db, role as Role | undefined)) yield summary(a);
 }
@@ -393,12 +657,19 @@ export function showUser(ctx: ServiceContext, auth: Auth, username: string, orig
   };
 }
 
-export function auditEntries(ctx: ServiceContext, auth: Auth, filter: { user?: string; actor?: string; since?: string; limit?: number }, origin: RequestOrigin): AuditEntry[] {
-  if (auth.account.role !== 'admin') refuse(ctx, auth, 'audit.read', null, '', 'only admins may read the audit log', origin);
+export function auditEntries(
+  ctx: ServiceContext,
+  auth: Auth,
+  filter: { user?: string; actor?: string; since?: string; limit?: number },
+  origin: RequestOrigin,
+): AuditEntry[] {
+  if (auth.account.role !== 'admin')
+    refuse(ctx, auth, 'audit.read', null, '', 'only admins may read the audit log', origin);
   let since: number | undefined;
   if (filter.since !== undefined) {
     since = Date.parse(filter.since.length === 10 ? `${filter.since}T00:00:00Z` : filter.since);
-    if (Number.isNaN(since)) throw new InvalidInput(`invalid date "${filter.since}": use YYYY-MM-DD or an ISO 8601 time`, '--since');
+    if (Number.isNaN(since))
+      throw new InvalidInput(`invalid date "${filter.since}": use YYYY-MM-DD or an ISO 8601 time`, '--since');
   }
   const limit = filter.limit ?? 50;
   return listAudit(ctx, {
@@ -409,13 +680,20 @@ export function auditEntries(ctx: ServiceContext, auth: Auth, filter: { user?: s
   });
 }
 
-export function verifyAuditLog(ctx: ServiceContext, auth: Auth, origin: RequestOrigin, keptHead?: string): AuditVerification {
-  if (auth.account.role !== 'admin') refuse(ctx, auth, 'audit.verify', null, '', 'only admins may verify the audit log', origin);
+export function verifyAuditLog(
+  ctx: ServiceContext,
+  auth: Auth,
+  origin: RequestOrigin,
+  keptHead?: string,
+): AuditVerification {
+  if (auth.account.role !== 'admin')
+    refuse(ctx, auth, 'audit.verify', null, '', 'only admins may verify the audit log', origin);
   return verifyAudit(ctx, keptHead === undefined ? undefined : parseAuditHead(keptHead));
 }
 
 export function auditLogHead(ctx: ServiceContext, auth: Auth, origin: RequestOrigin): AuditHead {
-  if (auth.account.role !== 'admin') refuse(ctx, auth, 'audit.head', null, '', 'only admins may read the audit log\'s head', origin);
+  if (auth.account.role !== 'admin')
+    refuse(ctx, auth, 'audit.head', null, '', "only admins may read the audit log's head", origin);
   return auditHead(ctx);
 }
 
@@ -444,10 +722,17 @@ export async function recoverWithResetToken(
       if (!useResetToken(ctx.db, row.id, ctx.now())) throw wrong;
       setPassword(ctx.db, account.id, hash, ctx.now());
       const n = revokeSessionsExcept(ctx.db, account.id, null, ctx.now());
-      recordActivity(ctx, account.id, 'password.recovered', { origin, detail: { via: 'reset-token', revokedSessions: n } });
+      recordActivity(ctx, account.id, 'password.recovered', {
+        origin,
+        detail: { via: 'reset-token', revokedSessions: n },
+      });
       return n;
     })
     .immediate();
-  await notifySecurity(ctx, account, securityNotice(ctx, account, 'your password was set with a reset token, and every session signed out', origin));
+  await notifySecurity(
+    ctx,
+    account,
+    securityNotice(ctx, account, 'your password was set with a reset token, and every session signed out', origin),
+  );
   return { username: account.username, revokedSessions: revoked };
 }

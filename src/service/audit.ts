@@ -1,6 +1,14 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { InvalidInput } from '../errors.js';
-import { auditTriggers, findAuditRow, insertAuditRow, iterateAudit, lastAuditRow, queryAudit, type AuditRow } from '../store/admin.js';
+import {
+  auditTriggers,
+  findAuditRow,
+  insertAuditRow,
+  iterateAudit,
+  lastAuditRow,
+  queryAudit,
+  type AuditRow,
+} from '../store/admin.js';
 import { countAccounts } from '../store/accounts.js';
 import { deleteMeta, getMeta, setMeta } from '../store/meta.js';
 import type { AuditEntry, AuditHead, AuditVerification } from '../views.js';
@@ -27,8 +35,10 @@ const MAC_TEXT = /^[0-9a-f]{64}$/;
 
 /** The append-only triggers as 006_admin.sql created them: a missing or altered one is reported. */
 const TRIGGERS: Record<string, string> = {
-  audit_log_no_update: "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-  audit_log_no_delete: "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+  audit_log_no_update:
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+  audit_log_no_delete:
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
 };
 
 export interface AuditRecord {
@@ -123,12 +133,18 @@ export function sealOldAuditRows(ctx: ServiceContext, applied: readonly number[]
     reason: 'database upgrade: the rows before this one are sealed under the at-rest key',
     outcome: 'ok',
     ip: null,
-    detail: JSON.stringify({ sealedThrough: last.id, oldHead: oldHead === undefined ? 'missing' : oldHead === last.hash ? 'matched' : 'mismatched' }),
+    detail: JSON.stringify({
+      sealedThrough: last.id,
+      oldHead: oldHead === undefined ? 'missing' : oldHead === last.hash ? 'matched' : 'mismatched',
+    }),
   });
   deleteMeta(ctx.db, LEGACY_HEAD);
 }
 
-export function listAudit(ctx: ServiceContext, filter: { target?: string; actor?: string; since?: number; limit: number }): AuditEntry[] {
+export function listAudit(
+  ctx: ServiceContext,
+  filter: { target?: string; actor?: string; since?: number; limit: number },
+): AuditEntry[] {
   return queryAudit(ctx.db, filter).map((r) => ({
     time: new Date(r.at).toISOString(),
     actor: r.actor,
@@ -148,7 +164,10 @@ export interface KeptHead {
 export function parseAuditHead(text: string): KeptHead {
   const m = /^(\d{1,15}):([0-9a-fA-F]{64})$/.exec(text.trim());
   if (!m || Number(m[1]) < 1) {
-    throw new InvalidInput(`invalid --head "${text}": use SEQ:MAC as \`acctsec admin audit head\` prints it (a row number, a colon, 64 hex digits)`, '--head');
+    throw new InvalidInput(
+      `invalid --head "${text}": use SEQ:MAC as \`acctsec admin audit head\` prints it (a row number, a colon, 64 hex digits)`,
+      '--head',
+    );
   }
   return { seq: Number(m[1]), mac: m[2]!.toLowerCase() };
 }
@@ -156,8 +175,16 @@ export function parseAuditHead(text: string): KeptHead {
 function triggerProblems(ctx: ServiceContext): { missing: string[]; problems: string[] } {
   const found = auditTriggers(ctx.db);
   const normal = (s: string) => s.replace(/\s+/g, ' ').replace(/;\s*$/, '').trim();
-  const missing = Object.keys(TRIGGERS).filter((name) => !found.has(name) || normal(found.get(name)!) !== normal(TRIGGERS[name]!));
-  return { missing, problems: missing.map((name) => `the append-only trigger ${name} is ${found.has(name) ? 'altered' : 'missing'}: rows can be changed or removed through SQL`) };
+  const missing = Object.keys(TRIGGERS).filter(
+    (name) => !found.has(name) || normal(found.get(name)!) !== normal(TRIGGERS[name]!),
+  );
+  return {
+    missing,
+    problems: missing.map(
+      (name) =>
+        `the append-only trigger ${name} is ${found.has(name) ? 'altered' : 'missing'}: rows can be changed or removed through SQL`,
+    ),
+  };
 }
 
 interface Walk {
@@ -182,9 +209,15 @@ function walkChain(ctx: ServiceContext, key: Buffer): Walk {
       walk.problems.push(problem);
       return walk;
     }
-    if (r.action === UPGRADED && r.chain === HMAC && (JSON.parse(r.detail ?? '{}') as { oldHead?: string }).oldHead !== 'matched') {
+    if (
+      r.action === UPGRADED &&
+      r.chain === HMAC &&
+      (JSON.parse(r.detail ?? '{}') as { oldHead?: string }).oldHead !== 'matched'
+    ) {
       walk.firstBadRow ??= r.id;
-      walk.problems.push(`when the database was upgraded (row ${r.id}), the old chain's stored head did not match its newest row: rows had been removed before the upgrade`);
+      walk.problems.push(
+        `when the database was upgraded (row ${r.id}), the old chain's stored head did not match its newest row: rows had been removed before the upgrade`,
+      );
     }
     if (r.chain === HMAC) walk.sawHmac = true;
     prev = r.hash;
@@ -196,7 +229,8 @@ function walkChain(ctx: ServiceContext, key: Buffer): Walk {
 
 function rowProblem(key: Buffer, r: AuditRow, prev: string, walk: Walk): string | null {
   const after = walk.newest?.id;
-  if (r.prev_hash !== prev) return `row ${r.id} does not follow row ${after ?? 'zero'}: a row before it was removed or changed`;
+  if (r.prev_hash !== prev)
+    return `row ${r.id} does not follow row ${after ?? 'zero'}: a row before it was removed or changed`;
   if (r.chain === LEGACY) {
     if (walk.sawHmac) return `row ${r.id} is in the old SHA-256 format after the HMAC chain began: it was rewritten`;
     return legacyHash(prev, r) === r.hash ? null : `row ${r.id} was changed after it was written`;
@@ -204,7 +238,8 @@ function rowProblem(key: Buffer, r: AuditRow, prev: string, walk: Walk): string 
   if (r.chain !== HMAC) return `row ${r.id} names an unknown chain "${r.chain}"`;
   if (!sameMac(rowMac(key, r.id, prev, r), r.hash)) return `row ${r.id} was changed after it was written`;
   // Only the upgrade may follow an old row: its MAC, which needs the key, vouches for the rows before it.
-  if (after !== undefined && !walk.sawHmac && r.action !== UPGRADED) return `row ${r.id} follows old SHA-256 rows without the upgrade's seal: rows were rewritten in the old format`;
+  if (after !== undefined && !walk.sawHmac && r.action !== UPGRADED)
+    return `row ${r.id} follows old SHA-256 rows without the upgrade's seal: rows were rewritten in the old format`;
   return null;
 }
 
@@ -220,12 +255,16 @@ export function verifyAudit(ctx: ServiceContext, kept?: KeptHead): AuditVerifica
   if (!walk.broken) {
     if (newest && !walk.sawHmac) {
       walk.firstBadRow ??= 1;
-      problems.push(`none of the ${walk.rows} rows is under the HMAC chain: they were rewritten in the old SHA-256 format, or the database was upgraded without its key`);
+      problems.push(
+        `none of the ${walk.rows} rows is under the HMAC chain: they were rewritten in the old SHA-256 format, or the database was upgraded without its key`,
+      );
     }
     const seal = getMeta(ctx.db, HEAD_SEAL);
     if (newest && walk.sawHmac && !sameMac(headSeal(key, `${newest.id}:${newest.hash}`), seal)) {
       walk.firstBadRow ??= newest.id + 1;
-      problems.push(`the stored head does not match the newest row ${newest.id}: the newest rows after row ${newest.id} were removed, or the head was changed`);
+      problems.push(
+        `the stored head does not match the newest row ${newest.id}: the newest rows after row ${newest.id} were removed, or the head was changed`,
+      );
     }
     if (!newest && seal !== undefined && !sameMac(headSeal(key, EMPTY_HEAD), seal)) {
       walk.firstBadRow ??= 1;
@@ -238,8 +277,12 @@ export function verifyAudit(ctx: ServiceContext, kept?: KeptHead): AuditVerifica
   }
   if (kept) {
     const row = findAuditRow(ctx.db, kept.seq);
-    if (!row) problems.push(`row ${kept.seq} of the kept head is gone: rows at or before the kept head were removed (or the database is an older copy)`);
-    else if (row.chain !== HMAC || !sameMac(kept.mac, row.hash)) problems.push(`row ${kept.seq} does not match the kept head: it, or a row before it, was changed or re-chained`);
+    if (!row)
+      problems.push(
+        `row ${kept.seq} of the kept head is gone: rows at or before the kept head were removed (or the database is an older copy)`,
+      );
+    else if (row.chain !== HMAC || !sameMac(kept.mac, row.hash))
+      problems.push(`row ${kept.seq} does not match the kept head: it, or a row before it, was changed or re-chained`);
     if (problems.length > 0) walk.firstBadRow ??= kept.seq;
   }
   const triggers = triggerProblems(ctx);
@@ -260,5 +303,11 @@ export function verifyAudit(ctx: ServiceContext, kept?: KeptHead): AuditVerifica
 export function auditHead(ctx: ServiceContext): AuditHead {
   const v = verifyAudit(ctx);
   const newest = v.head ? lastAuditRow(ctx.db) : undefined;
-  return { head: v.head, seq: newest?.id ?? null, time: newest ? new Date(newest.at).toISOString() : null, intact: v.intact, problem: v.problem };
+  return {
+    head: v.head,
+    seq: newest?.id ?? null,
+    time: newest ? new Date(newest.at).toISOString() : null,
+    intact: v.intact,
+    problem: v.problem,
+  };
 }

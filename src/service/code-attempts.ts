@@ -10,7 +10,14 @@ import { throttledCheck, type Throttle } from './throttle.js';
  * Runs a code check under the throttle of its flow (`key`: the sign-in's second factor, a session's
  * identity confirmation, or recovery; issue #15), logging a refusal. Only a wrong code counts.
  */
-export async function codeCheck<T>(ctx: ServiceContext, account: AccountRow, method: string, origin: RequestOrigin, key: Throttle, check: () => Promise<T> | T): Promise<T> {
+export async function codeCheck<T>(
+  ctx: ServiceContext,
+  account: AccountRow,
+  method: string,
+  origin: RequestOrigin,
+  key: Throttle,
+  check: () => Promise<T> | T,
+): Promise<T> {
   try {
     return await throttledCheck(ctx.db, key, ctx.now, 'codes', check);
   } catch (err) {
@@ -19,7 +26,14 @@ export async function codeCheck<T>(ctx: ServiceContext, account: AccountRow, met
   }
 }
 
-export function codeFailed(ctx: ServiceContext, account: AccountRow, method: string, reason: string, origin: RequestOrigin, message: string): AuthFailed {
+export function codeFailed(
+  ctx: ServiceContext,
+  account: AccountRow,
+  method: string,
+  reason: string,
+  origin: RequestOrigin,
+  message: string,
+): AuthFailed {
   recordActivity(ctx, account.id, 'mfa.code.failed', { origin, detail: { method, reason } });
   return new AuthFailed(message, 'wrong_code');
 }

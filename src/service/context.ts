@@ -90,13 +90,26 @@ export interface SecondFactor<Started = unknown, Confirmed = unknown> extends Fa
    * Throws AuthFailed or Throttled; returns notices to show (e.g. "3 recovery codes left"). `throttle`
    * is the throttle key of the flow asking (service/throttle.ts): sign-in, confirmation or recovery.
    */
-  verify(ctx: ServiceContext, account: AccountRow, code: string, origin: RequestOrigin, throttle: Throttle): Promise<string[]>;
+  verify(
+    ctx: ServiceContext,
+    account: AccountRow,
+    code: string,
+    origin: RequestOrigin,
+    throttle: Throttle,
+  ): Promise<string[]>;
   /** For methods whose codes are sent (email): send one now, for sign-in or identity confirmation. */
   sendCode?(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): Promise<EmailCodeSent>;
   /** Null for recovery codes: they come with an authenticator (SPEC §5), not on their own. */
   readonly enrolment: Enrolment<Started, Confirmed> | null;
   /** Null for recovery codes: they go when the last method goes. */
-  disable: ((ctx: ServiceContext, auth: Auth, request: DisableRequest, origin: RequestOrigin) => Promise<{ remainingMethods: string[] }>) | null;
+  disable:
+    | ((
+        ctx: ServiceContext,
+        auth: Auth,
+        request: DisableRequest,
+        origin: RequestOrigin,
+      ) => Promise<{ remainingMethods: string[] }>)
+    | null;
   /**
    * Deletes every credential of the method for an account, pending ones included, without checks or
    * log (the caller logs): support's `admin reset-mfa`, and the fallback's removal with the last method.

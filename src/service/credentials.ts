@@ -29,23 +29,32 @@ export async function checkPassword(
   username: string,
   password: string,
   origin: RequestOrigin,
-  failure: { message: string; event: string; throttle?: string } = { message: WRONG_CREDENTIALS, event: 'signin.failed' },
+  failure: { message: string; event: string; throttle?: string } = {
+    message: WRONG_CREDENTIALS,
+    event: 'signin.failed',
+  },
 ): Promise<AccountRow> {
   const name = normalizeUsername(username);
   const account = findAccountByUsername(ctx.db, name);
   try {
-    await throttledCheck(ctx.db, failure.throttle ?? signInThrottle(name, origin.ip), ctx.now, 'sign-in attempts', async () => {
-      if (!account) {
-        await ctx.hasher.hash(password);
-        throw new AuthFailed(WRONG_CREDENTIALS);
-      }
-      if (!(await ctx.hasher.verify(account.password_hash, password))) {
-        recordActivity(ctx, account.id, failure.event, { origin, detail: { reason: 'password' } });
-        throw new AuthFailed(failure.message);
-      }
-      // Inside the check: a refused right password is a completed wrong check, counted as one.
-      refuseSignIn(ctx, account, origin, failure.message);
-    });
+    await throttledCheck(
+      ctx.db,
+      failure.throttle ?? signInThrottle(name, origin.ip),
+      ctx.now,
+      'sign-in attempts',
+      async () => {
+        if (!account) {
+          await ctx.hasher.hash(password);
+          throw new AuthFailed(WRONG_CREDENTIALS);
+        }
+        if (!(await ctx.hasher.verify(account.password_hash, password))) {
+          recordActivity(ctx, account.id, failure.event, { origin, detail: { reason: 'password' } });
+          throw new AuthFailed(failure.message);
+        }
+        // Inside the check: a refused right password is a completed wrong check, counted as one.
+        refuseSignIn(ctx, account, origin, failure.message);
+      },
+    );
   } catch (err) {
     if (account && err instanceof Throttled) recordActivity(ctx, account.id, 'signin.throttled', { origin });
     throw err;
@@ -74,7 +83,8 @@ export async function checkPassword(
  * and a security notice says the password was used, sent after the answer so it cannot be timed.
  */
 function refuseSignIn(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin, message: string): void {
-  const reason = account.locked_at !== null ? 'locked' : origin.ip && !isAllowed(ctx, account, origin.ip) ? 'ip' : undefined;
+  const reason =
+    account.locked_at !== null ? 'locked' : origin.ip && !isAllowed(ctx, account, origin.ip) ? 'ip' : undefined;
   if (!reason) return;
   recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason } });
   const what =
@@ -85,4 +95,3 @@ function refuseSignIn(ctx: ServiceContext, account: AccountRow, origin: RequestO
   ctx.background.run('a security notice', () => notifySecurity(ctx, account, notice));
   throw new AuthFailed(message);
 }
-

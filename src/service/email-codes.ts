@@ -58,7 +58,10 @@ export async function sendEmailCode(
   const wait = resendWait(ctx, before);
   if (wait > 0) {
     const seconds = Math.ceil(wait / 1000);
-    throw new Throttled(`a new code can be requested ${seconds} s from now (one a minute); the last one is still on its way`, seconds);
+    throw new Throttled(
+      `a new code can be requested ${seconds} s from now (one a minute); the last one is still on its way`,
+      seconds,
+    );
   }
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   const now = ctx.now();
@@ -75,22 +78,47 @@ export async function sendEmailCode(
 }
 
 /** Checks and consumes a code; wrong tries count for the code and for the throttle `key` of the flow. */
-export function checkEmailCode(ctx: ServiceContext, account: AccountRow, purpose: string, typed: string, origin: RequestOrigin, key: Throttle): Promise<void> {
+export function checkEmailCode(
+  ctx: ServiceContext,
+  account: AccountRow,
+  purpose: string,
+  typed: string,
+  origin: RequestOrigin,
+  key: Throttle,
+): Promise<void> {
   return codeCheck(ctx, account, 'email', origin, key, () => {
     const row = findEmailCode(ctx.db, account.id, purpose);
     if (!row || !row.code_hash || row.expires_at <= ctx.now()) {
-      throw codeFailed(ctx, account, 'email', 'no-live-code', origin, 'no valid emailed code: it expired (10 minutes), was used, or was replaced; request a new one');
+      throw codeFailed(
+        ctx,
+        account,
+        'email',
+        'no-live-code',
+        origin,
+        'no valid emailed code: it expired (10 minutes), was used, or was replaced; request a new one',
+      );
     }
     const code = typed.replace(/\s+/g, '');
     const hash = codeHash(ctx, account.id, purpose, code);
-    if (/^\d{6}$/.test(code) && timingSafeEqual(hash, row.code_hash) && consumeEmailCode(ctx.db, account.id, purpose, hash)) {
+    if (
+      /^\d{6}$/.test(code) &&
+      timingSafeEqual(hash, row.code_hash) &&
+      consumeEmailCode(ctx.db, account.id, purpose, hash)
+    ) {
       codeAccepted(ctx, account, 'email', origin);
       return;
     }
     const failures = addEmailCodeFailure(ctx.db, account.id, purpose);
     if (failures >= TRIES_PER_CODE) {
       voidEmailCode(ctx.db, account.id, purpose);
-      throw codeFailed(ctx, account, 'email', 'wrong-void', origin, `wrong code; after ${TRIES_PER_CODE} wrong tries the code is void: request a new one`);
+      throw codeFailed(
+        ctx,
+        account,
+        'email',
+        'wrong-void',
+        origin,
+        `wrong code; after ${TRIES_PER_CODE} wrong tries the code is void: request a new one`,
+      );
     }
     throw codeFailed(ctx, account, 'email', 'wrong', origin, 'wrong code');
   });

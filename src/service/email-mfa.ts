@@ -1,7 +1,15 @@
 import { Conflict, Forbidden, NotFound } from '../errors.js';
 import { kindOf } from '../factor-kinds.js';
 import type { AccountRow } from '../store/accounts.js';
-import { activateEmailMfa, deleteEmailCodes, deleteEmailMfa, findEmailCode, findEmailMfa, putPendingEmailMfa, type EmailMfaRow } from '../store/email.js';
+import {
+  activateEmailMfa,
+  deleteEmailCodes,
+  deleteEmailMfa,
+  findEmailCode,
+  findEmailMfa,
+  putPendingEmailMfa,
+  type EmailMfaRow,
+} from '../store/email.js';
 import type { EmailCodeSent, IdentityProof } from '../views.js';
 import { recordActivity } from './activity.js';
 import type { Auth, RequestOrigin, SecondFactor, ServiceContext } from './context.js';
@@ -64,7 +72,8 @@ export const emailFactor: SecondFactor<EmailCodeSent, { enabled: true; address: 
     start: (ctx, auth, request, origin) => beginEmailMfa(ctx, auth, request.proof, origin),
     confirm: (ctx, auth, code, origin) => confirmEmailMfa(ctx, auth, code, origin),
   },
-  disable: (ctx, auth, request, origin) => disableEmailMfa(ctx, auth, request.code ?? '', request.acknowledgeLast, origin),
+  disable: (ctx, auth, request, origin) =>
+    disableEmailMfa(ctx, auth, request.code ?? '', request.acknowledgeLast, origin),
   removeAll(ctx, accountId) {
     deleteEmailMfa(ctx.db, accountId);
     deleteEmailCodes(ctx.db, accountId, SIGN_IN);
@@ -84,10 +93,17 @@ function enableMessage(account: AccountRow) {
 }
 
 /** Confirms identity by the seed's rule, then sends a code to the account's address. */
-export async function beginEmailMfa(ctx: ServiceContext, auth: Auth, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<EmailCodeSent> {
+export async function beginEmailMfa(
+  ctx: ServiceContext,
+  auth: Auth,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+): Promise<EmailCodeSent> {
   const a = auth.account;
   if (!ctx.policy.allowEmailMfa) {
-    throw new Forbidden('email codes are turned off by policy (policy.allowEmailMfa): use the authenticator app, `acctsec mfa totp enable`');
+    throw new Forbidden(
+      'email codes are turned off by policy (policy.allowEmailMfa): use the authenticator app, `acctsec mfa totp enable`',
+    );
   }
   if (active(findEmailMfa(ctx.db, a.id))) throw new Conflict('email codes are already active');
   await confirmIdentity(ctx, auth, proof, origin, { always: true, accept: enableIdentityRule(ctx, a, 'email') });
@@ -117,10 +133,16 @@ export async function resendEmailMfa(ctx: ServiceContext, auth: Auth, origin: Re
   return { method: 'email', sentTo: maskAddress(row.address), expiresAt, notices: [] };
 }
 
-export async function confirmEmailMfa(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin): Promise<{ enabled: true; address: string }> {
+export async function confirmEmailMfa(
+  ctx: ServiceContext,
+  auth: Auth,
+  code: string,
+  origin: RequestOrigin,
+): Promise<{ enabled: true; address: string }> {
   const a = auth.account;
   const row = pending(ctx, a);
-  if (!findEmailCode(ctx.db, a.id, ENABLE)) throw new NotFound('no email-code enrollment is pending; run `acctsec mfa email enable`');
+  if (!findEmailCode(ctx.db, a.id, ENABLE))
+    throw new NotFound('no email-code enrollment is pending; run `acctsec mfa email enable`');
   await checkEmailCode(ctx, a, ENABLE, code, origin, confirmThrottleKey(a.id, auth.session.id));
   activateEmailMfa(ctx.db, a.id, ctx.now());
   recordActivity(ctx, a.id, 'mfa.email.enabled', { origin, sessionId: auth.session.id });
@@ -129,6 +151,12 @@ export async function confirmEmailMfa(ctx: ServiceContext, auth: Auth, code: str
 }
 
 /** SPEC §4.4: a code sent to the address first; the last method also needs an explicit yes. */
-export function disableEmailMfa(ctx: ServiceContext, auth: Auth, code: string, acknowledgeLast: boolean, origin: RequestOrigin): Promise<{ disabled: true; remainingMethods: string[] }> {
+export function disableEmailMfa(
+  ctx: ServiceContext,
+  auth: Auth,
+  code: string,
+  acknowledgeLast: boolean,
+  origin: RequestOrigin,
+): Promise<{ disabled: true; remainingMethods: string[] }> {
   return disableMethod(ctx, auth, emailFactor, code, acknowledgeLast, origin);
 }

@@ -74,7 +74,10 @@ export function databaseKey(db: Db, keyring: Keyring): Buffer {
   const check = getMeta(db, 'key_check');
   if (!check) setMeta(db, 'key_check', keyCheck(key));
   else if (!keyMatches(key, check)) {
-    throw new InvalidInput('the encryption key does not match this database (check ACCTSEC_ENCRYPTION_KEY or the key file)', 'ACCTSEC_ENCRYPTION_KEY');
+    throw new InvalidInput(
+      'the encryption key does not match this database (check ACCTSEC_ENCRYPTION_KEY or the key file)',
+      'ACCTSEC_ENCRYPTION_KEY',
+    );
   }
   return key;
 }
@@ -85,7 +88,9 @@ export function databaseKey(db: Db, keyring: Keyring): Buffer {
  * sealing key's other uses. Never stored, never printed.
  */
 export function auditChainKey(db: Db, keyring: Keyring): Buffer {
-  return Buffer.from(hkdfSync('sha256', databaseKey(db, keyring), Buffer.alloc(0), 'acctsec audit chain v1', KEY_BYTES));
+  return Buffer.from(
+    hkdfSync('sha256', databaseKey(db, keyring), Buffer.alloc(0), 'acctsec audit chain v1', KEY_BYTES),
+  );
 }
 
 export function keyMatches(key: Buffer, check: string): boolean {
@@ -107,7 +112,8 @@ export function seal(key: Buffer, plaintext: Buffer, context: string): Buffer {
 }
 
 export function open(key: Buffer, sealed: Buffer, context: string): Buffer {
-  if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== FORMAT) throw new Error('sealed value has an unknown format');
+  if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== FORMAT)
+    throw new Error('sealed value has an unknown format');
   const iv = sealed.subarray(1, 1 + IV_BYTES);
   const tag = sealed.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
   const decipher = createDecipheriv('aes-256-gcm', key, iv);

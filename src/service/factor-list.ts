@@ -19,7 +19,11 @@ export function identityFactors(ctx: ServiceContext, account: AccountRow): Secon
  * The seed's rule for enabling a method: the password when no other method is active; otherwise a code
  * of an active one (an authenticator code to enable email codes, an email code to enable the app).
  */
-export function enableIdentityRule(ctx: ServiceContext, account: AccountRow, methodId: string): { password: boolean; methods?: string[] } {
+export function enableIdentityRule(
+  ctx: ServiceContext,
+  account: AccountRow,
+  methodId: string,
+): { password: boolean; methods?: string[] } {
   const others = identityFactors(ctx, account)
     .map((f) => f.id)
     .filter((id) => id !== methodId);
@@ -30,7 +34,12 @@ export function enableIdentityRule(ctx: ServiceContext, account: AccountRow, met
  * SPEC §4.4: disabling the last method leaves the password alone, so it needs an explicit yes.
  * Returns the methods that stay active.
  */
-export function assertMayDisable(ctx: ServiceContext, account: AccountRow, methodId: string, acknowledgeLast: boolean): string[] {
+export function assertMayDisable(
+  ctx: ServiceContext,
+  account: AccountRow,
+  methodId: string,
+  acknowledgeLast: boolean,
+): string[] {
   const remaining = identityFactors(ctx, account)
     .map((f) => f.id)
     .filter((id) => id !== methodId);

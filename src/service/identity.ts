@@ -42,7 +42,11 @@ export async function confirmIdentity(
   if (answer && factor) {
     await factor.verify(ctx, auth.account, answer.code, origin, throttle);
   } else if (proof?.password !== undefined && accept.password) {
-    await checkPassword(ctx, auth.account.username, proof.password, origin, { message: 'wrong password', event: 'identity.failed', throttle });
+    await checkPassword(ctx, auth.account.username, proof.password, origin, {
+      message: 'wrong password',
+      event: 'identity.failed',
+      throttle,
+    });
   } else {
     throw new IdentityRequired({ password: accept.password, methods: factors.map((f) => f.id) });
   }

@@ -5,7 +5,17 @@ import type { IdentityProof, IpChange, IpChangeOptions, IpEntryInput } from '../
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { confirmIdentity } from './identity.js';
-import { MAX_ENTRIES, contains, covers, parseAddress, parseEntry, toNetwork, views, type Network, type ParsedEntry } from './ip-networks.js';
+import {
+  MAX_ENTRIES,
+  contains,
+  covers,
+  parseAddress,
+  parseEntry,
+  toNetwork,
+  views,
+  type Network,
+  type ParsedEntry,
+} from './ip-networks.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import type { Auth } from './sessions.js';
 
@@ -15,15 +25,24 @@ import type { Auth } from './sessions.js';
 function parseBatch(entries: IpEntryInput[], allowPrivate: boolean): { parsed: ParsedEntry[]; warnings: string[] } {
   if (entries.length > MAX_ENTRIES) throw new InvalidInput(`at most ${MAX_ENTRIES} entries in a list`, 'cidr');
   // An entry marked as allowed to be non-public (`ip list --plain` writes the mark) needs no --allow-private.
-  const parsed = entries.map((e) => parseEntry(e.text, { allowPrivate: allowPrivate || e.allowPrivate === true, ...(e.where ? { where: e.where } : {}) }));
+  const parsed = entries.map((e) =>
+    parseEntry(e.text, {
+      allowPrivate: allowPrivate || e.allowPrivate === true,
+      ...(e.where ? { where: e.where } : {}),
+    }),
+  );
   return { parsed, warnings: parsed.flatMap((p) => (p.hostBitsWarning ? [p.hostBitsWarning] : [])) };
 }
 
 function familyWarnings(list: Network[]): string[] {
   const v4 = list.some((n) => n.address.kind() === 'ipv4');
   const v6 = list.some((n) => n.address.kind() === 'ipv6');
-  if (v4 && !v6) return ['the list has IPv4 entries and no IPv6: every IPv6 address is locked out (the seed: define both if you have IPv6)'];
-  if (v6 && !v4) return ['the list has IPv6 entries and no IPv4: every IPv4 address is locked out (the seed: define both)'];
+  if (v4 && !v6)
+    return [
+      'the list has IPv4 entries and no IPv6: every IPv6 address is locked out (the seed: define both if you have IPv6)',
+    ];
+  if (v6 && !v4)
+    return ['the list has IPv6 entries and no IPv4: every IPv4 address is locked out (the seed: define both)'];
   return [];
 }
 
@@ -35,7 +54,10 @@ function familyWarnings(list: Network[]): string[] {
  */
 function onlyGrowsWithToken(auth: Auth, what: string | undefined): void {
   if (!auth.viaToken || what === undefined) return;
-  throw new Forbidden(`with an access token the IP list can only grow: ${what} needs a signed-in session (\`acctsec login\`)`, 'session_required');
+  throw new Forbidden(
+    `with an access token the IP list can only grow: ${what} needs a signed-in session (\`acctsec login\`)`,
+    'session_required',
+  );
 }
 
 /** The lock-out guard: a change that would leave the client's own address outside a non-empty list. */
@@ -44,7 +66,9 @@ function guard(list: Network[], options: IpChangeOptions, origin: RequestOrigin)
   if (!raw || options.force || list.length === 0) return;
   const address = parseAddress(raw, '--current-ip');
   if (!list.some((n) => contains(n, address))) {
-    throw new Forbidden(`this change would lock out your current address ${address.toString()}: add it too, or pass --force`);
+    throw new Forbidden(
+      `this change would lock out your current address ${address.toString()}: add it too, or pass --force`,
+    );
   }
 }
 
@@ -60,7 +84,11 @@ async function apply(
   const before = new Map(listIpEntries(ctx.db, auth.account.id).map((r) => [r.cidr, r.created_at]));
   ctx.db
     .transaction(() => {
-      replaceIpEntries(ctx.db, auth.account.id, next.map((n) => ({ cidr: n.cidr, created_at: before.get(n.cidr) ?? now })));
+      replaceIpEntries(
+        ctx.db,
+        auth.account.id,
+        next.map((n) => ({ cidr: n.cidr, created_at: before.get(n.cidr) ?? now })),
+      );
       recordActivity(ctx, auth.account.id, event, {
         origin,
         sessionId: auth.session.id,
@@ -68,7 +96,16 @@ async function apply(
       });
     })
     .immediate();
-  await notifySecurity(ctx, auth.account, securityNotice(ctx, auth.account, `your IP allow-list was changed (${next.length} entr${next.length === 1 ? 'y' : 'ies'} now)`, origin));
+  await notifySecurity(
+    ctx,
+    auth.account,
+    securityNotice(
+      ctx,
+      auth.account,
+      `your IP allow-list was changed (${next.length} entr${next.length === 1 ? 'y' : 'ies'} now)`,
+      origin,
+    ),
+  );
   return { ...change, warnings: [...change.warnings, ...familyWarnings(next)], entries: views(ctx, auth.account.id) };
 }
 
@@ -84,13 +121,19 @@ export async function addIp(
   if (inputs.length === 0) throw new InvalidInput('give at least one address or CIDR range (or -f FILE)', 'cidr');
   const { parsed, warnings } = parseBatch(inputs, options.allowPrivate);
   let list = listIpEntries(ctx.db, auth.account.id).map((e) => toNetwork(e.cidr));
-  onlyGrowsWithToken(auth, options.force ? '--force' : list.length === 0 ? 'starting a restriction (the list is empty)' : undefined);
+  onlyGrowsWithToken(
+    auth,
+    options.force ? '--force' : list.length === 0 ? 'starting a restriction (the list is empty)' : undefined,
+  );
   const added: string[] = [];
   const skipped: { cidr: string; reason: string }[] = [];
   for (const { network } of parsed) {
     const wider = list.find((n) => covers(n, network));
     if (wider) {
-      skipped.push({ cidr: network.cidr, reason: wider.cidr === network.cidr ? 'already in the list' : `already covered by ${wider.cidr}` });
+      skipped.push({
+        cidr: network.cidr,
+        reason: wider.cidr === network.cidr ? 'already in the list' : `already covered by ${wider.cidr}`,
+      });
       continue;
     }
     const narrower = list.filter((n) => covers(network, n));
@@ -100,7 +143,14 @@ export async function addIp(
   }
   guard(list, options, origin);
   await confirmIdentity(ctx, auth, proof, origin);
-  if (added.length === 0) return { added, removed: [], skipped, warnings: [...warnings, ...familyWarnings(list)], entries: views(ctx, auth.account.id) };
+  if (added.length === 0)
+    return {
+      added,
+      removed: [],
+      skipped,
+      warnings: [...warnings, ...familyWarnings(list)],
+      entries: views(ctx, auth.account.id),
+    };
   const removed = skipped.filter((s) => s.reason.startsWith('replaced')).map((s) => s.cidr);
   return apply(ctx, auth, list, { added, removed, skipped, warnings }, 'ip.added', origin);
 }
@@ -142,8 +192,14 @@ export async function setIp(
   const next: Network[] = [];
   const skipped: { cidr: string; reason: string }[] = [];
   for (const { network } of parsed) {
-    const wider = next.find((n) => covers(n, network)) ?? parsed.map((p) => p.network).find((n) => n.cidr !== network.cidr && covers(n, network));
-    if (wider) skipped.push({ cidr: network.cidr, reason: wider.cidr === network.cidr ? 'listed twice' : `covered by ${wider.cidr}` });
+    const wider =
+      next.find((n) => covers(n, network)) ??
+      parsed.map((p) => p.network).find((n) => n.cidr !== network.cidr && covers(n, network));
+    if (wider)
+      skipped.push({
+        cidr: network.cidr,
+        reason: wider.cidr === network.cidr ? 'listed twice' : `covered by ${wider.cidr}`,
+      });
     else next.push(network);
   }
   guard(next, options, origin);
@@ -161,7 +217,12 @@ export function clearIpBySupport(ctx: ServiceContext, account: AccountRow, by: s
   recordActivity(ctx, account.id, 'ip.cleared_by_support', { origin, detail: { by, removed } });
 }
 
-export async function clearIp(ctx: ServiceContext, auth: Auth, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<IpChange> {
+export async function clearIp(
+  ctx: ServiceContext,
+  auth: Auth,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+): Promise<IpChange> {
   onlyGrowsWithToken(auth, 'clearing the list');
   const old = listIpEntries(ctx.db, auth.account.id).map((e) => e.cidr);
   await confirmIdentity(ctx, auth, proof, origin);

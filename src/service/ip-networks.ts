@@ -51,14 +51,18 @@ const RANGE_NAMES: Record<string, string> = {
  * ipaddr.js's RFC 6890 tables (kept on the prototype, untyped), every range but plain unicast, and
  * the IPv4-compatible block it lacks: `::808:808` (also written `::8.8.8.8`) is not 8.8.8.8.
  */
-const SPECIAL_RANGES: { label: string; address: Address; bits: number }[] = [ipaddr.IPv4, ipaddr.IPv6].flatMap((family) => {
-  const table = (family.prototype as unknown as { SpecialRanges: Record<string, [Address, number] | [Address, number][]> }).SpecialRanges;
-  return Object.entries(table).flatMap(([name, value]) => {
-    if (name === 'unicast') return [];
-    const ranges = (Array.isArray(value[0]) ? value : [value]) as [Address, number][];
-    return ranges.map(([address, bits]) => ({ label: RANGE_NAMES[name] ?? name, address, bits }));
-  });
-});
+const SPECIAL_RANGES: { label: string; address: Address; bits: number }[] = [ipaddr.IPv4, ipaddr.IPv6].flatMap(
+  (family) => {
+    const table = (
+      family.prototype as unknown as { SpecialRanges: Record<string, [Address, number] | [Address, number][]> }
+    ).SpecialRanges;
+    return Object.entries(table).flatMap(([name, value]) => {
+      if (name === 'unicast') return [];
+      const ranges = (Array.isArray(value[0]) ? value : [value]) as [Address, number][];
+      return ranges.map(([address, bits]) => ({ label: RANGE_NAMES[name] ?? name, address, bits }));
+    });
+  },
+);
 SPECIAL_RANGES.push({ label: 'IPv4-compatible (deprecated, RFC 4291)', address: ipaddr.IPv6.parse('::'), bits: 96 });
 
 function shown(text: string): string {
@@ -96,7 +100,8 @@ export function parseEntry(raw: string, options: { allowPrivate: boolean; where?
   const text = raw.trim();
   const where = options.where ? ` (${options.where})` : '';
   if (!text) throw new InvalidInput(`empty entry${where}`, 'cidr');
-  if (text.length > MAX_INPUT) throw new InvalidInput(`"${shown(text)}"${where} is not an IP address or CIDR range (too long)`, 'cidr');
+  if (text.length > MAX_INPUT)
+    throw new InvalidInput(`"${shown(text)}"${where} is not an IP address or CIDR range (too long)`, 'cidr');
   const [addrText = '', prefixText, extra] = text.split('/');
   const reading = readAddress(addrText);
   // A prefix length in decimal (leading zeros too, as Python reads it); no netmask form (/255.255.255.0).
@@ -113,11 +118,15 @@ export function parseEntry(raw: string, options: { allowPrivate: boolean; where?
   if (!options.allowPrivate) {
     const special = specialRange(network, prefix);
     if (special) {
-      throw new InvalidInput(`"${text}"${where} ${special}: only public addresses make sense here (or pass --allow-private)`, 'cidr');
+      throw new InvalidInput(
+        `"${text}"${where} ${special}: only public addresses make sense here (or pass --allow-private)`,
+        'cidr',
+      );
     }
   }
   const result: ParsedEntry = { network: { cidr, address: network, prefix } };
-  if (network.toString() !== address.toString()) result.hostBitsWarning = `${text} has host bits set: stored as ${cidr}`;
+  if (network.toString() !== address.toString())
+    result.hostBitsWarning = `${text} has host bits set: stored as ${cidr}`;
   return result;
 }
 
@@ -137,7 +146,8 @@ function specialRange(network: Address, prefix: number): string | null {
 export function parseAddress(raw: string, field: string): Address {
   const text = raw.trim();
   const reading: AddressReading = text.length <= MAX_INPUT ? readAddress(text) : { why: 'too long' };
-  if (!('address' in reading)) throw new InvalidInput(`"${shown(text)}" is not an IP address${because(reading)}`, field);
+  if (!('address' in reading))
+    throw new InvalidInput(`"${shown(text)}" is not an IP address${because(reading)}`, field);
   return unmapped(reading.address);
 }
 
@@ -186,6 +196,10 @@ export function checkIp(ctx: ServiceContext, account: AccountRow, raw: string): 
   const address = parseAddress(raw, 'address');
   const entries = listIpEntries(ctx.db, account.id).map((e) => toNetwork(e.cidr));
   const match = entries.find((n) => contains(n, address));
-  return { address: address.toString(), allowed: entries.length === 0 || match !== undefined, matchedBy: match?.cidr ?? null, restricted: entries.length > 0 };
+  return {
+    address: address.toString(),
+    allowed: entries.length === 0 || match !== undefined,
+    matchedBy: match?.cidr ?? null,
+    restricted: entries.length > 0,
+  };
 }
-

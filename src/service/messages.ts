@@ -18,13 +18,19 @@ function escapeHtml(s: string): string {
 }
 
 export function renderMessage(to: string[], format: MailFormat, body: MessageBody): OutgoingMail {
-  const footer = 'This message was sent by acctsec, the account security manager. Security notices cannot be turned off.';
+  const footer =
+    'This message was sent by acctsec, the account security manager. Security notices cannot be turned off.';
   const textParts = [...body.paragraphs];
   if (body.code) textParts.splice(1, 0, `    ${body.code}`);
   const text = [...textParts, '--', footer].join('\n\n') + '\n';
   if (format === 'text') return { to, subject: body.subject, text };
   const htmlParas = body.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`);
-  if (body.code) htmlParas.splice(1, 0, `<p style="font-size:24px;font-family:monospace;letter-spacing:4px"><strong>${escapeHtml(body.code)}</strong></p>`);
+  if (body.code)
+    htmlParas.splice(
+      1,
+      0,
+      `<p style="font-size:24px;font-family:monospace;letter-spacing:4px"><strong>${escapeHtml(body.code)}</strong></p>`,
+    );
   const html = `<!doctype html><html><body style="font-family:sans-serif">${htmlParas.join('')}<hr><p style="color:#666;font-size:12px">${escapeHtml(footer)}</p></body></html>`;
   return { to, subject: body.subject, text, html };
 }

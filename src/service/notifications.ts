@@ -26,7 +26,12 @@ export async function notifySecurity(ctx: ServiceContext, account: AccountRow, b
 }
 
 /** The standard security notice: what happened, when, and what to do if it was not you. */
-export function securityNotice(ctx: ServiceContext, account: AccountRow, what: string, origin: RequestOrigin): MessageBody {
+export function securityNotice(
+  ctx: ServiceContext,
+  account: AccountRow,
+  what: string,
+  origin: RequestOrigin,
+): MessageBody {
   const when = new Date(ctx.now()).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const where = origin.ip ? ` from ${origin.ip}` : origin.client ? ` (${origin.client})` : '';
   return {
@@ -49,7 +54,12 @@ export function notificationSettings(ctx: ServiceContext, account: AccountRow): 
   };
 }
 
-function save(ctx: ServiceContext, auth: Auth, s: NotificationSettings, detail: Record<string, unknown>): NotificationSettings {
+function save(
+  ctx: ServiceContext,
+  auth: Auth,
+  s: NotificationSettings,
+  detail: Record<string, unknown>,
+): NotificationSettings {
   putNotificationSettings(ctx.db, {
     account_id: auth.account.id,
     format: s.format,
@@ -61,7 +71,8 @@ function save(ctx: ServiceContext, auth: Auth, s: NotificationSettings, detail: 
 }
 
 export function setMailFormat(ctx: ServiceContext, auth: Auth, format: string): NotificationSettings {
-  if (format !== 'html' && format !== 'text') throw new InvalidInput(`invalid format "${format}": use html or text`, 'format');
+  if (format !== 'html' && format !== 'text')
+    throw new InvalidInput(`invalid format "${format}": use html or text`, 'format');
   return save(ctx, auth, { ...notificationSettings(ctx, auth.account), format }, { format });
 }
 

@@ -38,10 +38,16 @@ export async function checkNewPassword(input: PasswordRuleInput): Promise<void> 
   const pw = normalizePassword(input.password);
   const length = [...pw].length;
   if (length < input.minLength) {
-    throw new InvalidInput(`the new password has ${length} characters; it needs at least ${input.minLength}`, 'password');
+    throw new InvalidInput(
+      `the new password has ${length} characters; it needs at least ${input.minLength}`,
+      'password',
+    );
   }
   if (length > PASSWORD_MAX_LENGTH) {
-    throw new InvalidInput(`the new password has ${length} characters; at most ${PASSWORD_MAX_LENGTH} are accepted`, 'password');
+    throw new InvalidInput(
+      `the new password has ${length} characters; at most ${PASSWORD_MAX_LENGTH} are accepted`,
+      'password',
+    );
   }
   if (input.current !== undefined && pw === normalizePassword(input.current)) {
     throw new InvalidInput('the new password is the current password; choose a different one', 'password');

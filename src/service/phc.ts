@@ -11,7 +11,9 @@
 export function standardPhc(hash: string): string {
   const parts = hash.split('$');
   if (parts.length !== 6 || !/^argon2(id|i|d)$/.test(parts[1] ?? '') || !parts[3]) return hash;
-  const params = new Map(parts[3].split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
+  const params = new Map(
+    parts[3].split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const),
+  );
   const [m, t, p] = [params.get('m'), params.get('t'), params.get('p')];
   if (params.size !== 3 || m === undefined || t === undefined || p === undefined) return hash;
   parts[3] = `m=${m},t=${t},p=${p}`;

@@ -54,7 +54,8 @@ export function issueRecoveryCodes(ctx: ServiceContext, account: AccountRow, ori
   const key = databaseKey(ctx.db, ctx.keyring);
   const voided = deleteRecoveryCodes(ctx.db, account.id);
   const codes = Array.from({ length: CODES_PER_SET }, generateRecoveryCode);
-  for (const code of codes) insertRecoveryCode(ctx.db, account.id, seal(key, Buffer.from(code), context(account.id)), ctx.now());
+  for (const code of codes)
+    insertRecoveryCode(ctx.db, account.id, seal(key, Buffer.from(code), context(account.id)), ctx.now());
   recordActivity(ctx, account.id, 'recovery_codes.issued', { origin, detail: { count: codes.length, voided } });
   return codes.map(formatRecoveryCode);
 }
@@ -79,7 +80,15 @@ export const recoveryCodesFactor: SecondFactor = {
   async verify(ctx, account, typed, origin, throttle) {
     await codeCheck(ctx, account, 'recovery', origin, throttle, () => {
       const code = canonicalRecoveryCode(typed);
-      if (!code) throw codeFailed(ctx, account, 'recovery', 'malformed', origin, 'wrong code: a recovery code has 16 letters and digits, like abcd-efgh-jkmn-pqrs');
+      if (!code)
+        throw codeFailed(
+          ctx,
+          account,
+          'recovery',
+          'malformed',
+          origin,
+          'wrong code: a recovery code has 16 letters and digits, like abcd-efgh-jkmn-pqrs',
+        );
       const key = databaseKey(ctx.db, ctx.keyring);
       const typedBytes = Buffer.from(code);
       let match: number | undefined;
@@ -97,7 +106,10 @@ export const recoveryCodesFactor: SecondFactor = {
     const left = countUnusedRecoveryCodes(ctx.db, account.id);
     recordActivity(ctx, account.id, 'recovery_code.used', { origin, detail: { left } });
     await notifySecurity(ctx, account, securityNotice(ctx, account, `a recovery code was used (${left} left)`, origin));
-    return [`recovery code accepted; ${left} left`, ...[lowRecoveryCodesNotice(left)].filter((n): n is string => n !== null)];
+    return [
+      `recovery code accepted; ${left} left`,
+      ...[lowRecoveryCodesNotice(left)].filter((n): n is string => n !== null),
+    ];
   },
   // They come with an authenticator (the app's confirmation, the first key) and go with the last method.
   enrolment: null,
@@ -111,30 +123,63 @@ export const recoveryCodesFactor: SecondFactor = {
  * security key is an authenticator too, and without this a key-only account could never see or
  * renew its codes.
  */
-async function confirmWithAuthenticator(ctx: ServiceContext, auth: Auth, code: string, method: string, origin: RequestOrigin): Promise<void> {
+async function confirmWithAuthenticator(
+  ctx: ServiceContext,
+  auth: Auth,
+  code: string,
+  method: string,
+  origin: RequestOrigin,
+): Promise<void> {
   const usable = activeFactors(ctx, auth.account).filter((f) => f.authenticator);
   if (usable.length === 0) {
-    throw new Conflict('neither the authenticator app nor a security key is active, and recovery codes come with them: run `acctsec mfa totp enable` or `acctsec mfa key add`');
+    throw new Conflict(
+      'neither the authenticator app nor a security key is active, and recovery codes come with them: run `acctsec mfa totp enable` or `acctsec mfa key add`',
+    );
   }
   if (!usable.some((f) => f.id === method)) {
     const what = usable.map((f) => (f.answer === 'ceremony' ? `a security key (--method ${f.id})` : f.name));
     throw new InvalidInput(`recovery codes need a fresh code of ${what.join(' or ')}`, '--method');
   }
-  await confirmIdentity(ctx, auth, { secondFactor: { method, code } }, origin, { always: true, accept: { password: false, methods: [method] } });
+  await confirmIdentity(ctx, auth, { secondFactor: { method, code } }, origin, {
+    always: true,
+    accept: { password: false, methods: [method] },
+  });
 }
 
-export async function viewRecoveryCodes(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin, method = 'totp'): Promise<RecoveryCodes> {
+export async function viewRecoveryCodes(
+  ctx: ServiceContext,
+  auth: Auth,
+  code: string,
+  origin: RequestOrigin,
+  method = 'totp',
+): Promise<RecoveryCodes> {
   await confirmWithAuthenticator(ctx, auth, code, method, origin);
   const key = databaseKey(ctx.db, ctx.keyring);
-  const codes = unusedRecoveryCodes(ctx.db, auth.account.id).map((row) => formatRecoveryCode(open(key, row.code, context(auth.account.id)).toString()));
-  recordActivity(ctx, auth.account.id, 'recovery_codes.viewed', { origin, sessionId: auth.session.id, detail: { count: codes.length } });
+  const codes = unusedRecoveryCodes(ctx.db, auth.account.id).map((row) =>
+    formatRecoveryCode(open(key, row.code, context(auth.account.id)).toString()),
+  );
+  recordActivity(ctx, auth.account.id, 'recovery_codes.viewed', {
+    origin,
+    sessionId: auth.session.id,
+    detail: { count: codes.length },
+  });
   return { codes };
 }
 
-export async function regenerateRecoveryCodes(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin, method = 'totp'): Promise<RecoveryCodes> {
+export async function regenerateRecoveryCodes(
+  ctx: ServiceContext,
+  auth: Auth,
+  code: string,
+  origin: RequestOrigin,
+  method = 'totp',
+): Promise<RecoveryCodes> {
   await confirmWithAuthenticator(ctx, auth, code, method, origin);
   const codes = ctx.db.transaction(() => issueRecoveryCodes(ctx, auth.account, origin)).immediate();
   recordActivity(ctx, auth.account.id, 'recovery_codes.regenerated', { origin, sessionId: auth.session.id });
-  await notifySecurity(ctx, auth.account, securityNotice(ctx, auth.account, 'your recovery codes were regenerated (the old ones no longer work)', origin));
+  await notifySecurity(
+    ctx,
+    auth.account,
+    securityNotice(ctx, auth.account, 'your recovery codes were regenerated (the old ones no longer work)', origin),
+  );
   return { codes };
 }

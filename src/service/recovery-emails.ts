@@ -1,6 +1,11 @@
 import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
 import { findAccountByUsername, setPassword, type AccountRow } from '../store/accounts.js';
-import { deleteRecoveryAddress, listRecoveryAddresses, putRecoveryAddress, verifyRecoveryAddress } from '../store/email.js';
+import {
+  deleteRecoveryAddress,
+  listRecoveryAddresses,
+  putRecoveryAddress,
+  verifyRecoveryAddress,
+} from '../store/email.js';
 import { revokeSessionsExcept } from '../store/sessions.js';
 import type { EmailCodeSent, IdentityProof, RecoveryEmail } from '../views.js';
 import { validEmail } from './accounts.js';
@@ -40,13 +45,20 @@ export function listRecoveryEmails(ctx: ServiceContext, account: AccountRow): Re
 }
 
 /** A sensitive change: identity first; then a code to the new address proves it is the user's. */
-export async function addRecoveryEmail(ctx: ServiceContext, auth: Auth, raw: string, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<EmailCodeSent> {
+export async function addRecoveryEmail(
+  ctx: ServiceContext,
+  auth: Auth,
+  raw: string,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+): Promise<EmailCodeSent> {
   const a = auth.account;
   const address = validEmail(raw).toLowerCase();
   const existing = views(ctx, a.id);
   const known = existing.find((r) => r.address === address);
   if (known?.verified) throw new Conflict(`${address} is already a verified recovery address`);
-  if (!known && existing.length >= MAX_ADDRESSES) throw new Conflict(`at most ${MAX_ADDRESSES} recovery addresses; remove one first`);
+  if (!known && existing.length >= MAX_ADDRESSES)
+    throw new Conflict(`at most ${MAX_ADDRESSES} recovery addresses; remove one first`);
   await confirmIdentity(ctx, auth, proof, origin);
   putRecoveryAddress(ctx.db, a.id, address, ctx.now());
   try {
@@ -66,11 +78,18 @@ export async function addRecoveryEmail(ctx: ServiceContext, auth: Auth, raw: str
   }
 }
 
-export async function confirmRecoveryEmail(ctx: ServiceContext, auth: Auth, raw: string, code: string, origin: RequestOrigin): Promise<RecoveryEmail> {
+export async function confirmRecoveryEmail(
+  ctx: ServiceContext,
+  auth: Auth,
+  raw: string,
+  code: string,
+  origin: RequestOrigin,
+): Promise<RecoveryEmail> {
   const a = auth.account;
   const address = validEmail(raw).toLowerCase();
   const row = views(ctx, a.id).find((r) => r.address === address);
-  if (!row) throw new NotFound(`${address} is not one of your recovery addresses; add it with \`acctsec recovery email add\``);
+  if (!row)
+    throw new NotFound(`${address} is not one of your recovery addresses; add it with \`acctsec recovery email add\``);
   if (row.verified) throw new Conflict(`${address} is already verified`);
   await checkEmailCode(ctx, a, addressPurpose(address), code, origin, confirmThrottleKey(a.id, auth.session.id));
   verifyRecoveryAddress(ctx.db, a.id, address, ctx.now());
@@ -79,17 +98,25 @@ export async function confirmRecoveryEmail(ctx: ServiceContext, auth: Auth, raw:
   return views(ctx, a.id).find((r) => r.address === address)!;
 }
 
-export async function removeRecoveryEmail(ctx: ServiceContext, auth: Auth, raw: string, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<void> {
+export async function removeRecoveryEmail(
+  ctx: ServiceContext,
+  auth: Auth,
+  raw: string,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+): Promise<void> {
   const a = auth.account;
   const address = raw.trim().toLowerCase();
-  if (!views(ctx, a.id).some((r) => r.address === address)) throw new NotFound(`${raw} is not one of your recovery addresses`);
+  if (!views(ctx, a.id).some((r) => r.address === address))
+    throw new NotFound(`${raw} is not one of your recovery addresses`);
   await confirmIdentity(ctx, auth, proof, origin);
   deleteRecoveryAddress(ctx.db, a.id, address);
   recordActivity(ctx, a.id, 'recovery_email.removed', { origin, sessionId: auth.session.id, detail: { address } });
   await notifySecurity(ctx, a, securityNotice(ctx, a, `${address} was removed from your recovery addresses`, origin));
 }
 
-export const RECOVERY_SENT = 'if that account has a verified recovery address, a code is on its way there (it works once, for 10 minutes)';
+export const RECOVERY_SENT =
+  'if that account has a verified recovery address, a code is on its way there (it works once, for 10 minutes)';
 
 /**
  * `recover --send-code`: the same answer whether or not the account exists or has an address, and no
@@ -102,7 +129,11 @@ export function sendRecoveryCode(ctx: ServiceContext, username: string): { messa
   const name = normalizeUsername(username);
   ctx.background.run('sending a recovery code', async () => {
     const account = findAccountByUsername(ctx.db, name);
-    const addresses = account ? views(ctx, account.id).filter((r) => r.verified).map((r) => r.address) : [];
+    const addresses = account
+      ? views(ctx, account.id)
+          .filter((r) => r.verified)
+          .map((r) => r.address)
+      : [];
     if (!account || addresses.length === 0) return;
     try {
       await sendEmailCode(ctx, account, RECOVER, addresses, (code) => ({
@@ -128,13 +159,17 @@ export async function recoverWithCode(
   origin: RequestOrigin,
 ): Promise<{ username: string; revokedSessions: number }> {
   const viaKey = input.method === 'key';
-  if (input.method !== undefined && input.method !== 'email' && !viaKey) throw new InvalidInput(`invalid recovery method "${input.method}": use email or key`, '--method');
+  if (input.method !== undefined && input.method !== 'email' && !viaKey)
+    throw new InvalidInput(`invalid recovery method "${input.method}": use email or key`, '--method');
   const name = normalizeUsername(input.username);
   // The policy first, the same for every name, so the answer does not tell whether the account exists.
   // (No "not the current password" rule here: checking it would be an oracle for the current one.)
   await checkNewPassword({ password: input.newPassword, username: name, minLength: ctx.policy.passwordMinLength });
   const account = findAccountByUsername(ctx.db, name);
-  const wrong = new AuthFailed(viaKey ? 'the security key did not confirm this account' : 'wrong or expired recovery code', 'wrong_code');
+  const wrong = new AuthFailed(
+    viaKey ? 'the security key did not confirm this account' : 'wrong or expired recovery code',
+    'wrong_code',
+  );
   // Recovery has a throttle of its own (issue #15): anyone can fill it, knowing only the username, so
   // it must never hold back the owner's sign-in or second factor. Unknown names count the same way.
   const throttle = recoveryThrottle(name, origin.ip);
@@ -156,10 +191,22 @@ export async function recoverWithCode(
     .transaction(() => {
       setPassword(ctx.db, account.id, hash, ctx.now());
       const n = revokeSessionsExcept(ctx.db, account.id, null, ctx.now());
-      recordActivity(ctx, account.id, 'password.recovered', { origin, detail: { via: viaKey ? 'security-key' : 'recovery-email', revokedSessions: n } });
+      recordActivity(ctx, account.id, 'password.recovered', {
+        origin,
+        detail: { via: viaKey ? 'security-key' : 'recovery-email', revokedSessions: n },
+      });
       return n;
     })
     .immediate();
-  await notifySecurity(ctx, account, securityNotice(ctx, account, `your password was reset ${viaKey ? 'with a security key' : 'through a recovery address'}, and every session signed out`, origin));
+  await notifySecurity(
+    ctx,
+    account,
+    securityNotice(
+      ctx,
+      account,
+      `your password was reset ${viaKey ? 'with a security key' : 'through a recovery address'}, and every session signed out`,
+      origin,
+    ),
+  );
   return { username: account.username, revokedSessions: revoked };
 }

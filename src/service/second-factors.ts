@@ -12,7 +12,12 @@ import { confirmThrottleKey } from './throttle.js';
 // code, the overview, disabling a method, and support's reset. No factor is imported here.
 
 /** Sends a code of a method that sends them (email), for sign-in or identity confirmation. */
-export async function sendFactorCode(ctx: ServiceContext, account: AccountRow, methodId: string, origin: RequestOrigin): Promise<EmailCodeSent> {
+export async function sendFactorCode(
+  ctx: ServiceContext,
+  account: AccountRow,
+  methodId: string,
+  origin: RequestOrigin,
+): Promise<EmailCodeSent> {
   const factor = identityFactors(ctx, account).find((f) => f.id === methodId);
   if (!factor?.sendCode) {
     const known = ctx.factors.find((f) => f.id === methodId);
@@ -45,17 +50,26 @@ export async function disableMethod(
 ): Promise<{ disabled: true; remainingMethods: string[] }> {
   const a = auth.account;
   const plural = factor.name.endsWith('s');
-  if (!factor.isActive(ctx, a)) throw new Conflict(`${factor.name} ${plural ? 'are' : 'is'} not active; nothing to disable`);
+  if (!factor.isActive(ctx, a))
+    throw new Conflict(`${factor.name} ${plural ? 'are' : 'is'} not active; nothing to disable`);
   const remaining = assertMayDisable(ctx, a, factor.id, acknowledgeLast);
   await factor.verify(ctx, a, code, origin, confirmThrottleKey(a.id, auth.session.id));
   ctx.db
     .transaction(() => {
       factor.removeAll(ctx, a.id);
       if (remaining.length === 0) removeFallbacks(ctx, a.id);
-      recordActivity(ctx, a.id, `mfa.${factor.id}.disabled`, { origin, sessionId: auth.session.id, detail: { remainingMethods: remaining } });
+      recordActivity(ctx, a.id, `mfa.${factor.id}.disabled`, {
+        origin,
+        sessionId: auth.session.id,
+        detail: { remainingMethods: remaining },
+      });
     })
     .immediate();
-  await notifySecurity(ctx, a, securityNotice(ctx, a, `${factor.name} ${plural ? 'were' : 'was'} turned off as a second factor`, origin));
+  await notifySecurity(
+    ctx,
+    a,
+    securityNotice(ctx, a, `${factor.name} ${plural ? 'were' : 'was'} turned off as a second factor`, origin),
+  );
   return { disabled: true, remainingMethods: remaining };
 }
 

@@ -1,6 +1,11 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type * as WebAuthn from '@simplewebauthn/server';
-import type { AuthenticationResponseJSON, RegistrationResponseJSON, verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
+import type {
+  AuthenticationResponseJSON,
+  RegistrationResponseJSON,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+} from '@simplewebauthn/server';
 import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
 import { kindOf } from '../factor-kinds.js';
 import { findAccountByUsername, type AccountRow } from '../store/accounts.js';
@@ -94,7 +99,12 @@ function checkName(raw: string, flag: string): string {
 
 /** The opaque user handle keys store: stable per account, meaningless outside this database. */
 function userHandle(ctx: ServiceContext, account: AccountRow): Uint8Array {
-  return new Uint8Array(createHmac('sha256', databaseKey(ctx.db, ctx.keyring)).update(`webauthn-user:${account.id}`).digest().subarray(0, 16));
+  return new Uint8Array(
+    createHmac('sha256', databaseKey(ctx.db, ctx.keyring))
+      .update(`webauthn-user:${account.id}`)
+      .digest()
+      .subarray(0, 16),
+  );
 }
 
 function allowList(keys: SecurityKeyRow[]): { id: string; transports?: string[] }[] {
@@ -128,7 +138,12 @@ function startCeremony(
   };
   insertCeremony(ctx.db, row);
   // The id travels in the fragment: browsers never send it to a server or in a Referer.
-  return { ceremonyId: id, purpose, url: `${rp.origin}/webauthn#${id}`, expiresAt: new Date(row.expires_at).toISOString() };
+  return {
+    ceremonyId: id,
+    purpose,
+    url: `${rp.origin}/webauthn#${id}`,
+    expiresAt: new Date(row.expires_at).toISOString(),
+  };
 }
 
 async function assertionOptions(ctx: ServiceContext, rp: RelyingParty, keys: { id: string; transports?: string[] }[]) {
@@ -157,21 +172,33 @@ export function ceremonyOptions(ctx: ServiceContext, id: string): KeyCeremonyOpt
 }
 
 /** The browser's answer (unverified: only the caller that started the ceremony can have it checked). */
-export function submitCeremonyAnswer(ctx: ServiceContext, id: string, answer: { response?: unknown; error?: unknown }): { received: true } {
+export function submitCeremonyAnswer(
+  ctx: ServiceContext,
+  id: string,
+  answer: { response?: unknown; error?: unknown },
+): { received: true } {
   openCeremony(ctx, id);
   const hasResponse = answer.response !== undefined && answer.response !== null;
   let response: string | null = null;
   let error: string | null = null;
   if (hasResponse) {
     const r = answer.response as { id?: unknown; type?: unknown; response?: unknown };
-    if (typeof r !== 'object' || typeof r.id !== 'string' || r.type !== 'public-key' || typeof r.response !== 'object' || r.response === null) {
+    if (
+      typeof r !== 'object' ||
+      typeof r.id !== 'string' ||
+      r.type !== 'public-key' ||
+      typeof r.response !== 'object' ||
+      r.response === null
+    ) {
       throw new InvalidInput('the answer is not a WebAuthn credential (id, type "public-key", response)', 'response');
     }
     response = JSON.stringify(answer.response);
     if (response.length > ANSWER_MAX) throw new InvalidInput(`the answer is over ${ANSWER_MAX / 1024} KiB`, 'response');
   } else {
-    // eslint-disable-next-line no-control-regex
-    error = (typeof answer.error === 'string' && answer.error.trim() ? answer.error : 'the browser gave no answer').replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 200);
+    error = (typeof answer.error === 'string' && answer.error.trim() ? answer.error : 'the browser gave no answer')
+      // eslint-disable-next-line no-control-regex -- control characters are what is being removed
+      .replace(/[\u0000-\u001f\u007f]/g, ' ')
+      .slice(0, 200);
   }
   if (!recordCeremonyAnswer(ctx.db, ceremonyHash(id), { response, error }, ctx.now())) {
     throw new Conflict('this ceremony already has an answer, or has expired');
@@ -198,33 +225,58 @@ export function ceremonyState(ctx: ServiceContext, id: string): KeyCeremonyState
  * this ceremony's challenge, origin and RP ID, and the signature counter must move forward (a
  * counter that goes back means a cloned authenticator: refused and logged).
  */
-function verifyAssertion(ctx: ServiceContext, account: AccountRow, id: string, origin: RequestOrigin, purposes: CeremonyPurpose[], throttle: Throttle): Promise<void> {
+function verifyAssertion(
+  ctx: ServiceContext,
+  account: AccountRow,
+  id: string,
+  origin: RequestOrigin,
+  purposes: CeremonyPurpose[],
+  throttle: Throttle,
+): Promise<void> {
   return codeCheck(ctx, account, 'key', origin, throttle, async () => {
     const fail = (reason: string, message: string) => codeFailed(ctx, account, 'key', reason, origin, message);
     const { hash, row } = findCeremonyById(ctx, id);
-    if (!row || row.account_id !== account.id || !purposes.includes(row.purpose)) throw fail('unknown', 'no such security key sign-in for this account; start again');
+    if (!row || row.account_id !== account.id || !purposes.includes(row.purpose))
+      throw fail('unknown', 'no such security key sign-in for this account; start again');
     if (row.used_at !== null) throw fail('replay', 'this security key answer was already used; start again');
     if (row.error !== null) throw fail('browser', `the browser reported: ${row.error}`);
-    if (row.response === null) throw fail(row.expires_at <= ctx.now() ? 'expired' : 'pending', row.expires_at <= ctx.now() ? 'the security key ceremony expired; start again' : 'the browser has not answered yet');
-    if (!consumeCeremony(ctx.db, hash, ctx.now())) throw fail('replay', 'this security key answer was already used; start again');
+    if (row.response === null)
+      throw fail(
+        row.expires_at <= ctx.now() ? 'expired' : 'pending',
+        row.expires_at <= ctx.now()
+          ? 'the security key ceremony expired; start again'
+          : 'the browser has not answered yet',
+      );
+    if (!consumeCeremony(ctx.db, hash, ctx.now()))
+      throw fail('replay', 'this security key answer was already used; start again');
     const response = JSON.parse(row.response) as AuthenticationResponseJSON;
     const key = findSecurityKeyByCredential(ctx.db, account.id, response.id);
     if (!key) throw fail('unknown-key', 'that security key is not registered for this account');
     let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
     try {
-      verified = await (await webauthn()).verifyAuthenticationResponse({
+      verified = await (
+        await webauthn()
+      ).verifyAuthenticationResponse({
         response,
         expectedChallenge: row.challenge,
         expectedOrigin: row.origin,
         expectedRPID: row.rp_id,
-        credential: { id: key.credential_id, publicKey: new Uint8Array(key.public_key), counter: key.counter, transports: JSON.parse(key.transports) as never },
+        credential: {
+          id: key.credential_id,
+          publicKey: new Uint8Array(key.public_key),
+          counter: key.counter,
+          transports: JSON.parse(key.transports) as never,
+        },
         requireUserVerification: ctx.policy.keyUserVerification === 'required',
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (/counter/i.test(message)) {
         recordActivity(ctx, account.id, 'mfa.key.counter_regressed', { origin, detail: { key: key.name } });
-        throw fail('counter', `the security key "${key.name}" reported a signature counter that did not move forward: it may have been cloned, so it is refused`);
+        throw fail(
+          'counter',
+          `the security key "${key.name}" reported a signature counter that did not move forward: it may have been cloned, so it is refused`,
+        );
       }
       throw fail('invalid', `the security key's answer did not verify (${message})`);
     }
@@ -241,7 +293,12 @@ export const keyFactor: SecondFactor<KeyCeremony, KeyAdded> = {
   isActive: (ctx, account) => countSecurityKeys(ctx.db, account.id) > 0,
   status(ctx, account) {
     const keys = listSecurityKeys(ctx.db, account.id);
-    return { type: 'key', enabled: keys.length > 0, enabledAt: keys.length ? new Date(keys[0]!.created_at).toISOString() : null, keys: keys.length };
+    return {
+      type: 'key',
+      enabled: keys.length > 0,
+      enabledAt: keys.length ? new Date(keys[0]!.created_at).toISOString() : null,
+      keys: keys.length,
+    };
   },
   async verify(ctx, account, code, origin, throttle) {
     await verifyAssertion(ctx, account, code, origin, ['signin', 'proof'], throttle);
@@ -249,28 +306,41 @@ export const keyFactor: SecondFactor<KeyCeremony, KeyAdded> = {
   },
   enrolment: {
     start(ctx, auth, request, origin) {
-      if (!request.relyingParty) throw new NotFound('security keys are not available here: no page to run the ceremony on');
+      if (!request.relyingParty)
+        throw new NotFound('security keys are not available here: no page to run the ceremony on');
       return beginKeyRegistration(ctx, auth, request.name ?? '', request.proof, request.relyingParty, origin);
     },
     confirm: (ctx, auth, ceremonyId, origin) => finishKeyRegistration(ctx, auth, ceremonyId, origin),
   },
   // One key at a time (`mfa key remove NAME`); the method is off when the last one goes.
-  disable: (ctx, auth, request, origin) => removeKey(ctx, auth, request.name ?? '', request.acknowledgeLast, request.proof, origin),
+  disable: (ctx, auth, request, origin) =>
+    removeKey(ctx, auth, request.name ?? '', request.acknowledgeLast, request.proof, origin),
   removeAll: (ctx, accountId) => void deleteAllSecurityKeys(ctx.db, accountId),
 };
 
 function activeKeys(ctx: ServiceContext, account: AccountRow): SecurityKeyRow[] {
   const keys = listSecurityKeys(ctx.db, account.id);
-  if (keys.length === 0) throw new NotFound('no security key is registered for this account; add one with `acctsec mfa key add --name NAME`');
+  if (keys.length === 0)
+    throw new NotFound(
+      'no security key is registered for this account; add one with `acctsec mfa key add --name NAME`',
+    );
   return keys;
 }
 
 /** `login --method key`: the password first (under the sign-in throttle), then a ceremony for the account's keys. */
-export async function beginKeySignIn(ctx: ServiceContext, input: { username: string; password: string }, rp: RelyingParty, origin: RequestOrigin): Promise<KeyCeremony> {
+export async function beginKeySignIn(
+  ctx: ServiceContext,
+  input: { username: string; password: string },
+  rp: RelyingParty,
+  origin: RequestOrigin,
+): Promise<KeyCeremony> {
   const account = await checkPassword(ctx, input.username, input.password, origin);
   const keys = listSecurityKeys(ctx.db, account.id);
   if (keys.length === 0) {
-    const names = identityFactors(ctx, account).map((f) => f.id).join(', ') || 'none';
+    const names =
+      identityFactors(ctx, account)
+        .map((f) => f.id)
+        .join(', ') || 'none';
     throw new InvalidInput(`"key" is not an active method for this account; use one of: ${names}`, '--method');
   }
   const options = await assertionOptions(ctx, rp, allowList(keys));
@@ -301,7 +371,13 @@ export async function beginKeyRecovery(ctx: ServiceContext, username: string, rp
 }
 
 /** The recovery step for `recover --method key`: the account's key answered the recovery ceremony. */
-export function verifyRecoveryAssertion(ctx: ServiceContext, account: AccountRow, id: string, origin: RequestOrigin, throttle: Throttle): Promise<void> {
+export function verifyRecoveryAssertion(
+  ctx: ServiceContext,
+  account: AccountRow,
+  id: string,
+  origin: RequestOrigin,
+  throttle: Throttle,
+): Promise<void> {
   return verifyAssertion(ctx, account, id, origin, ['recover'], throttle);
 }
 
@@ -321,11 +397,17 @@ export async function beginKeyRegistration(
 ): Promise<KeyCeremony> {
   const a = auth.account;
   const name = checkName(rawName, '--name');
-  if (findSecurityKeyByName(ctx.db, a.id, name)) throw new Conflict(`a security key named "${name}" already exists; pick another name or rename it`);
+  if (findSecurityKeyByName(ctx.db, a.id, name))
+    throw new Conflict(`a security key named "${name}" already exists; pick another name or rename it`);
   const active = identityFactors(ctx, a).map((f) => f.id);
-  await confirmIdentity(ctx, auth, proof, origin, { always: true, accept: active.length ? { password: false, methods: active } : { password: true } });
+  await confirmIdentity(ctx, auth, proof, origin, {
+    always: true,
+    accept: active.length ? { password: false, methods: active } : { password: true },
+  });
   const existing = listSecurityKeys(ctx.db, a.id);
-  const options = await (await webauthn()).generateRegistrationOptions({
+  const options = await (
+    await webauthn()
+  ).generateRegistrationOptions({
     rpName: ctx.policy.totpIssuer,
     rpID: rp.rpId,
     userName: a.username,
@@ -341,17 +423,28 @@ export async function beginKeyRegistration(
 }
 
 /** Verifies the browser's attestation and stores the key (its public key only); the first key brings recovery codes. */
-export async function finishKeyRegistration(ctx: ServiceContext, auth: Auth, id: string, origin: RequestOrigin): Promise<KeyAdded> {
+export async function finishKeyRegistration(
+  ctx: ServiceContext,
+  auth: Auth,
+  id: string,
+  origin: RequestOrigin,
+): Promise<KeyAdded> {
   const a = auth.account;
   const { hash, row } = findCeremonyById(ctx, id);
-  if (!row || row.account_id !== a.id || row.purpose !== 'register' || row.key_name === null) throw new NotFound('no such security key registration; start again');
+  if (!row || row.account_id !== a.id || row.purpose !== 'register' || row.key_name === null)
+    throw new NotFound('no such security key registration; start again');
   if (row.used_at !== null) throw new Conflict('this registration was already finished');
   if (row.error !== null) throw new AuthFailed(`the browser reported: ${row.error}`, 'key_refused');
-  if (row.response === null) throw new NotFound(row.expires_at <= ctx.now() ? 'the registration expired; start again' : 'the browser has not answered yet');
+  if (row.response === null)
+    throw new NotFound(
+      row.expires_at <= ctx.now() ? 'the registration expired; start again' : 'the browser has not answered yet',
+    );
   if (!consumeCeremony(ctx.db, hash, ctx.now())) throw new Conflict('this registration was already finished');
   let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
-    verified = await (await webauthn()).verifyRegistrationResponse({
+    verified = await (
+      await webauthn()
+    ).verifyRegistrationResponse({
       response: JSON.parse(row.response) as RegistrationResponseJSON,
       expectedChallenge: row.challenge,
       expectedOrigin: row.origin,
@@ -359,8 +452,15 @@ export async function finishKeyRegistration(ctx: ServiceContext, auth: Auth, id:
       requireUserVerification: ctx.policy.keyUserVerification === 'required',
     });
   } catch (err) {
-    recordActivity(ctx, a.id, 'mfa.key.registration_failed', { origin, sessionId: auth.session.id, detail: { name: row.key_name } });
-    throw new AuthFailed(`the new key's registration did not verify (${err instanceof Error ? err.message : String(err)})`, 'key_refused');
+    recordActivity(ctx, a.id, 'mfa.key.registration_failed', {
+      origin,
+      sessionId: auth.session.id,
+      detail: { name: row.key_name },
+    });
+    throw new AuthFailed(
+      `the new key's registration did not verify (${err instanceof Error ? err.message : String(err)})`,
+      'key_refused',
+    );
   }
   if (!verified.verified) throw new AuthFailed("the new key's registration did not verify", 'key_refused');
   const info = verified.registrationInfo;
@@ -380,15 +480,21 @@ export async function finishKeyRegistration(ctx: ServiceContext, auth: Auth, id:
   };
   const recoveryCodes = ctx.db
     .transaction(() => {
-      if (findSecurityKeyByName(ctx.db, a.id, name)) throw new Conflict(`a security key named "${name}" already exists`);
-      if (findSecurityKeyByCredential(ctx.db, a.id, key.credential_id)) throw new Conflict('this security key is already registered');
+      if (findSecurityKeyByName(ctx.db, a.id, name))
+        throw new Conflict(`a security key named "${name}" already exists`);
+      if (findSecurityKeyByCredential(ctx.db, a.id, key.credential_id))
+        throw new Conflict('this security key is already registered');
       insertSecurityKey(ctx.db, key);
       recordActivity(ctx, a.id, 'mfa.key.added', { origin, sessionId: auth.session.id, detail: { id: key.id, name } });
       const left = recoveryCodesLeft(ctx, a);
       return left === null || left === 0 ? issueRecoveryCodes(ctx, a, origin) : null;
     })
     .immediate();
-  await notifySecurity(ctx, a, securityNotice(ctx, a, `the security key "${name}" was added as a second factor`, origin));
+  await notifySecurity(
+    ctx,
+    a,
+    securityNotice(ctx, a, `the security key "${name}" was added as a second factor`, origin),
+  );
   return { key: keyView(key), recoveryCodes };
 }
 
@@ -405,7 +511,13 @@ function keyNamed(ctx: ServiceContext, account: AccountRow, name: string): Secur
   return key;
 }
 
-export function renameKey(ctx: ServiceContext, auth: Auth, name: string, rawNew: string, origin: RequestOrigin): KeyView {
+export function renameKey(
+  ctx: ServiceContext,
+  auth: Auth,
+  name: string,
+  rawNew: string,
+  origin: RequestOrigin,
+): KeyView {
   const a = auth.account;
   const key = keyNamed(ctx, a, name);
   const next = checkName(rawNew, '<new>');
@@ -414,7 +526,11 @@ export function renameKey(ctx: ServiceContext, auth: Auth, name: string, rawNew:
   ctx.db
     .transaction(() => {
       renameSecurityKey(ctx.db, key.id, next);
-      recordActivity(ctx, a.id, 'mfa.key.renamed', { origin, sessionId: auth.session.id, detail: { id: key.id, from: key.name, to: next } });
+      recordActivity(ctx, a.id, 'mfa.key.renamed', {
+        origin,
+        sessionId: auth.session.id,
+        detail: { id: key.id, from: key.name, to: next },
+      });
     })
     .immediate();
   return keyView({ ...key, name: next });
@@ -436,13 +552,22 @@ export async function removeKey(
   const a = auth.account;
   const key = keyNamed(ctx, a, name);
   const lastKey = countSecurityKeys(ctx.db, a.id) === 1;
-  const remaining = lastKey ? assertMayDisable(ctx, a, 'key', acknowledgeLast) : identityFactors(ctx, a).map((f) => f.id);
-  await confirmIdentity(ctx, auth, proof, origin, { always: true, accept: { password: false, methods: identityFactors(ctx, a).map((f) => f.id) } });
+  const remaining = lastKey
+    ? assertMayDisable(ctx, a, 'key', acknowledgeLast)
+    : identityFactors(ctx, a).map((f) => f.id);
+  await confirmIdentity(ctx, auth, proof, origin, {
+    always: true,
+    accept: { password: false, methods: identityFactors(ctx, a).map((f) => f.id) },
+  });
   ctx.db
     .transaction(() => {
       deleteSecurityKey(ctx.db, key.id);
       if (lastKey && remaining.length === 0) removeFallbacks(ctx, a.id);
-      recordActivity(ctx, a.id, 'mfa.key.removed', { origin, sessionId: auth.session.id, detail: { id: key.id, name: key.name, remainingMethods: remaining } });
+      recordActivity(ctx, a.id, 'mfa.key.removed', {
+        origin,
+        sessionId: auth.session.id,
+        detail: { id: key.id, name: key.name, remainingMethods: remaining },
+      });
     })
     .immediate();
   await notifySecurity(ctx, a, securityNotice(ctx, a, `the security key "${key.name}" was removed`, origin));

@@ -20,7 +20,11 @@ export async function revokeSessionById(
 ): Promise<void> {
   await confirmIdentity(ctx, auth, proof, origin);
   revokeOne(ctx, auth, id);
-  recordActivity(ctx, auth.account.id, 'session.revoked', { origin, sessionId: auth.session.id, detail: { session: id } });
+  recordActivity(ctx, auth.account.id, 'session.revoked', {
+    origin,
+    sessionId: auth.session.id,
+    detail: { session: id },
+  });
 }
 
 export async function revokeOtherSessions(
@@ -31,6 +35,10 @@ export async function revokeOtherSessions(
 ): Promise<{ revoked: number }> {
   await confirmIdentity(ctx, auth, proof, origin);
   const revoked = revokeOthers(ctx, auth);
-  recordActivity(ctx, auth.account.id, 'sessions.revoked_others', { origin, sessionId: auth.session.id, detail: { revoked } });
+  recordActivity(ctx, auth.account.id, 'sessions.revoked_others', {
+    origin,
+    sessionId: auth.session.id,
+    detail: { revoked },
+  });
   return { revoked };
 }

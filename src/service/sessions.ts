@@ -44,7 +44,8 @@ export function createSession(ctx: ServiceContext, account: AccountRow, origin: 
   return { token, sessionId: id, username: account.username, expiresAt: new Date(expiresAt).toISOString() };
 }
 
-export const notSignedIn = (): AuthFailed => new AuthFailed('not signed in, or the session has ended; run `acctsec login`', 'not_signed_in');
+export const notSignedIn = (): AuthFailed =>
+  new AuthFailed('not signed in, or the session has ended; run `acctsec login`', 'not_signed_in');
 
 function idleDeadline(ctx: ServiceContext, s: SessionRow): number {
   return s.last_seen_at + ctx.policy.sessionIdleHours * HOUR;

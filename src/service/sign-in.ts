@@ -33,10 +33,15 @@ export async function signIn(ctx: ServiceContext, input: SignInInput, origin: Re
     const factor = factors.find((f) => f.id === input.secondFactor?.method);
     if (!factor) {
       const names = factors.map((f) => f.id).join(', ');
-      throw new InvalidInput(`"${input.secondFactor.method}" is not an active method for this account; use one of: ${names}`, '--method');
+      throw new InvalidInput(
+        `"${input.secondFactor.method}" is not an active method for this account; use one of: ${names}`,
+        '--method',
+      );
     }
     // Its own throttle: only someone who knew the password can fill it (issue #15).
-    notices.push(...(await factor.verify(ctx, account, input.secondFactor.code, origin, signInCodeThrottleKey(account.id))));
+    notices.push(
+      ...(await factor.verify(ctx, account, input.secondFactor.code, origin, signInCodeThrottleKey(account.id))),
+    );
     method = factor.id;
   }
   const session = ctx.db.transaction(() => {

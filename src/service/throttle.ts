@@ -1,6 +1,14 @@
 import { AuthFailed, retryPhrase, Throttled } from '../errors.js';
 import type { Db } from '../store/db.js';
-import { clearThrottles, countThrottled, finishThrottle, getThrottle, purgeThrottles, reserveThrottle, resetThrottle } from '../store/throttles.js';
+import {
+  clearThrottles,
+  countThrottled,
+  finishThrottle,
+  getThrottle,
+  purgeThrottles,
+  reserveThrottle,
+  resetThrottle,
+} from '../store/throttles.js';
 import { addressGroup } from '../ip-address.js';
 import { FREE_FAILURES } from './policy.js';
 
@@ -62,7 +70,8 @@ function tryTurn(db: Db, key: string, free: number, now: () => number): Turn {
       const row = getThrottle(db, key);
       const failures = row?.failures ?? 0;
       const delay = delayAfter(failures, free);
-      if (row && delay > 0 && row.last_failure_at + delay > at) return { go: false, throttledMs: row.last_failure_at + delay - at };
+      if (row && delay > 0 && row.last_failure_at + delay > at)
+        return { go: false, throttledMs: row.last_failure_at + delay - at };
       const inFlight = row && at - row.in_flight_since < STALE_RESERVATION_MS ? row.in_flight : 0;
       if (inFlight >= checksAllowed(failures, free)) return { go: false };
       reserveThrottle(db, key, inFlight, at);
@@ -104,11 +113,19 @@ function wakeWaiters(key: string): void {
  * turn (see above), runs, and counts as a failure only if it ends in AuthFailed (a wrong password or
  * code). A success starts the count over. Any other error (bad input, a store fault) counts nothing.
  */
-export async function throttledCheck<T>(db: Db, throttle: Throttle, now: () => number, what: string, check: () => Promise<T> | T): Promise<T> {
+export async function throttledCheck<T>(
+  db: Db,
+  throttle: Throttle,
+  now: () => number,
+  what: string,
+  check: () => Promise<T> | T,
+): Promise<T> {
   if (Array.isArray(throttle)) {
     const [first, ...rest] = throttle;
     if (first === undefined) return check();
-    return rest.length === 0 ? throttledCheck(db, first, now, what, check) : throttledCheck(db, first, now, what, () => throttledCheck(db, rest, now, what, check));
+    return rest.length === 0
+      ? throttledCheck(db, first, now, what, check)
+      : throttledCheck(db, first, now, what, () => throttledCheck(db, rest, now, what, check));
   }
   const { key, free } = typeof throttle === 'string' ? { key: throttle, free: FREE_FAILURES } : throttle;
   const giveUpAt = Date.now() + WAIT_MS;

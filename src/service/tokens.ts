@@ -16,7 +16,15 @@ import {
 } from '../store/tokens.js';
 import type { Db } from '../store/db.js';
 import { inspectSecret, newSecret } from '../token-format.js';
-import type { ApiKeyStatus, IdentityProof, Introspection, ScopeInfo, TokenCreated, TokenRequest, TokenView } from '../views.js';
+import type {
+  ApiKeyStatus,
+  IdentityProof,
+  Introspection,
+  ScopeInfo,
+  TokenCreated,
+  TokenRequest,
+  TokenView,
+} from '../views.js';
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { confirmIdentity } from './identity.js';
@@ -41,11 +49,18 @@ export const OWN_SCOPES: ScopeInfo[] = [
   { name: 'account:read', description: 'read account status, sessions, MFA state and activity', source: 'acctsec' },
   { name: 'ip:write', description: 'change the IP allow-list', source: 'acctsec' },
   { name: 'notifications:write', description: 'change notification preferences', source: 'acctsec' },
-  { name: INTROSPECT_SCOPE, description: 'ask a remote server whether other tokens are active (RFC 7662 introspection, for resource servers)', source: 'acctsec' },
+  {
+    name: INTROSPECT_SCOPE,
+    description: 'ask a remote server whether other tokens are active (RFC 7662 introspection, for resource servers)',
+    source: 'acctsec',
+  },
 ];
 
 export function scopeCatalogue(ctx: ServiceContext): ScopeInfo[] {
-  return [...OWN_SCOPES, ...ctx.policy.tokenScopes.map((name) => ({ name, description: 'provider API', source: 'provider' as const }))];
+  return [
+    ...OWN_SCOPES,
+    ...ctx.policy.tokenScopes.map((name) => ({ name, description: 'provider API', source: 'provider' as const })),
+  ];
 }
 
 /** SHA-256 of the trimmed secret; crypto.hash (Node ≥ 20.12) is the one-shot form, cheaper per call than createHash. */
@@ -64,25 +79,32 @@ export function parseExpiry(text: string | undefined, now: number): number {
     at = now + n * DAY;
   } else if (/^\d{4}-\d{2}-\d{2}$/.test(text.trim()) && !Number.isNaN(Date.parse(`${text.trim()}T00:00:00Z`))) {
     const start = Date.parse(`${text.trim()}T00:00:00Z`);
-    if (new Date(start).toISOString().slice(0, 10) !== text.trim()) throw new InvalidInput(`invalid expiry "${text}": no such date`, '--expires');
+    if (new Date(start).toISOString().slice(0, 10) !== text.trim())
+      throw new InvalidInput(`invalid expiry "${text}": no such date`, '--expires');
     at = start + DAY;
     if (at <= now) throw new InvalidInput(`invalid expiry "${text}": the date is in the past`, '--expires');
   } else {
-    throw new InvalidInput(`invalid expiry "${text}": use 30d, 90d (any 1d to ${MAX_DAYS}d) or a date YYYY-MM-DD`, '--expires');
+    throw new InvalidInput(
+      `invalid expiry "${text}": use 30d, 90d (any 1d to ${MAX_DAYS}d) or a date YYYY-MM-DD`,
+      '--expires',
+    );
   }
-  if (at > now + MAX_DAYS * DAY) throw new InvalidInput(`invalid expiry "${text}": at most ${MAX_DAYS} days from now`, '--expires');
+  if (at > now + MAX_DAYS * DAY)
+    throw new InvalidInput(`invalid expiry "${text}": at most ${MAX_DAYS} days from now`, '--expires');
   return at;
 }
 
 function validName(raw: string): string {
   const name = raw.trim();
-  if (!name || name.length > 64 || /[\p{Cc}]/u.test(name)) throw new InvalidInput(`invalid token name "${raw}": 1 to 64 printable characters`, '--name');
+  if (!name || name.length > 64 || /[\p{Cc}]/u.test(name))
+    throw new InvalidInput(`invalid token name "${raw}": 1 to 64 printable characters`, '--name');
   return name;
 }
 
 function validScopes(ctx: ServiceContext, scopes: string[]): string[] {
   const catalogue = scopeCatalogue(ctx).map((s) => s.name);
-  if (scopes.length === 0) throw new InvalidInput('choose at least one --scope (see `acctsec token scopes`)', '--scope');
+  if (scopes.length === 0)
+    throw new InvalidInput('choose at least one --scope (see `acctsec token scopes`)', '--scope');
   for (const s of scopes) {
     if (!catalogue.includes(s)) throw new InvalidInput(`unknown scope "${s}"; see \`acctsec token scopes\``, '--scope');
   }
@@ -91,7 +113,8 @@ function validScopes(ctx: ServiceContext, scopes: string[]): string[] {
 
 function validResources(resources: string[]): string[] {
   for (const r of resources) {
-    if (!r.trim() || r.length > 200 || /[\s\p{Cc}]/u.test(r)) throw new InvalidInput(`invalid resource "${r}": 1 to 200 characters, no spaces`, '--resource');
+    if (!r.trim() || r.length > 200 || /[\s\p{Cc}]/u.test(r))
+      throw new InvalidInput(`invalid resource "${r}": 1 to 200 characters, no spaces`, '--resource');
   }
   return [...new Set(resources)];
 }
@@ -120,7 +143,15 @@ function view(ctx: ServiceContext, row: TokenRow): TokenView {
   };
 }
 
-function issue(ctx: ServiceContext, account: AccountRow, kind: 'token' | 'apikey', name: string, scopes: string[], resources: string[], expiresAt: number | null): TokenCreated {
+function issue(
+  ctx: ServiceContext,
+  account: AccountRow,
+  kind: 'token' | 'apikey',
+  name: string,
+  scopes: string[],
+  resources: string[],
+  expiresAt: number | null,
+): TokenCreated {
   const token = newSecret(kind);
   const id = `${kind === 'token' ? 'tok' : 'key'}_${randomBytes(5).toString('hex')}`;
   insertToken(ctx.db, {
@@ -137,23 +168,39 @@ function issue(ctx: ServiceContext, account: AccountRow, kind: 'token' | 'apikey
   return { id, name, token, scopes, resources, expiresAt: iso(expiresAt) };
 }
 
-export async function createToken(ctx: ServiceContext, auth: Auth, req: TokenRequest, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<TokenCreated> {
+export async function createToken(
+  ctx: ServiceContext,
+  auth: Auth,
+  req: TokenRequest,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+): Promise<TokenCreated> {
   const a = auth.account;
   const name = validName(req.name);
   const scopes = validScopes(ctx, req.scopes);
   const resources = validResources(req.resources);
   const expiresAt = parseExpiry(req.expires, ctx.now());
-  if (findLiveToken(ctx.db, a.id, 'token', name)) throw new Conflict(`a token named "${name}" exists; choose another name or rotate it`);
+  if (findLiveToken(ctx.db, a.id, 'token', name))
+    throw new Conflict(`a token named "${name}" exists; choose another name or rotate it`);
   await confirmIdentity(ctx, auth, proof, origin);
   const created = ctx.db
     .transaction(() => {
-      if (findLiveToken(ctx.db, a.id, 'token', name)) throw new Conflict(`a token named "${name}" exists; choose another name or rotate it`);
+      if (findLiveToken(ctx.db, a.id, 'token', name))
+        throw new Conflict(`a token named "${name}" exists; choose another name or rotate it`);
       const t = issue(ctx, a, 'token', name, scopes, resources, expiresAt);
-      recordActivity(ctx, a.id, 'token.created', { origin, sessionId: auth.session.id, detail: { id: t.id, name, scopes, expiresAt: t.expiresAt } });
+      recordActivity(ctx, a.id, 'token.created', {
+        origin,
+        sessionId: auth.session.id,
+        detail: { id: t.id, name, scopes, expiresAt: t.expiresAt },
+      });
       return t;
     })
     .immediate();
-  await notifySecurity(ctx, a, securityNotice(ctx, a, `a personal access token "${name}" was created (scopes: ${scopes.join(', ')})`, origin));
+  await notifySecurity(
+    ctx,
+    a,
+    securityNotice(ctx, a, `a personal access token "${name}" was created (scopes: ${scopes.join(', ')})`, origin),
+  );
   return created;
 }
 
@@ -167,16 +214,32 @@ function live(ctx: ServiceContext, account: AccountRow, kind: 'token' | 'apikey'
   return row;
 }
 
-export async function revokeTokenByRef(ctx: ServiceContext, auth: Auth, ref: string, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<TokenView> {
+export async function revokeTokenByRef(
+  ctx: ServiceContext,
+  auth: Auth,
+  ref: string,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+): Promise<TokenView> {
   const row = live(ctx, auth.account, 'token', ref);
   await confirmIdentity(ctx, auth, proof, origin);
   revokeToken(ctx.db, row.id, ctx.now());
-  recordActivity(ctx, auth.account.id, 'token.revoked', { origin, sessionId: auth.session.id, detail: { id: row.id, name: row.name } });
+  recordActivity(ctx, auth.account.id, 'token.revoked', {
+    origin,
+    sessionId: auth.session.id,
+    detail: { id: row.id, name: row.name },
+  });
   return view(ctx, { ...row, revoked_at: ctx.now() });
 }
 
 /** Same name, scopes, resources and lifetime; a new secret; the old one revoked in the same transaction. */
-export async function rotateToken(ctx: ServiceContext, auth: Auth, ref: string, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<TokenCreated> {
+export async function rotateToken(
+  ctx: ServiceContext,
+  auth: Auth,
+  ref: string,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+): Promise<TokenCreated> {
   const a = auth.account;
   const old = live(ctx, a, 'token', ref);
   await confirmIdentity(ctx, auth, proof, origin);
@@ -184,12 +247,33 @@ export async function rotateToken(ctx: ServiceContext, auth: Auth, ref: string, 
   const created = ctx.db
     .transaction(() => {
       if (!revokeToken(ctx.db, old.id, ctx.now())) throw new NotFound(`the token "${ref}" was revoked meanwhile`);
-      const t = issue(ctx, a, 'token', old.name, JSON.parse(old.scopes) as string[], JSON.parse(old.resources) as string[], ctx.now() + Math.min(lifetime, MAX_DAYS * DAY));
-      recordActivity(ctx, a.id, 'token.rotated', { origin, sessionId: auth.session.id, detail: { id: t.id, replaced: old.id, name: old.name } });
+      const t = issue(
+        ctx,
+        a,
+        'token',
+        old.name,
+        JSON.parse(old.scopes) as string[],
+        JSON.parse(old.resources) as string[],
+        ctx.now() + Math.min(lifetime, MAX_DAYS * DAY),
+      );
+      recordActivity(ctx, a.id, 'token.rotated', {
+        origin,
+        sessionId: auth.session.id,
+        detail: { id: t.id, replaced: old.id, name: old.name },
+      });
       return t;
     })
     .immediate();
-  await notifySecurity(ctx, a, securityNotice(ctx, a, `the personal access token "${old.name}" was rotated (the old secret no longer works)`, origin));
+  await notifySecurity(
+    ctx,
+    a,
+    securityNotice(
+      ctx,
+      a,
+      `the personal access token "${old.name}" was rotated (the old secret no longer works)`,
+      origin,
+    ),
+  );
   return created;
 }
 
@@ -230,14 +314,23 @@ function answerFor(checked: CheckedToken): Introspection {
 }
 
 /** The token's check when it is active (see verifyToken), its use recorded; undefined otherwise. */
-function activeToken(ctx: ServiceContext, raw: string, ip: string | undefined, generation: number | undefined): CheckedToken | undefined {
+function activeToken(
+  ctx: ServiceContext,
+  raw: string,
+  ip: string | undefined,
+  generation: number | undefined,
+): CheckedToken | undefined {
   const checked = tokenForCheck(ctx, raw, generation);
   if (!checked) return undefined;
   const { row } = checked;
   if (state(ctx, row) !== 'active' || row.locked_at !== null) return undefined;
   if (ip !== undefined && row.restricted && !isAllowedById(ctx, row.account_id, ip)) return undefined;
   const now = ctx.now();
-  if (row.last_used_at === null || now - row.last_used_at >= USE_WRITE_EVERY_MS || (ip !== undefined && ip !== row.last_used_ip)) {
+  if (
+    row.last_used_at === null ||
+    now - row.last_used_at >= USE_WRITE_EVERY_MS ||
+    (ip !== undefined && ip !== row.last_used_ip)
+  ) {
     recordTokenUse(ctx.db, row.id, now, ip ?? row.last_used_ip);
     row.last_used_at = now;
     row.last_used_ip = ip ?? row.last_used_ip;
@@ -294,7 +387,15 @@ function tokenForCheck(ctx: ServiceContext, raw: string, known?: number): Checke
   }
   if (cache.size >= CACHE_LIMIT) cache.clear();
   const scopes = JSON.parse(row.scopes) as string[];
-  const checked = { generation, hash, row, scopes, resources: JSON.parse(row.resources) as string[], scope: scopes.join(' '), expiresAt: iso(row.expires_at) };
+  const checked = {
+    generation,
+    hash,
+    row,
+    scopes,
+    resources: JSON.parse(row.resources) as string[],
+    scope: scopes.join(' '),
+    expiresAt: iso(row.expires_at),
+  };
   cache.set(secret, checked);
   return checked;
 }
@@ -326,11 +427,21 @@ export function introspectionBatch<T>(ctx: ServiceContext, fn: () => T): T {
  * token must be active from the caller's address and hold tokens:introspect. Both checks see one read
  * of the change counter, taken in this synchronous call: one snapshot of the database for the request.
  */
-export function introspectFor(ctx: ServiceContext, caller: { token: string; ip?: string | undefined }, raw: string, ip?: string): Introspection {
+export function introspectFor(
+  ctx: ServiceContext,
+  caller: { token: string; ip?: string | undefined },
+  raw: string,
+  ip?: string,
+): Introspection {
   const generation = changeGeneration(ctx.db);
   const own = activeToken(ctx, caller.token, caller.ip, generation);
-  if (!own) throw new AuthFailed('the access token is not active (expired, revoked, unknown, or not allowed from this address)', 'inactive_token');
-  if (!own.scopes.includes(INTROSPECT_SCOPE)) throw new Forbidden(`the access token lacks the scope ${INTROSPECT_SCOPE}`, 'missing_scope');
+  if (!own)
+    throw new AuthFailed(
+      'the access token is not active (expired, revoked, unknown, or not allowed from this address)',
+      'inactive_token',
+    );
+  if (!own.scopes.includes(INTROSPECT_SCOPE))
+    throw new Forbidden(`the access token lacks the scope ${INTROSPECT_SCOPE}`, 'missing_scope');
   return verifyToken(ctx, raw, ip, generation);
 }
 
@@ -342,7 +453,11 @@ export function authenticateAccessToken(ctx: ServiceContext, raw: string, ip?: s
   const result = verifyToken(ctx, raw, ip);
   const row = result.active ? findTokenByHash(ctx.db, hashSecret(raw)) : undefined;
   const account = row ? findAccountById(ctx.db, row.account_id) : undefined;
-  if (!row || !account) throw new AuthFailed('the access token is not active (expired, revoked, unknown, or not allowed from this address)', 'inactive_token');
+  if (!row || !account)
+    throw new AuthFailed(
+      'the access token is not active (expired, revoked, unknown, or not allowed from this address)',
+      'inactive_token',
+    );
   const now = ctx.now();
   return {
     account,
@@ -374,19 +489,43 @@ export function tokenSummary(ctx: ServiceContext, account: AccountRow): { active
 export function apiKeyStatus(ctx: ServiceContext, account: AccountRow): ApiKeyStatus {
   const row = listTokens(ctx.db, account.id, 'apikey').find((r) => r.revoked_at === null);
   return row
-    ? { present: true, id: row.id, createdAt: iso(row.created_at), lastUsedAt: iso(row.last_used_at), lastUsedIp: row.last_used_ip, scopes: JSON.parse(row.scopes) as string[] }
+    ? {
+        present: true,
+        id: row.id,
+        createdAt: iso(row.created_at),
+        lastUsedAt: iso(row.last_used_at),
+        lastUsedIp: row.last_used_ip,
+        scopes: JSON.parse(row.scopes) as string[],
+      }
     : { present: false, id: null, createdAt: null, lastUsedAt: null, lastUsedIp: null, scopes: [] };
 }
 
-export async function generateApiKey(ctx: ServiceContext, auth: Auth, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<{ key: string; id: string }> {
+export async function generateApiKey(
+  ctx: ServiceContext,
+  auth: Auth,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+): Promise<{ key: string; id: string }> {
   const a = auth.account;
   await confirmIdentity(ctx, auth, proof, origin);
   const created = ctx.db
     .transaction(() => {
       const old = listTokens(ctx.db, a.id, 'apikey').find((r) => r.revoked_at === null);
       if (old) revokeToken(ctx.db, old.id, ctx.now());
-      const t = issue(ctx, a, 'apikey', 'api-key', scopeCatalogue(ctx).map((s) => s.name), [], null);
-      recordActivity(ctx, a.id, 'apikey.generated', { origin, sessionId: auth.session.id, detail: { id: t.id, replaced: old?.id ?? null } });
+      const t = issue(
+        ctx,
+        a,
+        'apikey',
+        'api-key',
+        scopeCatalogue(ctx).map((s) => s.name),
+        [],
+        null,
+      );
+      recordActivity(ctx, a.id, 'apikey.generated', {
+        origin,
+        sessionId: auth.session.id,
+        detail: { id: t.id, replaced: old?.id ?? null },
+      });
       return t;
     })
     .immediate();
@@ -394,31 +533,56 @@ export async function generateApiKey(ctx: ServiceContext, auth: Auth, proof: Ide
   return { key: created.token, id: created.id };
 }
 
-export async function deleteApiKey(ctx: ServiceContext, auth: Auth, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<void> {
+export async function deleteApiKey(
+  ctx: ServiceContext,
+  auth: Auth,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+): Promise<void> {
   const row = listTokens(ctx.db, auth.account.id, 'apikey').find((r) => r.revoked_at === null);
   if (!row) throw new NotFound('there is no API key');
   await confirmIdentity(ctx, auth, proof, origin);
   revokeToken(ctx.db, row.id, ctx.now());
-  recordActivity(ctx, auth.account.id, 'apikey.deleted', { origin, sessionId: auth.session.id, detail: { id: row.id } });
+  recordActivity(ctx, auth.account.id, 'apikey.deleted', {
+    origin,
+    sessionId: auth.session.id,
+    detail: { id: row.id },
+  });
 }
 
 /** The key's scopes move to a new token (printed once), and the key is deleted, in one transaction. */
-export async function migrateApiKey(ctx: ServiceContext, auth: Auth, name: string, expires: string | undefined, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<TokenCreated> {
+export async function migrateApiKey(
+  ctx: ServiceContext,
+  auth: Auth,
+  name: string,
+  expires: string | undefined,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+): Promise<TokenCreated> {
   const a = auth.account;
   const key = listTokens(ctx.db, a.id, 'apikey').find((r) => r.revoked_at === null);
   if (!key) throw new NotFound('there is no API key to migrate');
   const tokenName = validName(name);
   const expiresAt = parseExpiry(expires, ctx.now());
-  if (findLiveToken(ctx.db, a.id, 'token', tokenName)) throw new Conflict(`a token named "${tokenName}" exists; pass another --name`);
+  if (findLiveToken(ctx.db, a.id, 'token', tokenName))
+    throw new Conflict(`a token named "${tokenName}" exists; pass another --name`);
   await confirmIdentity(ctx, auth, proof, origin);
   const created = ctx.db
     .transaction(() => {
       revokeToken(ctx.db, key.id, ctx.now());
       const t = issue(ctx, a, 'token', tokenName, JSON.parse(key.scopes) as string[], [], expiresAt);
-      recordActivity(ctx, a.id, 'apikey.migrated', { origin, sessionId: auth.session.id, detail: { key: key.id, token: t.id } });
+      recordActivity(ctx, a.id, 'apikey.migrated', {
+        origin,
+        sessionId: auth.session.id,
+        detail: { key: key.id, token: t.id },
+      });
       return t;
     })
     .immediate();
-  await notifySecurity(ctx, a, securityNotice(ctx, a, `the API key was replaced by the personal access token "${tokenName}"`, origin));
+  await notifySecurity(
+    ctx,
+    a,
+    securityNotice(ctx, a, `the API key was replaced by the personal access token "${tokenName}"`, origin),
+  );
   return created;
 }

@@ -33,8 +33,19 @@ function otpSecret(bytes: Uint8Array): OTPAuth.Secret {
 }
 
 /** The code of `secret` at `timestampMs` (exported for the RFC 6238 Appendix B vectors). */
-export function totpCode(secret: Uint8Array, timestampMs: number, algorithm: TotpAlgorithm = 'SHA1', digits = DIGITS): string {
-  return OTPAuth.TOTP.generate({ secret: otpSecret(secret), algorithm, digits, period: PERIOD_SECONDS, timestamp: timestampMs });
+export function totpCode(
+  secret: Uint8Array,
+  timestampMs: number,
+  algorithm: TotpAlgorithm = 'SHA1',
+  digits = DIGITS,
+): string {
+  return OTPAuth.TOTP.generate({
+    secret: otpSecret(secret),
+    algorithm,
+    digits,
+    period: PERIOD_SECONDS,
+    timestamp: timestampMs,
+  });
 }
 
 /** The RFC 6238 time step of a moment. */
@@ -80,10 +91,18 @@ function active(row: TotpRow | undefined): row is TotpRow & { enabled_at: number
  * sign-in code); failures count towards the throttle `key` of the flow; a code from a clock up to ten
  * minutes off is still refused, but the message says how far off the device looks.
  */
-function verifyAgainst(ctx: ServiceContext, account: AccountRow, row: TotpRow, rawCode: string, origin: RequestOrigin, key: Throttle): Promise<void> {
+function verifyAgainst(
+  ctx: ServiceContext,
+  account: AccountRow,
+  row: TotpRow,
+  rawCode: string,
+  origin: RequestOrigin,
+  key: Throttle,
+): Promise<void> {
   return codeCheck(ctx, account, 'totp', origin, key, () => {
     const code = rawCode.replace(/\s+/g, '');
-    if (!/^\d{6}$/.test(code)) throw codeFailed(ctx, account, 'totp', 'malformed', origin, 'wrong code: an authenticator code is 6 digits');
+    if (!/^\d{6}$/.test(code))
+      throw codeFailed(ctx, account, 'totp', 'malformed', origin, 'wrong code: an authenticator code is 6 digits');
     const secret = open(databaseKey(ctx.db, ctx.keyring), row.secret, secretContext(account.id));
     const now = ctx.now();
     const delta = matchDelta(secret, code, now, 1);
@@ -92,7 +111,14 @@ function verifyAgainst(ctx: ServiceContext, account: AccountRow, row: TotpRow, r
       if (far !== null) {
         const seconds = Math.abs(far) * PERIOD_SECONDS;
         const way = far > 0 ? 'ahead' : 'behind';
-        throw codeFailed(ctx, account, 'totp', 'clock-skew', origin, `wrong code: your device's clock looks about ${seconds} seconds ${way}; set it to automatic time and use a new code`);
+        throw codeFailed(
+          ctx,
+          account,
+          'totp',
+          'clock-skew',
+          origin,
+          `wrong code: your device's clock looks about ${seconds} seconds ${way}; set it to automatic time and use a new code`,
+        );
       }
       throw codeFailed(ctx, account, 'totp', 'wrong', origin, 'wrong code');
     }
@@ -104,22 +130,44 @@ function verifyAgainst(ctx: ServiceContext, account: AccountRow, row: TotpRow, r
 }
 
 /** Step 1 and 2 of SPEC §4.1: confirm identity, then a fresh secret kept pending for 10 minutes. */
-export async function beginTotpEnrollment(ctx: ServiceContext, auth: Auth, proof: IdentityProof | undefined, origin: RequestOrigin): Promise<TotpEnrollment> {
+export async function beginTotpEnrollment(
+  ctx: ServiceContext,
+  auth: Auth,
+  proof: IdentityProof | undefined,
+  origin: RequestOrigin,
+): Promise<TotpEnrollment> {
   const a = auth.account;
   if (active(findTotp(ctx.db, a.id))) {
-    throw new Conflict('the authenticator app is already active; disable and enable it again to change the seed (the seed cannot be shown again)');
+    throw new Conflict(
+      'the authenticator app is already active; disable and enable it again to change the seed (the seed cannot be shown again)',
+    );
   }
   await confirmIdentity(ctx, auth, proof, origin, { always: true, accept: enableIdentityRule(ctx, a, 'totp') });
   const secret = new OTPAuth.Secret({ size: SECRET_BYTES });
   const now = ctx.now();
   const expiresAt = now + ENROLLMENT_MS;
-  putPendingTotp(ctx.db, a.id, seal(databaseKey(ctx.db, ctx.keyring), Buffer.from(secret.bytes), secretContext(a.id)), now, expiresAt);
+  putPendingTotp(
+    ctx.db,
+    a.id,
+    seal(databaseKey(ctx.db, ctx.keyring), Buffer.from(secret.bytes), secretContext(a.id)),
+    now,
+    expiresAt,
+  );
   recordActivity(ctx, a.id, 'mfa.totp.enrollment_started', { origin, sessionId: auth.session.id });
-  return { secret: secret.base32, uri: otpauthUri(ctx.policy.totpIssuer, a.username, secret.base32), expiresAt: new Date(expiresAt).toISOString() };
+  return {
+    secret: secret.base32,
+    uri: otpauthUri(ctx.policy.totpIssuer, a.username, secret.base32),
+    expiresAt: new Date(expiresAt).toISOString(),
+  };
 }
 
 /** Steps 3 and 4: a code of the new secret activates it and issues 10 recovery codes. */
-export async function confirmTotpEnrollment(ctx: ServiceContext, auth: Auth, code: string, origin: RequestOrigin): Promise<TotpEnabled> {
+export async function confirmTotpEnrollment(
+  ctx: ServiceContext,
+  auth: Auth,
+  code: string,
+  origin: RequestOrigin,
+): Promise<TotpEnabled> {
   const a = auth.account;
   const row = findTotp(ctx.db, a.id);
   if (active(row)) throw new Conflict('the authenticator app is already active');
@@ -134,12 +182,22 @@ export async function confirmTotpEnrollment(ctx: ServiceContext, auth: Auth, cod
       return issueRecoveryCodes(ctx, a, origin);
     })
     .immediate();
-  await notifySecurity(ctx, a, securityNotice(ctx, a, 'the authenticator app was turned on as a second factor', origin));
+  await notifySecurity(
+    ctx,
+    a,
+    securityNotice(ctx, a, 'the authenticator app was turned on as a second factor', origin),
+  );
   return { enabled: true, recoveryCodes };
 }
 
 /** SPEC §4.4: a current code of the app; the last method also needs an explicit yes. */
-export function disableTotp(ctx: ServiceContext, auth: Auth, code: string, acknowledgeLast: boolean, origin: RequestOrigin): Promise<{ disabled: true; remainingMethods: string[] }> {
+export function disableTotp(
+  ctx: ServiceContext,
+  auth: Auth,
+  code: string,
+  acknowledgeLast: boolean,
+  origin: RequestOrigin,
+): Promise<{ disabled: true; remainingMethods: string[] }> {
   return disableMethod(ctx, auth, totpFactor, code, acknowledgeLast, origin);
 }
 
@@ -148,7 +206,11 @@ export const totpFactor: SecondFactor<TotpEnrollment, TotpEnabled> = {
   isActive: (ctx, account) => active(findTotp(ctx.db, account.id)),
   status(ctx, account) {
     const row = findTotp(ctx.db, account.id);
-    return { type: 'totp', enabled: active(row), enabledAt: active(row) ? new Date(row.enabled_at).toISOString() : null };
+    return {
+      type: 'totp',
+      enabled: active(row),
+      enabledAt: active(row) ? new Date(row.enabled_at).toISOString() : null,
+    };
   },
   async verify(ctx, account, code, origin, throttle) {
     const row = findTotp(ctx.db, account.id);
@@ -163,4 +225,3 @@ export const totpFactor: SecondFactor<TotpEnrollment, TotpEnabled> = {
   disable: (ctx, auth, request, origin) => disableTotp(ctx, auth, request.code ?? '', request.acknowledgeLast, origin),
   removeAll: (ctx, accountId) => deleteTotp(ctx.db, accountId),
 };
-

@@ -45,7 +45,11 @@ export function findAccountById(db: Db, id: number): AccountRow | undefined {
 
 /** A new password: hash and change date together. */
 export function setPassword(db: Db, id: number, passwordHash: string, changedAt: number): void {
-  sql(db, 'UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?').run(passwordHash, changedAt, id);
+  sql(db, 'UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?').run(
+    passwordHash,
+    changedAt,
+    id,
+  );
 }
 
 /** The same password re-hashed with stronger parameters: the change date stays. */

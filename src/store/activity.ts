@@ -11,12 +11,16 @@ export interface ActivityRow {
 }
 
 export function insertActivity(db: Db, row: Omit<ActivityRow, 'id'>): void {
-  sql(db, 
+  sql(
+    db,
     'INSERT INTO activity (account_id, at, event, detail, ip, session_id) VALUES (@account_id, @at, @event, @detail, @ip, @session_id)',
   ).run(row);
 }
 
 /** Newest first. */
 export function listActivity(db: Db, accountId: number, limit: number): ActivityRow[] {
-  return sql(db, 'SELECT * FROM activity WHERE account_id = ? ORDER BY id DESC LIMIT ?').all(accountId, limit) as ActivityRow[];
+  return sql(db, 'SELECT * FROM activity WHERE account_id = ? ORDER BY id DESC LIMIT ?').all(
+    accountId,
+    limit,
+  ) as ActivityRow[];
 }

@@ -11,7 +11,12 @@ export interface ResetTokenRow {
 }
 
 export function insertResetToken(db: Db, accountId: number, hash: Buffer, now: number, expiresAt: number): void {
-  sql(db, 'INSERT INTO reset_tokens (account_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)').run(accountId, hash, now, expiresAt);
+  sql(db, 'INSERT INTO reset_tokens (account_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
+    accountId,
+    hash,
+    now,
+    expiresAt,
+  );
 }
 
 export function findResetToken(db: Db, hash: Buffer): ResetTokenRow | undefined {
@@ -29,7 +34,9 @@ export function voidResetTokens(db: Db, accountId: number, now: number): void {
 }
 
 export function countActiveAdmins(db: Db): number {
-  return (sql(db, "SELECT count(*) AS n FROM accounts WHERE role = 'admin' AND locked_at IS NULL").get() as { n: number }).n;
+  return (
+    sql(db, "SELECT count(*) AS n FROM accounts WHERE role = 'admin' AND locked_at IS NULL").get() as { n: number }
+  ).n;
 }
 
 export function setRole(db: Db, accountId: number, role: Role): void {
@@ -42,9 +49,11 @@ export function setLocked(db: Db, accountId: number, lockedAt: number | null): v
 
 /** Streams accounts in name order: a cursor, so 100,000 rows never sit in memory at once. */
 export function iterateAccounts(db: Db, role: Role | undefined): IterableIterator<AccountRow> {
-  return (role
-    ? db.prepare('SELECT * FROM accounts WHERE role = ? ORDER BY username').iterate(role)
-    : db.prepare('SELECT * FROM accounts ORDER BY username').iterate()) as IterableIterator<AccountRow>;
+  return (
+    role
+      ? db.prepare('SELECT * FROM accounts WHERE role = ? ORDER BY username').iterate(role)
+      : db.prepare('SELECT * FROM accounts ORDER BY username').iterate()
+  ) as IterableIterator<AccountRow>;
 }
 
 export interface AuditRow {
@@ -69,7 +78,10 @@ export function lastAuditRow(db: Db): AuditRow | undefined {
 
 /** The id is given: the row's MAC covers its sequence number. */
 export function insertAuditRow(db: Db, row: AuditRow): void {
-  sql(db, 'INSERT INTO audit_log (id, at, actor, target, action, reason, outcome, ip, detail, prev_hash, hash, chain) VALUES (@id, @at, @actor, @target, @action, @reason, @outcome, @ip, @detail, @prev_hash, @hash, @chain)').run(row);
+  sql(
+    db,
+    'INSERT INTO audit_log (id, at, actor, target, action, reason, outcome, ip, detail, prev_hash, hash, chain) VALUES (@id, @at, @actor, @target, @action, @reason, @outcome, @ip, @detail, @prev_hash, @hash, @chain)',
+  ).run(row);
 }
 
 export function findAuditRow(db: Db, id: number): AuditRow | undefined {
@@ -78,23 +90,39 @@ export function findAuditRow(db: Db, id: number): AuditRow | undefined {
 
 /** The triggers on the audit table, by name, with their SQL as the schema holds it. */
 export function auditTriggers(db: Db): Map<string, string> {
-  const rows = sql(db, "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'").all() as { name: string; sql: string }[];
+  const rows = sql(
+    db,
+    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'",
+  ).all() as { name: string; sql: string }[];
   return new Map(rows.map((r) => [r.name, r.sql]));
 }
 
 /** An actor's refusals after `since`, oldest first (a handful at most: only that many are recorded). */
 export function recentRefusalTimes(db: Db, actor: string, since: number): number[] {
-  return (sql(db, "SELECT at FROM audit_log WHERE actor = ? AND outcome = 'refused' AND at > ? ORDER BY at").all(actor, since) as { at: number }[]).map((r) => r.at);
+  return (
+    sql(db, "SELECT at FROM audit_log WHERE actor = ? AND outcome = 'refused' AND at > ? ORDER BY at").all(
+      actor,
+      since,
+    ) as { at: number }[]
+  ).map((r) => r.at);
 }
 
 export function iterateAudit(db: Db): IterableIterator<AuditRow> {
   return db.prepare('SELECT * FROM audit_log ORDER BY id').iterate() as IterableIterator<AuditRow>;
 }
 
-export function queryAudit(db: Db, filter: { target?: string; actor?: string; since?: number; limit: number }): AuditRow[] {
+export function queryAudit(
+  db: Db,
+  filter: { target?: string; actor?: string; since?: number; limit: number },
+): AuditRow[] {
   return sql(
     db,
     `SELECT * FROM audit_log WHERE (@target IS NULL OR target = @target) AND (@actor IS NULL OR actor = @actor) AND (@since IS NULL OR at >= @since)
      ORDER BY id DESC LIMIT @limit`,
-  ).all({ target: filter.target ?? null, actor: filter.actor ?? null, since: filter.since ?? null, limit: filter.limit }) as AuditRow[];
+  ).all({
+    target: filter.target ?? null,
+    actor: filter.actor ?? null,
+    since: filter.since ?? null,
+    limit: filter.limit,
+  }) as AuditRow[];
 }

@@ -94,11 +94,13 @@ export function storeError(err: unknown, path?: string): Error {
   const where = path ? ` at ${path}` : '';
   const is = (prefix: string) => typeof code === 'string' && code.startsWith(prefix);
   if (is('SQLITE_BUSY') || is('SQLITE_LOCKED')) {
-    return new Unavailable(`the database${where} is busy (another process held it for ${BUSY_TIMEOUT_MS / 1000} s); try again`, 'store_busy');
+    return new Unavailable(
+      `the database${where} is busy (another process held it for ${BUSY_TIMEOUT_MS / 1000} s); try again`,
+      'store_busy',
+    );
   }
   if (['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_READONLY'].some(is)) {
     return new Unavailable(`the database${where} cannot be read (${String(code)})`, 'store_unreadable');
   }
   return err instanceof Error ? err : new Error(String(err));
 }
-

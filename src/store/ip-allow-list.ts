@@ -7,7 +7,9 @@ export interface IpEntryRow {
 }
 
 export function listIpEntries(db: Db, accountId: number): IpEntryRow[] {
-  return sql(db, 'SELECT * FROM ip_allow_list WHERE account_id = ? ORDER BY created_at, cidr').all(accountId) as IpEntryRow[];
+  return sql(db, 'SELECT * FROM ip_allow_list WHERE account_id = ? ORDER BY created_at, cidr').all(
+    accountId,
+  ) as IpEntryRow[];
 }
 
 /** Replaces the whole list: callers run it in a transaction, so a reader sees the old list or the new. */

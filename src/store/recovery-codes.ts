@@ -9,11 +9,17 @@ export interface RecoveryCodeRow {
 }
 
 export function unusedRecoveryCodes(db: Db, accountId: number): RecoveryCodeRow[] {
-  return sql(db, 'SELECT * FROM recovery_codes WHERE account_id = ? AND used_at IS NULL ORDER BY id').all(accountId) as RecoveryCodeRow[];
+  return sql(db, 'SELECT * FROM recovery_codes WHERE account_id = ? AND used_at IS NULL ORDER BY id').all(
+    accountId,
+  ) as RecoveryCodeRow[];
 }
 
 export function countUnusedRecoveryCodes(db: Db, accountId: number): number {
-  return (sql(db, 'SELECT count(*) AS n FROM recovery_codes WHERE account_id = ? AND used_at IS NULL').get(accountId) as { n: number }).n;
+  return (
+    sql(db, 'SELECT count(*) AS n FROM recovery_codes WHERE account_id = ? AND used_at IS NULL').get(accountId) as {
+      n: number;
+    }
+  ).n;
 }
 
 export function countRecoveryCodes(db: Db, accountId: number): number {

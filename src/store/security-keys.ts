@@ -20,7 +20,9 @@ export interface SecurityKeyRow {
 }
 
 export function listSecurityKeys(db: Db, accountId: number): SecurityKeyRow[] {
-  return sql(db, 'SELECT * FROM security_keys WHERE account_id = ? ORDER BY created_at, rowid').all(accountId) as SecurityKeyRow[];
+  return sql(db, 'SELECT * FROM security_keys WHERE account_id = ? ORDER BY created_at, rowid').all(
+    accountId,
+  ) as SecurityKeyRow[];
 }
 
 export function countSecurityKeys(db: Db, accountId: number): number {
@@ -28,11 +30,19 @@ export function countSecurityKeys(db: Db, accountId: number): number {
 }
 
 export function findSecurityKeyByName(db: Db, accountId: number, name: string): SecurityKeyRow | undefined {
-  return sql(db, 'SELECT * FROM security_keys WHERE account_id = ? AND name = ?').get(accountId, name) as SecurityKeyRow | undefined;
+  return sql(db, 'SELECT * FROM security_keys WHERE account_id = ? AND name = ?').get(accountId, name) as
+    SecurityKeyRow | undefined;
 }
 
-export function findSecurityKeyByCredential(db: Db, accountId: number, credentialId: string): SecurityKeyRow | undefined {
-  return sql(db, 'SELECT * FROM security_keys WHERE account_id = ? AND credential_id = ?').get(accountId, credentialId) as SecurityKeyRow | undefined;
+export function findSecurityKeyByCredential(
+  db: Db,
+  accountId: number,
+  credentialId: string,
+): SecurityKeyRow | undefined {
+  return sql(db, 'SELECT * FROM security_keys WHERE account_id = ? AND credential_id = ?').get(
+    accountId,
+    credentialId,
+  ) as SecurityKeyRow | undefined;
 }
 
 export function insertSecurityKey(db: Db, row: SecurityKeyRow): void {
@@ -48,7 +58,14 @@ export function insertSecurityKey(db: Db, row: SecurityKeyRow): void {
  * checked against the same stored counter, only one is accepted.
  */
 export function advanceCounter(db: Db, id: string, seen: number, next: number, now: number): boolean {
-  return sql(db, 'UPDATE security_keys SET counter = ?, last_used_at = ? WHERE id = ? AND counter = ?').run(next, now, id, seen).changes > 0;
+  return (
+    sql(db, 'UPDATE security_keys SET counter = ?, last_used_at = ? WHERE id = ? AND counter = ?').run(
+      next,
+      now,
+      id,
+      seen,
+    ).changes > 0
+  );
 }
 
 export function renameSecurityKey(db: Db, id: string, name: string): void {
@@ -99,18 +116,23 @@ export function findCeremony(db: Db, idHash: Buffer): CeremonyRow | undefined {
 }
 
 /** The browser's answer, taken once, while the ceremony is open. */
-export function recordCeremonyAnswer(db: Db, idHash: Buffer, answer: { response: string | null; error: string | null }, now: number): boolean {
+export function recordCeremonyAnswer(
+  db: Db,
+  idHash: Buffer,
+  answer: { response: string | null; error: string | null },
+  now: number,
+): boolean {
   return (
-    sql(db, 'UPDATE key_ceremonies SET response = ?, error = ? WHERE id_hash = ? AND response IS NULL AND error IS NULL AND used_at IS NULL AND expires_at > ?').run(
-      answer.response,
-      answer.error,
-      idHash,
-      now,
-    ).changes > 0
+    sql(
+      db,
+      'UPDATE key_ceremonies SET response = ?, error = ? WHERE id_hash = ? AND response IS NULL AND error IS NULL AND used_at IS NULL AND expires_at > ?',
+    ).run(answer.response, answer.error, idHash, now).changes > 0
   );
 }
 
 /** Marks a ceremony used; false when it already was (its answer counts once, also under concurrency). */
 export function consumeCeremony(db: Db, idHash: Buffer, now: number): boolean {
-  return sql(db, 'UPDATE key_ceremonies SET used_at = ? WHERE id_hash = ? AND used_at IS NULL').run(now, idHash).changes > 0;
+  return (
+    sql(db, 'UPDATE key_ceremonies SET used_at = ? WHERE id_hash = ? AND used_at IS NULL').run(now, idHash).changes > 0
+  );
 }

@@ -14,7 +14,8 @@ export interface SessionRow {
 }
 
 export function insertSession(db: Db, row: Omit<SessionRow, 'revoked_at'>): void {
-  sql(db, 
+  sql(
+    db,
     `INSERT INTO sessions (id, account_id, token_hash, created_at, last_seen_at, authenticated_at, expires_at, client, ip)
      VALUES (@id, @account_id, @token_hash, @created_at, @last_seen_at, @authenticated_at, @expires_at, @client, @ip)`,
   ).run(row);
@@ -36,13 +37,21 @@ export function markSessionAuthenticated(db: Db, id: string, now: number): void 
 /** Sessions not revoked and not past their absolute expiry; idle expiry is judged by the service. */
 export function listLiveSessions(db: Db, accountId: number, now: number): SessionRow[] {
   return db
-    .prepare('SELECT * FROM sessions WHERE account_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC')
+    .prepare(
+      'SELECT * FROM sessions WHERE account_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC',
+    )
     .all(accountId, now) as SessionRow[];
 }
 
 /** Returns whether a live session of that account was revoked. */
 export function revokeSession(db: Db, accountId: number, id: string, now: number): boolean {
-  return sql(db, 'UPDATE sessions SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL').run(now, id, accountId).changes > 0;
+  return (
+    sql(db, 'UPDATE sessions SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL').run(
+      now,
+      id,
+      accountId,
+    ).changes > 0
+  );
 }
 
 /** Revokes every session of the account but `keepId` (all of them when it is null); returns how many. */

@@ -58,15 +58,22 @@ export function purgeThrottles(db: Db, failedBefore: number, reservedBefore: num
 export function clearThrottles(db: Db, keys: string[], prefixes: string[]): void {
   for (const key of keys) sql(db, 'DELETE FROM throttles WHERE key = ?').run(key);
   // substr, not LIKE: a key may hold `_` or `%`, which LIKE would read as wildcards.
-  for (const prefix of prefixes) sql(db, 'DELETE FROM throttles WHERE substr(key, 1, ?) = ?').run(prefix.length, prefix);
+  for (const prefix of prefixes)
+    sql(db, 'DELETE FROM throttles WHERE substr(key, 1, ?) = ?').run(prefix.length, prefix);
 }
 
 /** The throttle keys among `keys` and under `prefixes` that hold failures (for `admin unthrottle --dry-run`). */
 export function countThrottled(db: Db, keys: string[], prefixes: string[]): number {
   let n = 0;
-  for (const key of keys) n += (sql(db, 'SELECT count(*) AS n FROM throttles WHERE key = ? AND failures > 0').get(key) as { n: number }).n;
+  for (const key of keys)
+    n += (sql(db, 'SELECT count(*) AS n FROM throttles WHERE key = ? AND failures > 0').get(key) as { n: number }).n;
   for (const prefix of prefixes) {
-    n += (sql(db, 'SELECT count(*) AS n FROM throttles WHERE substr(key, 1, ?) = ? AND failures > 0').get(prefix.length, prefix) as { n: number }).n;
+    n += (
+      sql(db, 'SELECT count(*) AS n FROM throttles WHERE substr(key, 1, ?) = ? AND failures > 0').get(
+        prefix.length,
+        prefix,
+      ) as { n: number }
+    ).n;
   }
   return n;
 }

@@ -16,7 +16,8 @@ export interface TokenRow {
 }
 
 export function insertToken(db: Db, row: Omit<TokenRow, 'revoked_at' | 'last_used_at' | 'last_used_ip'>): void {
-  sql(db, 
+  sql(
+    db,
     `INSERT INTO tokens (id, account_id, kind, name, token_hash, scopes, resources, created_at, expires_at)
      VALUES (@id, @account_id, @kind, @name, @token_hash, @scopes, @resources, @created_at, @expires_at)`,
   ).run(row);
@@ -28,10 +29,18 @@ export function findTokenByHash(db: Db, hash: Buffer): TokenRow | undefined {
 }
 
 export function listTokens(db: Db, accountId: number, kind: 'token' | 'apikey'): TokenRow[] {
-  return sql(db, 'SELECT * FROM tokens WHERE account_id = ? AND kind = ? ORDER BY created_at DESC').all(accountId, kind) as TokenRow[];
+  return sql(db, 'SELECT * FROM tokens WHERE account_id = ? AND kind = ? ORDER BY created_at DESC').all(
+    accountId,
+    kind,
+  ) as TokenRow[];
 }
 
-export function findLiveToken(db: Db, accountId: number, kind: 'token' | 'apikey', idOrName: string): TokenRow | undefined {
+export function findLiveToken(
+  db: Db,
+  accountId: number,
+  kind: 'token' | 'apikey',
+  idOrName: string,
+): TokenRow | undefined {
   return db
     .prepare('SELECT * FROM tokens WHERE account_id = ? AND kind = ? AND revoked_at IS NULL AND (id = ? OR name = ?)')
     .get(accountId, kind, idOrName, idOrName) as TokenRow | undefined;

@@ -15,7 +15,8 @@ export function findTotp(db: Db, accountId: number): TotpRow | undefined {
 
 /** A pending enrollment replaces any earlier pending one (never an active credential: checked by the caller). */
 export function putPendingTotp(db: Db, accountId: number, secret: Buffer, now: number, expiresAt: number): void {
-  sql(db, 
+  sql(
+    db,
     `INSERT INTO totp_credentials (account_id, secret, created_at, enabled_at, pending_expires_at, last_step)
      VALUES (?, ?, ?, NULL, ?, NULL)
      ON CONFLICT (account_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at,
@@ -24,9 +25,13 @@ export function putPendingTotp(db: Db, accountId: number, secret: Buffer, now: n
 }
 
 export function activateTotp(db: Db, accountId: number, now: number): boolean {
-  return db
-    .prepare('UPDATE totp_credentials SET enabled_at = ?, pending_expires_at = NULL WHERE account_id = ? AND enabled_at IS NULL')
-    .run(now, accountId).changes > 0;
+  return (
+    db
+      .prepare(
+        'UPDATE totp_credentials SET enabled_at = ?, pending_expires_at = NULL WHERE account_id = ? AND enabled_at IS NULL',
+      )
+      .run(now, accountId).changes > 0
+  );
 }
 
 /**
@@ -34,9 +39,13 @@ export function activateTotp(db: Db, accountId: number, now: number): boolean {
  * One UPDATE, so two processes presenting the same code cannot both get `true`.
  */
 export function consumeTotpStep(db: Db, accountId: number, step: number): boolean {
-  return db
-    .prepare('UPDATE totp_credentials SET last_step = ? WHERE account_id = ? AND (last_step IS NULL OR last_step < ?)')
-    .run(step, accountId, step).changes > 0;
+  return (
+    db
+      .prepare(
+        'UPDATE totp_credentials SET last_step = ? WHERE account_id = ? AND (last_step IS NULL OR last_step < ?)',
+      )
+      .run(step, accountId, step).changes > 0
+  );
 }
 
 export function deleteTotp(db: Db, accountId: number): boolean {

@@ -38,8 +38,16 @@ describe('shell completion in real shells', () => {
   }
 
   async function fish(line: string): Promise<string[]> {
-    const r = await execa('fish', ['--no-config', '-c', `source ${file('completions/acctsec.fish')}; complete -C"$LINE"`], { env: { ...env, LINE: line }, extendEnv: false });
-    return String(r.stdout).split('\n').map((l) => l.split('\t')[0]!).filter(Boolean).sort();
+    const r = await execa(
+      'fish',
+      ['--no-config', '-c', `source ${file('completions/acctsec.fish')}; complete -C"$LINE"`],
+      { env: { ...env, LINE: line }, extendEnv: false },
+    );
+    return String(r.stdout)
+      .split('\n')
+      .map((l) => l.split('\t')[0]!)
+      .filter(Boolean)
+      .sort();
   }
 
   const cases: [string, string, (c: string[]) => void][] = [
@@ -52,7 +60,11 @@ describe('shell completion in real shells', () => {
     ['profiles', 'acctsec --profile ', (c) => expect(c).toEqual(['default'])],
   ];
 
-  for (const [shell, complete] of [['bash', bash], ['zsh', zsh], ['fish', fish]] as const) {
+  for (const [shell, complete] of [
+    ['bash', bash],
+    ['zsh', zsh],
+    ['fish', fish],
+  ] as const) {
     it.each(cases)(`${shell}: %s`, async (_name, line, check) => {
       check((await complete(line)).filter((c) => c.startsWith(line.split(' ').at(-1) ?? '')));
     });
@@ -61,7 +73,12 @@ describe('shell completion in real shells', () => {
   it('dynamic completion prints nothing, and never prompts, when there is no session', async () => {
     const other = new Home();
     try {
-      const r = await execa('node', [BIN, '__complete', 'tokens'], { env: other.env, extendEnv: false, reject: false, input: '' });
+      const r = await execa('node', [BIN, '__complete', 'tokens'], {
+        env: other.env,
+        extendEnv: false,
+        reject: false,
+        input: '',
+      });
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe('');
@@ -89,22 +106,54 @@ describe('generated files', () => {
 
   it('mandoc -T lint reports nothing above style level, and man renders the page', async () => {
     const lint = await execa('mandoc', ['-T', 'lint', file('man/acctsec.1')], { reject: false });
-    const serious = `${String(lint.stdout)}\n${String(lint.stderr)}`.split('\n').filter((l) => l.trim() && !/: STYLE: /.test(l));
+    const serious = `${String(lint.stdout)}\n${String(lint.stderr)}`
+      .split('\n')
+      .filter((l) => l.trim() && !/: STYLE: /.test(l));
     expect(serious).toEqual([]);
-    const man = await execa('man', ['-l', file('man/acctsec.1')], { env: { ...process.env, MANPAGER: 'cat', PAGER: 'cat', MANWIDTH: '80' } });
-    for (const section of ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'COMMANDS', 'EXIT STATUS', 'ENVIRONMENT', 'FILES', 'EXAMPLES', 'SEE ALSO']) {
+    const man = await execa('man', ['-l', file('man/acctsec.1')], {
+      env: { ...process.env, MANPAGER: 'cat', PAGER: 'cat', MANWIDTH: '80' },
+    });
+    for (const section of [
+      'NAME',
+      'SYNOPSIS',
+      'DESCRIPTION',
+      'COMMANDS',
+      'EXIT STATUS',
+      'ENVIRONMENT',
+      'FILES',
+      'EXAMPLES',
+      'SEE ALSO',
+    ]) {
       expect(String(man.stdout)).toContain(section);
     }
     const page = readFileSync(file('man/acctsec.1'), 'utf8');
-    for (const v of ['ACCTSEC_PASSWORD', 'ACCTSEC_TOKEN', 'ACCTSEC_REMOTE', 'NO_COLOR', 'admin audit verify', 'mfa totp enable']) expect(page).toContain(v.replace(/-/g, '\\-'));
+    for (const v of [
+      'ACCTSEC_PASSWORD',
+      'ACCTSEC_TOKEN',
+      'ACCTSEC_REMOTE',
+      'NO_COLOR',
+      'admin audit verify',
+      'mfa totp enable',
+    ])
+      expect(page).toContain(v.replace(/-/g, '\\-'));
   });
 
   it('npm pack ships the man page, the completions, dist and bin; package.json installs the man page', async () => {
     const r = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT });
     const files = (JSON.parse(String(r.stdout)) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
-    for (const f of ['man/acctsec.1', 'completions/acctsec.bash', 'completions/_acctsec', 'completions/acctsec.fish', 'bin/acctsec.js', 'dist/main.js']) expect(files).toContain(f);
+    for (const f of [
+      'man/acctsec.1',
+      'completions/acctsec.bash',
+      'completions/_acctsec',
+      'completions/acctsec.fish',
+      'bin/acctsec.js',
+      'dist/main.js',
+    ])
+      expect(files).toContain(f);
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
-    expect((JSON.parse(readFileSync(file('package.json'), 'utf8')) as { man: unknown }).man).toEqual(['./man/acctsec.1']);
+    expect((JSON.parse(readFileSync(file('package.json'), 'utf8')) as { man: unknown }).man).toEqual([
+      './man/acctsec.1',
+    ]);
   });
 });
 
@@ -113,19 +162,30 @@ describe('the quick start', () => {
     // A prefix of the test's own, so nothing outside it changes; scripts off, because npm link would
     // otherwise run `prepare` and rebuild dist/ under the other tests running at the same time.
     const prefix = mkdtempSync(join(tmpdir(), 'acctsec-prefix-'));
-    const env = { ...process.env, npm_config_prefix: prefix, npm_config_cache: join(prefix, '.npm'), npm_config_ignore_scripts: 'true' };
+    const env = {
+      ...process.env,
+      npm_config_prefix: prefix,
+      npm_config_cache: join(prefix, '.npm'),
+      npm_config_ignore_scripts: 'true',
+    };
     const link = await execa('npm', ['link', '--no-audit', '--no-fund'], { cwd: ROOT, env, reject: false });
     expect(link.exitCode, String(link.stderr)).toBe(0);
-    const r = await execa('acctsec', ['--version'], { env: { ...env, PATH: `${join(prefix, 'bin')}:${process.env.PATH}` }, reject: false });
+    const r = await execa('acctsec', ['--version'], {
+      env: { ...env, PATH: `${join(prefix, 'bin')}:${process.env.PATH}` },
+      reject: false,
+    });
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(String(r.stdout).trim()).toBe((JSON.parse(readFileSync(file('package.json'), 'utf8')) as { version: string }).version);
+    expect(String(r.stdout).trim()).toBe(
+      (JSON.parse(readFileSync(file('package.json'), 'utf8')) as { version: string }).version,
+    );
   });
 });
 
 describe('help', () => {
   it('groups the top-level commands', async () => {
     const r = await execa('node', [BIN, '--help']);
-    for (const group of ['Account:', 'Security:', 'Developer access:', 'Support:', 'Other:']) expect(String(r.stdout)).toContain(`\n${group}\n`);
+    for (const group of ['Account:', 'Security:', 'Developer access:', 'Support:', 'Other:'])
+      expect(String(r.stdout)).toContain(`\n${group}\n`);
   });
 
   it('every command has a one-line description and at least one example', async () => {

@@ -29,28 +29,52 @@ describe('support staff', () => {
 
   /** alice creates an account and its owner sets a password with the printed reset token. */
   async function createAndClaim(user: string, role: string, password: string): Promise<void> {
-    const r = await admin(['users', 'create', user, '--email', `${user}@example.com`, '--role', role, '--print-token', '--reason', 'new hire', '--yes', '--json']);
+    const r = await admin([
+      'users',
+      'create',
+      user,
+      '--email',
+      `${user}@example.com`,
+      '--role',
+      role,
+      '--print-token',
+      '--reason',
+      'new hire',
+      '--yes',
+      '--json',
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const { resetToken } = json<AdminResult>(r);
     expect(resetToken).toMatch(/^acs_rst_/);
-    const claim = await home.run(['recover', '--username', user, '--token', resetToken!], { env: { ACCTSEC_NEW_PASSWORD: password } });
+    const claim = await home.run(['recover', '--username', user, '--token', resetToken!], {
+      env: { ACCTSEC_NEW_PASSWORD: password },
+    });
     expect(claim.exitCode, claim.stderr).toBe(0);
     expect((await login(user, password)).exitCode).toBe(0);
   }
 
-  it('support resets a user\'s MFA, is refused on the admin and without --reason; the audit log and the owner see it', async () => {
+  it("support resets a user's MFA, is refused on the admin and without --reason; the audit log and the owner see it", async () => {
     await createAndClaim('sam', 'support', 'support staff passphrase');
     await createAndClaim('uma', 'user', 'user account passphrase');
     // uma turns on the authenticator
     await awayFromStepEdge();
-    const begin = json<{ secret: string }>(await home.run(['--profile', 'uma', 'mfa', 'totp', 'enable', '--json'], { env: { ACCTSEC_PASSWORD: 'user account passphrase' } }));
-    expect((await home.run(['--profile', 'uma', 'mfa', 'totp', 'confirm', '--code', codeAt(begin.secret, 0)])).exitCode).toBe(0);
+    const begin = json<{ secret: string }>(
+      await home.run(['--profile', 'uma', 'mfa', 'totp', 'enable', '--json'], {
+        env: { ACCTSEC_PASSWORD: 'user account passphrase' },
+      }),
+    );
+    expect(
+      (await home.run(['--profile', 'uma', 'mfa', 'totp', 'confirm', '--code', codeAt(begin.secret, 0)])).exitCode,
+    ).toBe(0);
     expect((await login('uma', 'user account passphrase')).exitCode).toBe(2); // a code is needed now
 
     const noReason = await admin(['reset-mfa', 'uma', '--yes'], 'sam');
     expect(noReason.exitCode).toBe(2);
     expect(noReason.stderr).toContain('--reason');
-    const dry = await admin(['reset-mfa', 'uma', '--reason', 'lost phone, verified by video call', '--dry-run', '--json'], 'sam');
+    const dry = await admin(
+      ['reset-mfa', 'uma', '--reason', 'lost phone, verified by video call', '--dry-run', '--json'],
+      'sam',
+    );
     expect(json<AdminResult>(dry)).toMatchObject({ dryRun: true, target: 'uma' });
     expect((await login('uma', 'user account passphrase')).exitCode).toBe(2); // dry run changed nothing
     const ok = await admin(['reset-mfa', 'uma', '--reason', 'lost phone, verified by video call', '--yes'], 'sam');
@@ -60,24 +84,56 @@ describe('support staff', () => {
     const onAdmin = await admin(['reset-mfa', 'alice', '--reason', 'trying my luck', '--yes'], 'sam');
     expect(onAdmin.exitCode).toBe(7);
     expect(onAdmin.stderr).toContain('user accounts only');
-    expect((await admin(['users', 'set-role', 'uma', 'support', '--reason', 'promotion', '--yes'], 'sam')).exitCode).toBe(7);
+    expect(
+      (await admin(['users', 'set-role', 'uma', 'support', '--reason', 'promotion', '--yes'], 'sam')).exitCode,
+    ).toBe(7);
 
-    const log = json<{ actor: string; target: string; action: string; reason: string; outcome: string }[]>(await admin(['audit', '--json']));
+    const log = json<{ actor: string; target: string; action: string; reason: string; outcome: string }[]>(
+      await admin(['audit', '--json']),
+    );
     expect(log[0]).toMatchObject({ actor: 'sam', target: 'uma', action: 'users.set-role', outcome: 'refused' });
-    expect(log).toContainEqual(expect.objectContaining({ actor: 'sam', target: 'alice', action: 'reset-mfa', reason: 'trying my luck', outcome: 'refused' }));
-    expect(log).toContainEqual(expect.objectContaining({ actor: 'sam', target: 'uma', action: 'reset-mfa', reason: 'lost phone, verified by video call', outcome: 'ok' }));
-    expect(log).toContainEqual(expect.objectContaining({ actor: 'alice', target: 'sam', action: 'users.create', reason: 'new hire', outcome: 'ok' }));
+    expect(log).toContainEqual(
+      expect.objectContaining({
+        actor: 'sam',
+        target: 'alice',
+        action: 'reset-mfa',
+        reason: 'trying my luck',
+        outcome: 'refused',
+      }),
+    );
+    expect(log).toContainEqual(
+      expect.objectContaining({
+        actor: 'sam',
+        target: 'uma',
+        action: 'reset-mfa',
+        reason: 'lost phone, verified by video call',
+        outcome: 'ok',
+      }),
+    );
+    expect(log).toContainEqual(
+      expect.objectContaining({
+        actor: 'alice',
+        target: 'sam',
+        action: 'users.create',
+        reason: 'new hire',
+        outcome: 'ok',
+      }),
+    );
     expect(json<unknown[]>(await admin(['audit', '--actor', 'sam', '--user', 'uma', '--json'])).length).toBe(2);
     expect((await admin(['audit'], 'sam')).exitCode).toBe(7);
 
     const outbox = join(home.dir, '.local/state/acctsec/outbox');
-    const toUma = readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8')).filter((m) => /^To: uma@example.com$/m.test(m));
+    const toUma = readdirSync(outbox)
+      .map((f) => readFileSync(join(outbox, f), 'utf8'))
+      .filter((m) => /^To: uma@example.com$/m.test(m));
     expect(toUma.some((m) => /second factors were removed/.test(m))).toBe(true);
   });
 
   it('lock makes sign-in fail as a wrong password would (exit 3) and tokens inactive; unlock restores both', async () => {
     await createAndClaim('uma', 'user', 'user account passphrase');
-    const token = json<{ token: string }>(await home.run(['--profile', 'uma', 'token', 'create', '--name', 'ci', '--scope', 'dns:read', '--json'])).token;
+    const token = json<{ token: string }>(
+      await home.run(['--profile', 'uma', 'token', 'create', '--name', 'ci', '--scope', 'dns:read', '--json']),
+    ).token;
     const verify = () => home.run(['token', 'verify'], { input: token });
     expect((await verify()).exitCode).toBe(0);
     expect((await admin(['lock', 'uma', '--reason', 'suspicious activity', '--yes'])).exitCode).toBe(0);
@@ -95,11 +151,13 @@ describe('support staff', () => {
     expect((await verify()).exitCode).toBe(0);
   });
 
-  it('admin ip show|clear: support sees a user\'s IP list and lifts a restriction that locks its owner out; audited, owner notified', async () => {
+  it("admin ip show|clear: support sees a user's IP list and lifts a restriction that locks its owner out; audited, owner notified", async () => {
     await createAndClaim('sam', 'support', 'support staff passphrase');
     await createAndClaim('uma', 'user', 'user account passphrase');
     // uma restricts herself to a network she is not on (through a server, her sign-ins then fail).
-    const set = await home.run(['--profile', 'uma', 'ip', 'add', '8.8.8.0/24', '--force'], { env: { ACCTSEC_PASSWORD: 'user account passphrase' } });
+    const set = await home.run(['--profile', 'uma', 'ip', 'add', '8.8.8.0/24', '--force'], {
+      env: { ACCTSEC_PASSWORD: 'user account passphrase' },
+    });
     expect(set.exitCode, set.stderr).toBe(0);
     if (home.remote) expect((await login('uma', 'user account passphrase')).exitCode).not.toBe(0);
 
@@ -110,7 +168,10 @@ describe('support staff', () => {
 
     const noReason = await admin(['ip', 'clear', 'uma', '--yes'], 'sam');
     expect(noReason.exitCode).toBe(2);
-    const dry = await admin(['ip', 'clear', 'uma', '--reason', 'moved office, verified by phone', '--dry-run', '--json'], 'sam');
+    const dry = await admin(
+      ['ip', 'clear', 'uma', '--reason', 'moved office, verified by phone', '--dry-run', '--json'],
+      'sam',
+    );
     expect(json<AdminResult>(dry)).toMatchObject({ action: 'ip.clear', target: 'uma', dryRun: true });
     expect(json<AdminResult>(dry).changes.join(' ')).toContain('8.8.8.0/24');
     expect(json<unknown[]>(await admin(['ip', 'show', 'uma', '--json'], 'sam'))).toHaveLength(1); // the dry run changed nothing
@@ -130,13 +191,27 @@ describe('support staff', () => {
     expect(again.exitCode).toBe(5);
     expect(again.stderr).toContain('uma has no IP restriction');
 
-    const log = json<{ actor: string; target: string; action: string; reason: string; outcome: string }[]>(await admin(['audit', '--json']));
-    expect(log).toContainEqual(expect.objectContaining({ actor: 'sam', target: 'uma', action: 'ip.clear', reason: 'moved office, verified by phone', outcome: 'ok' }));
-    expect(log).toContainEqual(expect.objectContaining({ actor: 'uma', target: 'alice', action: 'ip.clear', outcome: 'refused' }));
+    const log = json<{ actor: string; target: string; action: string; reason: string; outcome: string }[]>(
+      await admin(['audit', '--json']),
+    );
+    expect(log).toContainEqual(
+      expect.objectContaining({
+        actor: 'sam',
+        target: 'uma',
+        action: 'ip.clear',
+        reason: 'moved office, verified by phone',
+        outcome: 'ok',
+      }),
+    );
+    expect(log).toContainEqual(
+      expect.objectContaining({ actor: 'uma', target: 'alice', action: 'ip.clear', outcome: 'refused' }),
+    );
     const activity = json<{ event: string }[]>(await home.run(['--profile', 'uma', 'activity', '--json']));
     expect(activity.map((a) => a.event)).toContain('ip.cleared_by_support');
     const outbox = join(home.dir, '.local/state/acctsec/outbox');
-    const toUma = readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8')).filter((m) => /^To: uma@example.com$/m.test(m));
+    const toUma = readdirSync(outbox)
+      .map((f) => readFileSync(join(outbox, f), 'utf8'))
+      .filter((m) => /^To: uma@example.com$/m.test(m));
     expect(toUma.some((m) => /IP allow-list was cleared by support \(sam\)/.test(m))).toBe(true);
   });
 
@@ -147,17 +222,37 @@ describe('support staff', () => {
     expect((await admin(['users', 'set-role', 'alice', 'user', '--reason', 'test', '--yes'])).exitCode).toBe(7);
     expect((await admin(['reset-password', 'alice', '--reason', 'test', '--yes'])).exitCode).toBe(7);
     await createAndClaim('ada', 'admin', 'second admin passphrase');
-    expect((await admin(['users', 'set-role', 'alice', 'support', '--reason', 'stepping down', '--yes'])).exitCode).toBe(0);
+    expect(
+      (await admin(['users', 'set-role', 'alice', 'support', '--reason', 'stepping down', '--yes'])).exitCode,
+    ).toBe(0);
   });
 
   it('reset-password never prints a password; the token works once', async () => {
     await createAndClaim('uma', 'user', 'user account passphrase');
-    const r = await admin(['reset-password', 'uma', '--reason', 'forgot it, called in', '--print-token', '--yes', '--json']);
+    const r = await admin([
+      'reset-password',
+      'uma',
+      '--reason',
+      'forgot it, called in',
+      '--print-token',
+      '--yes',
+      '--json',
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const result = json<AdminResult>(r);
-    expect(Object.keys(result).sort()).toEqual(['action', 'changes', 'dryRun', 'resetToken', 'resetTokenExpiresAt', 'target']);
+    expect(Object.keys(result).sort()).toEqual([
+      'action',
+      'changes',
+      'dryRun',
+      'resetToken',
+      'resetTokenExpiresAt',
+      'target',
+    ]);
     expect(r.stdout).not.toMatch(/password"\s*:/i);
-    const use = () => home.run(['recover', '--username', 'uma', '--token', result.resetToken!], { env: { ACCTSEC_NEW_PASSWORD: 'a fresh start passphrase' } });
+    const use = () =>
+      home.run(['recover', '--username', 'uma', '--token', result.resetToken!], {
+        env: { ACCTSEC_NEW_PASSWORD: 'a fresh start passphrase' },
+      });
     expect((await use()).exitCode).toBe(0);
     const again = await use();
     expect(again.exitCode).toBe(3);
@@ -171,10 +266,18 @@ describe('support staff', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('acs_rst_');
     const outbox = join(home.dir, '.local/state/acctsec/outbox');
-    const mail = readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8')).filter((m) => /Subject: acctsec: set a new password/.test(m));
+    const mail = readdirSync(outbox)
+      .map((f) => readFileSync(join(outbox, f), 'utf8'))
+      .filter((m) => /Subject: acctsec: set a new password/.test(m));
     expect(mail).toHaveLength(1);
     const token = /acs_rst_[0-9A-Za-z]{38}/.exec(mail[0]!)![0];
-    expect((await home.run(['recover', '--username', 'uma', '--token', token], { env: { ACCTSEC_NEW_PASSWORD: 'a fresh start passphrase' } })).exitCode).toBe(0);
+    expect(
+      (
+        await home.run(['recover', '--username', 'uma', '--token', token], {
+          env: { ACCTSEC_NEW_PASSWORD: 'a fresh start passphrase' },
+        })
+      ).exitCode,
+    ).toBe(0);
   });
 
   it('users list and show, as admin and as a plain user (refused, exit 7)', async () => {
@@ -187,7 +290,10 @@ describe('support staff', () => {
     expect((await admin(['users', 'list'], 'uma')).exitCode).toBe(7);
     // A plain user learns nothing of which accounts exist: an unknown name is refused as a known one.
     // (Two pairs: with the refusal above, five, the most a plain user's refusals are recorded in 15 minutes.)
-    for (const args of [['users', 'show'], ['ip', 'show']]) {
+    for (const args of [
+      ['users', 'show'],
+      ['ip', 'show'],
+    ]) {
       const known = await admin([...args, 'alice'], 'uma');
       const unknown = await admin([...args, 'nobody-here'], 'uma');
       expect([known.exitCode, unknown.exitCode], args.join(' ')).toEqual([7, 7]);
@@ -200,7 +306,10 @@ describe('support staff', () => {
     await admin(['lock', 'uma', '--reason', 'first reason', '--yes']);
     await admin(['unlock', 'uma', '--reason', 'second reason', '--yes']);
     expect((await admin(['audit', 'verify'])).exitCode).toBe(0);
-    execFileSync('sqlite3', [home.dbPath, "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET reason = 'nothing to see' WHERE id = 2;"]);
+    execFileSync('sqlite3', [
+      home.dbPath,
+      "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET reason = 'nothing to see' WHERE id = 2;",
+    ]);
     const r = await admin(['audit', 'verify']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('row 2 was changed');
@@ -213,7 +322,9 @@ describe('support staff', () => {
     expect(head.exitCode, head.stderr).toBe(0);
     const kept = head.stdout.trim();
     expect(kept).toMatch(/^2:[0-9a-f]{64}$/);
-    expect(json<{ head: string; seq: number; intact: boolean }>(await admin(['audit', 'head', '--json']))).toMatchObject({ head: kept, seq: 2, intact: true });
+    expect(
+      json<{ head: string; seq: number; intact: boolean }>(await admin(['audit', 'head', '--json'])),
+    ).toMatchObject({ head: kept, seq: 2, intact: true });
     await admin(['unlock', 'uma', '--reason', 'second reason', '--yes']);
     const ok = await admin(['audit', 'verify', '--head', kept]);
     expect(ok.exitCode, ok.stderr).toBe(0);
@@ -221,7 +332,10 @@ describe('support staff', () => {
 
     // Someone with the file but not the key: the newest rows deleted, the stored head set to what they can compute.
     const row2 = kept.split(':')[1]!;
-    execFileSync('sqlite3', [home.dbPath, `DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE id >= 2; UPDATE meta SET value = (SELECT hash FROM audit_log WHERE id = 1) WHERE key = 'audit_head_seal';`]);
+    execFileSync('sqlite3', [
+      home.dbPath,
+      `DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE id >= 2; UPDATE meta SET value = (SELECT hash FROM audit_log WHERE id = 1) WHERE key = 'audit_head_seal';`,
+    ]);
     const v = await admin(['audit', 'verify', '--json']);
     expect(v.exitCode).toBe(1);
     const report = json<{ intact: boolean; problems: string[]; missingTriggers: string[] }>(v);
@@ -275,10 +389,22 @@ describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
   afterEach(() => home.remove());
 
   it('is sealed when the new code first opens it: the old rows verify, and are covered by the HMAC chain', async () => {
-    const created = await home.run(['admin', 'users', 'create', 'uma', '--email', 'uma@example.com', '--reason', 'new hire', '--yes', '--print-token']);
+    const created = await home.run([
+      'admin',
+      'users',
+      'create',
+      'uma',
+      '--email',
+      'uma@example.com',
+      '--reason',
+      'new hire',
+      '--yes',
+      '--print-token',
+    ]);
     expect(created.exitCode, created.stderr).toBe(0);
     // Turn the file back into what the code before migrations 009 and 010 wrote: one row chained with plain SHA-256.
-    const oldHash = (row: unknown[]) => createHash('sha256').update('0'.repeat(64)).update('\n').update(JSON.stringify(row)).digest('hex');
+    const oldHash = (row: unknown[]) =>
+      createHash('sha256').update('0'.repeat(64)).update('\n').update(JSON.stringify(row)).digest('hex');
     const hash = oldHash([1767225600000, 'alice', 'uma', 'users.create', 'new hire', 'ok', null, null]);
     execFileSync('sqlite3', [
       home.dbPath,
@@ -297,7 +423,10 @@ describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
     expect(log[0]).toMatchObject({ actor: 'acctsec', action: 'audit.chain-upgraded' });
     // The old chain's weakness, after the upgrade: the old row edited and re-hashed to fit.
     const forged = oldHash([1767225600000, 'alice', 'uma', 'users.create', 'nothing to see', 'ok', null, null]);
-    execFileSync('sqlite3', [home.dbPath, `DROP TRIGGER audit_log_no_update; UPDATE audit_log SET reason = 'nothing to see', hash = '${forged}' WHERE id = 1;`]);
+    execFileSync('sqlite3', [
+      home.dbPath,
+      `DROP TRIGGER audit_log_no_update; UPDATE audit_log SET reason = 'nothing to see', hash = '${forged}' WHERE id = 1;`,
+    ]);
     const after = await home.run(['admin', 'audit', 'verify']);
     expect(after.exitCode).toBe(1);
     expect(after.stderr).toContain('row 2 does not follow row 1');
@@ -321,7 +450,17 @@ describe('a reset token that cannot be emailed (issue #17)', () => {
   const admin = (args: string[]) => home.run(['admin', ...args]);
 
   it('the account is still created and the reset still started: exit 0 with a warning naming the hand-over; the token is void, and both logs say so', async () => {
-    const created = await admin(['users', 'create', 'bob', '--email', 'bob@example.com', '--reason', 'new hire', '--yes', '--json']);
+    const created = await admin([
+      'users',
+      'create',
+      'bob',
+      '--email',
+      'bob@example.com',
+      '--reason',
+      'new hire',
+      '--yes',
+      '--json',
+    ]);
     expect(created.exitCode, created.stderr).toBe(0);
     expect(created.stderr).toContain('warning: could not deliver mail through');
     expect(created.stderr).toContain('User unknown');
@@ -338,22 +477,41 @@ describe('a reset token that cannot be emailed (issue #17)', () => {
     expect(reset.stdout).toContain('Done: reset-password bob');
     expect(reset.stderr).toContain('--print-token');
 
-    const log = json<{ action: string; target: string; outcome: string }[]>(await admin(['audit', '--user', 'bob', '--json']));
-    expect(log.map((e) => e.action)).toEqual(['reset-token.undelivered', 'reset-password', 'reset-token.undelivered', 'users.create']);
+    const log = json<{ action: string; target: string; outcome: string }[]>(
+      await admin(['audit', '--user', 'bob', '--json']),
+    );
+    expect(log.map((e) => e.action)).toEqual([
+      'reset-token.undelivered',
+      'reset-password',
+      'reset-token.undelivered',
+      'users.create',
+    ]);
     expect(json<{ intact: boolean }>(await admin(['audit', 'verify', '--json'])).intact).toBe(true);
 
     // The hand-over the warning names works; nothing else was ever usable.
-    const handed = json<{ resetToken: string }>(await admin(['reset-password', 'bob', '--reason', 'verified by video call', '--print-token', '--yes', '--json']));
-    const claim = await home.run(['--profile', 'bob', 'recover', '--username', 'bob', '--token', handed.resetToken], { env: { ACCTSEC_NEW_PASSWORD: 'a finally chosen passphrase' } });
+    const handed = json<{ resetToken: string }>(
+      await admin(['reset-password', 'bob', '--reason', 'verified by video call', '--print-token', '--yes', '--json']),
+    );
+    const claim = await home.run(['--profile', 'bob', 'recover', '--username', 'bob', '--token', handed.resetToken], {
+      env: { ACCTSEC_NEW_PASSWORD: 'a finally chosen passphrase' },
+    });
     expect(claim.exitCode, claim.stderr).toBe(0);
   });
 
   it('the same rule through a mail server that cannot be reached: created, warned (exit 0)', async () => {
     await smtp.stop();
-    const created = await admin(['users', 'create', 'carol', '--email', 'carol@example.com', '--reason', 'new hire', '--yes']);
+    const created = await admin([
+      'users',
+      'create',
+      'carol',
+      '--email',
+      'carol@example.com',
+      '--reason',
+      'new hire',
+      '--yes',
+    ]);
     expect(created.exitCode, created.stderr).toBe(0);
     expect(created.stderr).toMatch(/warning: could not deliver mail through smtp:\/\/127\.0\.0\.1:\d+/);
     smtp = await TestSmtp.start();
   });
 });
-

@@ -35,13 +35,27 @@ export class KeyBrowser {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--no-first-run', '--disable-extensions'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--no-first-run',
+        '--disable-extensions',
+      ],
     });
     const page = await browser.newPage();
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      options: {
+        protocol: 'ctap2',
+        transport: 'usb',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
     });
     return new KeyBrowser(browser, page, cdp, authenticatorId);
   }
@@ -61,8 +75,14 @@ export class KeyBrowser {
 
   /** Puts a credential back with an older signature counter: what a clone of the key would report. */
   async rewindCounter(credential: Credential, signCount: number): Promise<void> {
-    await this.cdp.send('WebAuthn.removeCredential', { authenticatorId: this.authenticatorId, credentialId: credential.credentialId });
-    await this.cdp.send('WebAuthn.addCredential', { authenticatorId: this.authenticatorId, credential: { ...credential, signCount } });
+    await this.cdp.send('WebAuthn.removeCredential', {
+      authenticatorId: this.authenticatorId,
+      credentialId: credential.credentialId,
+    });
+    await this.cdp.send('WebAuthn.addCredential', {
+      authenticatorId: this.authenticatorId,
+      credential: { ...credential, signCount },
+    });
   }
 
   async close(): Promise<void> {

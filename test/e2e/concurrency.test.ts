@@ -43,7 +43,9 @@ describe('two processes on one database', () => {
   it('waits for another process\'s write transaction instead of failing with "database is locked"', async () => {
     const other = new Database(home.dbPath);
     other.exec('BEGIN IMMEDIATE');
-    const pending = home.run(['--profile', 'late', 'login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const pending = home.run(['--profile', 'late', 'login', '--username', 'alice'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     other.exec('COMMIT');
     other.close();

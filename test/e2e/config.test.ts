@@ -13,7 +13,9 @@ describe('acctsec config', () => {
     expect((await home.run(['config', 'get', 'policy.passwordMinLength'])).stdout.trim()).toBe('12');
     expect((await home.run(['config', 'set', 'policy.passwordMinLength', '16'])).exitCode).toBe(0);
     expect((await home.run(['config', 'get', 'policy.passwordMinLength'])).stdout.trim()).toBe('16');
-    expect((await home.run(['--profile', 'other', 'config', 'get', 'policy.passwordMinLength'])).stdout.trim()).toBe('12');
+    expect((await home.run(['--profile', 'other', 'config', 'get', 'policy.passwordMinLength'])).stdout.trim()).toBe(
+      '12',
+    );
     const list = json<{ settings: { key: string; source: string }[] }>(await home.run(['config', 'list', '--json']));
     expect(list.settings.find((s) => s.key === 'policy.passwordMinLength')?.source).toBe('profile');
     const path = (await home.run(['config', 'path'])).stdout.trim();
@@ -24,7 +26,9 @@ describe('acctsec config', () => {
 
   it('a raised minimum length applies to new passwords', async () => {
     await home.run(['config', 'set', 'policy.passwordMinLength', '30']);
-    const r = await home.run(['init', '--username', 'alice', '--email', 'a@example.com'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const r = await home.run(['init', '--username', 'alice', '--email', 'a@example.com'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('at least 30');
   });
@@ -43,7 +47,8 @@ describe('acctsec config', () => {
   it('never prints the session token, though the profile keeps it', async () => {
     await home.init();
     const path = (await home.run(['config', 'path'])).stdout.trim();
-    const token = (JSON.parse(readFileSync(path, 'utf8')) as { profiles: { default: { session: { token: string } } } }).profiles.default.session.token;
+    const token = (JSON.parse(readFileSync(path, 'utf8')) as { profiles: { default: { session: { token: string } } } })
+      .profiles.default.session.token;
     expect(token).toMatch(/^acs_ses_/);
     const list = await home.run(['config', 'list', '--json']);
     expect(list.stdout).not.toContain(token);

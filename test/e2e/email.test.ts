@@ -52,13 +52,22 @@ describe('email through the CLI', () => {
     const mark = await useSmtp();
     const shown = await home.run(['config', 'get', 'mail.smtp']);
     expect(shown.stdout).not.toContain('s3cret-pass');
-    expect((await home.run(['mfa', 'email', 'enable', '--no-input'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(0);
+    expect(
+      (await home.run(['mfa', 'email', 'enable', '--no-input'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode,
+    ).toBe(0);
     expect(smtp.logins.at(-1)).toEqual({ username: 'mailer', password: 's3cret-pass' });
     expect((await home.run(['mfa', 'email', 'confirm', '--code', await smtp.code(ALICE, mark)])).exitCode).toBe(0);
-    const status = json<{ methods: { type: string; enabled: boolean; address?: string }[] }>(await home.run(['mfa', 'status', '--json']));
-    expect(status.methods.find((m) => m.type === 'email')).toMatchObject({ type: 'email', enabled: true, address: ALICE });
+    const status = json<{ methods: { type: string; enabled: boolean; address?: string }[] }>(
+      await home.run(['mfa', 'status', '--json']),
+    );
+    expect(status.methods.find((m) => m.type === 'email')).toMatchObject({
+      type: 'email',
+      enabled: true,
+      address: ALICE,
+    });
 
-    const login = (args: string[]) => home.run(['login', '--username', 'alice', '--method', 'email', ...args], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const login = (args: string[]) =>
+      home.run(['login', '--username', 'alice', '--method', 'email', ...args], { env: { ACCTSEC_PASSWORD: PASSWORD } });
     const before = smtp.messages.length;
     const sent = await login(['--send-code']);
     expect(sent.exitCode, sent.stderr).toBe(0);
@@ -85,12 +94,16 @@ describe('email through the CLI', () => {
     expect(noYes.stderr).toContain('--yes');
     const ok = await home.run(['mfa', 'email', 'disable', '--code', code, '--yes']);
     expect(ok.exitCode, ok.stderr).toBe(0);
-    expect((await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(0);
+    expect((await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(
+      0,
+    );
   });
 
   it('a password change delivers one security notice; format text has no HTML part', async () => {
     const mark = await useSmtp();
-    const r = await home.run(['password', 'change'], { env: { ACCTSEC_PASSWORD: PASSWORD, ACCTSEC_NEW_PASSWORD: 'a much better passphrase' } });
+    const r = await home.run(['password', 'change'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD, ACCTSEC_NEW_PASSWORD: 'a much better passphrase' },
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     const notices = smtp.messages.slice(mark);
     expect(notices).toHaveLength(1);
@@ -99,7 +112,9 @@ describe('email through the CLI', () => {
 
     expect(json(await home.run(['notifications', 'format', 'text', '--json']))).toMatchObject({ format: 'text' });
     const before = smtp.messages.length;
-    await home.run(['password', 'change'], { env: { ACCTSEC_PASSWORD: 'a much better passphrase', ACCTSEC_NEW_PASSWORD: 'another fine passphrase' } });
+    await home.run(['password', 'change'], {
+      env: { ACCTSEC_PASSWORD: 'a much better passphrase', ACCTSEC_NEW_PASSWORD: 'another fine passphrase' },
+    });
     const plain = await smtp.last(ALICE, before);
     expect(plain.raw).not.toMatch(/text\/html/i);
     expect(plain.parsed.html).toBe(false);
@@ -109,18 +124,32 @@ describe('email through the CLI', () => {
     const mark = await useSmtp();
     const add = await home.run(['recovery', 'email', 'add', 'backup@example.org']);
     expect(add.exitCode, add.stderr).toBe(0);
-    const confirm = await home.run(['recovery', 'email', 'confirm', 'backup@example.org', '--code', await smtp.code('backup@example.org', mark)]);
+    const confirm = await home.run([
+      'recovery',
+      'email',
+      'confirm',
+      'backup@example.org',
+      '--code',
+      await smtp.code('backup@example.org', mark),
+    ]);
     expect(confirm.exitCode, confirm.stderr).toBe(0);
-    expect(json(await home.run(['recovery', 'email', 'list', '--json']))).toMatchObject([{ address: 'backup@example.org', verified: true }]);
+    expect(json(await home.run(['recovery', 'email', 'list', '--json']))).toMatchObject([
+      { address: 'backup@example.org', verified: true },
+    ]);
 
     const before = smtp.messages.length;
     const send = await home.run(['recover', '--username', 'alice', '--send-code']);
     expect(send.exitCode, send.stderr).toBe(0);
     const code = await smtp.code('backup@example.org', before);
-    const r = await home.run(['recover', '--username', 'alice', '--code', code], { env: { ACCTSEC_NEW_PASSWORD: 'recovered passphrase 42' } });
+    const r = await home.run(['recover', '--username', 'alice', '--code', code], {
+      env: { ACCTSEC_NEW_PASSWORD: 'recovered passphrase 42' },
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     expect((await home.run(['status'])).exitCode).toBe(3);
-    expect((await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: 'recovered passphrase 42' } })).exitCode).toBe(0);
+    expect(
+      (await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: 'recovered passphrase 42' } }))
+        .exitCode,
+    ).toBe(0);
   });
 
   it('notifications: show as JSON, subscribe, and refuse to silence security notices (exit 2)', async () => {
@@ -130,8 +159,12 @@ describe('email through the CLI', () => {
       newsletters: { 'product-news': false, tips: false, events: false, 'status-updates': false },
       organizations: {},
     });
-    expect(json(await home.run(['notifications', 'subscribe', 'tips', '--json']))).toMatchObject({ newsletters: { tips: true } });
-    expect(json(await home.run(['notifications', 'org', 'acme', 'off', '--json']))).toMatchObject({ organizations: { acme: false } });
+    expect(json(await home.run(['notifications', 'subscribe', 'tips', '--json']))).toMatchObject({
+      newsletters: { tips: true },
+    });
+    expect(json(await home.run(['notifications', 'org', 'acme', 'off', '--json']))).toMatchObject({
+      organizations: { acme: false },
+    });
     const r = await home.run(['notifications', 'unsubscribe', 'security']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('cannot be turned off');
@@ -148,7 +181,11 @@ describe('email through the CLI', () => {
     const r = await home.run(['mfa', 'email', 'enable'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
     expect(r.exitCode).toBe(8);
     expect(r.stderr).toContain(`127.0.0.1:${port}`);
-    expect(json<{ methods: { type: string; enabled: boolean }[] }>(await home.run(['mfa', 'status', '--json'])).methods.find((m) => m.type === 'email')?.enabled).toBe(false);
+    expect(
+      json<{ methods: { type: string; enabled: boolean }[] }>(await home.run(['mfa', 'status', '--json'])).methods.find(
+        (m) => m.type === 'email',
+      )?.enabled,
+    ).toBe(false);
   });
 
   it('policy.allowEmailMfa false refuses enabling (exit 7)', async () => {

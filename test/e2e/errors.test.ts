@@ -40,7 +40,16 @@ async function play(home: Home): Promise<{ command: string; exitCode: number; er
   for (const step of SCRIPT) {
     const r: Result = await home.run([...step.args, '--json', '--no-input'], { env: step.env ?? {} });
     // Throttle messages count seconds and name a time; the two runs are not at the same instant.
-    const error = r.stderr.trim() ? (JSON.parse(r.stderr.trim().split('\n').pop()!.replace(/\d+ s\b/g, 'N s').replace(/\d\d:\d\d:\d\d UTC/g, 'HH:MM:SS UTC')) as { error: { retryAfterSeconds?: number } }) : null;
+    const error = r.stderr.trim()
+      ? (JSON.parse(
+          r.stderr
+            .trim()
+            .split('\n')
+            .pop()!
+            .replace(/\d+ s\b/g, 'N s')
+            .replace(/\d\d:\d\d:\d\d UTC/g, 'HH:MM:SS UTC'),
+        ) as { error: { retryAfterSeconds?: number } })
+      : null;
     if (error?.error.retryAfterSeconds !== undefined) error.error.retryAfterSeconds = 0;
     answers.push({ command: step.args.join(' '), exitCode: r.exitCode, error });
   }
@@ -57,9 +66,18 @@ describe('--json errors are the same in local and remote mode', () => {
   it('for every failing command of the script: same exit code, code, message and details', async () => {
     const [l, r] = await Promise.all([play(local), play(remote)]);
     // The first logout succeeds (it is there to make the next ones fail).
-    l.splice(SCRIPT.findIndex((s) => s.args[0] === 'logout'), 1);
-    r.splice(SCRIPT.findIndex((s) => s.args[0] === 'logout'), 1);
-    expect(l.every((a) => a.exitCode !== 0 && a.error !== null), JSON.stringify(l.filter((a) => a.exitCode === 0 || a.error === null))).toBe(true);
+    l.splice(
+      SCRIPT.findIndex((s) => s.args[0] === 'logout'),
+      1,
+    );
+    r.splice(
+      SCRIPT.findIndex((s) => s.args[0] === 'logout'),
+      1,
+    );
+    expect(
+      l.every((a) => a.exitCode !== 0 && a.error !== null),
+      JSON.stringify(l.filter((a) => a.exitCode === 0 || a.error === null)),
+    ).toBe(true);
     expect(new Set(l.map((a) => a.exitCode))).toEqual(new Set([2, 3, 4, 5, 6, 7]));
     expect(r).toEqual(l);
   });
@@ -70,7 +88,9 @@ describe('errors only a server gives keep their own code in --json', () => {
   let reader = '';
   beforeAll(async () => {
     await home.init();
-    reader = json<{ token: string }>(await home.run(['token', 'create', '--name', 'reader', '--scope', 'account:read', '--json'])).token;
+    reader = json<{ token: string }>(
+      await home.run(['token', 'create', '--name', 'reader', '--scope', 'account:read', '--json']),
+    ).token;
   });
   afterAll(() => home.remove());
 
@@ -83,7 +103,9 @@ describe('errors only a server gives keep their own code in --json', () => {
       expect(JSON.parse(create.stderr)).toMatchObject({ error: { code: 'session_required' } });
       const ip = await other.run(['ip', 'add', '1.1.1.1', '--json'], { env });
       expect(ip.exitCode).toBe(7);
-      expect(JSON.parse(ip.stderr)).toMatchObject({ error: { code: 'missing_scope', message: 'the access token lacks the scope ip:write' } });
+      expect(JSON.parse(ip.stderr)).toMatchObject({
+        error: { code: 'missing_scope', message: 'the access token lacks the scope ip:write' },
+      });
     } finally {
       await other.remove();
     }

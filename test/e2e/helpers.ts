@@ -29,7 +29,9 @@ export class Home {
 
   /** `remote`: this home talks to its own `acctsec serve` (default: the suite's mode). */
   constructor(readonly remote = REMOTE) {
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ACCTSEC_') && !k.startsWith('XDG_')));
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('ACCTSEC_') && !k.startsWith('XDG_')),
+    );
     this.env = {
       ...(inherited as Record<string, string>),
       HOME: this.dir,
@@ -49,7 +51,11 @@ export class Home {
   ready(): Promise<void> {
     if (!this.remote) return Promise.resolve();
     this.started ??= new Promise<void>((resolve, reject) => {
-      const server = execa('node', [BIN, 'serve', '--db', this.dbPath, '--listen', '127.0.0.1:0'], { env: this.env, extendEnv: false, reject: false });
+      const server = execa('node', [BIN, 'serve', '--db', this.dbPath, '--listen', '127.0.0.1:0'], {
+        env: this.env,
+        extendEnv: false,
+        reject: false,
+      });
       this.server = server;
       let out = '';
       server.stdout?.on('data', (chunk: Buffer) => {
@@ -89,9 +95,18 @@ export class Home {
    * Starts a command without waiting for it: for commands that print something the test acts on
    * (a security key page's URL) before they finish. `stderrMatch` resolves with the first match.
    */
-  async start(args: string[], stderrPattern: RegExp, options: { env?: Record<string, string>; input?: string } = {}): Promise<{ match: Promise<RegExpExecArray>; done: Promise<Result> }> {
+  async start(
+    args: string[],
+    stderrPattern: RegExp,
+    options: { env?: Record<string, string>; input?: string } = {},
+  ): Promise<{ match: Promise<RegExpExecArray>; done: Promise<Result> }> {
     await this.ready();
-    const child = execa('node', [BIN, ...args], { reject: false, env: { ...this.env, ...options.env }, extendEnv: false, input: options.input ?? '' });
+    const child = execa('node', [BIN, ...args], {
+      reject: false,
+      env: { ...this.env, ...options.env },
+      extendEnv: false,
+      input: options.input ?? '',
+    });
     let err = '';
     const match = new Promise<RegExpExecArray>((resolve, reject) => {
       child.stderr?.on('data', (chunk: Buffer) => {
@@ -99,9 +114,19 @@ export class Home {
         const m = stderrPattern.exec(err);
         if (m) resolve(m);
       });
-      void child.then((r) => reject(new Error(`${args.join(' ')} ended (exit ${r.exitCode}) before printing ${stderrPattern}: ${String(r.stderr)}`)));
+      void child.then((r) =>
+        reject(
+          new Error(
+            `${args.join(' ')} ended (exit ${r.exitCode}) before printing ${stderrPattern}: ${String(r.stderr)}`,
+          ),
+        ),
+      );
     });
-    const done = child.then((r) => ({ stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 }));
+    const done = child.then((r) => ({
+      stdout: String(r.stdout),
+      stderr: String(r.stderr),
+      exitCode: r.exitCode ?? -1,
+    }));
     return { match, done };
   }
 

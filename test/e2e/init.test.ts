@@ -12,7 +12,7 @@ describe('acctsec init', () => {
   });
   afterEach(() => home.remove());
 
-  it('through `acctsec serve`, init names the server, never the server\'s own files (issue #14)', async () => {
+  it("through `acctsec serve`, init names the server, never the server's own files (issue #14)", async () => {
     const remote = new Home(true);
     try {
       const r = await remote.init();
@@ -40,7 +40,12 @@ describe('acctsec init', () => {
     const status = await home.run(['status', '--json']);
     expect(status.exitCode, status.stderr).toBe(0);
     const s = json(status);
-    expect(s).toMatchObject({ username: 'alice', email: 'alice@example.com', role: 'admin', passwordRotationDue: false });
+    expect(s).toMatchObject({
+      username: 'alice',
+      email: 'alice@example.com',
+      role: 'admin',
+      passwordRotationDue: false,
+    });
     expect(typeof s.passwordChangedAt).toBe('string');
     expect(new Date(s.passwordChangedAt as string).toISOString()).toBe(s.passwordChangedAt);
 
@@ -51,15 +56,24 @@ describe('acctsec init', () => {
   it('works through npx in the project, as the quick start says', async () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
     await home.ready();
-    const r = await execa('npx', ['acctsec', 'init', '--username', 'alice', '--email', 'alice@example.com', '--no-input'], {
-      cwd: root,
-      // npx installs the project into its cache as a file: dependency the first time, and that runs
-      // its `prepare` script, which rebuilt dist/ under every other test running at the same time
-      // (CI runs three workers). The project is built already; the cache is this home's own.
-      env: { ...home.env, ACCTSEC_PASSWORD: PASSWORD, npm_config_ignore_scripts: 'true', npm_config_cache: join(home.dir, '.npm') },
-      extendEnv: false,
-      reject: false,
-    });
+    const r = await execa(
+      'npx',
+      ['acctsec', 'init', '--username', 'alice', '--email', 'alice@example.com', '--no-input'],
+      {
+        cwd: root,
+        // npx installs the project into its cache as a file: dependency the first time, and that runs
+        // its `prepare` script, which rebuilt dist/ under every other test running at the same time
+        // (CI runs three workers). The project is built already; the cache is this home's own.
+        env: {
+          ...home.env,
+          ACCTSEC_PASSWORD: PASSWORD,
+          npm_config_ignore_scripts: 'true',
+          npm_config_cache: join(home.dir, '.npm'),
+        },
+        extendEnv: false,
+        reject: false,
+      },
+    );
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(json(await home.run(['status', '--json']))).toMatchObject({ username: 'alice', role: 'admin' });
   });
@@ -72,7 +86,9 @@ describe('acctsec init', () => {
 
   it('refuses a second init on a database that has accounts (exit 5)', async () => {
     await home.init();
-    const r = await home.run(['init', '--username', 'bob', '--email', 'bob@example.com'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const r = await home.run(['init', '--username', 'bob', '--email', 'bob@example.com'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(r.exitCode).toBe(5);
     expect(r.stderr).toContain('already has accounts');
   });
@@ -86,7 +102,9 @@ describe('acctsec init', () => {
   });
 
   it('under --no-input, a missing username exits 2 naming --username', async () => {
-    const r = await home.run(['init', '--email', 'alice@example.com', '--no-input'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const r = await home.run(['init', '--email', 'alice@example.com', '--no-input'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('--username');
   });
@@ -100,17 +118,23 @@ describe('acctsec init', () => {
   });
 
   it('takes the password from stdin with --password-stdin', async () => {
-    const r = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com', '--password-stdin'], { input: `${PASSWORD}\n` });
+    const r = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com', '--password-stdin'], {
+      input: `${PASSWORD}\n`,
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     const login = await home.run(['login', '--username', 'alice', '--password-stdin'], { input: `${PASSWORD}\n` });
     expect(login.exitCode, login.stderr).toBe(0);
   });
 
   it('rejects a bad username or email with exit 2 naming the value, and creates nothing', async () => {
-    const bad = await home.run(['init', '--username', 'a!', '--email', 'alice@example.com'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const bad = await home.run(['init', '--username', 'a!', '--email', 'alice@example.com'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('"a!"');
-    const mail = await home.run(['init', '--username', 'alice', '--email', 'not-an-address'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const mail = await home.run(['init', '--username', 'alice', '--email', 'not-an-address'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(mail.exitCode).toBe(2);
     expect(mail.stderr).toContain('"not-an-address"');
     const status = await home.run(['status']);

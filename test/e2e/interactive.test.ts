@@ -91,7 +91,9 @@ describe('prompts in a real terminal', () => {
   it('login with an authenticator asks which method, then the code', async () => {
     await home.init();
     await awayFromStepEdge(10_000);
-    const begin = json<{ secret: string }>(await home.run(['mfa', 'totp', 'enable', '--json'], { env: { ACCTSEC_PASSWORD: PASSWORD } }));
+    const begin = json<{ secret: string }>(
+      await home.run(['mfa', 'totp', 'enable', '--json'], { env: { ACCTSEC_PASSWORD: PASSWORD } }),
+    );
     expect((await home.run(['mfa', 'totp', 'confirm', '--code', codeAt(begin.secret, -1)])).exitCode).toBe(0);
     term = await Terminal.start(home, ['login', '--username', 'alice']);
     await term.waitFor('Password:');

@@ -30,8 +30,13 @@ describe('IP restriction through acctsec serve', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect((await home.run(['ip', 'check', '127.0.0.1'])).exitCode).toBe(0);
     expect((await home.run(['ip', 'check', '9.9.9.9'])).exitCode).toBe(7);
-    expect((await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(0);
-    expect(json<{ cidr: string }[]>(await home.run(['ip', 'list', '--json'])).map((e) => e.cidr)).toEqual(['127.0.0.1/32', '2001:4860::/32']);
+    expect((await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(
+      0,
+    );
+    expect(json<{ cidr: string }[]>(await home.run(['ip', 'list', '--json'])).map((e) => e.cidr)).toEqual([
+      '127.0.0.1/32',
+      '2001:4860::/32',
+    ]);
   });
 
   it('list --plain round-trips through set -f over the API, the allow-private mark included', async () => {
@@ -40,7 +45,11 @@ describe('IP restriction through acctsec serve', () => {
     expect(plain.stdout).toContain('127.0.0.1/32  # allow-private: is in the loopback range');
     const set = await home.run(['ip', 'set', '-f', '-'], { input: plain.stdout });
     expect(set.exitCode, set.stderr).toBe(0);
-    expect(json<{ cidr: string; nonPublic: string | null }[]>(await home.run(['ip', 'list', '--json'])).map((e) => [e.cidr, e.nonPublic]).sort()).toEqual([
+    expect(
+      json<{ cidr: string; nonPublic: string | null }[]>(await home.run(['ip', 'list', '--json']))
+        .map((e) => [e.cidr, e.nonPublic])
+        .sort(),
+    ).toEqual([
       ['127.0.0.1/32', 'is in the loopback range'],
       ['2002::/16', 'is in the 6to4 (RFC 3056) range'],
       ['8.8.8.0/24', null],
@@ -48,29 +57,44 @@ describe('IP restriction through acctsec serve', () => {
   });
 
   it('a leaked token can only make the list grow: it cannot start a restriction, remove, replace, clear or --force', async () => {
-    const token = json<{ token: string }>(await home.run(['token', 'create', '--name', 'ci', '--scope', 'ip:write', '--json'])).token;
+    const token = json<{ token: string }>(
+      await home.run(['token', 'create', '--name', 'ci', '--scope', 'ip:write', '--json']),
+    ).token;
     const script = new Home();
     try {
-      const asToken = (args: string[], input = '') => script.run(['--remote', home.url!, 'ip', ...args], { env: { ACCTSEC_TOKEN: token }, input });
+      const asToken = (args: string[], input = '') =>
+        script.run(['--remote', home.url!, 'ip', ...args], { env: { ACCTSEC_TOKEN: token }, input });
       // An empty list allows every address: its first entry would shut out all others.
       const start = await asToken(['add', '9.9.9.0/24', '--force']);
       expect(start.exitCode, start.stderr).toBe(7);
       const first = await asToken(['add', '9.9.9.0/24']);
       expect(first.exitCode).toBe(7);
-      expect(first.stderr).toContain('with an access token the IP list can only grow: starting a restriction (the list is empty) needs a signed-in session');
+      expect(first.stderr).toContain(
+        'with an access token the IP list can only grow: starting a restriction (the list is empty) needs a signed-in session',
+      );
       expect(json<unknown[]>(await home.run(['ip', 'list', '--json']))).toEqual([]);
 
       // The owner, signed in, restricts the account to where she is.
       expect((await home.run(['ip', 'add', '127.0.0.1', '--allow-private'])).exitCode).toBe(0);
       const grow = await asToken(['add', '9.9.9.0/24', '--json']);
       expect(grow.exitCode, grow.stderr).toBe(0);
-      for (const args of [['remove', '127.0.0.1/32'], ['set', '-f', '-', '--force'], ['clear', '--yes'], ['add', '8.8.8.0/24', '--force']]) {
+      for (const args of [
+        ['remove', '127.0.0.1/32'],
+        ['set', '-f', '-', '--force'],
+        ['clear', '--yes'],
+        ['add', '8.8.8.0/24', '--force'],
+      ]) {
         const r = await asToken(args, '9.9.9.0/24\n');
         expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(7);
         expect(r.stderr).toContain('needs a signed-in session');
       }
-      expect(json<{ cidr: string }[]>(await home.run(['ip', 'list', '--json'])).map((e) => e.cidr)).toEqual(['127.0.0.1/32', '9.9.9.0/24']);
-      expect((await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(0);
+      expect(json<{ cidr: string }[]>(await home.run(['ip', 'list', '--json'])).map((e) => e.cidr)).toEqual([
+        '127.0.0.1/32',
+        '9.9.9.0/24',
+      ]);
+      expect((await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(
+        0,
+      );
       // The owner's session still does all of it.
       expect((await home.run(['ip', 'remove', '9.9.9.0/24'])).exitCode).toBe(0);
     } finally {

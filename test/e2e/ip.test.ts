@@ -75,7 +75,15 @@ describe.skipIf(REMOTE)('acctsec ip', () => {
   });
 
   it('list --plain marks the entries that needed --allow-private, so set -f takes them back without the flag', async () => {
-    const add = await home.run(['ip', 'add', '8.8.8.0/24', '10.0.0.0/8', '2002::/16', '2606:4700::/32', '--allow-private']);
+    const add = await home.run([
+      'ip',
+      'add',
+      '8.8.8.0/24',
+      '10.0.0.0/8',
+      '2002::/16',
+      '2606:4700::/32',
+      '--allow-private',
+    ]);
     expect(add.exitCode, add.stderr).toBe(0);
     const plain = await home.run(['ip', 'list', '--plain']);
     expect(plain.stdout.trim().split('\n').sort()).toEqual([
@@ -98,7 +106,10 @@ describe.skipIf(REMOTE)('acctsec ip', () => {
     await home.run(['ip', 'add', '8.8.8.0/24']);
     const emptyFile = { input: '# nothing left\n\n' };
     const refused = await home.run(['ip', 'set', '-f', '-'], emptyFile);
-    expect([refused.exitCode, refused.stderr.trim()]).toEqual([2, 'acctsec: ip set with no entries in stdin removes the IP restriction: confirm with --yes']);
+    expect([refused.exitCode, refused.stderr.trim()]).toEqual([
+      2,
+      'acctsec: ip set with no entries in stdin removes the IP restriction: confirm with --yes',
+    ]);
     expect(await list()).toEqual(['8.8.8.0/24']);
     const confirmed = await home.run(['ip', 'set', '-f', '-', '--yes'], emptyFile);
     expect(confirmed.exitCode, confirmed.stderr).toBe(0);
@@ -125,7 +136,9 @@ describe.skipIf(REMOTE)('acctsec ip', () => {
     const six = await home.run(['ip', 'add', '2002::/16']);
     expect(six.exitCode).toBe(2);
     expect(six.stderr).toContain('is in the 6to4 (RFC 3056) range');
-    expect((await home.run(['ip', 'add', '2000::/3'])).stderr).toContain('"2000::/3" (argument 1) overlaps the 6to4 (RFC 3056) range');
+    expect((await home.run(['ip', 'add', '2000::/3'])).stderr).toContain(
+      '"2000::/3" (argument 1) overlaps the 6to4 (RFC 3056) range',
+    );
     expect(await list()).toEqual(['::/64']);
   });
 

@@ -22,8 +22,22 @@ export const LIGHT: Theme = { name: 'light', fg: [0x17, 0x14, 0x21], bg: [0xff, 
 
 // xterm's 16 colours; a theme may redefine them, which is why the QR code does not use them.
 const ANSI: Rgb[] = [
-  [0, 0, 0], [205, 0, 0], [0, 205, 0], [205, 205, 0], [0, 0, 238], [205, 0, 205], [0, 205, 205], [229, 229, 229],
-  [127, 127, 127], [255, 0, 0], [0, 255, 0], [255, 255, 0], [92, 92, 255], [255, 0, 255], [0, 255, 255], [255, 255, 255],
+  [0, 0, 0],
+  [205, 0, 0],
+  [0, 205, 0],
+  [205, 205, 0],
+  [0, 0, 238],
+  [205, 0, 205],
+  [0, 205, 205],
+  [229, 229, 229],
+  [127, 127, 127],
+  [255, 0, 0],
+  [0, 255, 0],
+  [255, 255, 0],
+  [92, 92, 255],
+  [255, 0, 255],
+  [0, 255, 255],
+  [255, 255, 255],
 ];
 
 /** xterm's 256-colour palette: 16 ANSI, a 6×6×6 cube, 24 greys. */
@@ -60,7 +74,8 @@ function applySgr(pen: Pen, params: string): Pen {
     const code = p[i]!;
     if (Number.isNaN(code)) throw new Error(`SGR parameter not a number in ${JSON.stringify(params)}`);
     if (code === 0) Object.assign(next, { fg: 'default', bg: 'default', reverse: false });
-    else if ([1, 2, 3, 4, 5, 9, 22, 23, 24, 25, 29].includes(code)) continue; // weight, italic, underline, blink, strike: no colour change
+    else if ([1, 2, 3, 4, 5, 9, 22, 23, 24, 25, 29].includes(code))
+      continue; // weight, italic, underline, blink, strike: no colour change
     else if (code === 7) next.reverse = true;
     else if (code === 27) next.reverse = false;
     else if (code >= 30 && code <= 37) next.fg = ANSI[code - 30]!;
@@ -76,7 +91,8 @@ function applySgr(pen: Pen, params: string): Pen {
         i += 2;
       } else if (p[i + 1] === 2 && p.length > i + 4) {
         colour = [p[i + 2]!, p[i + 3]!, p[i + 4]!];
-        if (colour.some((v) => v < 0 || v > 255)) throw new Error(`RGB colour out of range in ${JSON.stringify(params)}`);
+        if (colour.some((v) => v < 0 || v > 255))
+          throw new Error(`RGB colour out of range in ${JSON.stringify(params)}`);
         i += 4;
       } else throw new Error(`incomplete extended colour in ${JSON.stringify(params)}`);
       if (code === 38) next.fg = colour;
@@ -91,7 +107,7 @@ export function parsePane(captured: string): Cell[][] {
   let pen: Pen = { fg: 'default', bg: 'default', reverse: false };
   return captured.split('\n').map((line) => {
     const cells: Cell[] = [];
-    for (let i = 0; i < line.length; ) {
+    for (let i = 0; i < line.length;) {
       if (line[i] === '\x1b') {
         // eslint-disable-next-line no-control-regex -- reading the terminal's own escape sequences
         const m = /^\x1b\[([0-9;]*)m/.exec(line.slice(i));
@@ -138,7 +154,12 @@ export function paneToPgm(cells: Cell[][], columns: number, theme: Theme, scale 
   cells.forEach((row, y) => {
     for (let x = 0; x < columns; x++) {
       halves(row[x], theme).forEach((grey, half) => {
-        for (let dy = 0; dy < scale; dy++) pixels.fill(grey, ((2 * y + half) * scale + dy) * width + x * scale, ((2 * y + half) * scale + dy) * width + (x + 1) * scale);
+        for (let dy = 0; dy < scale; dy++)
+          pixels.fill(
+            grey,
+            ((2 * y + half) * scale + dy) * width + x * scale,
+            ((2 * y + half) * scale + dy) * width + (x + 1) * scale,
+          );
       });
     }
   });

@@ -11,7 +11,8 @@ describe('acctsec password change', () => {
   });
   afterEach(() => home.remove());
 
-  const change = (current: string, next: string) => home.run(['password', 'change'], { env: { ACCTSEC_PASSWORD: current, ACCTSEC_NEW_PASSWORD: next } });
+  const change = (current: string, next: string) =>
+    home.run(['password', 'change'], { env: { ACCTSEC_PASSWORD: current, ACCTSEC_NEW_PASSWORD: next } });
   const login = (password: string, profile = 'default') =>
     home.run(['--profile', profile, 'login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: password } });
 
@@ -30,11 +31,14 @@ describe('acctsec password change', () => {
     expect((await login(PASSWORD)).exitCode).toBe(0);
   });
 
-  it.each(['password1234', 'qwertyuiop123', '123456789012', 'passwordpassword'])('refuses the common password %s with exit 2', async (common) => {
-    const r = await change(PASSWORD, common);
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('common leaked passwords');
-  });
+  it.each(['password1234', 'qwertyuiop123', '123456789012', 'passwordpassword'])(
+    'refuses the common password %s with exit 2',
+    async (common) => {
+      const r = await change(PASSWORD, common);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain('common leaked passwords');
+    },
+  );
 
   it('refuses a password containing the username, and the current password', async () => {
     expect((await change(PASSWORD, 'alice-and-her-cat')).stderr).toContain('contains the username');
@@ -64,7 +68,9 @@ describe('acctsec password change', () => {
     const bad = await home.run(['password', 'change', '--password-stdin'], { input: `${PASSWORD}\n${NEW}\n${NEW}x\n` });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('does not match');
-    const r = await home.run(['password', 'change', '--password-stdin', '--json'], { input: `${PASSWORD}\n${NEW}\n${NEW}\n` });
+    const r = await home.run(['password', 'change', '--password-stdin', '--json'], {
+      input: `${PASSWORD}\n${NEW}\n${NEW}\n`,
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     const out = json(r);
     expect(out.revokedSessions).toBe(0);

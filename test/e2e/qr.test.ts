@@ -12,13 +12,20 @@ const WHITE_256 = [255, 255, 255];
 /** The cells painted with the QR code's pinned light background: its rows and columns on screen. */
 function pinnedBlock(cells: Cell[][]): { top: number; left: number; rows: number; columns: number } {
   const pinned = (c: Cell): boolean => c.pen.bg !== 'default' && c.pen.bg.every((v, i) => v === WHITE_256[i]);
-  const rows = cells.map((row, y) => ({ y, xs: row.flatMap((c, x) => (pinned(c) ? [x] : [])) })).filter((r) => r.xs.length > 0);
+  const rows = cells
+    .map((row, y) => ({ y, xs: row.flatMap((c, x) => (pinned(c) ? [x] : [])) }))
+    .filter((r) => r.xs.length > 0);
   expect(rows.length, 'no cell has the pinned background').toBeGreaterThan(0);
   const top = rows[0]!.y;
   const left = Math.min(...rows.flatMap((r) => r.xs));
   const right = Math.max(...rows.flatMap((r) => r.xs));
   // one solid rectangle: every row from the first to the last, each as wide as the first
-  rows.forEach((r, i) => expect(r, `row ${i} of the code`).toEqual({ y: top + i, xs: Array.from({ length: right - left + 1 }, (_, k) => left + k) }));
+  rows.forEach((r, i) =>
+    expect(r, `row ${i} of the code`).toEqual({
+      y: top + i,
+      xs: Array.from({ length: right - left + 1 }, (_, k) => left + k),
+    }),
+  );
   return { top, left, rows: rows.length, columns: right - left + 1 };
 }
 
@@ -42,9 +49,14 @@ function modules(cells: Cell[][], block: ReturnType<typeof pinnedBlock>): boolea
 }
 
 const lightRows = (m: boolean[][]): number => m.findIndex((row) => row.some(Boolean));
-const lightColumns = (m: boolean[][]): number => Math.min(...m.filter((row) => row.some(Boolean)).map((row) => row.indexOf(true)));
+const lightColumns = (m: boolean[][]): number =>
+  Math.min(...m.filter((row) => row.some(Boolean)).map((row) => row.indexOf(true)));
 
-async function enrollOnScreen(home: Home, size: [number, number], env: Record<string, string | null>): Promise<{ term: Terminal; uri: string; visible: string }> {
+async function enrollOnScreen(
+  home: Home,
+  size: [number, number],
+  env: Record<string, string | null>,
+): Promise<{ term: Terminal; uri: string; visible: string }> {
   const term = await Terminal.start(home, ['mfa', 'totp', 'enable'], { size, env });
   await term.waitFor('Password:');
   await term.type(PASSWORD);
@@ -77,14 +89,20 @@ describe('the enrollment QR code in a real terminal', () => {
     expect(lightColumns(m)).toBe(4);
     expect(lightRows(m)).toBe(4);
     expect(lightRows([...m].reverse())).toBeGreaterThanOrEqual(4);
-    for (const theme of [DARK, LIGHT]) expect(await zbarimg(paneToPgm(cells, 120, theme)), theme.name).toEqual([shown.uri]);
+    for (const theme of [DARK, LIGHT])
+      expect(await zbarimg(paneToPgm(cells, 120, theme)), theme.name).toEqual([shown.uri]);
   });
 
   it('at 80×24 the whole code, the grouped key and the prompt are on screen at once, and zbar reads the screen on dark and light themes', async () => {
     const shown = await enrollOnScreen(home, [80, 24], { NO_COLOR: null });
     term = shown.term;
     const cells = parsePane(shown.visible);
-    const text = cells.map((row) => row.map((c) => c.char).join('').trimEnd());
+    const text = cells.map((row) =>
+      row
+        .map((c) => c.char)
+        .join('')
+        .trimEnd(),
+    );
     const block = pinnedBlock(cells);
     const m = modules(cells, block);
     // the whole code: its quiet zone is on screen above and below (thinner there: 2 modules), and 4 left and right
@@ -97,7 +115,8 @@ describe('the enrollment QR code in a real terminal', () => {
     const keyLines = text.flatMap((l) => /^.{49} {5}((?:[A-Z2-7]{4} ){3}[A-Z2-7]{4})$/.exec(l)?.[1] ?? []);
     expect(keyLines.join(' ').replace(/ /g, '')).toBe(secret);
     expect(text.findIndex((l) => l.includes('Code from the app:'))).toBe(block.top + block.rows);
-    for (const theme of [DARK, LIGHT]) expect(await zbarimg(paneToPgm(cells, 80, theme)), theme.name).toEqual([shown.uri]);
+    for (const theme of [DARK, LIGHT])
+      expect(await zbarimg(paneToPgm(cells, 80, theme)), theme.name).toEqual([shown.uri]);
   });
 
   it.each([
@@ -108,7 +127,11 @@ describe('the enrollment QR code in a real terminal', () => {
     term = shown.term;
     expect(await term.screen()).toMatch(/^Without colour the QR code assumes a dark background; the key works too\.$/m);
     const cells = parsePane(shown.visible);
-    expect(cells.flat().filter((c) => ['█', '▀', '▄'].includes(c.char) && (c.pen.fg !== 'default' || c.pen.bg !== 'default'))).toEqual([]);
+    expect(
+      cells
+        .flat()
+        .filter((c) => ['█', '▀', '▄'].includes(c.char) && (c.pen.fg !== 'default' || c.pen.bg !== 'default')),
+    ).toEqual([]);
     expect(await zbarimg(paneToPgm(cells, 120, DARK))).toEqual([shown.uri]);
     expect(await zbarimg(paneToPgm(cells, 120, LIGHT))).toEqual([]);
   });

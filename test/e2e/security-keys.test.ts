@@ -35,7 +35,11 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys in a real brow
   });
 
   /** Runs a command that shows a ceremony page, completes it in the browser, and returns the command's result. */
-  async function withBrowser(args: string[], env: Record<string, string> = {}, act?: (url: string, ceremonyId: string) => Promise<unknown>): Promise<Result> {
+  async function withBrowser(
+    args: string[],
+    env: Record<string, string> = {},
+    act?: (url: string, ceremonyId: string) => Promise<unknown>,
+  ): Promise<Result> {
     const run = await home.start(args, PAGE_URL, { env });
     const m = await run.match;
     if (act) await act(m[1]!, m[2]!);
@@ -44,12 +48,18 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys in a real brow
   }
 
   const loginWithKey = (act?: (url: string, id: string) => Promise<unknown>) =>
-    withBrowser(['login', '--username', 'alice', '--method', 'key', '--no-open', '--json'], { ACCTSEC_PASSWORD: PASSWORD }, act);
+    withBrowser(
+      ['login', '--username', 'alice', '--method', 'key', '--no-open', '--json'],
+      { ACCTSEC_PASSWORD: PASSWORD },
+      act,
+    );
 
   const keys = async () => json<KeyJson[]>(await home.run(['mfa', 'key', 'list', '--json']));
 
   it('adds a key after confirming the password, with 10 recovery codes, and lists it', async () => {
-    const r = await withBrowser(['mfa', 'key', 'add', '--name', 'yubikey', '--no-open', '--json'], { ACCTSEC_PASSWORD: PASSWORD });
+    const r = await withBrowser(['mfa', 'key', 'add', '--name', 'yubikey', '--no-open', '--json'], {
+      ACCTSEC_PASSWORD: PASSWORD,
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     const added = json<{ key: KeyJson; recoveryCodes: string[] }>(r);
     expect(added.key.name).toBe('yubikey');
@@ -60,7 +70,9 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys in a real brow
     const human = await home.run(['mfa', 'key', 'list']);
     expect(human.stdout).toMatch(/^NAME\s+ID\s+ADDED\s+LAST USED/m);
     expect(human.stdout).toMatch(/yubikey\s+sk_[0-9a-f]+\s+.*never/);
-    const status = json<{ methods: { type: string; enabled: boolean; keys?: number }[] }>(await home.run(['mfa', 'status', '--json']));
+    const status = json<{ methods: { type: string; enabled: boolean; keys?: number }[] }>(
+      await home.run(['mfa', 'status', '--json']),
+    );
     expect(status.methods.find((m) => m.type === 'key')).toMatchObject({ enabled: true, keys: 1 });
     // The browser's authenticator holds the credential; the store has only its public key.
     expect(await browser.credentials()).toHaveLength(1);
@@ -84,13 +96,17 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys in a real brow
 
   it('a second key needs a key (or another method), not the password alone', async () => {
     // With a key active, identity is confirmed with a method, not the password alone.
-    const refused = await home.run(['mfa', 'key', 'add', '--name', 'spare', '--no-open'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const refused = await home.run(['mfa', 'key', 'add', '--name', 'spare', '--no-open'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toContain('--method key');
   }, 30_000);
 
   it('signs in with the key in place of a code, and the sign-in needs a second factor without it', async () => {
-    const bare = await home.run(['login', '--username', 'alice', '--no-input'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const bare = await home.run(['login', '--username', 'alice', '--no-input'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(bare.exitCode).toBe(2);
     expect(bare.stderr).toContain('key');
     const r = await loginWithKey();
@@ -118,7 +134,10 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys in a real brow
   }, 60_000);
 
   it('refuses an earlier answer replayed into a new sign-in, and a tampered signature', async () => {
-    const captured = JSON.parse(browser.answers.at(-1)!) as { ceremonyId: string; answer: { response: { response: { signature: string } } } };
+    const captured = JSON.parse(browser.answers.at(-1)!) as {
+      ceremonyId: string;
+      answer: { response: { response: { signature: string } } };
+    };
     // Replay: the answer of the last sign-in, posted to a new ceremony (its challenge differs).
     const replay = await loginWithKey(async (url, id) => {
       // The page itself: its own script only, never framed; the CLI's page server serves nothing but the ceremony.
@@ -186,11 +205,15 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys in a real brow
   }, 30_000);
 
   it('recovers the account with the key: a new password, every session signed out', async () => {
-    const r = await withBrowser(['recover', '--username', 'alice', '--method', 'key', '--no-open', '--json'], { ACCTSEC_NEW_PASSWORD: NEW_PASSWORD });
+    const r = await withBrowser(['recover', '--username', 'alice', '--method', 'key', '--no-open', '--json'], {
+      ACCTSEC_NEW_PASSWORD: NEW_PASSWORD,
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(json<{ username: string }>(r).username).toBe('alice');
     expect((await home.run(['status'])).exitCode).toBe(3);
-    const signIn = await withBrowser(['login', '--username', 'alice', '--method', 'key', '--no-open'], { ACCTSEC_PASSWORD: NEW_PASSWORD });
+    const signIn = await withBrowser(['login', '--username', 'alice', '--method', 'key', '--no-open'], {
+      ACCTSEC_PASSWORD: NEW_PASSWORD,
+    });
     expect(signIn.exitCode, signIn.stderr).toBe(0);
   }, 60_000);
 
@@ -202,11 +225,16 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys in a real brow
     expect(r.exitCode, r.stderr).toBe(0);
     expect(json<{ removed: string; remainingMethods: string[] }>(r)).toEqual({ removed: 'blue', remainingMethods: [] });
     expect(await keys()).toEqual([]);
-    const status = json<{ methods: { type: string; enabled: boolean }[]; recoveryCodesLeft: number | null }>(await home.run(['mfa', 'status', '--json']));
+    const status = json<{ methods: { type: string; enabled: boolean }[]; recoveryCodesLeft: number | null }>(
+      await home.run(['mfa', 'status', '--json']),
+    );
     expect(status.methods.find((m) => m.type === 'key')?.enabled).toBe(false);
     expect(status.recoveryCodesLeft).toBeNull();
     // Password alone signs in again.
-    expect((await home.run(['login', '--username', 'alice', '--no-input'], { env: { ACCTSEC_PASSWORD: NEW_PASSWORD } })).exitCode).toBe(0);
+    expect(
+      (await home.run(['login', '--username', 'alice', '--no-input'], { env: { ACCTSEC_PASSWORD: NEW_PASSWORD } }))
+        .exitCode,
+    ).toBe(0);
   }, 60_000);
 });
 
@@ -219,13 +247,19 @@ describe('security key commands refuse bad input before anything starts', () => 
   afterAll(() => home.remove());
 
   it('a bad --timeout, a bad name, or a sign-in with a key the account does not have (exit 2, one line)', async () => {
-    const t = await home.run(['mfa', 'key', 'add', '--name', 'blue', '--timeout', '1', '--no-open'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const t = await home.run(['mfa', 'key', 'add', '--name', 'blue', '--timeout', '1', '--no-open'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(t.exitCode).toBe(2);
     expect(t.stderr.trim()).toBe('acctsec: invalid --timeout "1": whole seconds from 5 to 300');
-    const n = await home.run(['mfa', 'key', 'add', '--name', ' ', '--no-open'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const n = await home.run(['mfa', 'key', 'add', '--name', ' ', '--no-open'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(n.exitCode).toBe(2);
     expect(n.stderr).toContain('invalid key name " "');
-    const l = await home.run(['login', '--username', 'alice', '--method', 'key', '--no-open'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const l = await home.run(['login', '--username', 'alice', '--method', 'key', '--no-open'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(l.exitCode).toBe(2);
     expect(l.stderr).toContain('"key" is not an active method');
     expect(json<unknown[]>(await home.run(['mfa', 'key', 'list', '--json']))).toEqual([]);
@@ -243,7 +277,9 @@ describe('the ceremony page is opened in the browser, and the wait has a limit',
       const browser = join(home.dir, 'browser.sh');
       writeFileSync(browser, `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 });
       const started = Date.now();
-      const r = await home.run(['mfa', 'key', 'add', '--name', 'blue', '--timeout', '5'], { env: { ACCTSEC_PASSWORD: PASSWORD, BROWSER: browser } });
+      const r = await home.run(['mfa', 'key', 'add', '--name', 'blue', '--timeout', '5'], {
+        env: { ACCTSEC_PASSWORD: PASSWORD, BROWSER: browser },
+      });
       expect(r.exitCode).toBe(3);
       expect(r.stderr).toContain('no answer from the browser within 5 s');
       expect(Date.now() - started).toBeGreaterThanOrEqual(5000);

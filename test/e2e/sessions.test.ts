@@ -13,7 +13,9 @@ describe('acctsec sessions', () => {
     home = new Home();
     await home.init();
     for (const profile of ['laptop', 'ci']) {
-      const r = await home.run(['--profile', profile, 'login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+      const r = await home.run(['--profile', profile, 'login', '--username', 'alice'], {
+        env: { ACCTSEC_PASSWORD: PASSWORD },
+      });
       expect(r.exitCode, r.stderr).toBe(0);
     }
   });
@@ -65,8 +67,12 @@ describe('acctsec username change', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(json(r)).toEqual({ username: 'alice.ops', previous: 'alice' });
     expect(json(await home.run(['status', '--json'])).username).toBe('alice.ops');
-    expect((await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(3);
-    expect((await home.run(['login', '--username', 'alice.ops'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(0);
+    expect((await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(
+      3,
+    );
+    expect(
+      (await home.run(['login', '--username', 'alice.ops'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode,
+    ).toBe(0);
   });
 
   it.each([

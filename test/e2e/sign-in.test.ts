@@ -28,7 +28,9 @@ describe('acctsec login', () => {
     expect(sixth.exitCode).toBe(6);
     expect(sixth.stderr).toMatch(/try again in \d+ s/);
     const json6 = await login('alice', PASSWORD, ['--json']);
-    expect((JSON.parse(json6.stderr) as { error: { retryAfterSeconds: number } }).error.retryAfterSeconds).toBeGreaterThan(0);
+    expect(
+      (JSON.parse(json6.stderr) as { error: { retryAfterSeconds: number } }).error.retryAfterSeconds,
+    ).toBeGreaterThan(0);
   });
 
   it('throttles an unknown username the same way, so the throttle reveals nothing either', async () => {
@@ -76,7 +78,9 @@ describe('acctsec login', () => {
   });
 
   it.skipIf(REMOTE)('a missing database says to run init (exit 4)', async () => {
-    const r = await home.run(['--db', `${home.dir}/nowhere/x.db`, 'login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const r = await home.run(['--db', `${home.dir}/nowhere/x.db`, 'login', '--username', 'alice'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(r.exitCode).toBe(4);
     expect(r.stderr).toContain('acctsec init');
   });

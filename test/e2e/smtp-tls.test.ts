@@ -24,9 +24,14 @@ async function freePort(host: string): Promise<number> {
 }
 
 /** aiosmtpd on host:port (its Debugging handler prints each message it accepts on stdout). */
-async function aiosmtpd(host: string, extra: string[] = []): Promise<{ port: number; out: () => string; stop: () => void }> {
+async function aiosmtpd(
+  host: string,
+  extra: string[] = [],
+): Promise<{ port: number; out: () => string; stop: () => void }> {
   const port = await freePort(host);
-  const child: ChildProcess = spawn('/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-l', `${host}:${port}`, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-l', `${host}:${port}`, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
@@ -60,7 +65,8 @@ describe.runIf(EXTERNAL && !REMOTE)('SMTP over the network: TLS before credentia
     const r = await home.run(['config', 'set', 'mail.smtp', url]);
     expect(r.exitCode, r.stderr).toBe(0);
   };
-  const enableEmail = (env: Record<string, string> = {}) => home.run(['mfa', 'email', 'enable'], { env: { ACCTSEC_PASSWORD: PASSWORD, ...env } });
+  const enableEmail = (env: Record<string, string> = {}) =>
+    home.run(['mfa', 'email', 'enable'], { env: { ACCTSEC_PASSWORD: PASSWORD, ...env } });
 
   it('with a user and password, a server without STARTTLS gets nothing (exit 8 saying why); ?tls=off sends in plain text', async () => {
     const server = await aiosmtpd(EXTERNAL!);
@@ -83,7 +89,27 @@ describe.runIf(EXTERNAL && !REMOTE)('SMTP over the network: TLS before credentia
   it('a STARTTLS server with a self-signed certificate: refused until the certificate is trusted (NODE_EXTRA_CA_CERTS), then delivered over TLS', async () => {
     const cert = join(home.dir, 'smtp-cert.pem');
     const key = join(home.dir, 'smtp-key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=acctsec-smtp-test', '-addext', `subjectAltName=IP:${EXTERNAL}`], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=acctsec-smtp-test',
+        '-addext',
+        `subjectAltName=IP:${EXTERNAL}`,
+      ],
+      { stdio: 'ignore' },
+    );
     // aiosmtpd with a certificate requires STARTTLS before any mail (its default): a delivery is a TLS one.
     const server = await aiosmtpd(EXTERNAL!, ['--tlscert', cert, '--tlskey', key]);
     stops.push(server.stop);
@@ -107,7 +133,8 @@ describe('the TLS rule of an smtp:// URL', () => {
     expect(smtpPlan('smtp://mail.example.com:25').requireTLS).toBe(false);
     expect(smtpPlan('smtp://mail.example.com:25?tls=required').requireTLS).toBe(true);
     expect(smtpPlan('smtp://u:p@mail.example.com:587?tls=off').requireTLS).toBe(false);
-    for (const host of ['127.0.0.1', '127.8.9.10', 'localhost', '[::1]']) expect(smtpPlan(`smtp://u:p@${host}:587`).requireTLS).toBe(false);
+    for (const host of ['127.0.0.1', '127.8.9.10', 'localhost', '[::1]'])
+      expect(smtpPlan(`smtp://u:p@${host}:587`).requireTLS).toBe(false);
     expect(smtpPlan('smtps://u:p@mail.example.com:465').requireTLS).toBe(false);
     // Our own parameter is not handed to nodemailer (which would read it as its `tls` options).
     expect(smtpPlan('smtp://u:p@mail.example.com:587?tls=off').url).toBe('smtp://u:p@mail.example.com:587');

@@ -6,13 +6,33 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, Home } from './helpers.js';
 
 const HOOK = fileURLToPath(new URL('../fixtures/record-imports.mjs', import.meta.url));
-const HEAVY = ['argon2', 'better-sqlite3', '@inquirer/prompts', 'qrcode', 'undici', 'conf', '@zxcvbn-ts', 'nodemailer', 'otpauth'];
+const HEAVY = [
+  'argon2',
+  'better-sqlite3',
+  '@inquirer/prompts',
+  'qrcode',
+  'undici',
+  'conf',
+  '@zxcvbn-ts',
+  'nodemailer',
+  'otpauth',
+];
 /**
  * What a command that opens the store must still not load (issue #18): the WebAuthn library (most of
  * what `status` used to load), argon2 (no password is checked), mail, password strength, HTTP, the
  * config writer and its schema library, the QR code and the prompt library.
  */
-const HEAVY_FOR_DATA = ['@simplewebauthn', 'argon2', 'nodemailer', '@zxcvbn-ts', 'undici', 'conf', 'ajv', 'qrcode', '@inquirer/prompts'];
+const HEAVY_FOR_DATA = [
+  '@simplewebauthn',
+  'argon2',
+  'nodemailer',
+  '@zxcvbn-ts',
+  'undici',
+  'conf',
+  'ajv',
+  'qrcode',
+  '@inquirer/prompts',
+];
 
 describe('start-up stays lazy', () => {
   let home: Home;
@@ -23,26 +43,51 @@ describe('start-up stays lazy', () => {
 
   async function imported(args: string[]): Promise<string[]> {
     const log = join(home.dir, `imports-${args.join('_')}.txt`);
-    const r = await execa('node', ['--import', HOOK, BIN, ...args], { reject: false, env: { ...home.env, RECORD_IMPORTS_TO: log }, extendEnv: false });
+    const r = await execa('node', ['--import', HOOK, BIN, ...args], {
+      reject: false,
+      env: { ...home.env, RECORD_IMPORTS_TO: log },
+      extendEnv: false,
+    });
     expect(r.exitCode, String(r.stderr)).toBe(0);
     return readFileSync(log, 'utf8').split('\n').filter(Boolean);
   }
 
-  it.each([['--version'], ['--help'], ['login', '--help'], ['password', 'change', '--help']])('acctsec %s loads no heavy dependency', async (...args) => {
-    const urls = await imported(args);
-    expect(urls.some((u) => u.includes('/dist/main.js'))).toBe(true);
-    for (const name of HEAVY) expect(urls.filter((u) => u.includes(`/node_modules/${name}`)), name).toEqual([]);
-  });
-
-  it.each([['status'], ['ip', 'list'], ['token', 'list'], ['mfa', 'status'], ['sessions', 'list'], ['activity'], ['__complete', 'tokens']].map((a) => [a.join(' '), a] as const))(
-    'acctsec %s (the store opened) loads none of the heavy libraries it does not use',
-    async (_name, args) => {
-      await home.init();
+  it.each([['--version'], ['--help'], ['login', '--help'], ['password', 'change', '--help']])(
+    'acctsec %s loads no heavy dependency',
+    async (...args) => {
       const urls = await imported(args);
-      expect(urls.some((u) => u.includes('/node_modules/better-sqlite3/')), 'the store was opened').toBe(true);
-      for (const name of HEAVY_FOR_DATA) expect(urls.filter((u) => u.includes(`/node_modules/${name}`)), name).toEqual([]);
+      expect(urls.some((u) => u.includes('/dist/main.js'))).toBe(true);
+      for (const name of HEAVY)
+        expect(
+          urls.filter((u) => u.includes(`/node_modules/${name}`)),
+          name,
+        ).toEqual([]);
     },
   );
+
+  it.each(
+    [
+      ['status'],
+      ['ip', 'list'],
+      ['token', 'list'],
+      ['mfa', 'status'],
+      ['sessions', 'list'],
+      ['activity'],
+      ['__complete', 'tokens'],
+    ].map((a) => [a.join(' '), a] as const),
+  )('acctsec %s (the store opened) loads none of the heavy libraries it does not use', async (_name, args) => {
+    await home.init();
+    const urls = await imported(args);
+    expect(
+      urls.some((u) => u.includes('/node_modules/better-sqlite3/')),
+      'the store was opened',
+    ).toBe(true);
+    for (const name of HEAVY_FOR_DATA)
+      expect(
+        urls.filter((u) => u.includes(`/node_modules/${name}`)),
+        name,
+      ).toEqual([]);
+  });
 
   it('the recorder does see them when a command uses them: a config write loads conf', async () => {
     const urls = await imported(['config', 'set', 'mail.from', 'ops <ops@example.com>']);

@@ -17,7 +17,9 @@ describe('throttles per flow (issue #15)', () => {
 
   async function enrollTotp(): Promise<string> {
     await awayFromStepEdge();
-    const begin = await home.run(['mfa', 'totp', 'enable', '--no-input', '--json'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const begin = await home.run(['mfa', 'totp', 'enable', '--no-input', '--json'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(begin.exitCode, begin.stderr).toBe(0);
     const { secret } = json<{ secret: string }>(begin);
     const confirm = await home.run(['mfa', 'totp', 'confirm', '--code', codeAt(secret, -1), '--json']);
@@ -26,12 +28,16 @@ describe('throttles per flow (issue #15)', () => {
   }
 
   const loginWithCode = (code: string) =>
-    home.run(['login', '--username', 'alice', '--method', 'totp', '--code', code, '--no-input'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    home.run(['login', '--username', 'alice', '--method', 'totp', '--code', code, '--no-input'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
 
   it("six wrong `recover --code` calls (no password) do not stop alice's sign-in with a valid authenticator code", async () => {
     const secret = await enrollTotp();
     const recover = () =>
-      home.run(['recover', '--username', 'alice', '--code', '000000', '--no-input'], { env: { ACCTSEC_NEW_PASSWORD: 'an outsider tries this one' } });
+      home.run(['recover', '--username', 'alice', '--code', '000000', '--no-input'], {
+        env: { ACCTSEC_NEW_PASSWORD: 'an outsider tries this one' },
+      });
     for (let i = 0; i < 5; i++) expect((await recover()).exitCode).toBe(3);
     expect((await recover()).exitCode).toBe(6); // recovery's own throttle is full
     await awayFromStepEdge();
@@ -39,7 +45,7 @@ describe('throttles per flow (issue #15)', () => {
     expect(r.exitCode, r.stderr).toBe(0);
   });
 
-  it('wrong codes at identity confirmation fill only that session\'s throttle: a new sign-in with a valid code works', async () => {
+  it("wrong codes at identity confirmation fill only that session's throttle: a new sign-in with a valid code works", async () => {
     const secret = await enrollTotp();
     for (let i = 0; i < 5; i++) {
       const view = await home.run(['recovery-codes', 'view', '--code', wrongCode(secret), '--no-input']);
@@ -51,12 +57,18 @@ describe('throttles per flow (issue #15)', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     // the new session's confirmation throttle is its own, and empty
     await awayFromStepEdge();
-    expect((await home.run(['recovery-codes', 'view', '--code', codeAt(secret, 1), '--no-input', '--json'])).exitCode).toBe(0);
+    expect(
+      (await home.run(['recovery-codes', 'view', '--code', codeAt(secret, 1), '--no-input', '--json'])).exitCode,
+    ).toBe(0);
   });
 
   it('12 parallel sign-ins with the right password all succeed', async () => {
     const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => home.run(['--profile', `p${i}`, 'login', '--username', 'alice', '--no-input'], { env: { ACCTSEC_PASSWORD: PASSWORD } })),
+      Array.from({ length: 12 }, (_, i) =>
+        home.run(['--profile', `p${i}`, 'login', '--username', 'alice', '--no-input'], {
+          env: { ACCTSEC_PASSWORD: PASSWORD },
+        }),
+      ),
     );
     expect(results.map((r) => r.exitCode)).toEqual(Array(12).fill(0));
   });
@@ -70,13 +82,34 @@ describe('acctsec admin unthrottle (issue #15)', () => {
   });
   afterEach(() => home.remove());
 
-  const login = (user: string, password: string) => home.run(['--profile', user, 'login', '--username', user, '--no-input'], { env: { ACCTSEC_PASSWORD: password } });
+  const login = (user: string, password: string) =>
+    home.run(['--profile', user, 'login', '--username', user, '--no-input'], { env: { ACCTSEC_PASSWORD: password } });
 
   async function claim(user: string, role: string, password: string): Promise<void> {
-    const r = await home.run(['admin', 'users', 'create', user, '--email', `${user}@example.com`, '--role', role, '--print-token', '--reason', 'new hire', '--yes', '--json']);
+    const r = await home.run([
+      'admin',
+      'users',
+      'create',
+      user,
+      '--email',
+      `${user}@example.com`,
+      '--role',
+      role,
+      '--print-token',
+      '--reason',
+      'new hire',
+      '--yes',
+      '--json',
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const { resetToken } = json<{ resetToken: string }>(r);
-    expect((await home.run(['recover', '--username', user, '--token', resetToken], { env: { ACCTSEC_NEW_PASSWORD: password } })).exitCode).toBe(0);
+    expect(
+      (
+        await home.run(['recover', '--username', user, '--token', resetToken], {
+          env: { ACCTSEC_NEW_PASSWORD: password },
+        })
+      ).exitCode,
+    ).toBe(0);
   }
 
   it('clears a lock-out by wrong passwords: dry run first, audited, owner notified; support may not act on an admin', async () => {
@@ -92,24 +125,56 @@ describe('acctsec admin unthrottle (issue #15)', () => {
     const noReason = await home.run(['--profile', 'sam', 'admin', 'unthrottle', 'uma', '--yes']);
     expect(noReason.exitCode).toBe(2);
     expect(noReason.stderr).toContain('--reason');
-    const dry = await home.run(['--profile', 'sam', 'admin', 'unthrottle', 'uma', '--reason', 'locked out by a guesser', '--dry-run', '--json']);
+    const dry = await home.run([
+      '--profile',
+      'sam',
+      'admin',
+      'unthrottle',
+      'uma',
+      '--reason',
+      'locked out by a guesser',
+      '--dry-run',
+      '--json',
+    ]);
     expect(dry.exitCode, dry.stderr).toBe(0);
     expect(json(dry)).toMatchObject({ action: 'unthrottle', target: 'uma', dryRun: true });
     expect((await login('uma', 'user account passphrase')).exitCode).toBe(6); // the dry run changed nothing
 
-    const ok = await home.run(['--profile', 'sam', 'admin', 'unthrottle', 'uma', '--reason', 'locked out by a guesser', '--yes']);
+    const ok = await home.run([
+      '--profile',
+      'sam',
+      'admin',
+      'unthrottle',
+      'uma',
+      '--reason',
+      'locked out by a guesser',
+      '--yes',
+    ]);
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect((await login('uma', 'user account passphrase')).exitCode).toBe(0);
     const again = await home.run(['--profile', 'sam', 'admin', 'unthrottle', 'uma', '--reason', 'once more', '--yes']);
     expect(again.exitCode).toBe(5);
 
-    const onAdmin = await home.run(['--profile', 'sam', 'admin', 'unthrottle', 'alice', '--reason', 'trying my luck', '--yes']);
+    const onAdmin = await home.run([
+      '--profile',
+      'sam',
+      'admin',
+      'unthrottle',
+      'alice',
+      '--reason',
+      'trying my luck',
+      '--yes',
+    ]);
     expect(onAdmin.exitCode).toBe(7);
 
-    const audit = json<{ action: string; target: string; outcome: string }[]>(await home.run(['admin', 'audit', '--user', 'uma', '--json']));
+    const audit = json<{ action: string; target: string; outcome: string }[]>(
+      await home.run(['admin', 'audit', '--user', 'uma', '--json']),
+    );
     expect(audit.filter((e) => e.action === 'unthrottle').map((e) => e.outcome)).toEqual(['ok']);
     const outbox = join(home.dir, '.local/state/acctsec/outbox');
-    const toUma = readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8')).filter((m) => /^To: uma@example.com$/m.test(m));
+    const toUma = readdirSync(outbox)
+      .map((f) => readFileSync(join(outbox, f), 'utf8'))
+      .filter((m) => /^To: uma@example.com$/m.test(m));
     expect(toUma.some((m) => /cleared by support \(sam\)/.test(m))).toBe(true);
   });
 });

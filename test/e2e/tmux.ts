@@ -15,7 +15,11 @@ export class Terminal {
    * `size`: the pane's columns and rows (120×40 unless given). `env`: variables set (a string) or
    * unset (null) for the command only, after tmux has set the pane's own (TERM).
    */
-  static async start(home: Home, args: string[], options: { size?: [number, number]; env?: Record<string, string | null> } = {}): Promise<Terminal> {
+  static async start(
+    home: Home,
+    args: string[],
+    options: { size?: [number, number]; env?: Record<string, string | null> } = {},
+  ): Promise<Terminal> {
     await home.ready();
     const t = new Terminal();
     const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
@@ -24,10 +28,14 @@ export class Terminal {
     const [columns, rows] = options.size ?? [120, 40];
     // CI is unset inside the pane: it would switch prompting off, and this test is about prompting.
     const command = `env -u CI ${env.join(' ')} node ${BIN} ${quoted}; echo "[exit $?]"; sleep 60`;
-    await execa('tmux', ['-L', t.socket, '-f', '/dev/null', 'new-session', '-d', '-x', String(columns), '-y', String(rows), command], {
-      env: home.env,
-      extendEnv: false,
-    });
+    await execa(
+      'tmux',
+      ['-L', t.socket, '-f', '/dev/null', 'new-session', '-d', '-x', String(columns), '-y', String(rows), command],
+      {
+        env: home.env,
+        extendEnv: false,
+      },
+    );
     return t;
   }
 
@@ -48,7 +56,8 @@ export class Terminal {
     const deadline = Date.now() + 15_000;
     for (;;) {
       const screen = await this.screen();
-      const count = typeof text === 'string' ? screen.split(text).length - 1 : (screen.match(new RegExp(text, 'g')) ?? []).length;
+      const count =
+        typeof text === 'string' ? screen.split(text).length - 1 : (screen.match(new RegExp(text, 'g')) ?? []).length;
       if (count >= times) return screen;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${String(text)}; screen:\n${screen}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -24,10 +24,22 @@ describe('acctsec token and apikey', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     return json<Created>(r);
   };
-  const verify = (token: string, args: string[] = []) => home.run(['token', 'verify', '--json', ...args], { input: `${token}\n` });
+  const verify = (token: string, args: string[] = []) =>
+    home.run(['token', 'verify', '--json', ...args], { input: `${token}\n` });
 
   it('create → verify active with its scopes → revoke → verify inactive (exit 3, JSON either way)', async () => {
-    const t = await create(['--name', 'ci', '--scope', 'dns:read', '--scope', 'domains:write', '--resource', 'domain:example.com', '--expires', '90d']);
+    const t = await create([
+      '--name',
+      'ci',
+      '--scope',
+      'dns:read',
+      '--scope',
+      'domains:write',
+      '--resource',
+      'domain:example.com',
+      '--expires',
+      '90d',
+    ]);
     expect(Object.keys(t).sort()).toEqual(['expiresAt', 'id', 'name', 'resources', 'scopes', 'token']);
     const ok = await verify(t.token);
     expect(ok.exitCode).toBe(0);
@@ -86,17 +98,21 @@ describe('acctsec token and apikey', () => {
     const inspect = await home.run(['--db', '/nonexistent/none.db', 'token', 'inspect'], { input: typo });
     expect(inspect.exitCode).toBe(0);
     expect(inspect.stdout).toContain('checksum does not match');
-    expect((await home.run(['token', 'inspect'], { input: t.token })).stdout).toContain('well-formed acctsec personal access token');
+    expect((await home.run(['token', 'inspect'], { input: t.token })).stdout).toContain(
+      'well-formed acctsec personal access token',
+    );
     expect((await verify(typo)).exitCode).toBe(3);
   });
 
-  it('--ip outside the account\'s list makes it inactive; list shows the last use and its address', async () => {
+  it("--ip outside the account's list makes it inactive; list shows the last use and its address", async () => {
     const t = await create(['--name', 'ci', '--scope', 'dns:read']);
     // 127.0.0.1 too: in remote mode the server applies the list to these very requests.
     await home.run(['ip', 'add', '8.8.8.0/24', '127.0.0.1', '--allow-private', '--force']);
     expect((await verify(t.token, ['--ip', '9.9.9.9'])).exitCode).toBe(3);
     expect((await verify(t.token, ['--ip', '8.8.8.8'])).exitCode).toBe(0);
-    const [row] = json<{ lastUsedIp: string; lastUsedAt: string; state: string }[]>(await home.run(['token', 'list', '--json']));
+    const [row] = json<{ lastUsedIp: string; lastUsedAt: string; state: string }[]>(
+      await home.run(['token', 'list', '--json']),
+    );
     expect(row).toMatchObject({ lastUsedIp: '8.8.8.8', state: 'active' });
     expect(typeof row!.lastUsedAt).toBe('string');
   });
@@ -108,7 +124,13 @@ describe('acctsec token and apikey', () => {
     expect(gen.stderr).toContain('deprecated');
     const key = json<{ key: string }>(gen).key;
     expect(key).toMatch(/^acsk_/);
-    for (const args of [['token', 'list'], ['token', 'list', '--json'], ['status', '--json'], ['apikey', 'show', '--json'], ['activity', '--json']]) {
+    for (const args of [
+      ['token', 'list'],
+      ['token', 'list', '--json'],
+      ['status', '--json'],
+      ['apikey', 'show', '--json'],
+      ['activity', '--json'],
+    ]) {
       const r = await home.run(args);
       expect(r.stdout + r.stderr).not.toContain(t.token);
       expect(r.stdout + r.stderr).not.toContain(key);

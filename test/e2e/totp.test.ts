@@ -14,7 +14,9 @@ interface Enrolled {
 /** Enrolls through the CLI, two steps, as a script would; the first code is for the step before now. */
 async function enroll(home: Home): Promise<Enrolled> {
   await awayFromStepEdge();
-  const begin = await home.run(['mfa', 'totp', 'enable', '--no-input', '--json'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+  const begin = await home.run(['mfa', 'totp', 'enable', '--no-input', '--json'], {
+    env: { ACCTSEC_PASSWORD: PASSWORD },
+  });
   expect(begin.exitCode, begin.stderr).toBe(0);
   const { secret, uri, expiresAt } = json<{ secret: string; uri: string; expiresAt: string }>(begin);
   expect(Date.parse(expiresAt)).toBeGreaterThan(Date.now());
@@ -34,13 +36,24 @@ describe('authenticator app through the CLI', () => {
   });
   afterEach(() => home.remove());
 
-  const login = (args: string[]): Promise<Result> => home.run(['login', '--username', 'alice', ...args], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+  const login = (args: string[]): Promise<Result> =>
+    home.run(['login', '--username', 'alice', ...args], { env: { ACCTSEC_PASSWORD: PASSWORD } });
 
   it('enrolls, signs in with codes computed independently, refuses replays, and keeps the ±1 window', async () => {
     const { secret } = await enroll(home);
     await awayFromStepEdge(8000); // the steps below must stay the same "now" throughout
-    expect(json(await home.run(['mfa', 'status', '--json']))).toMatchObject({ methods: [{ type: 'totp', enabled: true }, { type: 'email', enabled: false }, { type: 'key', enabled: false, keys: 0 }], recoveryCodesLeft: 10 });
-    expect(typeof json<{ methods: { enabledAt: string }[] }>(await home.run(['mfa', 'status', '--json'])).methods[0]!.enabledAt).toBe('string');
+    expect(json(await home.run(['mfa', 'status', '--json']))).toMatchObject({
+      methods: [
+        { type: 'totp', enabled: true },
+        { type: 'email', enabled: false },
+        { type: 'key', enabled: false, keys: 0 },
+      ],
+      recoveryCodesLeft: 10,
+    });
+    expect(
+      typeof json<{ methods: { enabledAt: string }[] }>(await home.run(['mfa', 'status', '--json'])).methods[0]!
+        .enabledAt,
+    ).toBe('string');
 
     const noCode = await login([]);
     expect(noCode.exitCode).toBe(2);
@@ -80,7 +93,15 @@ describe('authenticator app through the CLI', () => {
     expect(json<{ codes: string[] }>(view).codes).toEqual(recoveryCodes.slice(1));
 
     const file = join(home.dir, 'codes.txt');
-    const regen = await home.run(['recovery-codes', 'regenerate', '--code', codeAt(secret, 1), '--output', file, '--json']);
+    const regen = await home.run([
+      'recovery-codes',
+      'regenerate',
+      '--code',
+      codeAt(secret, 1),
+      '--output',
+      file,
+      '--json',
+    ]);
     expect(regen.exitCode, regen.stderr).toBe(0);
     const fresh = json<{ codes: string[] }>(regen).codes;
     expect(fresh).toHaveLength(10);
@@ -96,9 +117,19 @@ describe('authenticator app through the CLI', () => {
 
   it('saves the codes at confirmation with --recovery-codes-file, mode 0600', async () => {
     await awayFromStepEdge();
-    const begin = json<{ secret: string }>(await home.run(['mfa', 'totp', 'enable', '--json'], { env: { ACCTSEC_PASSWORD: PASSWORD } }));
+    const begin = json<{ secret: string }>(
+      await home.run(['mfa', 'totp', 'enable', '--json'], { env: { ACCTSEC_PASSWORD: PASSWORD } }),
+    );
     const file = join(home.dir, 'rc.txt');
-    const r = await home.run(['mfa', 'totp', 'confirm', '--code', codeAt(begin.secret, 0), '--recovery-codes-file', file]);
+    const r = await home.run([
+      'mfa',
+      'totp',
+      'confirm',
+      '--code',
+      codeAt(begin.secret, 0),
+      '--recovery-codes-file',
+      file,
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, 'utf8').match(/^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/gm)).toHaveLength(10);
@@ -121,14 +152,25 @@ describe('authenticator app through the CLI', () => {
     const ok = await home.run(['mfa', 'totp', 'disable', '--yes', '--code', codeAt(secret, 0)]);
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect((await login([])).exitCode).toBe(0);
-    expect(json(await home.run(['mfa', 'status', '--json']))).toMatchObject({ methods: [{ type: 'totp', enabled: false }, { type: 'email', enabled: false }, { type: 'key', enabled: false, keys: 0 }], recoveryCodesLeft: null });
+    expect(json(await home.run(['mfa', 'status', '--json']))).toMatchObject({
+      methods: [
+        { type: 'totp', enabled: false },
+        { type: 'email', enabled: false },
+        { type: 'key', enabled: false, keys: 0 },
+      ],
+      recoveryCodesLeft: null,
+    });
   });
 
   it('twenty processes with the same recovery code at once: exactly one signs in', async () => {
     const { recoveryCodes } = await enroll(home);
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-      home.run(['--profile', `p${i}`, 'login', '--username', 'alice', '--code', recoveryCodes[2]!], { env: { ACCTSEC_PASSWORD: PASSWORD } }),
-    ));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        home.run(['--profile', `p${i}`, 'login', '--username', 'alice', '--code', recoveryCodes[2]!], {
+          env: { ACCTSEC_PASSWORD: PASSWORD },
+        }),
+      ),
+    );
     expect(results.filter((r) => r.exitCode === 0)).toHaveLength(1);
     for (const r of results) expect([0, 3, 6]).toContain(r.exitCode);
   });
@@ -137,7 +179,9 @@ describe('authenticator app through the CLI', () => {
     const { secret } = await enroll(home);
     await awayFromStepEdge(10_000);
     const code = codeAt(secret, 0);
-    const results = await Promise.all(Array.from({ length: 20 }, () => home.run(['recovery-codes', 'view', '--code', code, '--json'])));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => home.run(['recovery-codes', 'view', '--code', code, '--json'])),
+    );
     expect(results.filter((r) => r.exitCode === 0)).toHaveLength(1);
     for (const r of results) expect([0, 3, 6]).toContain(r.exitCode);
   });
@@ -148,7 +192,8 @@ describe('authenticator app through the CLI', () => {
     const bytes = Buffer.concat(files.map((f) => readFileSync(f)));
     expect(bytes.length).toBeGreaterThan(4096);
     const raw = base32Decode(secret);
-    for (const needle of [secret, secret.toLowerCase(), raw.toString('hex'), raw.toString('hex').toUpperCase(), raw]) expect(bytes.includes(needle)).toBe(false);
+    for (const needle of [secret, secret.toLowerCase(), raw.toString('hex'), raw.toString('hex').toUpperCase(), raw])
+      expect(bytes.includes(needle)).toBe(false);
     for (const c of recoveryCodes) {
       expect(bytes.includes(c)).toBe(false);
       expect(bytes.includes(c.replace(/-/g, ''))).toBe(false);
@@ -156,7 +201,9 @@ describe('authenticator app through the CLI', () => {
   });
 
   it('prints a terminal QR code that decodes back to the same otpauth URI, the key beside it', async () => {
-    const r = await home.run(['mfa', 'totp', 'enable', '--no-input', '--qr', 'utf8'], { env: { ACCTSEC_PASSWORD: PASSWORD, COLUMNS: '100' } });
+    const r = await home.run(['mfa', 'totp', 'enable', '--no-input', '--qr', 'utf8'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD, COLUMNS: '100' },
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     const uri = /^URI: (otpauth:\S+)$/m.exec(r.stdout)![1]!;
     // Not a terminal: no colours, so the light modules are the ones drawn, the quiet zone included.
@@ -170,7 +217,9 @@ describe('authenticator app through the CLI', () => {
   });
 
   it('never draws a QR code wider than the terminal: a narrow one gets the key and a note', async () => {
-    const r = await home.run(['mfa', 'totp', 'enable', '--no-input'], { env: { ACCTSEC_PASSWORD: PASSWORD, COLUMNS: '30' } });
+    const r = await home.run(['mfa', 'totp', 'enable', '--no-input'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD, COLUMNS: '30' },
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('█');
     expect(r.stderr).toMatch(/needs \d+ columns and the terminal has 30/);
@@ -179,9 +228,15 @@ describe('authenticator app through the CLI', () => {
 });
 
 // jsqr is CommonJS typed as an ES default export: under NodeNext the callable is its `default`.
-type Decode = (data: Uint8ClampedArray, width: number, height: number, options?: jsQRModule.Options) => jsQRModule.QRCode | null;
-const jsQR = ((jsQRModule as unknown as { default: { default?: Decode } & Decode }).default.default ??
-  (jsQRModule as unknown as { default: Decode }).default);
+type Decode = (
+  data: Uint8ClampedArray,
+  width: number,
+  height: number,
+  options?: jsQRModule.Options,
+) => jsQRModule.QRCode | null;
+const jsQR =
+  (jsQRModule as unknown as { default: { default?: Decode } & Decode }).default.default ??
+  (jsQRModule as unknown as { default: Decode }).default;
 
 /** Half-block characters back to modules (light = drawn), decoded by jsQR as they are: not inverted, no quiet zone added. */
 function decodeTerminalQr(lines: string[]): string | null {

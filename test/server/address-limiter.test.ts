@@ -14,7 +14,16 @@ function liveHeap(): number {
 
 function limiter(over: Partial<ConstructorParameters<typeof AddressLimiter>[0]> = {}) {
   const clock = { t: 1_000_000 };
-  const l = new AddressLimiter({ now: () => clock.t, failuresPerWindow: 30, windowMs: 300_000, maxAddresses: 50_000, inFlight: 4, waitMs: 200, maxWaiting: 8, ...over });
+  const l = new AddressLimiter({
+    now: () => clock.t,
+    failuresPerWindow: 30,
+    windowMs: 300_000,
+    maxAddresses: 50_000,
+    inFlight: 4,
+    waitMs: 200,
+    maxWaiting: 8,
+    ...over,
+  });
   return { l, clock };
 }
 
@@ -37,7 +46,12 @@ describe('the failure map', () => {
     let largest = 0;
     for (let i = 0; i < 500_000; i++) {
       clock.t += 1;
-      l.recordFailure(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`.replace(/^10\.(\d+)/, (_, a: string) => `${10 + (i >> 24)}.${a}`));
+      l.recordFailure(
+        `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`.replace(
+          /^10\.(\d+)/,
+          (_, a: string) => `${10 + (i >> 24)}.${a}`,
+        ),
+      );
       largest = Math.max(largest, l.size);
     }
     expect(largest).toBe(50_000);

@@ -19,7 +19,9 @@ describe('acctsec serve over HTTP', () => {
     ({ server, url } = await startServe(home, ['--trust-proxy', '127.0.0.0/8']));
     server.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     home.env.ACCTSEC_REMOTE = url;
-    const r = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const r = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(r.exitCode, r.stderr).toBe(0);
   });
   afterAll(async () => {
@@ -31,7 +33,9 @@ describe('acctsec serve over HTTP', () => {
   let introspector: string | undefined;
   /** A resource server's token: introspection authenticates its caller (RFC 7662 §2.1). */
   const caller = async () =>
-    (introspector ??= json<{ token: string }>(await home.run(['token', 'create', '--name', 'resource-server', '--scope', 'tokens:introspect', '--json'])).token);
+    (introspector ??= json<{ token: string }>(
+      await home.run(['token', 'create', '--name', 'resource-server', '--scope', 'tokens:introspect', '--json']),
+    ).token);
 
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
     request(`${url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
@@ -45,7 +49,9 @@ describe('acctsec serve over HTTP', () => {
   it('an unknown route is 404 with a JSON error; a wrong method 405', async () => {
     const r = await request(`${url}/v1/nothing-here`);
     expect(r.statusCode).toBe(404);
-    expect(await r.body.json()).toEqual({ error: { code: 'not_found', message: 'no such route: GET /v1/nothing-here' } });
+    expect(await r.body.json()).toEqual({
+      error: { code: 'not_found', message: 'no such route: GET /v1/nothing-here' },
+    });
     const m = await request(`${url}/v1/sessions`, { method: 'DELETE' });
     expect(m.statusCode).toBe(405);
     await m.body.dump();
@@ -63,23 +69,45 @@ describe('acctsec serve over HTTP', () => {
     await r.body.dump();
   });
 
-  it('errors keep the SPEC §1 shape and the service\'s message', async () => {
-    const r = await post('/v1/sessions', JSON.stringify({ input: { username: 'nobody', password: 'not the password' } }));
+  it("errors keep the SPEC §1 shape and the service's message", async () => {
+    const r = await post(
+      '/v1/sessions',
+      JSON.stringify({ input: { username: 'nobody', password: 'not the password' } }),
+    );
     expect(r.statusCode).toBe(401);
     expect(await r.body.json()).toEqual({ error: { code: 'auth_failed', message: 'wrong username or password' } });
   });
 
   it('introspection answers a caller with the scope tokens:introspect, in the RFC 7662 shape and the `token verify` one', async () => {
-    const created = json<{ token: string }>(await home.run(['token', 'create', '--name', 'svc', '--scope', 'dns:read', '--json']));
-    const r = await post('/v1/tokens/introspect', JSON.stringify({ token: created.token, ip: '203.0.113.9' }), { authorization: `Bearer ${await caller()}` });
+    const created = json<{ token: string }>(
+      await home.run(['token', 'create', '--name', 'svc', '--scope', 'dns:read', '--json']),
+    );
+    const r = await post('/v1/tokens/introspect', JSON.stringify({ token: created.token, ip: '203.0.113.9' }), {
+      authorization: `Bearer ${await caller()}`,
+    });
     expect(r.statusCode).toBe(200);
-    expect(await r.body.json()).toMatchObject({ active: true, username: 'alice', scope: 'dns:read', token_type: 'Bearer', account: 'alice', scopes: ['dns:read'], deprecated: false });
+    expect(await r.body.json()).toMatchObject({
+      active: true,
+      username: 'alice',
+      scope: 'dns:read',
+      token_type: 'Bearer',
+      account: 'alice',
+      scopes: ['dns:read'],
+      deprecated: false,
+    });
   });
 
   it('a token revoked by another process (local mode on the same file) is inactive at the next introspection', async () => {
-    const created = json<{ token: string }>(await home.run(['token', 'create', '--name', 'elsewhere', '--scope', 'dns:read', '--json']));
+    const created = json<{ token: string }>(
+      await home.run(['token', 'create', '--name', 'elsewhere', '--scope', 'dns:read', '--json']),
+    );
     const auth = { authorization: `Bearer ${await caller()}` };
-    const check = async () => ((await (await post('/v1/tokens/introspect', JSON.stringify({ token: created.token }), auth)).body.json()) as { active: boolean }).active;
+    const check = async () =>
+      (
+        (await (await post('/v1/tokens/introspect', JSON.stringify({ token: created.token }), auth)).body.json()) as {
+          active: boolean;
+        }
+      ).active;
     expect(await check()).toBe(true);
     expect(await check()).toBe(true);
     // A second profile works on the server's database file directly, in its own process.
@@ -97,7 +125,9 @@ describe('acctsec serve over HTTP', () => {
     // counter taken after they all arrived: a request sent after a commit must never get the answer
     // of before it, however many others are in flight. Another process writes the database directly
     // (as an sqlite3 shell could); fifteen connections keep introspecting meanwhile.
-    const created = json<{ token: string; id: string }>(await home.run(['token', 'create', '--name', 'under-load', '--scope', 'dns:read', '--json']));
+    const created = json<{ token: string; id: string }>(
+      await home.run(['token', 'create', '--name', 'under-load', '--scope', 'dns:read', '--json']),
+    );
     const auth = { authorization: `Bearer ${await caller()}`, 'content-type': 'application/json' };
     const body = JSON.stringify({ token: created.token });
     const other = new Database(`${home.dir}/srv.db`, { timeout: 10_000 });
@@ -137,7 +167,9 @@ describe('acctsec serve over HTTP', () => {
   });
 
   it('a personal access token is limited by its scopes, and never allowed session-only changes (CLI exit 7)', async () => {
-    const reader = json<{ token: string }>(await home.run(['token', 'create', '--name', 'reader', '--scope', 'account:read', '--json'])).token;
+    const reader = json<{ token: string }>(
+      await home.run(['token', 'create', '--name', 'reader', '--scope', 'account:read', '--json']),
+    ).token;
     const env = { ACCTSEC_TOKEN: reader };
     const other = new Home();
     try {
@@ -157,11 +189,16 @@ describe('acctsec serve over HTTP', () => {
 
   it('X-Forwarded-For is believed from a trusted proxy: the client address is the forwarded one', async () => {
     await home.run(['ip', 'add', '127.0.0.1', '8.8.8.0/24', '--allow-private']);
-    const from = (xff: string) => post('/v1/sessions', JSON.stringify({ input: { username: 'alice', password: PASSWORD } }), { 'x-forwarded-for': xff });
+    const from = (xff: string) =>
+      post('/v1/sessions', JSON.stringify({ input: { username: 'alice', password: PASSWORD } }), {
+        'x-forwarded-for': xff,
+      });
     const outside = await from('9.9.9.9');
     // Refused as a wrong password would be (issue #15): the right password is not confirmed from outside the list.
     expect(outside.statusCode).toBe(401);
-    expect(((await outside.body.json()) as { error: { message: string } }).error.message).toBe('wrong username or password');
+    expect(((await outside.body.json()) as { error: { message: string } }).error.message).toBe(
+      'wrong username or password',
+    );
     const inside = await from('9.9.9.9, 8.8.8.8');
     expect(inside.statusCode).toBe(200);
     await inside.body.dump();
@@ -171,7 +208,11 @@ describe('acctsec serve over HTTP', () => {
   it('too many failed sign-ins from one address get 429 with Retry-After (CLI exit 6)', async () => {
     let last = 0;
     for (let i = 0; i < 40 && last !== 429; i++) {
-      const r = await post('/v1/sessions', JSON.stringify({ input: { username: `guess${i}`, password: 'wrong password here' } }), { 'x-forwarded-for': '198.51.100.77' });
+      const r = await post(
+        '/v1/sessions',
+        JSON.stringify({ input: { username: `guess${i}`, password: 'wrong password here' } }),
+        { 'x-forwarded-for': '198.51.100.77' },
+      );
       last = r.statusCode;
       if (last === 429) expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
       await r.body.dump();
@@ -183,11 +224,15 @@ describe('acctsec serve over HTTP', () => {
     const page = await request(`${url}/webauthn`);
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
-    expect(String(page.headers['content-security-policy'])).toMatch(/default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'; connect-src 'self'/);
+    expect(String(page.headers['content-security-policy'])).toMatch(
+      /default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'; connect-src 'self'/,
+    );
     expect(await page.body.text()).toContain('navigator.credentials.get');
     const r = await post('/v1/keys/ceremony/options', JSON.stringify({ ceremonyId: 'made-up' }));
     expect(r.statusCode).toBe(404);
-    expect(((await r.body.json()) as { error: { message: string } }).error.message).toMatch(/no such security key ceremony/);
+    expect(((await r.body.json()) as { error: { message: string } }).error.message).toMatch(
+      /no such security key ceremony/,
+    );
   });
 
   it('an unreachable server is exit 8 with the URL in the message', async () => {
@@ -206,7 +251,7 @@ describe('acctsec serve over HTTP', () => {
   });
 });
 
-describe('serve --public-url (the security key page\'s origin)', () => {
+describe("serve --public-url (the security key page's origin)", () => {
   it.each([
     ['http://192.0.2.10:7400', /not an IP address/],
     ['http://keys.example.com', /over http only on localhost/],
@@ -215,7 +260,15 @@ describe('serve --public-url (the security key page\'s origin)', () => {
   ])('refuses %s (exit 2)', async (value, message) => {
     const home = new Home();
     try {
-      const r = await home.run(['serve', '--db', `${home.dir}/srv.db`, '--listen', '127.0.0.1:0', '--public-url', value]);
+      const r = await home.run([
+        'serve',
+        '--db',
+        `${home.dir}/srv.db`,
+        '--listen',
+        '127.0.0.1:0',
+        '--public-url',
+        value,
+      ]);
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -226,7 +279,11 @@ describe('serve --public-url (the security key page\'s origin)', () => {
 
   it('without a public URL on a non-loopback address, key commands say the operator must set one (exit 8)', async () => {
     const home = new Home();
-    const other = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '0.0.0.0:0'], { env: home.env, extendEnv: false, reject: false });
+    const other = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '0.0.0.0:0'], {
+      env: home.env,
+      extendEnv: false,
+      reject: false,
+    });
     try {
       const url2 = await new Promise<string>((resolve) => {
         let out = '';
@@ -238,8 +295,16 @@ describe('serve --public-url (the security key page\'s origin)', () => {
       });
       home.env.ACCTSEC_REMOTE = url2;
       home.env.ACCTSEC_BOOTSTRAP_SECRET = readFileSync(`${home.dir}/srv.db.bootstrap-secret`, 'utf8').trim();
-      expect((await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode).toBe(0);
-      const r = await home.run(['mfa', 'key', 'add', '--name', 'blue', '--no-open'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+      expect(
+        (
+          await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], {
+            env: { ACCTSEC_PASSWORD: PASSWORD },
+          })
+        ).exitCode,
+      ).toBe(0);
+      const r = await home.run(['mfa', 'key', 'add', '--name', 'blue', '--no-open'], {
+        env: { ACCTSEC_PASSWORD: PASSWORD },
+      });
       expect(r.exitCode).toBe(8);
       expect(r.stderr).toMatch(/--public-url/);
     } finally {
@@ -257,10 +322,17 @@ describe('graceful shutdown', () => {
     // The request is in flight for sure before the signal: its headers go first with `Expect:
     // 100-continue`, and the server's "100 Continue" says it has them (no sleep that a loaded machine
     // outruns). Then SIGTERM, then the body; init hashes a password, so the answer takes a while.
-    const body = JSON.stringify({ input: { username: 'alice', email: 'a@example.com', password: PASSWORD }, bootstrapSecret: secret });
+    const body = JSON.stringify({
+      input: { username: 'alice', email: 'a@example.com', password: PASSWORD },
+      bootstrapSecret: secret,
+    });
     const req = httpRequest(`${url}/v1/init`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        expect: '100-continue',
+      },
     });
     const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
       req.on('response', (res) => {
@@ -286,12 +358,30 @@ describe('HTTPS', () => {
     const home = new Home();
     const cert = `${home.dir}/cert.pem`;
     const key = `${home.dir}/key.pem`;
-    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
+    await execa('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ]);
     const { server, url } = await startServe(home, ['--tls-cert', cert, '--tls-key', key]);
     try {
       expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       const env = { NODE_EXTRA_CA_CERTS: cert, ACCTSEC_PASSWORD: PASSWORD };
-      const init = await home.run(['--remote', url, 'init', '--username', 'alice', '--email', 'alice@example.com'], { env });
+      const init = await home.run(['--remote', url, 'init', '--username', 'alice', '--email', 'alice@example.com'], {
+        env,
+      });
       expect(init.exitCode, init.stderr).toBe(0);
       expect(json(await home.run(['--remote', url, 'status', '--json'], { env })).username).toBe('alice');
       // Without trusting the certificate, the client refuses to talk (exit 8), and says where.

@@ -10,10 +10,25 @@ import { startServe, type Served } from './serve.js';
 
 const ALICE = { username: 'alice', email: 'alice@example.com', password: PASSWORD };
 
-async function call(url: string, path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) {
-  const r = await request(`${url}${path}`, { method: (init.method ?? 'POST') as 'POST', body: init.body, headers: { 'content-type': 'application/json', ...init.headers } });
+async function call(
+  url: string,
+  path: string,
+  init: { method?: string; body?: string; headers?: Record<string, string> } = {},
+) {
+  const r = await request(`${url}${path}`, {
+    method: (init.method ?? 'POST') as 'POST',
+    body: init.body,
+    headers: { 'content-type': 'application/json', ...init.headers },
+  });
   const text = await r.body.text();
-  return { status: r.statusCode, headers: r.headers, text, body: text ? (JSON.parse(text) as { error?: { code: string; message: string; field?: string } } & Record<string, unknown>) : {} };
+  return {
+    status: r.statusCode,
+    headers: r.headers,
+    text,
+    body: text
+      ? (JSON.parse(text) as { error?: { code: string; message: string; field?: string } } & Record<string, unknown>)
+      : {},
+  };
 }
 
 describe('nobody claims a fresh server over the network', () => {
@@ -44,16 +59,22 @@ describe('nobody claims a fresh server over the network', () => {
       expect(r.body.error!.message).toContain('--bootstrap-secret-file');
     }
     // The CLI says the same, exit 7, when it has no secret to send.
-    const cli = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com', '--json'], { env: { ACCTSEC_PASSWORD: PASSWORD, ACCTSEC_BOOTSTRAP_SECRET: '' } });
+    const cli = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com', '--json'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD, ACCTSEC_BOOTSTRAP_SECRET: '' },
+    });
     expect(cli.exitCode).toBe(7);
     expect(JSON.parse(cli.stderr)).toMatchObject({ error: { code: 'bootstrap_required' } });
     expect(readdirSync(home.dir).filter((f) => f.startsWith('srv.db'))).toEqual(['srv.db.bootstrap-secret']);
   });
 
   it('an invalid init with the right secret is refused and creates no file either', async () => {
-    const r = await call(served.url, '/v1/init', { body: JSON.stringify({ input: { ...ALICE, username: 'a!' }, bootstrapSecret: served.secret }) });
+    const r = await call(served.url, '/v1/init', {
+      body: JSON.stringify({ input: { ...ALICE, username: 'a!' }, bootstrapSecret: served.secret }),
+    });
     expect(r.status).toBe(400);
-    const wrongType = await call(served.url, '/v1/init', { body: JSON.stringify({ input: { ...ALICE, password: 1 }, bootstrapSecret: served.secret }) });
+    const wrongType = await call(served.url, '/v1/init', {
+      body: JSON.stringify({ input: { ...ALICE, password: 1 }, bootstrapSecret: served.secret }),
+    });
     expect(wrongType.status).toBe(400);
     expect(wrongType.body.error).toMatchObject({ code: 'invalid_input', field: 'input.password' });
     expect(readdirSync(home.dir).filter((f) => f.startsWith('srv.db'))).toEqual(['srv.db.bootstrap-secret']);
@@ -77,40 +98,73 @@ describe('nobody claims a fresh server over the network', () => {
   });
 
   it('a call before any account names no server path', async () => {
-    const r = await call(served.url, '/v1/sessions', { body: JSON.stringify({ input: { username: 'alice', password: PASSWORD } }) });
+    const r = await call(served.url, '/v1/sessions', {
+      body: JSON.stringify({ input: { username: 'alice', password: PASSWORD } }),
+    });
     expect(r.status).toBeLessThan(500);
     expect(r.text).not.toContain(home.dir);
   });
 
   it('the secret from --bootstrap-secret-file sets the server up once; the answer names no server path; the file is gone', async () => {
-    const r = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com', '--bootstrap-secret-file', `${home.dir}/srv.db.bootstrap-secret`, '--json'], {
-      env: { ACCTSEC_PASSWORD: PASSWORD, ACCTSEC_BOOTSTRAP_SECRET: '' },
-    });
+    const r = await home.run(
+      [
+        'init',
+        '--username',
+        'alice',
+        '--email',
+        'alice@example.com',
+        '--bootstrap-secret-file',
+        `${home.dir}/srv.db.bootstrap-secret`,
+        '--json',
+      ],
+      {
+        env: { ACCTSEC_PASSWORD: PASSWORD, ACCTSEC_BOOTSTRAP_SECRET: '' },
+      },
+    );
     expect(r.exitCode, r.stderr).toBe(0);
     const out = json(r);
     expect(out).toMatchObject({ username: 'alice', role: 'admin', server: served.url });
     expect(r.stdout).not.toContain(`${home.dir}/srv.db`);
     expect(existsSync(`${home.dir}/srv.db.bootstrap-secret`)).toBe(false);
     // Spent: the same secret sets nothing up again.
-    const again = await call(served.url, '/v1/init', { body: JSON.stringify({ input: { ...ALICE, username: 'mallory' }, bootstrapSecret: served.secret }) });
+    const again = await call(served.url, '/v1/init', {
+      body: JSON.stringify({ input: { ...ALICE, username: 'mallory' }, bootstrapSecret: served.secret }),
+    });
     expect(again.status).toBe(409);
     expect(again.text).not.toContain(home.dir);
   });
 });
 
 describe('the operator sets a server up from its own host without the secret', () => {
-  it('`acctsec init --db` on the server\'s file works; remote init is then refused and the secret file removed', async () => {
+  it("`acctsec init --db` on the server's file works; remote init is then refused and the secret file removed", async () => {
     const home = new Home();
     const served = await startServe(home);
     try {
-      const local = await home.run(['--profile', 'direct', '--db', `${home.dir}/srv.db`, 'init', '--username', 'root', '--email', 'root@example.com'], {
-        env: { ACCTSEC_REMOTE: '', ACCTSEC_BOOTSTRAP_SECRET: '', ACCTSEC_PASSWORD: PASSWORD },
-      });
+      const local = await home.run(
+        [
+          '--profile',
+          'direct',
+          '--db',
+          `${home.dir}/srv.db`,
+          'init',
+          '--username',
+          'root',
+          '--email',
+          'root@example.com',
+        ],
+        {
+          env: { ACCTSEC_REMOTE: '', ACCTSEC_BOOTSTRAP_SECRET: '', ACCTSEC_PASSWORD: PASSWORD },
+        },
+      );
       expect(local.exitCode, local.stderr).toBe(0);
-      const remote = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+      const remote = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], {
+        env: { ACCTSEC_PASSWORD: PASSWORD },
+      });
       expect(remote.exitCode).toBe(5);
       expect(existsSync(`${home.dir}/srv.db.bootstrap-secret`)).toBe(false);
-      const login = await home.run(['login', '--username', 'root', '--no-input'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+      const login = await home.run(['login', '--username', 'root', '--no-input'], {
+        env: { ACCTSEC_PASSWORD: PASSWORD },
+      });
       expect(login.exitCode, login.stderr).toBe(0);
       // A restart over a database with accounts writes no secret.
       await served.stop();
@@ -133,7 +187,9 @@ describe('browsers and proxies cannot be used against it', () => {
     home = new Home();
     served = await startServe(home, ['--trust-proxy', '127.0.0.0/8', '--trust-proxy', '10.0.0.0/8']);
     await home.init();
-    token = json<{ token: string }>(await home.run(['token', 'create', '--name', 'reader', '--scope', 'account:read', '--json'])).token;
+    token = json<{ token: string }>(
+      await home.run(['token', 'create', '--name', 'reader', '--scope', 'account:read', '--json']),
+    ).token;
   });
   afterAll(async () => {
     await served.stop();
@@ -152,7 +208,11 @@ describe('browsers and proxies cannot be used against it', () => {
     ['application/json-patch+json', 415],
   ])('a POST with content-type "%s" answers %i (cross-site forms cannot send JSON)', async (type, status) => {
     const headers: Record<string, string> = type ? { 'content-type': type } : {};
-    const r = await request(`${served.url}/v1/sessions`, { method: 'POST', body: JSON.stringify({ input: { username: 'alice', password: 'not it at all' } }), headers });
+    const r = await request(`${served.url}/v1/sessions`, {
+      method: 'POST',
+      body: JSON.stringify({ input: { username: 'alice', password: 'not it at all' } }),
+      headers,
+    });
     expect(r.statusCode).toBe(status);
     const body = (await r.body.json()) as { error: { code: string } };
     if (status === 415) expect(body.error.code).toBe('unsupported_media_type');
@@ -188,7 +248,10 @@ describe('browsers and proxies cannot be used against it', () => {
   });
 
   const statusFrom = (xff: string) =>
-    call(served.url, '/v1/account', { method: 'GET', headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': xff } });
+    call(served.url, '/v1/account', {
+      method: 'GET',
+      headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': xff },
+    });
 
   it.each([
     ['unknown'],
@@ -203,18 +266,28 @@ describe('browsers and proxies cannot be used against it', () => {
     ['::ffff:010.1.1.1'],
     ['198.51.100.7:99999'],
     ['198.51.100.7,,'],
-  ])('X-Forwarded-For "%s" with a malformed hop where the client is looked for is refused (400), never skipped', async (xff) => {
-    const r = await statusFrom(xff);
-    expect(r.status).toBe(400);
-    expect(r.body.error?.code).toBe('invalid_forwarded_for');
-  });
+  ])(
+    'X-Forwarded-For "%s" with a malformed hop where the client is looked for is refused (400), never skipped',
+    async (xff) => {
+      const r = await statusFrom(xff);
+      expect(r.status).toBe(400);
+      expect(r.body.error?.code).toBe('invalid_forwarded_for');
+    },
+  );
 
   it('X-Forwarded-For takes the rightmost hop that is not a trusted proxy, in IP, IP:port and [v6]:port forms', async () => {
     // 127.0.0.1 too: the CLI's own requests come from there (no proxy in front of it).
     const add = await home.run(['ip', 'add', '198.51.100.7', '2001:db8::7', '127.0.0.1', '--allow-private']);
     expect(add.exitCode, add.stderr).toBe(0);
     try {
-      for (const ok of ['198.51.100.7', '198.51.100.7:4431', '[2001:db8::7]:443', '2001:db8::7', 'garbage, 198.51.100.7', '203.0.113.1, 198.51.100.7, 10.0.0.9']) {
+      for (const ok of [
+        '198.51.100.7',
+        '198.51.100.7:4431',
+        '[2001:db8::7]:443',
+        '2001:db8::7',
+        'garbage, 198.51.100.7',
+        '203.0.113.1, 198.51.100.7, 10.0.0.9',
+      ]) {
         const r = await statusFrom(ok);
         expect(r.status, `${ok}: ${r.text}`).toBe(200);
       }
@@ -237,9 +310,15 @@ describe('browsers and proxies cannot be used against it', () => {
   });
 
   it('a body that is not UTF-8 is refused, not patched with replacement characters', async () => {
-    const r = await request(`${served.url}/v1/sessions`, { method: 'POST', body: Buffer.from('{"input":{"username":"al\xffice","password":"x"}}', 'latin1'), headers: { 'content-type': 'application/json' } });
+    const r = await request(`${served.url}/v1/sessions`, {
+      method: 'POST',
+      body: Buffer.from('{"input":{"username":"al\xffice","password":"x"}}', 'latin1'),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(r.statusCode).toBe(400);
-    expect(await r.body.json()).toEqual({ error: { code: 'malformed_json', message: 'the request body is not valid UTF-8' } });
+    expect(await r.body.json()).toEqual({
+      error: { code: 'malformed_json', message: 'the request body is not valid UTF-8' },
+    });
   });
 
   it('401 carries WWW-Authenticate: Bearer; the scheme is case-insensitive (RFC 7235)', async () => {
@@ -247,10 +326,16 @@ describe('browsers and proxies cannot be used against it', () => {
     expect(none.status).toBe(401);
     expect(none.headers['www-authenticate']).toMatch(/^Bearer\b/);
     for (const scheme of ['bearer', 'BEARER', 'Bearer']) {
-      const r = await call(served.url, '/v1/account', { method: 'GET', headers: { authorization: `${scheme} ${token}` } });
+      const r = await call(served.url, '/v1/account', {
+        method: 'GET',
+        headers: { authorization: `${scheme} ${token}` },
+      });
       expect(r.status, scheme).toBe(200);
     }
-    const dead = await call(served.url, '/v1/account', { method: 'GET', headers: { authorization: `Bearer ${token.slice(0, -1)}x` } });
+    const dead = await call(served.url, '/v1/account', {
+      method: 'GET',
+      headers: { authorization: `Bearer ${token.slice(0, -1)}x` },
+    });
     expect(dead.status).toBe(401);
     expect(dead.headers['www-authenticate']).toMatch(/^Bearer\b/);
   });
@@ -272,7 +357,9 @@ describe('every route validates its input', () => {
     home = new Home();
     served = await startServe(home);
     await home.init();
-    const r = await call(served.url, '/v1/sessions', { body: JSON.stringify({ input: { username: 'alice', password: PASSWORD } }) });
+    const r = await call(served.url, '/v1/sessions', {
+      body: JSON.stringify({ input: { username: 'alice', password: PASSWORD } }),
+    });
     session = (r.body as { session: { token: string } }).session.token;
   });
   afterAll(async () => {
@@ -292,12 +379,23 @@ describe('every route validates its input', () => {
     ['/v1/sessions', { input: { username: 'ali\ud800ce', password: PASSWORD } }, 'input.username'],
     ['/v1/tokens/introspect', { token: 5 }, 'token'],
     ['/v1/ip/add', { entries: 5, options: { allowPrivate: false, force: false } }, 'entries'],
-    ['/v1/ip/add', { entries: [{ text: '1.1.1.1' }], options: { allowPrivate: 'yes', force: false } }, 'options.allowPrivate'],
+    [
+      '/v1/ip/add',
+      { entries: [{ text: '1.1.1.1' }], options: { allowPrivate: 'yes', force: false } },
+      'options.allowPrivate',
+    ],
     ['/v1/notifications/format', { format: ['html'] }, 'format'],
     ['/v1/notifications/newsletters', { lists: 'product', subscribed: true }, 'lists'],
     ['/v1/notifications/organizations', { org: 'acme', on: 'on' }, 'on'],
     ['/v1/mfa/totp/disable', { code: '123456', acknowledgeLast: 'true' }, 'acknowledgeLast'],
-    ['/v1/keys/ceremony/answer', { ceremonyId: 'x', answer: { response: { id: 'a', rawId: 'a', type: 'other', response: { clientDataJSON: 'x' } } } }, 'answer.response.type'],
+    [
+      '/v1/keys/ceremony/answer',
+      {
+        ceremonyId: 'x',
+        answer: { response: { id: 'a', rawId: 'a', type: 'other', response: { clientDataJSON: 'x' } } },
+      },
+      'answer.response.type',
+    ],
   ])('POST %s with %j is 400 invalid_input naming %s, and reaches nothing', async (path, body, field) => {
     const r = await call(served.url, path, { body: JSON.stringify(body), headers: auth() });
     expect(r.status, r.text).toBe(400);
@@ -327,7 +425,9 @@ describe('every route validates its input', () => {
       expect(r.status, body).toBe(400);
       expect(r.body.error?.code).toBe('invalid_input');
     }
-    expect((await call(served.url, '/v1/notifications/format', { body: '{"format": ', headers: auth() })).body.error?.code).toBe('malformed_json');
+    expect(
+      (await call(served.url, '/v1/notifications/format', { body: '{"format": ', headers: auth() })).body.error?.code,
+    ).toBe('malformed_json');
     const settings = await home.run(['notifications', 'show', '--json']);
     expect(json(settings).format).toBe('html');
   });
@@ -343,10 +443,17 @@ describe('introspection judges the address it is given, for every token alike', 
     const served = await startServe(home);
     try {
       await home.init();
-      const caller = json<{ token: string }>(await home.run(['token', 'create', '--name', 'rs', '--scope', 'tokens:introspect', '--json'])).token;
-      const live = json<{ token: string }>(await home.run(['token', 'create', '--name', 'live', '--scope', 'dns:read', '--json'])).token;
+      const caller = json<{ token: string }>(
+        await home.run(['token', 'create', '--name', 'rs', '--scope', 'tokens:introspect', '--json']),
+      ).token;
+      const live = json<{ token: string }>(
+        await home.run(['token', 'create', '--name', 'live', '--scope', 'dns:read', '--json']),
+      ).token;
       const ask = (token: string, ip: string) =>
-        call(served.url, '/v1/tokens/introspect', { body: new URLSearchParams({ token, ip }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${caller}` } });
+        call(served.url, '/v1/tokens/introspect', {
+          body: new URLSearchParams({ token, ip }).toString(),
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${caller}` },
+        });
       for (let i = 0; i < 35; i++) {
         for (const token of [live, 'acs_garbage']) {
           const r = await ask(token, '\u001b[31mEVIL\u001b[0m<script>');
@@ -372,9 +479,17 @@ describe('a store fault during a batch of introspections', () => {
     const other = () => new Database(`${home.dir}/srv.db`, { timeout: 10_000 });
     try {
       await home.init();
-      const caller = json<{ token: string }>(await home.run(['token', 'create', '--name', 'rs', '--scope', 'tokens:introspect', '--json'])).token;
-      const live = json<{ token: string }>(await home.run(['token', 'create', '--name', 'live', '--scope', 'dns:read', '--json'])).token;
-      const ask = () => call(served.url, '/v1/tokens/introspect', { body: JSON.stringify({ token: live }), headers: { authorization: `Bearer ${caller}` } });
+      const caller = json<{ token: string }>(
+        await home.run(['token', 'create', '--name', 'rs', '--scope', 'tokens:introspect', '--json']),
+      ).token;
+      const live = json<{ token: string }>(
+        await home.run(['token', 'create', '--name', 'live', '--scope', 'dns:read', '--json']),
+      ).token;
+      const ask = () =>
+        call(served.url, '/v1/tokens/introspect', {
+          body: JSON.stringify({ token: live }),
+          headers: { authorization: `Bearer ${caller}` },
+        });
       expect((await ask()).body).toMatchObject({ active: true });
       // The counter a batch reads first disappears (another process drops its table).
       const db = other();
@@ -386,7 +501,9 @@ describe('a store fault during a batch of introspections', () => {
         expect(r.body.error).toEqual({ code: 'internal', message: 'internal server error' });
       }
       expect((await call(served.url, '/healthz', { method: 'GET' })).status).toBe(200);
-      db.exec(`CREATE TABLE change_generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL); INSERT INTO change_generation VALUES (1, ${saved + 1})`);
+      db.exec(
+        `CREATE TABLE change_generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL); INSERT INTO change_generation VALUES (1, ${saved + 1})`,
+      );
       db.close();
       const after = await Promise.all(Array.from({ length: 8 }, ask));
       for (const r of after) expect(r.body).toMatchObject({ active: true });
@@ -402,14 +519,20 @@ describe('plain http only on this machine', () => {
   it('--remote http:// to another host is refused (exit 2) unless --insecure-http', async () => {
     const home = new Home();
     try {
-      for (const url of ['http://acctsec.invalid:7400', 'http://anything.localhost:7400', 'http://127.0.0.1@acctsec.invalid', 'HTTP://ACCTSEC.INVALID']) {
+      for (const url of [
+        'http://acctsec.invalid:7400',
+        'http://anything.localhost:7400',
+        'http://127.0.0.1@acctsec.invalid',
+        'HTTP://ACCTSEC.INVALID',
+      ]) {
         const r = await home.run(['--remote', url, 'status']);
         expect(r.exitCode, url).toBe(2);
         expect(r.stderr).toContain('--insecure-http');
       }
       const insecure = await home.run(['--insecure-http', '--remote', 'http://acctsec.invalid:7400', 'status']);
       expect(insecure.exitCode).toBe(8);
-      for (const ok of ['http://127.0.0.1:9', 'http://localhost:9', 'http://[::1]:9']) expect((await home.run(['--remote', ok, 'status'])).exitCode, ok).toBe(8);
+      for (const ok of ['http://127.0.0.1:9', 'http://localhost:9', 'http://[::1]:9'])
+        expect((await home.run(['--remote', ok, 'status'])).exitCode, ok).toBe(8);
     } finally {
       await home.remove();
     }

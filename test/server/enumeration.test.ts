@@ -21,7 +21,12 @@ async function post(url: string, path: string, body: Body, from: string) {
     headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
   });
   const text = await r.body.text();
-  return { status: r.statusCode, challenge: r.headers['www-authenticate'], retry: r.headers['retry-after'], body: JSON.parse(text) as Record<string, unknown> };
+  return {
+    status: r.statusCode,
+    challenge: r.headers['www-authenticate'],
+    retry: r.headers['retry-after'],
+    body: JSON.parse(text) as Record<string, unknown>,
+  };
 }
 
 const WRONG_TYPES: unknown[] = [1, 0, true, null, [], ['x'], {}, { a: 1 }];
@@ -33,7 +38,11 @@ const WRONG_TYPES: unknown[] = [1, 0, true, null, [], ['x'], {}, { a: 1 }];
  * every wrong type; no body, an array, a string. Well-formed bodies that reach the account are added
  * by each route (a few only: they count toward the throttles of both names alike).
  */
-function shapes(make: (u: string) => Record<string, unknown>, at: 'top' | 'input', limits: Record<string, number>): ((u: string) => Body)[] {
+function shapes(
+  make: (u: string) => Record<string, unknown>,
+  at: 'top' | 'input',
+  limits: Record<string, number>,
+): ((u: string) => Body)[] {
   const inner = (u: string) => (at === 'top' ? make(u) : (make(u).input as Record<string, unknown>));
   const wrap = (u: string, fields: Record<string, unknown>) => (at === 'top' ? fields : { ...make(u), input: fields });
   const out: ((u: string) => Body)[] = [];
@@ -65,7 +74,13 @@ const ROUTES: { path: string; bodies: ((u: string) => Body)[] }[] = [
     path: '/v1/sessions',
     bodies: [
       ...shapes((u) => ({ input: { username: u, password: 'a wrong password' } }), 'input', { password: 4096 }),
-      ...shapes((u) => ({ input: { username: u, password: 'a wrong password', secondFactor: { method: 'totp', code: '123456' } } }), 'input', { password: 4096 }).slice(-6),
+      ...shapes(
+        (u) => ({
+          input: { username: u, password: 'a wrong password', secondFactor: { method: 'totp', code: '123456' } },
+        }),
+        'input',
+        { password: 4096 },
+      ).slice(-6),
       (u) => ({ input: { username: u, password: 'a wrong password', secondFactor: { method: 'totp', code: 1 } } }),
       (u) => ({ input: { username: u, password: 'a wrong password', secondFactor: [] } }),
       // Well-formed: they reach the account (3 of the 5 free sign-in failures of each name).
@@ -76,20 +91,36 @@ const ROUTES: { path: string; bodies: ((u: string) => Body)[] }[] = [
   },
   {
     path: '/v1/sessions/code',
-    bodies: [...shapes((u) => ({ input: { username: u, password: 'a wrong password', method: 'email' } }), 'input', { password: 4096 }), (u) => ({ input: { username: u, password: 'a wrong password', method: 'email' } })],
+    bodies: [
+      ...shapes((u) => ({ input: { username: u, password: 'a wrong password', method: 'email' } }), 'input', {
+        password: 4096,
+      }),
+      (u) => ({ input: { username: u, password: 'a wrong password', method: 'email' } }),
+    ],
   },
   {
     path: '/v1/sessions/key',
-    bodies: [...shapes((u) => ({ input: { username: u, password: 'a wrong password' } }), 'input', { password: 4096 }), (u) => ({ input: { username: u, password: 'a wrong password' } })],
+    bodies: [
+      ...shapes((u) => ({ input: { username: u, password: 'a wrong password' } }), 'input', { password: 4096 }),
+      (u) => ({ input: { username: u, password: 'a wrong password' } }),
+    ],
   },
   {
     path: '/v1/recover/code',
-    bodies: [...shapes((u) => ({ username: u }), 'top', {}), (u) => ({ username: u }), (u) => ({ username: ` ${u.toUpperCase()}` })],
+    bodies: [
+      ...shapes((u) => ({ username: u }), 'top', {}),
+      (u) => ({ username: u }),
+      (u) => ({ username: ` ${u.toUpperCase()}` }),
+    ],
   },
   {
     path: '/v1/recover',
     bodies: [
-      ...shapes((u) => ({ input: { username: u, code: '000000', newPassword: NEW_PASSWORD, method: 'email' } }), 'input', { newPassword: 4096 }),
+      ...shapes(
+        (u) => ({ input: { username: u, code: '000000', newPassword: NEW_PASSWORD, method: 'email' } }),
+        'input',
+        { newPassword: 4096 },
+      ),
       (u) => ({ input: { username: u, code: '000000', newPassword: NEW_PASSWORD, method: 'sms' } }),
       (u) => ({ input: { username: u, code: '000000', newPassword: 'short' } }),
       (u) => ({ input: { username: u, code: '000000', newPassword: `${u} is my new passphrase` } }),
@@ -101,7 +132,10 @@ const ROUTES: { path: string; bodies: ((u: string) => Body)[] }[] = [
   {
     path: '/v1/recover/token',
     bodies: [
-      ...shapes((u) => ({ input: { username: u, token: 'acs_rst_notatoken', newPassword: NEW_PASSWORD } }), 'input', { token: 4096, newPassword: 4096 }),
+      ...shapes((u) => ({ input: { username: u, token: 'acs_rst_notatoken', newPassword: NEW_PASSWORD } }), 'input', {
+        token: 4096,
+        newPassword: 4096,
+      }),
       (u) => ({ input: { username: u, token: 'acs_rst_notatoken', newPassword: NEW_PASSWORD } }),
       (u) => ({ input: { username: u, token: '', newPassword: NEW_PASSWORD } }),
     ],
@@ -145,7 +179,11 @@ describe('sign-in and recovery answer an existing user and an unknown name alike
   }
 
   it('POST /v1/recover/key: a ceremony alike for an existing user and an unknown name, for every body shape', async () => {
-    const bodies = [...shapes((u) => ({ username: u }), 'top', {}), (u: string) => ({ username: u }), (u: string) => ({ username: u.toUpperCase() })];
+    const bodies = [
+      ...shapes((u) => ({ username: u }), 'top', {}),
+      (u: string) => ({ username: u }),
+      (u: string) => ({ username: u.toUpperCase() }),
+    ];
     const seen = async (body: Body, from: string) => {
       const r = await post(served.url, '/v1/recover/key', body, from);
       if (r.status !== 200) return r;
@@ -153,7 +191,16 @@ describe('sign-in and recovery answer an existing user and an unknown name alike
       const options = await post(served.url, '/v1/keys/ceremony/options', { ceremonyId: id }, from);
       const { challenge, ...publicKey } = options.body.publicKey as Record<string, unknown>;
       expect(challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      return { ...r, body: { ...r.body, ceremonyId: id.length, url: (r.body.url as string).replace(id, 'ID'), expiresAt: typeof r.body.expiresAt }, publicKey };
+      return {
+        ...r,
+        body: {
+          ...r.body,
+          ceremonyId: id.length,
+          url: (r.body.url as string).replace(id, 'ID'),
+          expiresAt: typeof r.body.expiresAt,
+        },
+        publicKey,
+      };
     };
     for (const [i, body] of bodies.entries()) {
       const from = `192.0.2.${i % 250}`;
@@ -173,7 +220,8 @@ describe('sign-in and recovery answer an existing user and an unknown name alike
         ['ünïcödé wrong pässwörd', ['--json']],
       ];
       for (const [password, extra] of tries) {
-        const run = (username: string) => local.run(['login', '--username', username, '--no-input', ...extra], { env: { ACCTSEC_PASSWORD: password } });
+        const run = (username: string) =>
+          local.run(['login', '--username', username, '--no-input', ...extra], { env: { ACCTSEC_PASSWORD: password } });
         const [existing, unknown] = [await run('alice'), await run('nobody')];
         expect(existing.exitCode).toBe(3);
         expect(unknown).toEqual(existing);
@@ -205,27 +253,65 @@ describe('a right password from outside the IP list, through acctsec serve (issu
   it('gets the answer of a wrong password; the owner gets a notice naming the address, and the log the reason', async () => {
     const outbox = join(home.dir, '.local/state/acctsec/outbox');
     const before = existsSync(outbox) ? readdirSync(outbox).length : 0;
-    const wrong = await post(served.url, '/v1/sessions', { input: { username: 'alice', password: 'a wrong password' } }, '9.9.9.9');
-    const right = await post(served.url, '/v1/sessions', { input: { username: 'alice', password: PASSWORD } }, '9.9.9.9');
-    expect(wrong).toMatchObject({ status: 401, body: { error: { code: 'auth_failed', message: 'wrong username or password' } } });
+    const wrong = await post(
+      served.url,
+      '/v1/sessions',
+      { input: { username: 'alice', password: 'a wrong password' } },
+      '9.9.9.9',
+    );
+    const right = await post(
+      served.url,
+      '/v1/sessions',
+      { input: { username: 'alice', password: PASSWORD } },
+      '9.9.9.9',
+    );
+    expect(wrong).toMatchObject({
+      status: 401,
+      body: { error: { code: 'auth_failed', message: 'wrong username or password' } },
+    });
     expect(right).toEqual(wrong);
     // Login with an emailed code, and with a key: the right password gets the same answer too. (Four
     // tries in all, so the fifth below is still within the free failures: refusals count as failures.)
-    expect(await post(served.url, '/v1/sessions/code', { input: { username: 'alice', password: PASSWORD, method: 'email' } }, '9.9.9.9')).toEqual(wrong);
-    expect(await post(served.url, '/v1/sessions/key', { input: { username: 'alice', password: PASSWORD } }, '9.9.9.9')).toEqual(wrong);
+    expect(
+      await post(
+        served.url,
+        '/v1/sessions/code',
+        { input: { username: 'alice', password: PASSWORD, method: 'email' } },
+        '9.9.9.9',
+      ),
+    ).toEqual(wrong);
+    expect(
+      await post(served.url, '/v1/sessions/key', { input: { username: 'alice', password: PASSWORD } }, '9.9.9.9'),
+    ).toEqual(wrong);
     // The notice is written after the answer; wait for it.
     const deadline = Date.now() + 5000;
     let notices: string[] = [];
     while (Date.now() < deadline && notices.length < 3) {
-      notices = (existsSync(outbox) ? readdirSync(outbox).sort().slice(before) : []).map((f) => readFileSync(join(outbox, f), 'utf8')).filter((m) => m.includes('outside your IP restriction'));
+      notices = (existsSync(outbox) ? readdirSync(outbox).sort().slice(before) : [])
+        .map((f) => readFileSync(join(outbox, f), 'utf8'))
+        .filter((m) => m.includes('outside your IP restriction'));
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(notices).toHaveLength(3);
     expect(notices[0]).toContain('from 9.9.9.9');
-    const signedIn = await post(served.url, '/v1/sessions', { input: { username: 'alice', password: PASSWORD } }, '8.8.8.8');
+    const signedIn = await post(
+      served.url,
+      '/v1/sessions',
+      { input: { username: 'alice', password: PASSWORD } },
+      '8.8.8.8',
+    );
     expect(signedIn.status).toBe(200);
-    const activity = await request(`${served.url}/v1/activity?limit=20`, { headers: { authorization: `Bearer ${(signedIn.body.session as { token: string }).token}`, 'x-forwarded-for': '8.8.8.8' } });
+    const activity = await request(`${served.url}/v1/activity?limit=20`, {
+      headers: {
+        authorization: `Bearer ${(signedIn.body.session as { token: string }).token}`,
+        'x-forwarded-for': '8.8.8.8',
+      },
+    });
     const events = (await activity.body.json()) as { event: string; detail: Record<string, unknown> }[];
-    expect(events.filter((e) => e.event === 'signin.refused').map((e) => e.detail)).toEqual([{ reason: 'ip' }, { reason: 'ip' }, { reason: 'ip' }]);
+    expect(events.filter((e) => e.event === 'signin.refused').map((e) => e.detail)).toEqual([
+      { reason: 'ip' },
+      { reason: 'ip' },
+      { reason: 'ip' },
+    ]);
   });
 });

@@ -48,12 +48,15 @@ type Path = (string | number)[];
  * refuses arrays (`v.pipe(custom, strictObject)`); such a node stands for its object schema here.
  */
 function normalize(n: Node): Node {
-  const object = n.type === 'custom' ? n.pipe?.find((a) => a.type === 'strict_object' || a.type === 'loose_object') : undefined;
+  const object =
+    n.type === 'custom' ? n.pipe?.find((a) => a.type === 'strict_object' || a.type === 'loose_object') : undefined;
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- without it the pipe item's type is not resolved
   const base = (object as Node | undefined) ?? n;
   return {
     ...base,
-    ...(base.entries ? { entries: Object.fromEntries(Object.entries(base.entries).map(([k, e]) => [k, normalize(e)])) } : {}),
+    ...(base.entries
+      ? { entries: Object.fromEntries(Object.entries(base.entries).map(([k, e]) => [k, normalize(e)])) }
+      : {}),
     ...(base.wrapped ? { wrapped: normalize(base.wrapped) } : {}),
     ...(base.item ? { item: normalize(base.item) } : {}),
   };
@@ -65,7 +68,8 @@ const requirement = (n: Node, action: string): number | undefined => {
 };
 const unwrap = (n: Node): Node => (n.type === 'optional' || n.type === 'nullable' ? unwrap(n.wrapped!) : n);
 const isObjectNode = (n: Node) => n.type === 'strict_object' || n.type === 'loose_object';
-const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isPlainObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** Whether `x` has the JSON type the schema wants, its bounds aside: the fuzzer's own, independent oracle. */
 function fitsType(n: Node, x: unknown): boolean {
@@ -97,13 +101,37 @@ function fitsType(n: Node, x: unknown): boolean {
 // Values.
 
 /** Odd but well-formed text: NUL, bidi controls, zero-width, emoji and ZWJ sequences, combining marks, BOM, noncharacters. */
-const ODD_VALID = ['\u0000', '\u202e', '\u200f', '\u200b', '😀', '👩‍👩‍👧', 'e\u0301', '\ufeff', '\uffff', '\u2028', '𝕏', 'ﷺ', '\r\n', '%00', '${x}', "'; DROP TABLE x; --"];
+const ODD_VALID = [
+  '\u0000',
+  '\u202e',
+  '\u200f',
+  '\u200b',
+  '😀',
+  '👩‍👩‍👧',
+  'e\u0301',
+  '\ufeff',
+  '\uffff',
+  '\u2028',
+  '𝕏',
+  'ﷺ',
+  '\r\n',
+  '%00',
+  '${x}',
+  "'; DROP TABLE x; --",
+];
 /** Lone surrogates: never well-formed UTF-16 (schemas.ts refuses them). */
 const LONE = ['\ud800', '\udbff', '\udc00', '\udfff'];
 
 const validText = (max: number) =>
   fc
-    .array(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.constantFrom(...ODD_VALID), fc.string({ unit: 'binary', maxLength: 8 })), { maxLength: 3 })
+    .array(
+      fc.oneof(
+        fc.string({ unit: 'grapheme', maxLength: 12 }),
+        fc.constantFrom(...ODD_VALID),
+        fc.string({ unit: 'binary', maxLength: 8 }),
+      ),
+      { maxLength: 3 },
+    )
     .map((parts) => parts.join(''))
     .filter((s) => s.length <= max);
 
@@ -114,24 +142,65 @@ const oddText = fc.oneof(
 );
 
 /** Up to ~60 KB of one character; as JSON some are over the 64 KiB body limit (\u0000 takes 6 bytes). */
-const hugeText = fc.tuple(fc.constantFrom('x', 'é', '😀', '\u0000', '\u202e', '\ud800'), fc.integer({ min: 1000, max: 60_000 })).map(([c, n]) => c.repeat(Math.ceil(n / c.length)));
+const hugeText = fc
+  .tuple(fc.constantFrom('x', 'é', '😀', '\u0000', '\u202e', '\ud800'), fc.integer({ min: 1000, max: 60_000 }))
+  .map(([c, n]) => c.repeat(Math.ceil(n / c.length)));
 
 /** 1 to 1000 levels of arrays or objects. */
-const deep = fc.tuple(fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constant(1000)), fc.boolean(), fc.jsonValue({ maxDepth: 0 })).map(([depth, arrays, leaf]) => {
-  let x: unknown = leaf;
-  for (let i = 0; i < depth; i++) x = arrays ? [x] : { a: x };
-  return x;
-});
+const deep = fc
+  .tuple(fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constant(1000)), fc.boolean(), fc.jsonValue({ maxDepth: 0 }))
+  .map(([depth, arrays, leaf]) => {
+    let x: unknown = leaf;
+    for (let i = 0; i < depth; i++) x = arrays ? [x] : { a: x };
+    return x;
+  });
 
 /** Field names no route has, some of them what an attacker tries first. */
 const strangeKey = fc.oneof(
-  fc.constantFrom('extra', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', ' ', 'input.username', '0', 'INPUT', 'Username', '\u0000', '\ud800', '😀', 'a'.repeat(300)),
+  fc.constantFrom(
+    'extra',
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    '',
+    ' ',
+    'input.username',
+    '0',
+    'INPUT',
+    'Username',
+    '\u0000',
+    '\ud800',
+    '😀',
+    'a'.repeat(300),
+  ),
   fc.string({ maxLength: 10 }),
 );
 
 /** Anything JSON can carry, with a bias to the values that most often break a type check. */
 const junk: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom<unknown>(null, true, false, 0, -1, 1.5, 1e300, -0, '', [], {}, 'x', '[]', '{}', 'null', 'true', [[]], [{}], [null]),
+  fc.constantFrom<unknown>(
+    null,
+    true,
+    false,
+    0,
+    -1,
+    1.5,
+    1e300,
+    -0,
+    '',
+    [],
+    {},
+    'x',
+    '[]',
+    '{}',
+    'null',
+    'true',
+    [[]],
+    [{}],
+    [null],
+  ),
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   oddText,
@@ -161,7 +230,9 @@ function validOf(n: Node): fc.Arbitrary<unknown> {
     case 'strict_object':
     case 'loose_object': {
       const keys = Object.keys(n.entries!);
-      const model: Record<string, fc.Arbitrary<unknown>> = Object.fromEntries(keys.map((k) => [k, validOf(n.entries![k]!)]));
+      const model: Record<string, fc.Arbitrary<unknown>> = Object.fromEntries(
+        keys.map((k) => [k, validOf(n.entries![k]!)]),
+      );
       return fc.record(model, { requiredKeys: keys.filter((k) => n.entries![k]!.type !== 'optional') });
     }
     default:
@@ -180,7 +251,10 @@ function defineOwn(target: Record<string | number, unknown>, key: string | numbe
 function setAt(root: unknown, path: Path, value: unknown): unknown {
   if (path.length === 0) return value;
   const [head, ...rest] = path as [string | number, ...Path];
-  const copy = (Array.isArray(root) ? [...(root as unknown[])] : { ...(root as object) }) as Record<string | number, unknown>;
+  const copy = (Array.isArray(root) ? [...(root as unknown[])] : { ...(root as object) }) as Record<
+    string | number,
+    unknown
+  >;
   defineOwn(copy, head, setAt(copy[head], rest, value));
   return copy;
 }
@@ -192,7 +266,10 @@ function deleteAt(root: unknown, path: Path, key: string): unknown {
     return copy;
   }
   const [head, ...rest] = path as [string | number, ...Path];
-  const copy = (Array.isArray(root) ? [...(root as unknown[])] : { ...(root as object) }) as Record<string | number, unknown>;
+  const copy = (Array.isArray(root) ? [...(root as unknown[])] : { ...(root as object) }) as Record<
+    string | number,
+    unknown
+  >;
   defineOwn(copy, head, deleteAt(copy[head], rest, key));
   return copy;
 }
@@ -208,14 +285,17 @@ function slotsOf(n: Node, value: unknown, path: Path, out: Slot[] = []): Slot[] 
   out.push({ path, schema: n, value });
   const inner = unwrap(n);
   if (isObjectNode(inner) && isPlainObject(value)) {
-    for (const [k, e] of Object.entries(inner.entries!)) if (Object.hasOwn(value, k)) slotsOf(e, value[k], [...path, k], out);
+    for (const [k, e] of Object.entries(inner.entries!))
+      if (Object.hasOwn(value, k)) slotsOf(e, value[k], [...path, k], out);
   }
-  if (inner.type === 'array' && Array.isArray(value)) value.forEach((x, i) => slotsOf(inner.item!, x, [...path, i], out));
+  if (inner.type === 'array' && Array.isArray(value))
+    value.forEach((x, i) => slotsOf(inner.item!, x, [...path, i], out));
   return out;
 }
 
 /** valibot's dot path (getDotPath), as the server names a field. */
-const dotPath = (path: Path) => (path.length === 0 ? 'body' : path.reduce<string>((acc, k) => (acc ? `${acc}.${k}` : String(k)), ''));
+const dotPath = (path: Path) =>
+  path.length === 0 ? 'body' : path.reduce<string>((acc, k) => (acc ? `${acc}.${k}` : String(k)), '');
 
 const MUTATIONS = ['wrongType', 'missing', 'extra', 'tooLong', 'surrogate', 'number'] as const;
 type MutationKind = (typeof MUTATIONS)[number];
@@ -233,67 +313,88 @@ interface Mutated {
  * surrogate, a number out of range or not an integer. `root` false: the top level stays an object (a query).
  */
 function mutatedOf(schema: Node, root: boolean): fc.Arbitrary<Mutated> {
-  return fc
-    .record({
-      base: validOf(schema),
-      kind: fc.constantFrom<MutationKind>(...MUTATIONS),
-      pick: fc.nat(),
-      junk,
-      key: strangeKey,
-      overflow: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 60_000 })),
-      char: fc.constantFrom('x', 'é', '😀', '\u0000', '\u202e'),
-      lone: fc.constantFrom(...LONE),
-      n: fc.nat(5),
-    })
-    // The base must be valid, or the mutation would not be its only defect.
-    .filter(({ base }) => v.safeParse(schema as unknown as v.GenericSchema, asSent(base)).success)
-    .map(({ base, kind, pick, junk: j, key, overflow, char, lone, n }): Mutated => {
-      const all = slotsOf(schema, base, []);
-      // A query's top level is always an object: no wrong type there.
-      const slots = all.filter((s) => root || s.path.length > 0);
-      const strings = slots.filter((s) => unwrap(s.schema).type === 'string' && typeof s.value === 'string' && requirement(unwrap(s.schema), 'max_length') !== undefined);
-      const numbers = slots.filter((s) => unwrap(s.schema).type === 'number' && typeof s.value === 'number');
-      const objects = all.filter((s) => isObjectNode(unwrap(s.schema)) && isPlainObject(s.value));
-      const strict = objects.filter((s) => unwrap(s.schema).type === 'strict_object');
-      const required = objects.flatMap((s) =>
-        Object.entries(unwrap(s.schema).entries!)
-          .filter(([k, e]) => e.type !== 'optional' && Object.hasOwn(s.value as object, k))
-          .map(([k]) => ({ ...s, key: k })),
-      );
-      const choose = <T>(list: T[]) => list[pick % list.length]!;
-      if (kind === 'missing' && required.length) {
-        const s = choose(required);
-        return { value: deleteAt(base, s.path, s.key), path: [...s.path, s.key], what: 'a required field removed' };
-      }
-      if ((kind === 'extra' || slots.length === 0) && strict.length) {
-        const s = choose(strict);
-        const k = Object.hasOwn(unwrap(s.schema).entries!, key) ? `${key}_extra` : key;
-        return { value: setAt(base, [...s.path, k], j), path: [...s.path, k], what: 'an unknown field' };
-      }
-      if (kind === 'tooLong' && strings.length) {
-        const s = choose(strings);
-        const max = requirement(unwrap(s.schema), 'max_length')!;
-        return { value: setAt(base, s.path, char.repeat(Math.ceil((max + overflow) / char.length))), path: s.path, what: `a string over ${max} characters` };
-      }
-      if (kind === 'surrogate' && strings.length) {
-        const s = choose(strings);
-        // A high surrogate at the end or a low one at the start can pair with nothing.
-        const odd = lone < '\udc00' ? `${s.value as string}${lone}` : `${lone}${s.value as string}`;
-        return { value: setAt(base, s.path, odd), path: s.path, what: 'a lone surrogate' };
-      }
-      if (kind === 'number' && numbers.length) {
-        const s = choose(numbers);
-        const inner = unwrap(s.schema);
-        const x = s.value as number;
-        const bad = [x + 0.5, (requirement(inner, 'min_value') ?? 0) - 1 - n, (requirement(inner, 'max_value') ?? 0) + 1 + n, 1e21, -1e21][pick % 5]!;
-        return { value: setAt(base, s.path, bad), path: s.path, what: `the number ${bad}` };
-      }
-      // A wrong type (the fallback of every kind that has no place in this value).
-      const s = choose(slots);
-      // When the junk happens to fit, wrapping it makes it wrong: an array fits no scalar or object, an object no array.
-      const wrong = fitsType(s.schema, j) ? (unwrap(s.schema).type === 'array' ? { value: j } : [j]) : j;
-      return { value: setAt(base, s.path, wrong), path: s.path, what: `a wrong type (${Array.isArray(wrong) ? 'array' : wrong === null ? 'null' : typeof wrong})` };
-    });
+  return (
+    fc
+      .record({
+        base: validOf(schema),
+        kind: fc.constantFrom<MutationKind>(...MUTATIONS),
+        pick: fc.nat(),
+        junk,
+        key: strangeKey,
+        overflow: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 60_000 })),
+        char: fc.constantFrom('x', 'é', '😀', '\u0000', '\u202e'),
+        lone: fc.constantFrom(...LONE),
+        n: fc.nat(5),
+      })
+      // The base must be valid, or the mutation would not be its only defect.
+      .filter(({ base }) => v.safeParse(schema as unknown as v.GenericSchema, asSent(base)).success)
+      .map(({ base, kind, pick, junk: j, key, overflow, char, lone, n }): Mutated => {
+        const all = slotsOf(schema, base, []);
+        // A query's top level is always an object: no wrong type there.
+        const slots = all.filter((s) => root || s.path.length > 0);
+        const strings = slots.filter(
+          (s) =>
+            unwrap(s.schema).type === 'string' &&
+            typeof s.value === 'string' &&
+            requirement(unwrap(s.schema), 'max_length') !== undefined,
+        );
+        const numbers = slots.filter((s) => unwrap(s.schema).type === 'number' && typeof s.value === 'number');
+        const objects = all.filter((s) => isObjectNode(unwrap(s.schema)) && isPlainObject(s.value));
+        const strict = objects.filter((s) => unwrap(s.schema).type === 'strict_object');
+        const required = objects.flatMap((s) =>
+          Object.entries(unwrap(s.schema).entries!)
+            .filter(([k, e]) => e.type !== 'optional' && Object.hasOwn(s.value as object, k))
+            .map(([k]) => ({ ...s, key: k })),
+        );
+        const choose = <T>(list: T[]) => list[pick % list.length]!;
+        if (kind === 'missing' && required.length) {
+          const s = choose(required);
+          return { value: deleteAt(base, s.path, s.key), path: [...s.path, s.key], what: 'a required field removed' };
+        }
+        if ((kind === 'extra' || slots.length === 0) && strict.length) {
+          const s = choose(strict);
+          const k = Object.hasOwn(unwrap(s.schema).entries!, key) ? `${key}_extra` : key;
+          return { value: setAt(base, [...s.path, k], j), path: [...s.path, k], what: 'an unknown field' };
+        }
+        if (kind === 'tooLong' && strings.length) {
+          const s = choose(strings);
+          const max = requirement(unwrap(s.schema), 'max_length')!;
+          return {
+            value: setAt(base, s.path, char.repeat(Math.ceil((max + overflow) / char.length))),
+            path: s.path,
+            what: `a string over ${max} characters`,
+          };
+        }
+        if (kind === 'surrogate' && strings.length) {
+          const s = choose(strings);
+          // A high surrogate at the end or a low one at the start can pair with nothing.
+          const odd = lone < '\udc00' ? `${s.value as string}${lone}` : `${lone}${s.value as string}`;
+          return { value: setAt(base, s.path, odd), path: s.path, what: 'a lone surrogate' };
+        }
+        if (kind === 'number' && numbers.length) {
+          const s = choose(numbers);
+          const inner = unwrap(s.schema);
+          const x = s.value as number;
+          const bad = [
+            x + 0.5,
+            (requirement(inner, 'min_value') ?? 0) - 1 - n,
+            (requirement(inner, 'max_value') ?? 0) + 1 + n,
+            1e21,
+            -1e21,
+          ][pick % 5]!;
+          return { value: setAt(base, s.path, bad), path: s.path, what: `the number ${bad}` };
+        }
+        // A wrong type (the fallback of every kind that has no place in this value).
+        const s = choose(slots);
+        // When the junk happens to fit, wrapping it makes it wrong: an array fits no scalar or object, an object no array.
+        const wrong = fitsType(s.schema, j) ? (unwrap(s.schema).type === 'array' ? { value: j } : [j]) : j;
+        return {
+          value: setAt(base, s.path, wrong),
+          path: s.path,
+          what: `a wrong type (${Array.isArray(wrong) ? 'array' : wrong === null ? 'null' : typeof wrong})`,
+        };
+      })
+  );
 }
 
 /** Param names and strange keys with junk or valid values: often invalid, sometimes not. */
@@ -301,7 +402,9 @@ function randomFieldsOf(route: Route): fc.Arbitrary<Record<string, unknown>> {
   const names = route.params.map(([name]) => name);
   const value = (name: string) => fc.oneof(junk, validOf(node(route.params.find(([n]) => n === name)![1])));
   return fc.oneof(
-    fc.record(Object.fromEntries(names.map((name) => [name, value(name)])) as Record<string, fc.Arbitrary<unknown>>, { requiredKeys: [] }),
+    fc.record(Object.fromEntries(names.map((name) => [name, value(name)])) as Record<string, fc.Arbitrary<unknown>>, {
+      requiredKeys: [],
+    }),
     fc.dictionary(names.length ? fc.oneof(fc.constantFrom(...names), strangeKey) : strangeKey, junk, { maxKeys: 4 }),
   );
 }
@@ -325,9 +428,11 @@ interface Call {
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'Application/JSON'];
 
 /** Well-formed UTF-16, as a URL can carry it (a lone surrogate would make encodeURIComponent throw). */
-const wellFormed = (s: string) => s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+const wellFormed = (s: string) =>
+  s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 const queryPair = (key: string, raw: string) => `${encodeURIComponent(wellFormed(key))}=${raw}`;
-const queryOf = (fields: Record<string, unknown>) => Object.entries(fields).map(([k, x]) => queryPair(k, encodeURIComponent(JSON.stringify(x))));
+const queryOf = (fields: Record<string, unknown>) =>
+  Object.entries(fields).map(([k, x]) => queryPair(k, encodeURIComponent(JSON.stringify(x))));
 
 /** How the server reads a query (server.ts queryFields), but with own properties only: an unknown name, `__proto__` too, is refused. */
 function readQuery(query: string): { fields: Record<string, unknown> } | { field: string } {
@@ -359,7 +464,13 @@ function schemaField(route: Route, fields: unknown): string | undefined {
   return checked.success ? undefined : (v.getDotPath(checked.issues[0]) ?? 'body');
 }
 
-const queryCall = (route: Route, pairs: string[], field: string | undefined, what: string, schemaAccepts = false): Call => ({
+const queryCall = (
+  route: Route,
+  pairs: string[],
+  field: string | undefined,
+  what: string,
+  schemaAccepts = false,
+): Call => ({
   method: 'GET',
   path: `${route.path}?${pairs.join('&')}`,
   expect: { code: 'invalid_input', ...(field === undefined ? {} : { field }) },
@@ -367,7 +478,14 @@ const queryCall = (route: Route, pairs: string[], field: string | undefined, wha
   what,
 });
 
-const jsonCall = (route: Route, value: unknown, type: string, field: string | undefined, what: string, schemaAccepts = false): Call => ({
+const jsonCall = (
+  route: Route,
+  value: unknown,
+  type: string,
+  field: string | undefined,
+  what: string,
+  schemaAccepts = false,
+): Call => ({
   method: 'POST',
   path: route.path,
   contentType: type,
@@ -411,10 +529,12 @@ function minimalOf(n: Node): unknown {
 function pitfalls(route: Route): Call[] {
   const schema = node(route.input);
   const base = minimalOf(schema);
-  if (v.safeParse(route.input, base).success === false) throw new Error(`the fuzzer's smallest valid value for ${route.path} is not valid`);
+  if (v.safeParse(route.input, base).success === false)
+    throw new Error(`the fuzzer's smallest valid value for ${route.path} is not valid`);
   const calls: Call[] = [];
   const objects = slotsOf(schema, base, []).filter((s) => isObjectNode(unwrap(s.schema)));
-  const accepted = (x: unknown) => (route.method === 'GET' ? schemaField(route, asSent(x)) === undefined : bodyAccepted(route, asSent(x)));
+  const accepted = (x: unknown) =>
+    route.method === 'GET' ? schemaField(route, asSent(x)) === undefined : bodyAccepted(route, asSent(x));
   const asCall = (value: unknown, field: string, what: string) =>
     route.method === 'GET'
       ? queryCall(route, queryOf(value as Record<string, unknown>), field, what, accepted(value))
@@ -425,17 +545,31 @@ function pitfalls(route: Route): Call[] {
       calls.push(asCall(setAt(base, s.path, [{}]), dotPath(s.path), 'an array for an object'));
     }
     if (unwrap(s.schema).type === 'strict_object' && (s.path.length > 0 || route.method === 'POST')) {
-      calls.push(asCall(setAt(base, [...s.path, '__proto__'], { x: 1 }), dotPath([...s.path, '__proto__']), 'a field named __proto__'));
+      calls.push(
+        asCall(
+          setAt(base, [...s.path, '__proto__'], { x: 1 }),
+          dotPath([...s.path, '__proto__']),
+          'a field named __proto__',
+        ),
+      );
     }
   }
   if (route.method === 'GET') {
     const pairs = queryOf(base as Record<string, unknown>);
-    for (const raw of ['0', '%22x%22', '%7B%7D', '%7B%22x%22%3A1%7D']) calls.push(queryCall(route, [...pairs, `__proto__=${raw}`], '__proto__', 'a parameter named __proto__'));
+    for (const raw of ['0', '%22x%22', '%7B%7D', '%7B%22x%22%3A1%7D'])
+      calls.push(queryCall(route, [...pairs, `__proto__=${raw}`], '__proto__', 'a parameter named __proto__'));
   }
   if (route.form) {
     const pairs = new URLSearchParams(Object.entries(base as Record<string, string>)).toString();
     for (const extra of ['__proto__=x', 'constructor=x', 'token_type_hint=x&__proto__=']) {
-      calls.push({ method: 'POST', path: route.path, contentType: 'application/x-www-form-urlencoded', body: `${pairs}&${extra}`, expect: { code: 'invalid_input' }, what: `a form with ${extra}` });
+      calls.push({
+        method: 'POST',
+        path: route.path,
+        contentType: 'application/x-www-form-urlencoded',
+        body: `${pairs}&${extra}`,
+        expect: { code: 'invalid_input' },
+        what: `a form with ${extra}`,
+      });
     }
   }
   return calls;
@@ -443,7 +577,25 @@ function pitfalls(route: Route): Call[] {
 
 /** Query values that are not JSON, some as raw percent-encoding (a bad escape, a byte that is not UTF-8). */
 const notJson = fc
-  .oneof(fc.constantFrom('', 'abc', '%ZZ', '%ff', '%', '{', '%7B', "'x'", 'undefined', 'NaN', '1e', '%22unterminated', '+', '%00'), fc.string({ maxLength: 8 }).map(encodeURIComponent))
+  .oneof(
+    fc.constantFrom(
+      '',
+      'abc',
+      '%ZZ',
+      '%ff',
+      '%',
+      '{',
+      '%7B',
+      "'x'",
+      'undefined',
+      'NaN',
+      '1e',
+      '%22unterminated',
+      '+',
+      '%00',
+    ),
+    fc.string({ maxLength: 8 }).map(encodeURIComponent),
+  )
   .filter((raw) => {
     try {
       JSON.parse(new URLSearchParams(`k=${raw}`).get('k') ?? '');
@@ -457,33 +609,67 @@ const notJson = fc
 function invalidQueries(route: Route): fc.Arbitrary<Call> {
   const schema = node(route.input);
   const names = route.params.map(([name]) => name);
-  const call = (pairs: string[], field: string | undefined, what: string, schemaAccepts = false) => queryCall(route, pairs, field, what, schemaAccepts);
+  const call = (pairs: string[], field: string | undefined, what: string, schemaAccepts = false) =>
+    queryCall(route, pairs, field, what, schemaAccepts);
   const mutated = mutatedOf(schema, false).map((m) => {
     // A parameter's name travels as URL text (well-formed); the names inside its JSON value as JSON.
     const [first, ...rest] = m.path;
     const field = dotPath(typeof first === 'string' ? [wellFormed(first), ...rest] : m.path);
-    return call(queryOf(m.value as Record<string, unknown>), field, m.what, schemaField(route, asSent(m.value)) === undefined);
+    return call(
+      queryOf(m.value as Record<string, unknown>),
+      field,
+      m.what,
+      schemaField(route, asSent(m.value)) === undefined,
+    );
   });
   const broken = fc
-    .record({ base: validOf(schema), kind: fc.constantFrom('notJson', 'repeated', 'unknown'), pick: fc.nat(), raw: notJson, key: strangeKey, extra: junk })
+    .record({
+      base: validOf(schema),
+      kind: fc.constantFrom('notJson', 'repeated', 'unknown'),
+      pick: fc.nat(),
+      raw: notJson,
+      key: strangeKey,
+      extra: junk,
+    })
     .map(({ base, kind, pick, raw, key, extra }) => {
       const pairs = queryOf(base as Record<string, unknown>);
       const present = Object.keys(base as object);
       if (kind === 'notJson' && names.length) {
         const name = names[pick % names.length]!;
-        return call([...pairs.filter((p) => !p.startsWith(`${encodeURIComponent(name)}=`)), queryPair(name, raw)], name, 'a value that is not JSON');
+        return call(
+          [...pairs.filter((p) => !p.startsWith(`${encodeURIComponent(name)}=`)), queryPair(name, raw)],
+          name,
+          'a value that is not JSON',
+        );
       }
       if (kind === 'repeated' && present.length) {
         const name = present[pick % present.length]!;
-        return call([...pairs, queryPair(name, pick % 2 ? raw : encodeURIComponent(JSON.stringify(extra)))], name, 'a repeated parameter');
+        return call(
+          [...pairs, queryPair(name, pick % 2 ? raw : encodeURIComponent(JSON.stringify(extra)))],
+          name,
+          'a repeated parameter',
+        );
       }
       const k = names.includes(wellFormed(key)) ? `${key}_extra` : wellFormed(key);
-      return call([...pairs, queryPair(k, pick % 2 ? raw : encodeURIComponent(JSON.stringify(extra)))], k, 'an unknown parameter');
+      return call(
+        [...pairs, queryPair(k, pick % 2 ? raw : encodeURIComponent(JSON.stringify(extra)))],
+        k,
+        'an unknown parameter',
+      );
     });
   // Anything at all, kept when the server (reading own properties only) must refuse it. With several
   // defects, which one the answer names is the server's choice: any field will do.
   const random = fc
-    .array(fc.tuple(names.length ? fc.oneof(fc.constantFrom(...names), strangeKey) : strangeKey, fc.oneof(notJson, junk.map((x) => encodeURIComponent(JSON.stringify(x))))), { minLength: 1, maxLength: 4 })
+    .array(
+      fc.tuple(
+        names.length ? fc.oneof(fc.constantFrom(...names), strangeKey) : strangeKey,
+        fc.oneof(
+          notJson,
+          junk.map((x) => encodeURIComponent(JSON.stringify(x))),
+        ),
+      ),
+      { minLength: 1, maxLength: 4 },
+    )
     .map((pairs) => pairs.map(([k, raw]) => queryPair(k, raw)))
     .map((pairs) => {
       const read = readQuery(pairs.join('&'));
@@ -491,7 +677,11 @@ function invalidQueries(route: Route): fc.Arbitrary<Call> {
     })
     .filter(({ refused }) => refused)
     .map(({ pairs }) => call(pairs, undefined, 'random parameters'));
-  return fc.oneof({ arbitrary: mutated, weight: 5 }, { arbitrary: broken, weight: 3 }, { arbitrary: random, weight: 2 });
+  return fc.oneof(
+    { arbitrary: mutated, weight: 5 },
+    { arbitrary: broken, weight: 3 },
+    { arbitrary: random, weight: 2 },
+  );
 }
 
 /** Text that is not JSON: a valid body cut short, with a stray character, with bytes that are not UTF-8. */
@@ -502,14 +692,31 @@ function malformedBodies(route: Route): fc.Arbitrary<Buffer> {
       kind: fc.constantFrom('cut', 'stray', 'bytes', 'fixed'),
       at: fc.nat(),
       stray: fc.constantFrom('{', '}', ',', ':', '"', '\\', 'x', '\u0000', ']', "'", '\ufeff', 'NaN', '\n}'),
-      fixed: fc.constantFrom(' ', '\n', '{', '{"a":1,}', "{'a':1}", '{"a":NaN}', '{"a":undefined}', '\ufeff{}', '{}{}', '[', '{"a":"\\x"}', '{"a":01}', '/* */{}', 'nul', 'tru'),
+      fixed: fc.constantFrom(
+        ' ',
+        '\n',
+        '{',
+        '{"a":1,}',
+        "{'a':1}",
+        '{"a":NaN}',
+        '{"a":undefined}',
+        '\ufeff{}',
+        '{}{}',
+        '[',
+        '{"a":"\\x"}',
+        '{"a":01}',
+        '/* */{}',
+        'nul',
+        'tru',
+      ),
       bytes: fc.constantFrom([0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xfe, 0xff], [0x80]),
     })
     .map(({ base, kind, at, stray, fixed, bytes }) => {
       const i = 1 + (at % Math.max(1, base.length - 1));
       if (kind === 'cut') return Buffer.from(base.slice(0, i));
       if (kind === 'stray') return Buffer.from(base.slice(0, i) + stray + base.slice(i));
-      if (kind === 'bytes') return Buffer.concat([Buffer.from(base.slice(0, i)), Buffer.from(bytes), Buffer.from(base.slice(i))]);
+      if (kind === 'bytes')
+        return Buffer.concat([Buffer.from(base.slice(0, i)), Buffer.from(bytes), Buffer.from(base.slice(i))]);
       return Buffer.from(fixed);
     })
     .filter((raw) => {
@@ -527,16 +734,35 @@ function malformedBodies(route: Route): fc.Arbitrary<Buffer> {
 /** POST: one defect, random fields (kept when invalid), a top level that is no object, text that is not JSON; form bodies where the route takes them. */
 function invalidBodies(route: Route): fc.Arbitrary<Call> {
   const schema = node(route.input);
-  const json = (value: unknown, type: string, field: string | undefined, what: string, schemaAccepts = false) => jsonCall(route, value, type, field, what, schemaAccepts);
+  const json = (value: unknown, type: string, field: string | undefined, what: string, schemaAccepts = false) =>
+    jsonCall(route, value, type, field, what, schemaAccepts);
   const type = fc.constantFrom(...JSON_TYPES);
-  const mutated = fc.tuple(mutatedOf(schema, true), type).map(([m, t]) => json(m.value, t, dotPath(m.path), m.what, bodyAccepted(route, asSent(m.value))));
+  const mutated = fc
+    .tuple(mutatedOf(schema, true), type)
+    .map(([m, t]) => json(m.value, t, dotPath(m.path), m.what, bodyAccepted(route, asSent(m.value))));
   // Several defects, maybe: any field named will do.
   const random = fc
     .tuple(randomFieldsOf(route), type)
     .filter(([fields]) => schemaField(route, asSent(fields)) !== undefined)
     .map(([fields, t]) => json(fields, t, undefined, 'random fields'));
-  const topLevel = fc.tuple(fc.oneof(fc.constantFrom<unknown>(null, [], 5, 'x', true, 0, '', [{}]), deep.filter((x) => Array.isArray(x)), hugeText), type).map(([x, t]) => json(x, t, 'body', 'a top level that is not an object'));
-  const malformed = fc.tuple(malformedBodies(route), type).map(([body, t]): Call => ({ method: 'POST', path: route.path, contentType: t, body, expect: { code: 'malformed_json' }, what: 'text that is not JSON' }));
+  const topLevel = fc
+    .tuple(
+      fc.oneof(
+        fc.constantFrom<unknown>(null, [], 5, 'x', true, 0, '', [{}]),
+        deep.filter((x) => Array.isArray(x)),
+        hugeText,
+      ),
+      type,
+    )
+    .map(([x, t]) => json(x, t, 'body', 'a top level that is not an object'));
+  const malformed = fc.tuple(malformedBodies(route), type).map(([body, t]): Call => ({
+    method: 'POST',
+    path: route.path,
+    contentType: t,
+    body,
+    expect: { code: 'malformed_json' },
+    what: 'text that is not JSON',
+  }));
   const arbitraries = [
     { arbitrary: mutated, weight: 6 },
     { arbitrary: random, weight: 2 },
@@ -549,7 +775,9 @@ function invalidBodies(route: Route): fc.Arbitrary<Call> {
     const pair = fc.tuple(fc.oneof(fc.constantFrom(...names), strangeKey), fc.oneof(oddText, validText(40), hugeText));
     const form = fc
       .oneof(
-        fc.tuple(validOf(node(route.input)), fc.array(pair, { minLength: 1, maxLength: 2 })).map(([base, more]) => [...Object.entries(base as Record<string, string>), ...more]),
+        fc
+          .tuple(validOf(node(route.input)), fc.array(pair, { minLength: 1, maxLength: 2 }))
+          .map(([base, more]) => [...Object.entries(base as Record<string, string>), ...more]),
         fc.array(pair, { maxLength: 4 }),
       )
       .map((pairs) => new URLSearchParams(pairs.map(([k, x]): [string, string] => [wellFormed(k), x])).toString())
@@ -557,7 +785,14 @@ function invalidBodies(route: Route): fc.Arbitrary<Call> {
         const read = readForm(body);
         return 'field' in read || schemaField(route, read.fields) !== undefined;
       })
-      .map((body): Call => ({ method: 'POST', path: route.path, contentType: 'application/x-www-form-urlencoded', body, expect: { code: 'invalid_input' }, what: 'a form body' }));
+      .map((body): Call => ({
+        method: 'POST',
+        path: route.path,
+        contentType: 'application/x-www-form-urlencoded',
+        body,
+        expect: { code: 'invalid_input' },
+        what: 'a form body',
+      }));
     arbitraries.push({ arbitrary: form, weight: 3 });
   }
   return fc.oneof(...arbitraries);
@@ -566,17 +801,39 @@ function invalidBodies(route: Route): fc.Arbitrary<Call> {
 /** Anything for the second server: valid calls too. */
 function arbitraryCalls(route: Route): fc.Arbitrary<Call> {
   const invalid = route.method === 'GET' ? invalidQueries(route) : invalidBodies(route);
-  const valid = validOf(node(route.input)).map(
-    (x): Call =>
-      route.method === 'GET'
-        ? { method: 'GET', path: `${route.path}?${queryOf(x as Record<string, unknown>).join('&')}`, expect: { code: 'invalid_input' }, what: 'valid params' }
-        : { method: 'POST', path: route.path, contentType: 'application/json', body: JSON.stringify(x), expect: { code: 'invalid_input' }, what: 'a valid body' },
+  const valid = validOf(node(route.input)).map((x): Call =>
+    route.method === 'GET'
+      ? {
+          method: 'GET',
+          path: `${route.path}?${queryOf(x as Record<string, unknown>).join('&')}`,
+          expect: { code: 'invalid_input' },
+          what: 'valid params',
+        }
+      : {
+          method: 'POST',
+          path: route.path,
+          contentType: 'application/json',
+          body: JSON.stringify(x),
+          expect: { code: 'invalid_input' },
+          what: 'a valid body',
+        },
   );
-  const random = randomFieldsOf(route).map(
-    (x): Call =>
-      route.method === 'GET'
-        ? { method: 'GET', path: `${route.path}?${queryOf(x).join('&')}`, expect: { code: 'invalid_input' }, what: 'random params' }
-        : { method: 'POST', path: route.path, contentType: 'application/json', body: JSON.stringify(x), expect: { code: 'invalid_input' }, what: 'random fields' },
+  const random = randomFieldsOf(route).map((x): Call =>
+    route.method === 'GET'
+      ? {
+          method: 'GET',
+          path: `${route.path}?${queryOf(x).join('&')}`,
+          expect: { code: 'invalid_input' },
+          what: 'random params',
+        }
+      : {
+          method: 'POST',
+          path: route.path,
+          contentType: 'application/json',
+          body: JSON.stringify(x),
+          expect: { code: 'invalid_input' },
+          what: 'random fields',
+        },
   );
   return fc.oneof({ arbitrary: valid, weight: 2 }, { arbitrary: random, weight: 2 }, { arbitrary: invalid, weight: 2 });
 }
@@ -606,7 +863,10 @@ async function serveWithAdmin(args: string[] = []): Promise<Served> {
     method: 'POST',
     path: '/v1/init',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ input: { username: 'admin', email: 'admin@example.com', password: PASSWORD }, bootstrapSecret: secret }),
+    body: JSON.stringify({
+      input: { username: 'admin', email: 'admin@example.com', password: PASSWORD },
+      bootstrapSecret: secret,
+    }),
   });
   const result = (await init.body.json()) as { account: { role: string }; session: { token: string } };
   expect(init.statusCode).toBe(200);
@@ -627,11 +887,24 @@ function snapshot(s: Served): { tables: Record<string, string[]>; files: string[
   const db = new Database(s.db, { readonly: true, fileMustExist: true });
   try {
     const tables: Record<string, string[]> = {};
-    const schema = db.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name").all() as { type: string; name: string; sql: string | null }[];
+    const schema = db.prepare('SELECT type, name, sql FROM sqlite_master ORDER BY type, name').all() as {
+      type: string;
+      name: string;
+      sql: string | null;
+    }[];
     tables.sqlite_master = schema.map((r) => JSON.stringify(r));
     for (const { name } of schema.filter((r) => r.type === 'table')) {
-      const rows = db.prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`).raw().all() as unknown[][];
-      tables[name] = rows.map((row) => JSON.stringify(row, (_k, x: unknown) => (Buffer.isBuffer(x) ? x.toString('hex') : typeof x === 'bigint' ? String(x) : x))).sort();
+      const rows = db
+        .prepare(`SELECT * FROM "${name.replaceAll('"', '""')}"`)
+        .raw()
+        .all() as unknown[][];
+      tables[name] = rows
+        .map((row) =>
+          JSON.stringify(row, (_k, x: unknown) =>
+            Buffer.isBuffer(x) ? x.toString('hex') : typeof x === 'bigint' ? String(x) : x,
+          ),
+        )
+        .sort();
     }
     const files: string[] = [];
     const walk = (dir: string) => {
@@ -639,7 +912,8 @@ function snapshot(s: Served): { tables: Record<string, string[]>; files: string[
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
         // The database's own files change size with reads (WAL index): its rows are compared above.
-        else if (!/^srv\.db(-wal|-shm|-journal)?$/.test(entry.name)) files.push(`${relative(s.home.dir, path)} ${statSync(path).size}`);
+        else if (!/^srv\.db(-wal|-shm|-journal)?$/.test(entry.name))
+          files.push(`${relative(s.home.dir, path)} ${statSync(path).size}`);
       }
     };
     walk(s.home.dir);
@@ -663,7 +937,12 @@ async function send(s: Served, route: Route, c: Call): Promise<{ status: number;
   // Failed calls from one address soon make every limited route 429: on the second server each call
   // comes from an address of its own, so arbitrary calls reach the service layer instead.
   if (s.spread) headers['x-forwarded-for'] = `198.18.${(sent >> 8) & 255}.${sent & 255}`;
-  const r = await s.pool.request({ method: c.method, path: c.path, headers, ...(c.body === undefined ? {} : { body: c.body }) });
+  const r = await s.pool.request({
+    method: c.method,
+    path: c.path,
+    headers,
+    ...(c.body === undefined ? {} : { body: c.body }),
+  });
   const text = await r.body.text();
   if (r.statusCode >= 500) failedAnswers++;
   return { status: r.statusCode, text };
@@ -673,7 +952,8 @@ const preview = (x: unknown, max = 300) => {
   const text = typeof x === 'string' ? x : Buffer.isBuffer(x) ? x.toString('utf8') : JSON.stringify(x);
   return JSON.stringify(text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text);
 };
-const describeCall = (c: Call) => `${c.method} ${preview(c.path, 200)}${c.body === undefined ? '' : ` ${c.contentType ?? ''} ${preview(c.body)}`} (${c.what})`;
+const describeCall = (c: Call) =>
+  `${c.method} ${preview(c.path, 200)}${c.body === undefined ? '' : ` ${c.contentType ?? ''} ${preview(c.body)}`} (${c.what})`;
 
 /**
  * Findings, one per route and kind of problem with how often it was seen and its shortest example:
@@ -702,7 +982,8 @@ class Findings {
 /** The problem with the strict server's answer to a call its schema refuses, if any. */
 function problemWith(c: Call, status: number, text: string): string | undefined {
   if (status >= 500) return `a server error ${status}`;
-  if (c.body !== undefined && Buffer.byteLength(c.body) > BODY_LIMIT) return status === 413 ? undefined : `${status}, not 413, for a body over ${BODY_LIMIT} bytes`;
+  if (c.body !== undefined && Buffer.byteLength(c.body) > BODY_LIMIT)
+    return status === 413 ? undefined : `${status}, not 413, for a body over ${BODY_LIMIT} bytes`;
   if (c.method === 'GET' && c.path.length > HEADER_LIMIT - 1024 && status === 431) return undefined;
   if (status === 429) return '429 for a call its schema refuses (schema failures must not count toward the limit)';
   if (status !== 400) return `${status}, not 400`;
@@ -712,7 +993,12 @@ function problemWith(c: Call, status: number, text: string): string | undefined 
   if (typeof error.field !== 'string') return 'no field named';
   // A wrong value that is itself an object or array may be refused for a field inside it.
   const expected = c.expect.field;
-  if (expected !== undefined && error.field !== expected && (expected === 'body' || !error.field.startsWith(`${expected}.`))) return '400 naming another field than the wrong one';
+  if (
+    expected !== undefined &&
+    error.field !== expected &&
+    (expected === 'body' || !error.field.startsWith(`${expected}.`))
+  )
+    return '400 naming another field than the wrong one';
   return undefined;
 }
 
@@ -727,7 +1013,9 @@ describe('acctsec serve under fuzzed input (fast-check, every route)', () => {
     before = snapshot(strict);
   });
   afterAll(async () => {
-    console.log(`fuzz: sent ${sent} requests to ${routesHit.size} routes; ${failedAnswers} answers >= 500; ${((Date.now() - started) / 1000).toFixed(1)} s; FUZZ_SEED=${SEED}`);
+    console.log(
+      `fuzz: sent ${sent} requests to ${routesHit.size} routes; ${failedAnswers} answers >= 500; ${((Date.now() - started) / 1000).toFixed(1)} s; FUZZ_SEED=${SEED}`,
+    );
     await Promise.all([stop(strict), stop(loose)]);
   });
 
@@ -745,7 +1033,12 @@ describe('acctsec serve under fuzzed input (fast-check, every route)', () => {
           }
           const r = await send(s, route, c);
           const problem = problemWith(c, r.status, r.text);
-          if (problem) findings.add(route, problem, `${describeCall(c)} → ${r.status} ${preview(r.text)}${c.expect.field === undefined ? '' : ` (expected the field ${JSON.stringify(c.expect.field)})`}`);
+          if (problem)
+            findings.add(
+              route,
+              problem,
+              `${describeCall(c)} → ${r.status} ${preview(r.text)}${c.expect.field === undefined ? '' : ` (expected the field ${JSON.stringify(c.expect.field)})`}`,
+            );
         }),
         { numRuns: STRICT_RUNS, seed: SEED + i, examples: pitfalls(route).map((c) => [c] as [Call]) },
       );
@@ -756,7 +1049,8 @@ describe('acctsec serve under fuzzed input (fast-check, every route)', () => {
 
   it('stores nothing for the calls it refused: every table and file is as before', () => {
     const after = snapshot(strict!);
-    for (const [table, rows] of Object.entries(before.tables)) expect(after.tables[table], `table ${table}`).toEqual(rows);
+    for (const [table, rows] of Object.entries(before.tables))
+      expect(after.tables[table], `table ${table}`).toEqual(rows);
     expect(Object.keys(after.tables)).toEqual(Object.keys(before.tables));
     expect(after.files).toEqual(before.files);
   });
@@ -770,7 +1064,8 @@ describe('acctsec serve under fuzzed input (fast-check, every route)', () => {
       await fc.assert(
         fc.asyncProperty(arbitraryCalls(route), async (c) => {
           const r = await send(s, route, c);
-          if (r.status >= 500) findings.add(route, `a server error ${r.status}`, `${describeCall(c)} → ${r.status} ${preview(r.text)}`);
+          if (r.status >= 500)
+            findings.add(route, `a server error ${r.status}`, `${describeCall(c)} → ${r.status} ${preview(r.text)}`);
         }),
         { numRuns: ARBITRARY_RUNS, seed: SEED + 1000 + i },
       );

@@ -27,11 +27,20 @@ interface Sent {
  * ClientSecretBasic uses to set the same header — so the body carries only what introspection needs.
  * Every request the library sends is kept in `sent`.
  */
-function resourceServer(url: string, callerToken: string | undefined, auth?: client.ClientAuth): { config: client.Configuration; sent: Sent[] } {
+function resourceServer(
+  url: string,
+  callerToken: string | undefined,
+  auth?: client.ClientAuth,
+): { config: client.Configuration; sent: Sent[] } {
   const bearer: client.ClientAuth = (_as, _client, _body, headers) => {
     if (callerToken !== undefined) headers.set('authorization', `Bearer ${callerToken}`);
   };
-  const config = new client.Configuration({ issuer: url, introspection_endpoint: `${url}/v1/tokens/introspect` }, 'resource-server', undefined, auth ?? bearer);
+  const config = new client.Configuration(
+    { issuer: url, introspection_endpoint: `${url}/v1/tokens/introspect` },
+    'resource-server',
+    undefined,
+    auth ?? bearer,
+  );
   client.allowInsecureRequests(config); // plain http, on loopback only
   const sent: Sent[] = [];
   config[client.customFetch] = (u, options) => {
@@ -42,14 +51,21 @@ function resourceServer(url: string, callerToken: string | undefined, auth?: cli
 }
 
 /** What the library throws for an answer it does not take: its code, and the HTTP response behind it. */
-async function rejection(p: Promise<unknown>): Promise<{ error: Error & { code?: string; status?: number; cause?: unknown }; status: number; body: unknown }> {
+async function rejection(
+  p: Promise<unknown>,
+): Promise<{ error: Error & { code?: string; status?: number; cause?: unknown }; status: number; body: unknown }> {
   const error = (await p.then(
     () => {
       throw new Error('the library accepted the answer');
     },
     (e: unknown) => e,
   )) as Error & { code?: string; status?: number; cause?: unknown; response?: Response };
-  const response = error instanceof client.WWWAuthenticateChallengeError ? error.response : error.cause instanceof Response ? error.cause : undefined;
+  const response =
+    error instanceof client.WWWAuthenticateChallengeError
+      ? error.response
+      : error.cause instanceof Response
+        ? error.cause
+        : undefined;
   if (!response) throw error;
   return { error, status: response.status, body: response.bodyUsed ? undefined : await response.json() };
 }
@@ -60,7 +76,10 @@ async function introspect(config: client.Configuration, token: string): Promise<
     return await client.tokenIntrospection(config, token);
   } catch (e) {
     const { error, status, body } = await rejection(Promise.reject(e instanceof Error ? e : new Error(String(e))));
-    throw new Error(`the library refused the answer (${error.name} ${error.code ?? ''}): HTTP ${status} ${JSON.stringify(body)}`, { cause: e });
+    throw new Error(
+      `the library refused the answer (${error.name} ${error.code ?? ''}): HTTP ${status} ${JSON.stringify(body)}`,
+      { cause: e },
+    );
   }
 }
 
@@ -82,7 +101,11 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
   };
   /** Raw form-encoded introspection, for what the library does not show (headers, error bodies). */
   const rawIntrospect = (token: string, headers: Record<string, string> = {}) =>
-    request(`${url}/v1/tokens/introspect`, { method: 'POST', body: new URLSearchParams({ token }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+    request(`${url}/v1/tokens/introspect`, {
+      method: 'POST',
+      body: new URLSearchParams({ token }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    });
 
   let caller = '';
   let rs: ReturnType<typeof resourceServer>;
@@ -91,7 +114,9 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     ({ server, url } = await startServe(home, ['--introspection-rate', String(RATE)]));
     server.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     home.env.ACCTSEC_REMOTE = url;
-    const r = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const r = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     caller = (await create('rs', ['tokens:introspect'])).token;
     rs = resourceServer(url, caller);
@@ -102,7 +127,7 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     await home.remove();
   });
 
-  it('a live token is active, with the RFC 7662 members and ours, and exp is the token\'s expiry', async () => {
+  it("a live token is active, with the RFC 7662 members and ours, and exp is the token's expiry", async () => {
     const created = await create('svc', ['dns:read', 'account:read']);
     const r = await client.tokenIntrospection(rs.config, created.token);
     expect(r).toMatchObject({ active: true, scope: 'dns:read account:read', username: 'alice', token_type: 'Bearer' });
@@ -113,7 +138,13 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     expect(r.iat).toBeLessThanOrEqual(epochSeconds());
     expect(r.exp!).toBeGreaterThan(r.iat!);
     // Our members beside the RFC's.
-    expect(r).toMatchObject({ account: 'alice', scopes: ['dns:read', 'account:read'], resources: [], expiresAt: created.expiresAt, deprecated: false });
+    expect(r).toMatchObject({
+      account: 'alice',
+      scopes: ['dns:read', 'account:read'],
+      resources: [],
+      expiresAt: created.expiresAt,
+      deprecated: false,
+    });
     // `sub` is the account's: the caller's own token (alice's too) has the same one.
     const self = await client.tokenIntrospection(rs.config, caller);
     expect(self).toMatchObject({ active: true, sub: r.sub, scope: 'tokens:introspect' });
@@ -121,10 +152,12 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     expect(await client.tokenIntrospection(rs.config, created.token, { token_type_hint: 'access_token' })).toEqual(r);
   });
 
-  it('the library sends a form-encoded POST with the caller\'s Bearer credential, and the server takes it', async () => {
+  it("the library sends a form-encoded POST with the caller's Bearer credential, and the server takes it", async () => {
     const created = await create('form', ['dns:read']);
     const before = rs.sent.length;
-    expect((await client.tokenIntrospection(rs.config, created.token, { token_type_hint: 'access_token' })).active).toBe(true);
+    expect(
+      (await client.tokenIntrospection(rs.config, created.token, { token_type_hint: 'access_token' })).active,
+    ).toBe(true);
     const req = rs.sent[before]!;
     expect(req.url).toBe(`${url}/v1/tokens/introspect`);
     expect(req.method).toBe('POST');
@@ -132,7 +165,10 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     expect(req.headers.accept).toBe('application/json');
     expect(req.headers.authorization).toBe(`Bearer ${caller}`);
     expect(req.body).toBeInstanceOf(URLSearchParams);
-    expect(Object.fromEntries(req.body as URLSearchParams)).toEqual({ token: created.token, token_type_hint: 'access_token' });
+    expect(Object.fromEntries(req.body as URLSearchParams)).toEqual({
+      token: created.token,
+      token_type_hint: 'access_token',
+    });
   });
 
   it('a revoked token and garbage are { active: false } and nothing else', async () => {
@@ -140,7 +176,12 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     expect((await client.tokenIntrospection(rs.config, created.token)).active).toBe(true);
     const revoke = await home.run(['token', 'revoke', 'to-revoke', '--no-input']);
     expect(revoke.exitCode, revoke.stderr).toBe(0);
-    for (const token of [created.token, 'garbage', `acs_${'A'.repeat(38)}`, created.token.slice(0, -1) + (created.token.endsWith('A') ? 'B' : 'A')]) {
+    for (const token of [
+      created.token,
+      'garbage',
+      `acs_${'A'.repeat(38)}`,
+      created.token.slice(0, -1) + (created.token.endsWith('A') ? 'B' : 'A'),
+    ]) {
       const r = await client.tokenIntrospection(rs.config, token);
       expect(r, token).toStrictEqual({ active: false });
     }
@@ -148,14 +189,15 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
 
   // openid-client's default client authentication for a client without a secret, None() (RFC 6749
   // §2.3.1), sends `client_id=...` in the form: the server ignores it (RFC 6749 §3.2).
-  it('the library\'s default None() client authentication (client_id in the body) is accepted', async () => {
+  it("the library's default None() client authentication (client_id in the body) is accepted", async () => {
     const withClientId = resourceServer(url, undefined, client.None());
-    withClientId.config[client.customFetch] = (u, options) => fetch(u, { ...(options as RequestInit), headers: { ...options.headers, authorization: `Bearer ${caller}` } });
+    withClientId.config[client.customFetch] = (u, options) =>
+      fetch(u, { ...(options as RequestInit), headers: { ...options.headers, authorization: `Bearer ${caller}` } });
     const created = await create('none-auth', ['dns:read']);
     expect((await client.tokenIntrospection(withClientId.config, created.token)).active).toBe(true);
   });
 
-  it('without the caller\'s credential the library fails on the 401 challenge, WWW-Authenticate: Bearer', async () => {
+  it("without the caller's credential the library fails on the 401 challenge, WWW-Authenticate: Bearer", async () => {
     const created = await create('anonymous', ['dns:read']);
     const anonymous = resourceServer(url, undefined);
     const { error, status } = await rejection(client.tokenIntrospection(anonymous.config, created.token));
@@ -170,12 +212,16 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
 
   it('a caller token without the scope tokens:introspect gets 403 missing_scope', async () => {
     const reader = await create('no-introspect', ['account:read']);
-    const { error, status, body } = await rejection(client.tokenIntrospection(resourceServer(url, reader.token).config, reader.token));
+    const { error, status, body } = await rejection(
+      client.tokenIntrospection(resourceServer(url, reader.token).config, reader.token),
+    );
     expect(status).toBe(403);
     // RFC 6750 §3.1: the challenge names the error and the scope, and the library reads it.
     expect(error).toBeInstanceOf(client.WWWAuthenticateChallengeError);
     expect(error.cause).toEqual([{ scheme: 'bearer', parameters: { realm: 'acctsec', error: 'insufficient_scope' } }]);
-    expect(body).toEqual({ error: { code: 'missing_scope', message: 'the access token lacks the scope tokens:introspect' } });
+    expect(body).toEqual({
+      error: { code: 'missing_scope', message: 'the access token lacks the scope tokens:introspect' },
+    });
   });
 
   it('100 inactive answers in a row (under the rate) do not make the next active check fail', async () => {
@@ -237,7 +283,7 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     const answers = await Promise.all(
       Array.from({ length: 4 * RATE }, async (_, i) => {
         const r = await rawIntrospect(`garbage-${i}`, { authorization: `Bearer ${flood.flooder}` });
-        return { status: r.statusCode, body: (await r.body.json()), retryAfter: r.headers['retry-after'] };
+        return { status: r.statusCode, body: await r.body.json(), retryAfter: r.headers['retry-after'] };
       }),
     );
     const ok = answers.filter((a) => a.status === 200);
@@ -251,7 +297,9 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     expect(flood.throttled.length).toBeGreaterThan(0);
     const first = flood.throttled[0]!;
     expect(Number(first.retryAfter)).toBeGreaterThan(0);
-    expect(first.body).toMatchObject({ error: { code: 'throttled', message: expect.stringContaining('from this caller') as unknown } });
+    expect(first.body).toMatchObject({
+      error: { code: 'throttled', message: expect.stringContaining('from this caller') as unknown },
+    });
   });
 
   // The route is also `limited` per address for failed caller credentials; a caller's own 429s must
@@ -264,7 +312,10 @@ describe('POST /v1/tokens/introspect through openid-client (RFC 7662)', () => {
     expect(await introspect(second.config, live.token)).toMatchObject({ active: true, scope: 'dns:read' });
     // The flooder's bucket refills (RATE a second): it is answered again.
     await sleep(Number(flood.throttled[0]!.retryAfter) * 1000 + 100);
-    expect(await introspect(resourceServer(url, flood.flooder).config, live.token)).toMatchObject({ active: true, scope: 'dns:read' });
+    expect(await introspect(resourceServer(url, flood.flooder).config, live.token)).toMatchObject({
+      active: true,
+      scope: 'dns:read',
+    });
   });
 
   it('logs nothing unexpected', () => {

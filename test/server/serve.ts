@@ -18,7 +18,11 @@ export interface Served {
  */
 export async function startServe(home: Home, args: string[] = [], db = 'srv.db'): Promise<Served> {
   const dbPath = `${home.dir}/${db}`;
-  const server = execa('node', [BIN, 'serve', '--db', dbPath, '--listen', '127.0.0.1:0', ...args], { env: home.env, extendEnv: false, reject: false });
+  const server = execa('node', [BIN, 'serve', '--db', dbPath, '--listen', '127.0.0.1:0', ...args], {
+    env: home.env,
+    extendEnv: false,
+    reject: false,
+  });
   let err = '';
   server.stderr?.on('data', (c: Buffer) => (err += c.toString()));
   const url = await new Promise<string>((resolve, reject) => {

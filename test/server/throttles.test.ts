@@ -34,7 +34,11 @@ describe('acctsec serve throttles (issue #15)', () => {
     await home.remove();
   });
 
-  async function post(path: string, body: unknown, from?: string): Promise<{ status: number; body: { error?: { code: string } } }> {
+  async function post(
+    path: string,
+    body: unknown,
+    from?: string,
+  ): Promise<{ status: number; body: { error?: { code: string } } }> {
     const r = await pool.request({
       method: 'POST',
       path,
@@ -43,7 +47,8 @@ describe('acctsec serve throttles (issue #15)', () => {
     });
     return { status: r.statusCode, body: (await r.body.json()) as { error?: { code: string } } };
   }
-  const signIn = (username: string, password: string, from?: string) => post('/v1/sessions', { input: { username, password } }, from);
+  const signIn = (username: string, password: string, from?: string) =>
+    post('/v1/sessions', { input: { username, password } }, from);
 
   it('40 parallel right-password sign-ins all succeed, and the address is not blocked after', async () => {
     const results = await Promise.all(Array.from({ length: 40 }, () => signIn('alice', PASSWORD)));
@@ -52,7 +57,9 @@ describe('acctsec serve throttles (issue #15)', () => {
   });
 
   it('200 parallel wrong passwords for one account: exactly 5 are checked (401), the rest are throttled (429)', async () => {
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => signIn('bob', `wrong guess ${i}`, '198.51.100.7')));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => signIn('bob', `wrong guess ${i}`, '198.51.100.7')),
+    );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(5);
     expect(statuses.filter((s) => s === 429)).toHaveLength(195);
@@ -68,7 +75,12 @@ describe('acctsec serve throttles (issue #15)', () => {
   });
 
   it(`120,000 distinct forwarded addresses (2.4 times the cap), each failing once, keep the server under ${RSS_LIMIT_MB} MB resident`, async () => {
-    const fail = (i: number) => post('/v1/keys/ceremony/options', { ceremonyId: 'no-such-ceremony' }, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    const fail = (i: number) =>
+      post(
+        '/v1/keys/ceremony/options',
+        { ceremonyId: 'no-such-ceremony' },
+        `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      );
     for (let start = 0; start < 120_000; start += 500) {
       const batch = await Promise.all(Array.from({ length: 500 }, (_, k) => fail(start + k)));
       expect(batch.every((r) => r.status === 404)).toBe(true);

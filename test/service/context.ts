@@ -21,7 +21,9 @@ export const PASSWORD = 'correct horse battery staple';
 export const TEST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
 /** A service context over an in-memory database, with a clock the test moves by hand. */
-export function testContext(options: { hasher?: PasswordHasher; mailer?: Mailer } = {}): ServiceContext & { clock: { t: number; advance(ms: number): void }; backgroundFailures: string[] } {
+export function testContext(
+  options: { hasher?: PasswordHasher; mailer?: Mailer } = {},
+): ServiceContext & { clock: { t: number; advance(ms: number): void }; backgroundFailures: string[] } {
   const clock = {
     t: Date.parse('2026-11-23T10:00:00Z'),
     advance(ms: number) {
@@ -37,7 +39,9 @@ export function testContext(options: { hasher?: PasswordHasher; mailer?: Mailer 
     policy: { ...defaultPolicy },
     hasher: options.hasher ?? argon2Hasher(TEST_ARGON2),
     keyring: { key: () => key },
-    mailer: options.mailer ?? createMailer({ from: DEFAULT_FROM, outboxDir: join(tmpdir(), `acctsec-outbox-${process.pid}`) }),
+    mailer:
+      options.mailer ??
+      createMailer({ from: DEFAULT_FROM, outboxDir: join(tmpdir(), `acctsec-outbox-${process.pid}`) }),
     background: createBackground((line) => backgroundFailures.push(line)),
     factors: FACTORS,
     backgroundFailures,

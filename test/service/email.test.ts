@@ -1,11 +1,30 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthFailed, Conflict, Forbidden, IdentityRequired, InvalidInput, Throttled, Unavailable } from '../../src/errors.js';
+import {
+  AuthFailed,
+  Conflict,
+  Forbidden,
+  IdentityRequired,
+  InvalidInput,
+  Throttled,
+  Unavailable,
+} from '../../src/errors.js';
 import { createMailer, DEFAULT_FROM, type Delivery } from '../../src/mail/mailer.js';
 import { accountStatus, changePassword } from '../../src/service/accounts.js';
 import { beginEmailMfa, confirmEmailMfa, disableEmailMfa, resendEmailMfa } from '../../src/service/email-mfa.js';
-import { notificationSettings, setMailFormat, setNewsletters, setOrganization } from '../../src/service/notifications.js';
-import { addRecoveryEmail, confirmRecoveryEmail, recoverWithCode, RECOVERY_SENT, sendRecoveryCode } from '../../src/service/recovery-emails.js';
+import {
+  notificationSettings,
+  setMailFormat,
+  setNewsletters,
+  setOrganization,
+} from '../../src/service/notifications.js';
+import {
+  addRecoveryEmail,
+  confirmRecoveryEmail,
+  recoverWithCode,
+  RECOVERY_SENT,
+  sendRecoveryCode,
+} from '../../src/service/recovery-emails.js';
 import { mfaOverview, sendFactorCode } from '../../src/service/second-factors.js';
 import { authenticate } from '../../src/service/sessions.js';
 import { sendSignInCode, signIn } from '../../src/service/sign-in.js';
@@ -25,7 +44,14 @@ afterAll(() => smtp.stop());
 /** A service context whose mail goes to the loopback SMTP server. */
 async function setup() {
   const deliveries: Delivery[] = [];
-  const ctx = testContext({ mailer: createMailer({ smtp: smtp.url(), from: DEFAULT_FROM, outboxDir: '/nonexistent', onDelivery: (d) => deliveries.push(d) }) });
+  const ctx = testContext({
+    mailer: createMailer({
+      smtp: smtp.url(),
+      from: DEFAULT_FROM,
+      outboxDir: '/nonexistent',
+      onDelivery: (d) => deliveries.push(d),
+    }),
+  });
   const { auth, token } = await withAlice(ctx);
   return { ctx, auth, token, deliveries, mark: smtp.messages.length };
 }
@@ -47,7 +73,11 @@ describe('email codes as a second factor (SPEC §4.2)', () => {
     expect(sent.notices?.[0]).toContain('NIST SP 800-63B rev 4 does not count email');
     expect(deliveries.at(-1)).toMatchObject({ via: 'smtp', to: [ALICE] });
     await confirmEmailMfa(ctx, auth, await smtp.code(ALICE, mark), {});
-    expect(mfaOverview(ctx, auth.account).methods.find((m) => m.type === 'email')).toMatchObject({ type: 'email', enabled: true, address: ALICE });
+    expect(mfaOverview(ctx, auth.account).methods.find((m) => m.type === 'email')).toMatchObject({
+      type: 'email',
+      enabled: true,
+      address: ALICE,
+    });
     await expect(beginEmailMfa(ctx, auth, { password: PASSWORD }, {})).rejects.toBeInstanceOf(Conflict);
   });
 
@@ -56,10 +86,17 @@ describe('email codes as a second factor (SPEC §4.2)', () => {
     const e = await beginTotpEnrollment(ctx, auth, { password: PASSWORD }, {});
     await confirmTotpEnrollment(ctx, auth, hotp(base32Decode(e.secret), Math.floor(ctx.now() / 30_000)), {});
     ctx.clock.advance(60_000);
-    const err = (await beginEmailMfa(ctx, auth, { password: PASSWORD }, {}).catch((x: unknown) => x)) as IdentityRequired;
+    const err = (await beginEmailMfa(ctx, auth, { password: PASSWORD }, {}).catch(
+      (x: unknown) => x,
+    )) as IdentityRequired;
     expect(err).toBeInstanceOf(IdentityRequired);
     expect(err.accepts).toEqual({ password: false, methods: ['totp'] });
-    const sent = await beginEmailMfa(ctx, auth, { secondFactor: { method: 'totp', code: hotp(base32Decode(e.secret), Math.floor(ctx.now() / 30_000)) } }, {});
+    const sent = await beginEmailMfa(
+      ctx,
+      auth,
+      { secondFactor: { method: 'totp', code: hotp(base32Decode(e.secret), Math.floor(ctx.now() / 30_000)) } },
+      {},
+    );
     expect(sent.sentTo).toBe('a***@example.com');
     await confirmEmailMfa(ctx, auth, await smtp.code(ALICE, mark + 1), {});
   });
@@ -91,10 +128,15 @@ describe('email codes as a second factor (SPEC §4.2)', () => {
     await sendSignInCode(ctx, { username: 'alice', password: PASSWORD, method: 'email' }, {});
     const next = await smtp.code(ALICE, mark + 2);
     // An outstanding code still holds the next send back.
-    const err = (await sendSignInCode(ctx, { username: 'alice', password: PASSWORD, method: 'email' }, {}).catch((x: unknown) => x)) as Throttled;
+    const err = (await sendSignInCode(ctx, { username: 'alice', password: PASSWORD, method: 'email' }, {}).catch(
+      (x: unknown) => x,
+    )) as Throttled;
     expect(err).toBeInstanceOf(Throttled);
     expect(err.message).toContain('still on its way');
-    expect((await signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'email', code: next } }, {})).status).toBe('signed-in');
+    expect(
+      (await signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'email', code: next } }, {}))
+        .status,
+    ).toBe('signed-in');
   });
 
   it('a code expires after 10 minutes', async () => {
@@ -126,12 +168,20 @@ describe('email codes as a second factor (SPEC §4.2)', () => {
     const { ctx, mark } = await enabledEmail();
     const r = await signIn(ctx, { username: 'alice', password: PASSWORD }, {});
     expect(r.status === 'second-factor-required' && r.methods.map((m) => m.id)).toEqual(['email']);
-    await expect(sendSignInCode(ctx, { username: 'alice', password: 'wrong one entirely', method: 'email' }, {})).rejects.toBeInstanceOf(AuthFailed);
+    await expect(
+      sendSignInCode(ctx, { username: 'alice', password: 'wrong one entirely', method: 'email' }, {}),
+    ).rejects.toBeInstanceOf(AuthFailed);
     await sendSignInCode(ctx, { username: 'alice', password: PASSWORD, method: 'email' }, {});
     const code = await smtp.code(ALICE, mark + 2);
-    const ok = await signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'email', code } }, {});
+    const ok = await signIn(
+      ctx,
+      { username: 'alice', password: PASSWORD, secondFactor: { method: 'email', code } },
+      {},
+    );
     expect(ok.status).toBe('signed-in');
-    await expect(signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'email', code } }, {})).rejects.toBeInstanceOf(AuthFailed);
+    await expect(
+      signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'email', code } }, {}),
+    ).rejects.toBeInstanceOf(AuthFailed);
   });
 
   it('disable: a code is sent first; the last method needs an explicit yes', async () => {
@@ -150,7 +200,10 @@ describe('email codes as a second factor (SPEC §4.2)', () => {
     expect(mfaOverview(ctx, auth.account).methods.find((m) => m.type === 'email')?.allowedByPolicy).toBe(false);
     await sendSignInCode(ctx, { username: 'alice', password: PASSWORD, method: 'email' }, {});
     const code = await smtp.code(ALICE, mark + 2);
-    expect((await signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'email', code } }, {})).status).toBe('signed-in');
+    expect(
+      (await signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'email', code } }, {}))
+        .status,
+    ).toBe('signed-in');
     const other = await setup();
     other.ctx.policy.allowEmailMfa = false;
     await expect(beginEmailMfa(other.ctx, other.auth, { password: PASSWORD }, {})).rejects.toBeInstanceOf(Forbidden);
@@ -163,7 +216,9 @@ describe('email codes as a second factor (SPEC §4.2)', () => {
         s.close(() => resolve(p));
       });
     });
-    const ctx = testContext({ mailer: createMailer({ smtp: `smtp://127.0.0.1:${port}`, from: DEFAULT_FROM, outboxDir: '/nonexistent' }) });
+    const ctx = testContext({
+      mailer: createMailer({ smtp: `smtp://127.0.0.1:${port}`, from: DEFAULT_FROM, outboxDir: '/nonexistent' }),
+    });
     const { auth } = await withAlice(ctx);
     const err = (await beginEmailMfa(ctx, auth, { password: PASSWORD }, {}).catch((x: unknown) => x)) as Unavailable;
     expect(err).toBeInstanceOf(Unavailable);
@@ -185,9 +240,27 @@ describe('security notifications (SPEC §8)', () => {
     expect(notices[0]!.parsed.html).toBeTruthy();
     expect(notices[0]!.parsed.text).toContain('password was changed');
 
-    setMailFormat(ctx, authenticate(ctx, (await signIn(ctx, { username: 'alice', password: 'a much better passphrase' }, {}) as { session: { token: string } }).session.token), 'text');
+    setMailFormat(
+      ctx,
+      authenticate(
+        ctx,
+        (
+          (await signIn(ctx, { username: 'alice', password: 'a much better passphrase' }, {})) as {
+            session: { token: string };
+          }
+        ).session.token,
+      ),
+      'text',
+    );
     const before = smtp.messages.length;
-    const auth2 = authenticate(ctx, (await signIn(ctx, { username: 'alice', password: 'a much better passphrase' }, {}) as { session: { token: string } }).session.token);
+    const auth2 = authenticate(
+      ctx,
+      (
+        (await signIn(ctx, { username: 'alice', password: 'a much better passphrase' }, {})) as {
+          session: { token: string };
+        }
+      ).session.token,
+    );
     await changePassword(ctx, auth2, { current: 'a much better passphrase', next: 'another fine passphrase' }, {});
     const plain = await smtp.last(ALICE, before);
     expect(plain.parsed.html).toBe(false);
@@ -200,7 +273,9 @@ describe('security notifications (SPEC §8)', () => {
     const e = await beginTotpEnrollment(ctx, auth, { password: PASSWORD }, {});
     await confirmTotpEnrollment(ctx, auth, hotp(base32Decode(e.secret), Math.floor(ctx.now() / 30_000)), {});
     const notices = smtp.messages.slice(mark).filter((m) => m.to.includes(ALICE));
-    expect(notices.map((m) => m.parsed.subject)).toEqual(['acctsec security notice: the authenticator app was turned on as a second factor']);
+    expect(notices.map((m) => m.parsed.subject)).toEqual([
+      'acctsec security notice: the authenticator app was turned on as a second factor',
+    ]);
   });
 });
 
@@ -209,7 +284,9 @@ describe('a token creation notice', () => {
     const { ctx, auth, mark } = await setup();
     await createToken(ctx, auth, { name: 'ci', scopes: ['dns:read'], resources: [] }, undefined, {});
     const notices = smtp.messages.slice(mark).filter((m) => m.to.includes(ALICE));
-    expect(notices.map((m) => m.parsed.subject)).toEqual(['acctsec security notice: a personal access token "ci" was created (scopes: dns:read)']);
+    expect(notices.map((m) => m.parsed.subject)).toEqual([
+      'acctsec security notice: a personal access token "ci" was created (scopes: dns:read)',
+    ]);
   });
 });
 
@@ -241,12 +318,21 @@ describe('recovery addresses and `recover` (SPEC §8)', () => {
     expect(sendRecoveryCode(ctx, 'alice')).toEqual({ message: RECOVERY_SENT });
     expect(sendRecoveryCode(ctx, 'nobody')).toEqual({ message: RECOVERY_SENT });
     const code = await smtp.code('backup@example.org', mark + 1);
-    await expect(recoverWithCode(ctx, { username: 'nobody', code, newPassword: 'a brand new passphrase' }, {})).rejects.toThrow('wrong or expired recovery code');
-    await expect(recoverWithCode(ctx, { username: 'alice', code, newPassword: 'short' }, {})).rejects.toBeInstanceOf(InvalidInput);
-    expect(await recoverWithCode(ctx, { username: 'alice', code, newPassword: 'a brand new passphrase' }, {})).toEqual({ username: 'alice', revokedSessions: 1 });
+    await expect(
+      recoverWithCode(ctx, { username: 'nobody', code, newPassword: 'a brand new passphrase' }, {}),
+    ).rejects.toThrow('wrong or expired recovery code');
+    await expect(recoverWithCode(ctx, { username: 'alice', code, newPassword: 'short' }, {})).rejects.toBeInstanceOf(
+      InvalidInput,
+    );
+    expect(await recoverWithCode(ctx, { username: 'alice', code, newPassword: 'a brand new passphrase' }, {})).toEqual({
+      username: 'alice',
+      revokedSessions: 1,
+    });
     expect(() => authenticate(ctx, token)).toThrow(AuthFailed);
     expect((await signIn(ctx, { username: 'alice', password: 'a brand new passphrase' }, {})).status).toBe('signed-in');
-    await expect(recoverWithCode(ctx, { username: 'alice', code, newPassword: 'yet another passphrase' }, {})).rejects.toThrow('wrong or expired recovery code');
+    await expect(
+      recoverWithCode(ctx, { username: 'alice', code, newPassword: 'yet another passphrase' }, {}),
+    ).rejects.toThrow('wrong or expired recovery code');
   });
 
   it('an unverified address receives no recovery code', async () => {

@@ -3,7 +3,15 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureKeyFile, keyCheck, keyMatches, keyringFrom, open, parseKey, seal } from '../../src/service/encryption.js';
+import {
+  ensureKeyFile,
+  keyCheck,
+  keyMatches,
+  keyringFrom,
+  open,
+  parseKey,
+  seal,
+} from '../../src/service/encryption.js';
 
 describe('at-rest encryption (AES-256-GCM)', () => {
   const key = randomBytes(32);
@@ -40,8 +48,16 @@ describe('at-rest encryption (AES-256-GCM)', () => {
   });
 
   it('ACCTSEC_ENCRYPTION_KEY (base64 or hex) overrides the file; a short key is refused naming the variable', () => {
-    expect(keyringFrom({ keyPath: '/nonexistent', envKey: key.toString('base64') }).key().equals(key)).toBe(true);
-    expect(keyringFrom({ keyPath: '/nonexistent', envKey: key.toString('hex') }).key().equals(key)).toBe(true);
+    expect(
+      keyringFrom({ keyPath: '/nonexistent', envKey: key.toString('base64') })
+        .key()
+        .equals(key),
+    ).toBe(true);
+    expect(
+      keyringFrom({ keyPath: '/nonexistent', envKey: key.toString('hex') })
+        .key()
+        .equals(key),
+    ).toBe(true);
     expect(() => keyringFrom({ keyPath: '/nonexistent', envKey: 'c2hvcnQ=' }).key()).toThrow(/ACCTSEC_ENCRYPTION_KEY/);
   });
 

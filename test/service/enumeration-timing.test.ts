@@ -1,7 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailer, DEFAULT_FROM } from '../../src/mail/mailer.js';
-import { addRecoveryEmail, confirmRecoveryEmail, recoverWithCode, sendRecoveryCode } from '../../src/service/recovery-emails.js';
+import {
+  addRecoveryEmail,
+  confirmRecoveryEmail,
+  recoverWithCode,
+  sendRecoveryCode,
+} from '../../src/service/recovery-emails.js';
 import { beginKeyRecovery } from '../../src/service/security-keys.js';
 import { signIn } from '../../src/service/sign-in.js';
 import { argon2Hasher } from '../../src/service/password-hashing.js';
@@ -61,7 +66,10 @@ function judge(name: string, a: number[], b: number[], floor: number): Verdict {
 }
 
 /** ms of each variant, over ROUNDS rounds in a random order; `between` runs unmeasured after each round. */
-async function measure(variants: Record<string, () => Promise<unknown>>, between: () => Promise<void>): Promise<Record<string, number[]>> {
+async function measure(
+  variants: Record<string, () => Promise<unknown>>,
+  between: () => Promise<void>,
+): Promise<Record<string, number[]>> {
   const names = Object.keys(variants);
   const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -90,15 +98,20 @@ async function expectSameTime(
     const times = await measure(variants, options.between);
     verdicts = [];
     for (let i = 0; i < names.length; i++) {
-      for (let j = i + 1; j < names.length; j++) verdicts.push(judge(`${names[i]} / ${names[j]}`, times[names[i]!]!, times[names[j]!]!, options.floor));
+      for (let j = i + 1; j < names.length; j++)
+        verdicts.push(judge(`${names[i]} / ${names[j]}`, times[names[i]!]!, times[names[j]!]!, options.floor));
     }
     const detect = options.detect(times);
-    console.log(`run ${run}: ${verdicts.map((v) => `${v.pair}: medians ${v.medians.map((m) => m.toFixed(3)).join(' / ')} ms, difference ${v.difference.toFixed(3)} < ${v.threshold.toFixed(3)} ms?`).join('; ')} (must see ${detect.toFixed(2)} ms)`);
+    console.log(
+      `run ${run}: ${verdicts.map((v) => `${v.pair}: medians ${v.medians.map((m) => m.toFixed(3)).join(' / ')} ms, difference ${v.difference.toFixed(3)} < ${v.threshold.toFixed(3)} ms?`).join('; ')} (must see ${detect.toFixed(2)} ms)`,
+    );
     // Conclusive when every pair either can see `detect` ms or already differs beyond its noise.
     if (verdicts.every((v) => v.threshold < detect || v.difference >= v.threshold)) break;
-    if (run === 3) throw new Error(`too noisy to tell ${detect.toFixed(2)} ms apart in three runs: ${JSON.stringify(verdicts)}`);
+    if (run === 3)
+      throw new Error(`too noisy to tell ${detect.toFixed(2)} ms apart in three runs: ${JSON.stringify(verdicts)}`);
   }
-  for (const v of verdicts) expect(v.difference, `${v.pair}: medians ${v.medians.join(' / ')} ms`).toBeLessThan(v.threshold);
+  for (const v of verdicts)
+    expect(v.difference, `${v.pair}: medians ${v.medians.join(' / ')} ms`).toBeLessThan(v.threshold);
   return verdicts;
 }
 
@@ -108,7 +121,9 @@ const MAIL_SEND_MS = 3;
 describe('the measurement', () => {
   it('tells an answer of 4 ms from one of 1 ms (the difference issue #15 measured for recover)', async () => {
     const slow = { one: () => sleep(1), four: () => sleep(4) };
-    await expect(expectSameTime(slow, { floor: 0.25, detect: () => MAIL_SEND_MS, between: async () => undefined })).rejects.toThrow(/expected .* to be less than/);
+    await expect(
+      expectSameTime(slow, { floor: 0.25, detect: () => MAIL_SEND_MS, between: async () => undefined }),
+    ).rejects.toThrow(/expected .* to be less than/);
   }, 120_000);
 });
 
@@ -121,12 +136,20 @@ describe('answers take the same time for every username (issue #15)', () => {
 
   /** alice with a verified recovery address (mail through the test SMTP server), bob without one. */
   async function withAndWithoutAddress() {
-    const ctx = testContext({ mailer: createMailer({ smtp: smtp.url(), from: DEFAULT_FROM, outboxDir: '/nonexistent' }) });
+    const ctx = testContext({
+      mailer: createMailer({ smtp: smtp.url(), from: DEFAULT_FROM, outboxDir: '/nonexistent' }),
+    });
     const { auth } = await withAlice(ctx);
     const mark = smtp.messages.length;
     await addRecoveryEmail(ctx, auth, 'backup@example.org', undefined, {});
     await confirmRecoveryEmail(ctx, auth, 'backup@example.org', await smtp.code('backup@example.org', mark), {});
-    insertAccount(ctx.db, { username: 'bob', email: 'bob@example.com', role: 'user', passwordHash: 'x', now: ctx.now() });
+    insertAccount(ctx.db, {
+      username: 'bob',
+      email: 'bob@example.com',
+      role: 'user',
+      passwordHash: 'x',
+      now: ctx.now(),
+    });
     return ctx;
   }
 
@@ -170,13 +193,16 @@ describe('answers take the same time for every username (issue #15)', () => {
       },
     );
     // Every round's code reached the address: answering first did not lose the mail.
-    expect(smtp.messages.filter((m) => m.to.includes('backup@example.org')).length - before).toBeGreaterThanOrEqual(ROUNDS);
+    expect(smtp.messages.filter((m) => m.to.includes('backup@example.org')).length - before).toBeGreaterThanOrEqual(
+      ROUNDS,
+    );
     expect(ctx.backgroundFailures).toEqual([]);
   }, 300_000);
 
   it('recover --code with a wrong code: a user with a recovery address, one without, and an unknown name', async () => {
     const ctx = await withAndWithoutAddress();
-    const wrong = (username: string) => () => recoverWithCode(ctx, { username, code: '000000', newPassword: 'a brand new passphrase' }, {});
+    const wrong = (username: string) => () =>
+      recoverWithCode(ctx, { username, code: '000000', newPassword: 'a brand new passphrase' }, {});
     await expectSameTime(
       { 'with address': wrong('alice'), 'without address': wrong('bob'), unknown: wrong('nobody') },
       { floor: 0.25, detect: () => MAIL_SEND_MS, between: async () => ctx.clock.advance(2 * HOUR) },
@@ -187,7 +213,13 @@ describe('answers take the same time for every username (issue #15)', () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
     await register(ctx, auth, 'blue');
-    insertAccount(ctx.db, { username: 'bob', email: 'bob@example.com', role: 'user', passwordHash: 'x', now: ctx.now() });
+    insertAccount(ctx.db, {
+      username: 'bob',
+      email: 'bob@example.com',
+      role: 'user',
+      passwordHash: 'x',
+      now: ctx.now(),
+    });
     await expectSameTime(
       {
         'with key': () => beginKeyRecovery(ctx, 'alice', RP),

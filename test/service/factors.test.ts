@@ -15,11 +15,18 @@ import { PASSWORD, testContext, withAlice } from './context.js';
 // context, and the CLI's plain-data kinds (src/factor-kinds.ts) name the same methods.
 
 describe('the factor registry', () => {
-  it('lists the same methods as the CLI\'s factor kinds, in the same order, each with its kind', () => {
+  it("lists the same methods as the CLI's factor kinds, in the same order, each with its kind", () => {
     expect(FACTORS.map((f) => f.id)).toEqual(FACTOR_KINDS.map((k) => k.id));
     for (const f of FACTORS) {
       const kind = factorKind(f.id)!;
-      expect({ id: f.id, label: f.label, name: f.name, answer: f.answer, confirmsIdentity: f.confirmsIdentity, authenticator: f.authenticator }).toEqual({
+      expect({
+        id: f.id,
+        label: f.label,
+        name: f.name,
+        answer: f.answer,
+        confirmsIdentity: f.confirmsIdentity,
+        authenticator: f.authenticator,
+      }).toEqual({
         id: kind.id,
         label: kind.label,
         name: kind.name,
@@ -48,10 +55,15 @@ describe('the factor registry', () => {
     expect(mfaOverview(withoutKeys, auth.account).methods.map((m) => m.type)).toEqual(['totp', 'email']);
   });
 
-  it('admin reset-mfa removes through the registry: every method\'s removeAll runs', async () => {
+  it("admin reset-mfa removes through the registry: every method's removeAll runs", async () => {
     const ctx = testContext();
     const { auth: admin } = await withAlice(ctx);
-    const created = await createUser(ctx, admin, { username: 'uma', email: 'uma@example.com', reason: 'new hire', printToken: true }, {});
+    const created = await createUser(
+      ctx,
+      admin,
+      { username: 'uma', email: 'uma@example.com', reason: 'new hire', printToken: true },
+      {},
+    );
     await recoverWithResetToken(ctx, { username: 'uma', token: created.resetToken!, newPassword: PASSWORD }, {});
     const signedIn = await signIn(ctx, { username: 'uma', password: PASSWORD }, {});
     const uma = authenticate(ctx, signedIn.status === 'signed-in' ? signedIn.session.token : '');
@@ -59,7 +71,13 @@ describe('the factor registry', () => {
     await confirmTotpEnrollment(ctx, uma, totpCode(base32Decode(enrolment.secret), ctx.now()), {});
     expect(countRecoveryCodes(ctx.db, uma.account.id)).toBe(10);
     const called: string[] = [];
-    const spying = { ...ctx, factors: FACTORS.map((f) => ({ ...f, removeAll: (c: ServiceContext, id: number) => (called.push(f.id), f.removeAll(c, id)) })) };
+    const spying = {
+      ...ctx,
+      factors: FACTORS.map((f) => ({
+        ...f,
+        removeAll: (c: ServiceContext, id: number) => (called.push(f.id), f.removeAll(c, id)),
+      })),
+    };
     await resetMfa(spying, admin, 'uma', { reason: 'lost phone, ticket 42' }, {});
     expect(called).toEqual(FACTORS.map((f) => f.id));
     expect(mfaOverview(ctx, uma.account).methods.every((m) => !m.enabled)).toBe(true);

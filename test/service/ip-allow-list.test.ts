@@ -36,11 +36,15 @@ describe('parsing entries', () => {
   });
 
   it('warns about host bits in the IPv6 range an IPv4-mapped prefix shorter than /96 is', () => {
-    expect(parseEntry('::ffff:203.0.113.9/64', { allowPrivate: true }).hostBitsWarning).toBe('::ffff:203.0.113.9/64 has host bits set: stored as ::/64');
+    expect(parseEntry('::ffff:203.0.113.9/64', { allowPrivate: true }).hostBitsWarning).toBe(
+      '::ffff:203.0.113.9/64 has host bits set: stored as ::/64',
+    );
   });
 
   it('warns naming both forms when host bits are set', () => {
-    expect(parseEntry('8.8.8.8/24', { allowPrivate: false }).hostBitsWarning).toBe('8.8.8.8/24 has host bits set: stored as 8.8.8.0/24');
+    expect(parseEntry('8.8.8.8/24', { allowPrivate: false }).hostBitsWarning).toBe(
+      '8.8.8.8/24 has host bits set: stored as 8.8.8.0/24',
+    );
     expect(parseEntry('8.8.8.0/24', { allowPrivate: false }).hostBitsWarning).toBeUndefined();
   });
 
@@ -132,7 +136,14 @@ describe('matching', () => {
   async function withList(entries: string[]) {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
-    await setIp(ctx, auth, entries.map((text) => ({ text })), { allowPrivate: true, force: true }, undefined, {});
+    await setIp(
+      ctx,
+      auth,
+      entries.map((text) => ({ text })),
+      { allowPrivate: true, force: true },
+      undefined,
+      {},
+    );
     return { ctx, auth };
   }
 
@@ -174,7 +185,17 @@ describe('changing the list', () => {
   it('a batch with one bad entry changes nothing and names the entry and its line', async () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
-    const err = await addIp(ctx, auth, [{ text: '8.8.8.0/24', where: 'line 1 of f' }, { text: '999.1.1.1', where: 'line 2 of f' }], { allowPrivate: false, force: false }, undefined, {}).catch((e: unknown) => e);
+    const err = await addIp(
+      ctx,
+      auth,
+      [
+        { text: '8.8.8.0/24', where: 'line 1 of f' },
+        { text: '999.1.1.1', where: 'line 2 of f' },
+      ],
+      { allowPrivate: false, force: false },
+      undefined,
+      {},
+    ).catch((e: unknown) => e);
     expect((err as Error).message).toBe('"999.1.1.1" (line 2 of f) is not an IP address or CIDR range');
     expect(checkIp(ctx, auth.account, '1.1.1.1').restricted).toBe(false);
   });
@@ -184,7 +205,14 @@ describe('changing the list', () => {
     const { auth } = await withAlice(ctx);
     const opts = { allowPrivate: false, force: false };
     await addIp(ctx, auth, [{ text: '8.8.8.8' }, { text: '1.1.1.1' }], opts, undefined, {});
-    const change = await addIp(ctx, auth, [{ text: '1.1.1.1/32' }, { text: '8.8.8.0/24' }, { text: '8.8.8.9' }], opts, undefined, {});
+    const change = await addIp(
+      ctx,
+      auth,
+      [{ text: '1.1.1.1/32' }, { text: '8.8.8.0/24' }, { text: '8.8.8.9' }],
+      opts,
+      undefined,
+      {},
+    );
     expect(change.added).toEqual(['8.8.8.0/24']);
     expect(change.skipped).toEqual([
       { cidr: '1.1.1.1/32', reason: 'already in the list' },
@@ -199,10 +227,25 @@ describe('changing the list', () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
     const opts = { allowPrivate: false, force: true };
-    await expect(setIp(ctx, auth, [{ text: '8.8.8.0/24' }, { text: '10.0.0.0/8' }], opts, undefined, {})).rejects.toThrow('is in the private (RFC 1918) range');
-    await expect(setIp(ctx, auth, [{ text: '8.8.8.0/24', allowPrivate: true }, { text: '2002::/16' }], opts, undefined, {})).rejects.toThrow('6to4');
-    await setIp(ctx, auth, [{ text: '8.8.8.0/24' }, { text: '10.0.0.0/8', allowPrivate: true }, { text: '2002::/16', allowPrivate: true }], opts, undefined, {});
-    expect(listIp(ctx, auth.account).map((e) => [e.cidr, e.nonPublic]).sort()).toEqual([
+    await expect(
+      setIp(ctx, auth, [{ text: '8.8.8.0/24' }, { text: '10.0.0.0/8' }], opts, undefined, {}),
+    ).rejects.toThrow('is in the private (RFC 1918) range');
+    await expect(
+      setIp(ctx, auth, [{ text: '8.8.8.0/24', allowPrivate: true }, { text: '2002::/16' }], opts, undefined, {}),
+    ).rejects.toThrow('6to4');
+    await setIp(
+      ctx,
+      auth,
+      [{ text: '8.8.8.0/24' }, { text: '10.0.0.0/8', allowPrivate: true }, { text: '2002::/16', allowPrivate: true }],
+      opts,
+      undefined,
+      {},
+    );
+    expect(
+      listIp(ctx, auth.account)
+        .map((e) => [e.cidr, e.nonPublic])
+        .sort(),
+    ).toEqual([
       ['10.0.0.0/8', 'is in the private (RFC 1918) range'],
       ['2002::/16', 'is in the 6to4 (RFC 3056) range'],
       ['8.8.8.0/24', null],
@@ -212,11 +255,37 @@ describe('changing the list', () => {
   it('the lock-out guard refuses a change that excludes the current address, unless forced', async () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
-    const add = (force: boolean, origin = {}) => addIp(ctx, auth, [{ text: '8.8.8.0/24' }], { allowPrivate: false, force, currentIp: '9.9.9.9' }, undefined, origin);
+    const add = (force: boolean, origin = {}) =>
+      addIp(
+        ctx,
+        auth,
+        [{ text: '8.8.8.0/24' }],
+        { allowPrivate: false, force, currentIp: '9.9.9.9' },
+        undefined,
+        origin,
+      );
     await expect(add(false)).rejects.toBeInstanceOf(Forbidden);
     await expect(add(false, { ip: '9.9.9.9' })).rejects.toBeInstanceOf(Forbidden);
-    await expect(addIp(ctx, auth, [{ text: '8.8.8.0/24' }], { allowPrivate: false, force: false, currentIp: '8.8.8.7' }, undefined, {})).resolves.toBeDefined();
-    await expect(removeIp(ctx, auth, [{ text: '8.8.8.0/24' }], { allowPrivate: false, force: false, currentIp: '9.9.9.9' }, undefined, {})).resolves.toBeDefined();
+    await expect(
+      addIp(
+        ctx,
+        auth,
+        [{ text: '8.8.8.0/24' }],
+        { allowPrivate: false, force: false, currentIp: '8.8.8.7' },
+        undefined,
+        {},
+      ),
+    ).resolves.toBeDefined();
+    await expect(
+      removeIp(
+        ctx,
+        auth,
+        [{ text: '8.8.8.0/24' }],
+        { allowPrivate: false, force: false, currentIp: '9.9.9.9' },
+        undefined,
+        {},
+      ),
+    ).resolves.toBeDefined();
     expect((await add(true)).added).toEqual(['8.8.8.0/24']);
   });
 
@@ -224,7 +293,9 @@ describe('changing the list', () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
     ctx.clock.advance(HOUR);
-    await expect(addIp(ctx, auth, [{ text: '8.8.8.8' }], { allowPrivate: false, force: false }, undefined, {})).rejects.toThrow(/confirm your identity/);
+    await expect(
+      addIp(ctx, auth, [{ text: '8.8.8.8' }], { allowPrivate: false, force: false }, undefined, {}),
+    ).rejects.toThrow(/confirm your identity/);
     await addIp(ctx, auth, [{ text: '8.8.8.8' }], { allowPrivate: false, force: false }, { password: PASSWORD }, {});
   });
 
@@ -232,7 +303,9 @@ describe('changing the list', () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
     await addIp(ctx, auth, [{ text: '8.8.8.0/24' }], { allowPrivate: false, force: true }, undefined, {});
-    await expect(signIn(ctx, { username: 'alice', password: PASSWORD }, { ip: '9.9.9.9' })).rejects.toThrow(new AuthFailed(WRONG_CREDENTIALS));
+    await expect(signIn(ctx, { username: 'alice', password: PASSWORD }, { ip: '9.9.9.9' })).rejects.toThrow(
+      new AuthFailed(WRONG_CREDENTIALS),
+    );
     expect((await signIn(ctx, { username: 'alice', password: PASSWORD }, { ip: '8.8.8.8' })).status).toBe('signed-in');
     expect((await signIn(ctx, { username: 'alice', password: PASSWORD }, {})).status).toBe('signed-in');
     const refused = ctx.db.prepare("SELECT detail FROM activity WHERE event = 'signin.refused'").all();

@@ -21,9 +21,21 @@ const SEED = 17;
  * trimmed before reading, so an input is compared with Python's answer for the trimmed text.
  */
 const DELIBERATE: { refusal: string; why: string; applies: (text: string) => boolean }[] = [
-  { refusal: 'zone id', why: 'fe80::1%eth0: the zone is an interface of one host, meaningless in a list; dropping it would make two addresses one', applies: (t) => t.includes('%') },
-  { refusal: 'netmask', why: '1.2.3.0/255.255.255.0 or /0.0.0.255: one way to write a range, the prefix length', applies: (t) => t.split('/')[1]?.includes('.') === true },
-  { refusal: 'over 100 characters', why: 'no address or range is; only padding such as /000…024 makes one', applies: (t) => t.length > 100 },
+  {
+    refusal: 'zone id',
+    why: 'fe80::1%eth0: the zone is an interface of one host, meaningless in a list; dropping it would make two addresses one',
+    applies: (t) => t.includes('%'),
+  },
+  {
+    refusal: 'netmask',
+    why: '1.2.3.0/255.255.255.0 or /0.0.0.255: one way to write a range, the prefix length',
+    applies: (t) => t.split('/')[1]?.includes('.') === true,
+  },
+  {
+    refusal: 'over 100 characters',
+    why: 'no address or range is; only padding such as /000…024 makes one',
+    applies: (t) => t.length > 100,
+  },
 ];
 
 function deliberate(text: string): string | undefined {
@@ -48,11 +60,20 @@ describe("IP parsing agrees with Python's ipaddress", () => {
   const corpus = ipCorpus(SEED, 3600);
   // Entries without a prefix are client addresses too (ip check, --current-ip, a token's caller).
   const entryTexts = [...new Set(corpus.entries.flatMap((e) => [e, e.trim()]))];
-  const addressTexts = [...new Set([...corpus.entries.filter((e) => !e.includes('/')), ...corpus.pairs.map(([, a]) => a)].flatMap((a) => [a, a.trim()]))];
+  const addressTexts = [
+    ...new Set(
+      [...corpus.entries.filter((e) => !e.includes('/')), ...corpus.pairs.map(([, a]) => a)].flatMap((a) => [
+        a,
+        a.trim(),
+      ]),
+    ),
+  ];
   let python: { entry: Map<string, string | null>; address: Map<string, string | null>; pairs: (boolean | null)[] };
 
   beforeAll(async () => {
-    const r = await execa(PYTHON, [ORACLE], { input: JSON.stringify({ entries: entryTexts, addresses: addressTexts, pairs: corpus.pairs }) });
+    const r = await execa(PYTHON, [ORACLE], {
+      input: JSON.stringify({ entries: entryTexts, addresses: addressTexts, pairs: corpus.pairs }),
+    });
     const answers = JSON.parse(r.stdout) as Answers;
     python = {
       entry: new Map(entryTexts.map((t, i) => [t, answers.entries[i]!])),
@@ -67,12 +88,14 @@ describe("IP parsing agrees with Python's ipaddress", () => {
     const judge = (text: string, ours: string | null, theirs: Map<string, string | null>) => {
       const why = deliberate(text);
       if (why) {
-        if (ours !== null) disagreements.push(`${JSON.stringify(text)}: accepted as ${ours}, but refused on purpose (${why})`);
+        if (ours !== null)
+          disagreements.push(`${JSON.stringify(text)}: accepted as ${ours}, but refused on purpose (${why})`);
         if (theirs.get(text.trim()) !== null) counts.deliberate.set(why, (counts.deliberate.get(why) ?? 0) + 1);
         return;
       }
       const expected = theirs.get(text.trim()) ?? null;
-      if (ours !== expected) disagreements.push(`${JSON.stringify(text)}: acctsec ${ours ?? 'refuses'}, Python ${expected ?? 'refuses'}`);
+      if (ours !== expected)
+        disagreements.push(`${JSON.stringify(text)}: acctsec ${ours ?? 'refuses'}, Python ${expected ?? 'refuses'}`);
       if (text !== text.trim() && expected !== null && theirs.get(text) === null) counts.trimmed++;
     };
     for (const text of corpus.entries) {
@@ -82,7 +105,12 @@ describe("IP parsing agrees with Python's ipaddress", () => {
       else counts.accepted++;
       judge(text, ours, python.entry);
     }
-    for (const text of addressTexts) judge(text, attempt(() => parseAddress(text, 'address').toString()), python.address);
+    for (const text of addressTexts)
+      judge(
+        text,
+        attempt(() => parseAddress(text, 'address').toString()),
+        python.address,
+      );
     console.log(
       `ip differential: ${counts.entries} entries (${counts.accepted} accepted, ${counts.refused} refused) and ${addressTexts.length} addresses, ` +
         `${disagreements.length} disagreements; trimmed then read: ${counts.trimmed}; deliberate refusals Python accepts: ` +
@@ -108,12 +136,15 @@ describe("IP parsing agrees with Python's ipaddress", () => {
         ours = isAllowedById(ctx, auth.account.id, address);
       }
       const theirs = python.pairs[i]!;
-      if (ours !== theirs) disagreements.push(`${address} in ${network} (stored as ${cidr}): acctsec ${ours}, Python ${theirs}`);
+      if (ours !== theirs)
+        disagreements.push(`${address} in ${network} (stored as ${cidr}): acctsec ${ours}, Python ${theirs}`);
       if (theirs === null) counts.refused++;
       else if (theirs) counts.inside++;
       else counts.outside++;
     });
-    console.log(`ip differential: ${corpus.pairs.length} (network, address) pairs: ${counts.inside} in, ${counts.outside} out, ${counts.refused} refused; ${disagreements.length} disagreements`);
+    console.log(
+      `ip differential: ${corpus.pairs.length} (network, address) pairs: ${counts.inside} in, ${counts.outside} out, ${counts.refused} refused; ${disagreements.length} disagreements`,
+    );
     expect(disagreements).toEqual([]);
     expect(counts.inside).toBeGreaterThan(300);
     expect(counts.outside).toBeGreaterThan(300);

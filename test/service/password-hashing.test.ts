@@ -24,12 +24,24 @@ for h, pw in json.load(sys.stdin):
         out.append(type(e).__name__)
 print(json.dumps(out))`;
   // Hashes and passwords on stdin, never as arguments.
-  return JSON.parse(execFileSync(PYTHON, ['-c', script], { input: JSON.stringify(pairs), encoding: 'utf8' })) as (true | string)[];
+  return JSON.parse(execFileSync(PYTHON, ['-c', script], { input: JSON.stringify(pairs), encoding: 'utf8' })) as (
+    true | string
+  )[];
 }
 
 /** The reference implementation's encoded hash (`argon2 SALT -id -e`, password on stdin). */
 function referenceHash(password: string, salt: string): string {
-  const args = [salt, '-id', '-t', String(DEFAULT_ARGON2.timeCost), '-k', String(DEFAULT_ARGON2.memoryCost), '-p', String(DEFAULT_ARGON2.parallelism), '-e'];
+  const args = [
+    salt,
+    '-id',
+    '-t',
+    String(DEFAULT_ARGON2.timeCost),
+    '-k',
+    String(DEFAULT_ARGON2.memoryCost),
+    '-p',
+    String(DEFAULT_ARGON2.parallelism),
+    '-e',
+  ];
   return execFileSync('argon2', args, { input: password, encoding: 'utf8' }).trim();
 }
 
@@ -41,16 +53,20 @@ describe('password hashes in the PHC string format (issue #17)', () => {
     expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
     // The npm package's own order is what argon2-cffi refuses: the test can tell the two apart.
     const npmOrder = stored.replace('m=19456,t=2,p=1', 'm=19456,p=1,t=2');
-    expect(pythonVerifies([
-      [stored, PASSWORD],
-      [stored, `${PASSWORD}!`],
-      [npmOrder, PASSWORD],
-    ])).toEqual([true, 'VerifyMismatchError', 'VerificationError']);
+    expect(
+      pythonVerifies([
+        [stored, PASSWORD],
+        [stored, `${PASSWORD}!`],
+        [npmOrder, PASSWORD],
+      ]),
+    ).toEqual([true, 'VerifyMismatchError', 'VerificationError']);
   });
 
   it('is, character for character, what the Argon2 reference CLI encodes for the same salt and password', async () => {
     const salt = 'acctsec-ref-salt';
-    const ours = standardPhc(await argon2.hash(PASSWORD, { type: argon2.argon2id, ...DEFAULT_ARGON2, salt: Buffer.from(salt) }));
+    const ours = standardPhc(
+      await argon2.hash(PASSWORD, { type: argon2.argon2id, ...DEFAULT_ARGON2, salt: Buffer.from(salt) }),
+    );
     const reference = referenceHash(PASSWORD, salt);
     expect(ours).toBe(reference);
     // and the reference's string verifies here
@@ -70,7 +86,7 @@ describe('password hashes in the PHC string format (issue #17)', () => {
     expect(pythonVerifies([[rewritten, PASSWORD]])).toEqual([true]);
   });
 
-  it('an account with no password yet (`!`) takes as long to refuse as one with a password (one hash at today\'s cost)', async () => {
+  it("an account with no password yet (`!`) takes as long to refuse as one with a password (one hash at today's cost)", async () => {
     const hasher = argon2Hasher();
     const real = await hasher.hash(PASSWORD);
     const time = async (hash: string) => {
@@ -90,8 +106,18 @@ describe('password hashes in the PHC string format (issue #17)', () => {
   });
 
   it('standardPhc re-orders Argon2 parameters only, and leaves anything else as it is', () => {
-    expect(standardPhc('$argon2id$v=19$m=65536,p=4,t=3$c2FsdA$aGFzaA')).toBe('$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA');
-    expect(standardPhc('$argon2i$v=19$t=3,p=4,m=65536$c2FsdA$aGFzaA')).toBe('$argon2i$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA');
-    for (const s of ['$argon2id$v=19$m=1,t=2,p=1$c2FsdA$aGFzaA', '$2b$12$abcdefghijklmnopqrstuv', '$argon2id$v=19$m=1,t=2,p=1,keyid=x$s$h', 'plain']) expect(standardPhc(s)).toBe(s);
+    expect(standardPhc('$argon2id$v=19$m=65536,p=4,t=3$c2FsdA$aGFzaA')).toBe(
+      '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA',
+    );
+    expect(standardPhc('$argon2i$v=19$t=3,p=4,m=65536$c2FsdA$aGFzaA')).toBe(
+      '$argon2i$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA',
+    );
+    for (const s of [
+      '$argon2id$v=19$m=1,t=2,p=1$c2FsdA$aGFzaA',
+      '$2b$12$abcdefghijklmnopqrstuv',
+      '$argon2id$v=19$m=1,t=2,p=1,keyid=x$s$h',
+      'plain',
+    ])
+      expect(standardPhc(s)).toBe(s);
   });
 });

@@ -3,7 +3,12 @@ import { InvalidInput } from '../../src/errors.js';
 import { checkNewPassword, isCommonPassword } from '../../src/service/password-policy.js';
 
 const ok = async (password: string, extra: { current?: string; minLength?: number } = {}) =>
-  checkNewPassword({ password, username: 'alice', minLength: extra.minLength ?? 12, ...(extra.current ? { current: extra.current } : {}) });
+  checkNewPassword({
+    password,
+    username: 'alice',
+    minLength: extra.minLength ?? 12,
+    ...(extra.current ? { current: extra.current } : {}),
+  });
 
 describe('new password rules (SPEC §3)', () => {
   it.each([
@@ -35,7 +40,9 @@ describe('new password rules (SPEC §3)', () => {
   });
 
   it('refuses the current password, compared after NFC', async () => {
-    await expect(ok('caf\u00e9 au lait please', { current: 'cafe\u0301 au lait please' })).rejects.toThrow(/is the current password/);
+    await expect(ok('caf\u00e9 au lait please', { current: 'cafe\u0301 au lait please' })).rejects.toThrow(
+      /is the current password/,
+    );
   });
 
   it('applies a raised minimum', async () => {
@@ -44,7 +51,7 @@ describe('new password rules (SPEC §3)', () => {
 
   it('ships a blocklist of at least the 10,000 most common passwords', async () => {
     const { dictionary } = await import('@zxcvbn-ts/language-common');
-    expect((dictionary['passwords-common']).length).toBeGreaterThanOrEqual(10_000);
+    expect(dictionary['passwords-common'].length).toBeGreaterThanOrEqual(10_000);
     for (const p of ['123456', 'qwerty', 'iloveyou', 'trustno1']) expect(await isCommonPassword(p)).toBe(true);
     expect(await isCommonPassword('correct horse battery staple')).toBe(false);
   });

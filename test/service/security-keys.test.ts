@@ -33,7 +33,15 @@ type Ctx = ReturnType<typeof testContext>;
 
 async function keySignIn(ctx: Ctx, key: SoftAuthenticator, origin = RP.origin) {
   const c = await beginKeySignIn(ctx, { username: 'alice', password: PASSWORD }, RP, {});
-  return signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code: answer(ctx, c.ceremonyId, key, origin) } }, {});
+  return signIn(
+    ctx,
+    {
+      username: 'alice',
+      password: PASSWORD,
+      secondFactor: { method: 'key', code: answer(ctx, c.ceremonyId, key, origin) },
+    },
+    {},
+  );
 }
 
 describe('registering a security key', () => {
@@ -45,10 +53,25 @@ describe('registering a security key', () => {
     expect(added.key).toMatchObject({ name: 'blue', transports: ['usb'], backedUp: false, lastUsedAt: null });
     expect(added.recoveryCodes).toHaveLength(10);
     const row = ctx.db.prepare('SELECT * FROM security_keys').get() as Record<string, unknown>;
-    expect(Object.keys(row).sort()).toEqual(['aaguid', 'account_id', 'backed_up', 'counter', 'created_at', 'credential_id', 'id', 'last_used_at', 'name', 'public_key', 'transports']);
+    expect(Object.keys(row).sort()).toEqual([
+      'aaguid',
+      'account_id',
+      'backed_up',
+      'counter',
+      'created_at',
+      'credential_id',
+      'id',
+      'last_used_at',
+      'name',
+      'public_key',
+      'transports',
+    ]);
     expect(row.credential_id).toBe(key.id);
     expect(Buffer.compare(row.public_key as Buffer, key.cosePublicKey())).toBe(0);
-    expect(mfaOverview(ctx, auth.account).methods.find((m) => m.type === 'key')).toMatchObject({ enabled: true, keys: 1 });
+    expect(mfaOverview(ctx, auth.account).methods.find((m) => m.type === 'key')).toMatchObject({
+      enabled: true,
+      keys: 1,
+    });
   });
 
   it('options carry the RP ID, the user verification policy and the keys already registered', async () => {
@@ -57,10 +80,22 @@ describe('registering a security key', () => {
     const { auth } = await withAlice(ctx);
     const { key } = await register(ctx, auth, 'blue');
     const proof = await beginKeyProof(ctx, auth, RP);
-    const c = await beginKeyRegistration(ctx, auth, 'green', { secondFactor: { method: 'key', code: answer(ctx, proof.ceremonyId, key) } }, RP, {});
+    const c = await beginKeyRegistration(
+      ctx,
+      auth,
+      'green',
+      { secondFactor: { method: 'key', code: answer(ctx, proof.ceremonyId, key) } },
+      RP,
+      {},
+    );
     expect(c.url).toBe(`${RP.origin}/webauthn#${c.ceremonyId}`);
     const { publicKey } = ceremonyOptions(ctx, c.ceremonyId) as unknown as {
-      publicKey: { rp: unknown; authenticatorSelection: { userVerification: string }; excludeCredentials: { id: string }[]; attestation: string };
+      publicKey: {
+        rp: unknown;
+        authenticatorSelection: { userVerification: string };
+        excludeCredentials: { id: string }[];
+        attestation: string;
+      };
     };
     expect(publicKey.rp).toMatchObject({ id: 'localhost', name: 'acctsec' });
     expect(publicKey.authenticatorSelection.userVerification).toBe('required');
@@ -72,9 +107,13 @@ describe('registering a security key', () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
     const { key: first } = await register(ctx, auth, 'blue');
-    await expect(beginKeyRegistration(ctx, auth, 'green', { password: PASSWORD }, RP, {})).rejects.toBeInstanceOf(IdentityRequired);
+    await expect(beginKeyRegistration(ctx, auth, 'green', { password: PASSWORD }, RP, {})).rejects.toBeInstanceOf(
+      IdentityRequired,
+    );
     const proof = await beginKeyProof(ctx, auth, RP);
-    const { key: second, added } = await register(ctx, auth, 'green', new SoftAuthenticator(), { secondFactor: { method: 'key', code: answer(ctx, proof.ceremonyId, first) } });
+    const { key: second, added } = await register(ctx, auth, 'green', new SoftAuthenticator(), {
+      secondFactor: { method: 'key', code: answer(ctx, proof.ceremonyId, first) },
+    });
     expect(added.recoveryCodes).toBeNull();
     expect(listKeys(ctx, auth.account).map((k) => k.name)).toEqual(['blue', 'green']);
     expect((await keySignIn(ctx, first)).status).toBe('signed-in');
@@ -84,11 +123,17 @@ describe('registering a security key', () => {
   it('refuses a duplicate name, a bad name, an attestation from another origin, and (when required) a key without user verification', async () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
-    await expect(beginKeyRegistration(ctx, auth, '', { password: PASSWORD }, RP, {})).rejects.toBeInstanceOf(InvalidInput);
-    await expect(beginKeyRegistration(ctx, auth, 'a\u0007b', { password: PASSWORD }, RP, {})).rejects.toBeInstanceOf(InvalidInput);
+    await expect(beginKeyRegistration(ctx, auth, '', { password: PASSWORD }, RP, {})).rejects.toBeInstanceOf(
+      InvalidInput,
+    );
+    await expect(beginKeyRegistration(ctx, auth, 'a\u0007b', { password: PASSWORD }, RP, {})).rejects.toBeInstanceOf(
+      InvalidInput,
+    );
     const c = await beginKeyRegistration(ctx, auth, 'blue', { password: PASSWORD }, RP, {});
     const { publicKey } = ceremonyOptions(ctx, c.ceremonyId);
-    submitCeremonyAnswer(ctx, c.ceremonyId, { response: new SoftAuthenticator().register(publicKey as unknown as CreationOptions, 'http://localhost:6666') });
+    submitCeremonyAnswer(ctx, c.ceremonyId, {
+      response: new SoftAuthenticator().register(publicKey as unknown as CreationOptions, 'http://localhost:6666'),
+    });
     await expect(finishKeyRegistration(ctx, auth, c.ceremonyId, {})).rejects.toThrow(/did not verify.*origin/i);
     expect(listKeys(ctx, auth.account)).toEqual([]);
 
@@ -118,8 +163,12 @@ describe('signing in with a key', () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
     await register(ctx, auth, 'blue');
-    await expect(beginKeySignIn(ctx, { username: 'alice', password: 'wrong password!!' }, RP, {})).rejects.toBeInstanceOf(AuthFailed);
-    expect((ctx.db.prepare("SELECT count(*) AS n FROM key_ceremonies WHERE purpose = 'signin'").get() as { n: number }).n).toBe(0);
+    await expect(
+      beginKeySignIn(ctx, { username: 'alice', password: 'wrong password!!' }, RP, {}),
+    ).rejects.toBeInstanceOf(AuthFailed);
+    expect(
+      (ctx.db.prepare("SELECT count(*) AS n FROM key_ceremonies WHERE purpose = 'signin'").get() as { n: number }).n,
+    ).toBe(0);
   });
 
   it('an answer counts once, even when two sign-ins present it at the same moment', async () => {
@@ -128,12 +177,18 @@ describe('signing in with a key', () => {
     const { key } = await register(ctx, auth, 'blue');
     const c = await beginKeySignIn(ctx, { username: 'alice', password: PASSWORD }, RP, {});
     const code = answer(ctx, c.ceremonyId, key);
-    const both = await Promise.allSettled([1, 2].map(() => signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code } }, {})));
+    const both = await Promise.allSettled(
+      [1, 2].map(() =>
+        signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code } }, {}),
+      ),
+    );
     expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const refused = both.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason).toBeInstanceOf(AuthFailed);
     expect(String((refused.reason as Error).message)).toMatch(/already used/);
-    await expect(signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code } }, {})).rejects.toThrow(/already used/);
+    await expect(
+      signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code } }, {}),
+    ).rejects.toThrow(/already used/);
   });
 
   it('refuses a cloned key (the counter goes back), an answer for another origin, and a tampered signature', async () => {
@@ -154,7 +209,9 @@ describe('signing in with a key', () => {
     sig[sig.length - 1]! ^= 1;
     response.response.signature = sig.toString('base64url');
     submitCeremonyAnswer(ctx, c.ceremonyId, { response });
-    await expect(signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code: c.ceremonyId } }, {})).rejects.toThrow(/did not verify/);
+    await expect(
+      signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code: c.ceremonyId } }, {}),
+    ).rejects.toThrow(/did not verify/);
     expect((await keySignIn(ctx, key)).status).toBe('signed-in');
   });
 
@@ -165,10 +222,19 @@ describe('signing in with a key', () => {
     const c = await beginKeySignIn(ctx, { username: 'alice', password: PASSWORD }, RP, {});
     expect(ceremonyState(ctx, c.ceremonyId)).toEqual({ state: 'waiting' });
     expect(() => submitCeremonyAnswer(ctx, c.ceremonyId, { response: { id: 'x' } })).toThrow(InvalidInput);
-    submitCeremonyAnswer(ctx, c.ceremonyId, { error: 'NotAllowedError: The operation either timed out or was not allowed.' });
-    expect(ceremonyState(ctx, c.ceremonyId)).toMatchObject({ state: 'failed', message: expect.stringContaining('NotAllowedError') as unknown });
-    expect(() => submitCeremonyAnswer(ctx, c.ceremonyId, { response: key.assert({ challenge: 'x' }, RP.origin) })).toThrow(NotFound);
-    await expect(signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code: c.ceremonyId } }, {})).rejects.toThrow(/browser reported/);
+    submitCeremonyAnswer(ctx, c.ceremonyId, {
+      error: 'NotAllowedError: The operation either timed out or was not allowed.',
+    });
+    expect(ceremonyState(ctx, c.ceremonyId)).toMatchObject({
+      state: 'failed',
+      message: expect.stringContaining('NotAllowedError') as unknown,
+    });
+    expect(() =>
+      submitCeremonyAnswer(ctx, c.ceremonyId, { response: key.assert({ challenge: 'x' }, RP.origin) }),
+    ).toThrow(NotFound);
+    await expect(
+      signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code: c.ceremonyId } }, {}),
+    ).rejects.toThrow(/browser reported/);
 
     const late = await beginKeySignIn(ctx, { username: 'alice', password: PASSWORD }, RP, {});
     ctx.clock.advance(CEREMONY_MS + 1);
@@ -184,8 +250,17 @@ describe('signing in with a key', () => {
     const proof = await beginKeyProof(ctx, auth, RP);
     answer(ctx, proof.ceremonyId, key);
     // A registration ceremony's id is not an assertion.
-    const reg = await beginKeyRegistration(ctx, auth, 'green', { secondFactor: { method: 'key', code: proof.ceremonyId } }, RP, {});
-    await expect(signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code: reg.ceremonyId } }, {})).rejects.toThrow(/no such security key sign-in/);
+    const reg = await beginKeyRegistration(
+      ctx,
+      auth,
+      'green',
+      { secondFactor: { method: 'key', code: proof.ceremonyId } },
+      RP,
+      {},
+    );
+    await expect(
+      signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'key', code: reg.ceremonyId } }, {}),
+    ).rejects.toThrow(/no such security key sign-in/);
   });
 });
 
@@ -194,15 +269,26 @@ describe('recovery with a key, rename, remove', () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
     const { key } = await register(ctx, auth, 'blue');
-    const { key: second } = await register(ctx, auth, 'green', new SoftAuthenticator(), { secondFactor: { method: 'key', code: answer(ctx, (await beginKeyProof(ctx, auth, RP)).ceremonyId, key) } });
-    insertAccount(ctx.db, { username: 'bob', email: 'bob@example.com', role: 'user', passwordHash: 'x', now: ctx.now() });
+    const { key: second } = await register(ctx, auth, 'green', new SoftAuthenticator(), {
+      secondFactor: { method: 'key', code: answer(ctx, (await beginKeyProof(ctx, auth, RP)).ceremonyId, key) },
+    });
+    insertAccount(ctx.db, {
+      username: 'bob',
+      email: 'bob@example.com',
+      role: 'user',
+      passwordHash: 'x',
+      now: ctx.now(),
+    });
     // issue #15: what anyone may ask for a username, without the password, is the same for a user with
     // two keys, a keyless one and an unknown name: everything but the random challenge.
     const opts = async (name: string) => {
       const c = await beginKeyRecovery(ctx, name, RP);
       const { challenge, ...rest } = ceremonyOptions(ctx, c.ceremonyId).publicKey;
       expect(challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      return { ceremony: { ...c, ceremonyId: c.ceremonyId.length, url: c.url.replace(c.ceremonyId, 'ID') }, options: rest };
+      return {
+        ceremony: { ...c, ceremonyId: c.ceremonyId.length, url: c.url.replace(c.ceremonyId, 'ID') },
+        options: rest,
+      };
     };
     const alice = await opts('alice');
     expect(JSON.stringify(alice)).not.toContain(key.id);
@@ -211,13 +297,29 @@ describe('recovery with a key, rename, remove', () => {
     for (const name of ['bob', 'nobody', 'Alice2']) expect(await opts(name)).toEqual(alice);
 
     const unknown = await beginKeyRecovery(ctx, 'nobody', RP);
-    await expect(recoverWithCode(ctx, { username: 'nobody', code: unknown.ceremonyId, newPassword: 'a brand new passphrase', method: 'key' }, {})).rejects.toBeInstanceOf(AuthFailed);
+    await expect(
+      recoverWithCode(
+        ctx,
+        { username: 'nobody', code: unknown.ceremonyId, newPassword: 'a brand new passphrase', method: 'key' },
+        {},
+      ),
+    ).rejects.toBeInstanceOf(AuthFailed);
 
     const c = await beginKeyRecovery(ctx, 'alice', RP);
-    const result = await recoverWithCode(ctx, { username: 'alice', code: answer(ctx, c.ceremonyId, key), newPassword: 'a brand new passphrase', method: 'key' }, {});
+    const result = await recoverWithCode(
+      ctx,
+      { username: 'alice', code: answer(ctx, c.ceremonyId, key), newPassword: 'a brand new passphrase', method: 'key' },
+      {},
+    );
     expect(result.username).toBe('alice');
     // A sign-in ceremony does not recover, and a recovery ceremony is used up.
-    await expect(recoverWithCode(ctx, { username: 'alice', code: c.ceremonyId, newPassword: 'another new passphrase', method: 'key' }, {})).rejects.toBeInstanceOf(AuthFailed);
+    await expect(
+      recoverWithCode(
+        ctx,
+        { username: 'alice', code: c.ceremonyId, newPassword: 'another new passphrase', method: 'key' },
+        {},
+      ),
+    ).rejects.toBeInstanceOf(AuthFailed);
   });
 
   it('renames; removes a key with an assertion; the last one needs a yes and takes the recovery codes along', async () => {
@@ -225,21 +327,39 @@ describe('recovery with a key, rename, remove', () => {
     const { auth } = await withAlice(ctx);
     const { key: blue } = await register(ctx, auth, 'blue');
     const proof1 = await beginKeyProof(ctx, auth, RP);
-    const { key: green } = await register(ctx, auth, 'green', new SoftAuthenticator(), { secondFactor: { method: 'key', code: answer(ctx, proof1.ceremonyId, blue) } });
+    const { key: green } = await register(ctx, auth, 'green', new SoftAuthenticator(), {
+      secondFactor: { method: 'key', code: answer(ctx, proof1.ceremonyId, blue) },
+    });
     expect(renameKey(ctx, auth, 'green', 'spare', {}).name).toBe('spare');
     expect(() => renameKey(ctx, auth, 'spare', 'blue', {})).toThrow(Conflict);
     expect(() => renameKey(ctx, auth, 'nope', 'x', {})).toThrow(NotFound);
 
     await expect(removeKey(ctx, auth, 'blue', false, undefined, {})).rejects.toBeInstanceOf(IdentityRequired);
-    await expect(removeKey(ctx, auth, 'blue', false, { password: PASSWORD }, {})).rejects.toBeInstanceOf(IdentityRequired);
+    await expect(removeKey(ctx, auth, 'blue', false, { password: PASSWORD }, {})).rejects.toBeInstanceOf(
+      IdentityRequired,
+    );
     const p2 = await beginKeyProof(ctx, auth, RP);
-    expect(await removeKey(ctx, auth, 'blue', false, { secondFactor: { method: 'key', code: answer(ctx, p2.ceremonyId, green) } }, {})).toEqual({ removed: 'blue', remainingMethods: ['key'] });
+    expect(
+      await removeKey(
+        ctx,
+        auth,
+        'blue',
+        false,
+        { secondFactor: { method: 'key', code: answer(ctx, p2.ceremonyId, green) } },
+        {},
+      ),
+    ).toEqual({ removed: 'blue', remainingMethods: ['key'] });
     await expect(keySignIn(ctx, blue)).rejects.toThrow(/not registered/);
 
     const p3 = await beginKeyProof(ctx, auth, RP);
     const code = answer(ctx, p3.ceremonyId, green);
-    await expect(removeKey(ctx, auth, 'spare', false, { secondFactor: { method: 'key', code } }, {})).rejects.toThrow(/--yes/);
-    expect(await removeKey(ctx, auth, 'spare', true, { secondFactor: { method: 'key', code } }, {})).toEqual({ removed: 'spare', remainingMethods: [] });
+    await expect(removeKey(ctx, auth, 'spare', false, { secondFactor: { method: 'key', code } }, {})).rejects.toThrow(
+      /--yes/,
+    );
+    expect(await removeKey(ctx, auth, 'spare', true, { secondFactor: { method: 'key', code } }, {})).toEqual({
+      removed: 'spare',
+      remainingMethods: [],
+    });
     expect(recoveryCodesLeft(ctx, auth.account)).toBeNull();
     expect((await signIn(ctx, { username: 'alice', password: PASSWORD }, {})).status).toBe('signed-in');
   });
@@ -250,7 +370,9 @@ describe('recovery with a key, rename, remove', () => {
     const { key, added } = await register(ctx, auth, 'blue');
     await expect(viewRecoveryCodes(ctx, auth, '123456', {})).rejects.toBeInstanceOf(InvalidInput);
     const p1 = await beginKeyProof(ctx, auth, RP);
-    expect((await viewRecoveryCodes(ctx, auth, answer(ctx, p1.ceremonyId, key), {}, 'key')).codes).toEqual(added.recoveryCodes);
+    expect((await viewRecoveryCodes(ctx, auth, answer(ctx, p1.ceremonyId, key), {}, 'key')).codes).toEqual(
+      added.recoveryCodes,
+    );
     const p2 = await beginKeyProof(ctx, auth, RP);
     const renewed = await regenerateRecoveryCodes(ctx, auth, answer(ctx, p2.ceremonyId, key), {}, 'key');
     expect(renewed.codes.filter((c) => added.recoveryCodes!.includes(c))).toEqual([]);
@@ -264,12 +386,29 @@ describe('recovery with a key, rename, remove', () => {
     const { key } = await register(ctx, auth, 'blue');
     // With a key active, the app is enrolled with a key assertion (a code of an active method).
     const p = await beginKeyProof(ctx, auth, RP);
-    const enrolment = await beginTotpEnrollment(ctx, auth, { secondFactor: { method: 'key', code: answer(ctx, p.ceremonyId, key) } }, {});
+    const enrolment = await beginTotpEnrollment(
+      ctx,
+      auth,
+      { secondFactor: { method: 'key', code: answer(ctx, p.ceremonyId, key) } },
+      {},
+    );
     const code = () => hotp(base32Decode(enrolment.secret), Math.floor(ctx.now() / 30_000));
     await confirmTotpEnrollment(ctx, auth, code(), {});
     ctx.clock.advance(60_000); // the confirmation used its time step
-    await expect(removeKey(ctx, auth, 'blue', false, { secondFactor: { method: 'totp', code: String((Number(code()) + 500_000) % 1_000_000).padStart(6, '0') } }, {})).rejects.toBeInstanceOf(AuthFailed);
-    expect(await removeKey(ctx, auth, 'blue', false, { secondFactor: { method: 'totp', code: code() } }, {})).toEqual({ removed: 'blue', remainingMethods: ['totp'] });
+    await expect(
+      removeKey(
+        ctx,
+        auth,
+        'blue',
+        false,
+        { secondFactor: { method: 'totp', code: String((Number(code()) + 500_000) % 1_000_000).padStart(6, '0') } },
+        {},
+      ),
+    ).rejects.toBeInstanceOf(AuthFailed);
+    expect(await removeKey(ctx, auth, 'blue', false, { secondFactor: { method: 'totp', code: code() } }, {})).toEqual({
+      removed: 'blue',
+      remainingMethods: ['totp'],
+    });
     expect(listKeys(ctx, auth.account)).toEqual([]);
     expect(recoveryCodesLeft(ctx, auth.account)).toBe(10);
   });
@@ -277,7 +416,12 @@ describe('recovery with a key, rename, remove', () => {
   it('support staff resetting MFA removes the keys too', async () => {
     const ctx = testContext();
     const { auth: admin } = await withAlice(ctx);
-    const created = await createUser(ctx, admin, { username: 'uma', email: 'uma@example.com', reason: 'new hire', printToken: true }, {});
+    const created = await createUser(
+      ctx,
+      admin,
+      { username: 'uma', email: 'uma@example.com', reason: 'new hire', printToken: true },
+      {},
+    );
     await recoverWithResetToken(ctx, { username: 'uma', token: created.resetToken!, newPassword: PASSWORD }, {});
     const signedIn = await signIn(ctx, { username: 'uma', password: PASSWORD }, {});
     const uma = authenticate(ctx, signedIn.status === 'signed-in' ? signedIn.session.token : '');

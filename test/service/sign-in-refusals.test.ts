@@ -22,9 +22,12 @@ const OUTSIDE = { ip: '9.9.9.9' };
 async function setup(refusal: 'ip' | 'locked') {
   const deliveries: Delivery[] = [];
   const outboxDir = mkdtempSync(join(tmpdir(), 'acctsec-refusals-'));
-  const ctx = testContext({ mailer: createMailer({ from: DEFAULT_FROM, outboxDir, onDelivery: (d) => deliveries.push(d) }) });
+  const ctx = testContext({
+    mailer: createMailer({ from: DEFAULT_FROM, outboxDir, onDelivery: (d) => deliveries.push(d) }),
+  });
   const { auth } = await withAlice(ctx);
-  if (refusal === 'ip') await addIp(ctx, auth, [{ text: '8.8.8.0/24' }], { allowPrivate: false, force: true }, undefined, {});
+  if (refusal === 'ip')
+    await addIp(ctx, auth, [{ text: '8.8.8.0/24' }], { allowPrivate: false, force: true }, undefined, {});
   else setLocked(ctx.db, auth.account.id, ctx.now());
   await ctx.background.settled();
   deliveries.length = 0;
@@ -39,9 +42,12 @@ function seen(err: unknown) {
 }
 
 const PATHS = {
-  'sign-in': (ctx: ReturnType<typeof testContext>, password: string, origin: object) => signIn(ctx, { username: 'alice', password }, origin),
-  'send-code': (ctx: ReturnType<typeof testContext>, password: string, origin: object) => sendSignInCode(ctx, { username: 'alice', password, method: 'email' }, origin),
-  'key sign-in': (ctx: ReturnType<typeof testContext>, password: string, origin: object) => beginKeySignIn(ctx, { username: 'alice', password }, RP, origin),
+  'sign-in': (ctx: ReturnType<typeof testContext>, password: string, origin: object) =>
+    signIn(ctx, { username: 'alice', password }, origin),
+  'send-code': (ctx: ReturnType<typeof testContext>, password: string, origin: object) =>
+    sendSignInCode(ctx, { username: 'alice', password, method: 'email' }, origin),
+  'key sign-in': (ctx: ReturnType<typeof testContext>, password: string, origin: object) =>
+    beginKeySignIn(ctx, { username: 'alice', password }, RP, origin),
 };
 
 describe('a right password that may not be used is answered as a wrong one (issue #15)', () => {
@@ -73,7 +79,10 @@ describe('a right password that may not be used is answered as a wrong one (issu
   it('a refused right password counts once in the sign-in throttle, exactly like a wrong one', async () => {
     // Releasing the throttle on a refused right password would tell it apart at the next attempt.
     const { ctx, origin } = await setup('ip');
-    for (let i = 0; i < 3; i++) await expect(signIn(ctx, { username: 'alice', password: `wrong ${i}` }, origin)).rejects.toThrow(WRONG_CREDENTIALS);
+    for (let i = 0; i < 3; i++)
+      await expect(signIn(ctx, { username: 'alice', password: `wrong ${i}` }, origin)).rejects.toThrow(
+        WRONG_CREDENTIALS,
+      );
     await expect(signIn(ctx, { username: 'alice', password: PASSWORD }, origin)).rejects.toThrow(WRONG_CREDENTIALS);
     // Four failures so far (not five: counted once), so one more attempt is free...
     await expect(signIn(ctx, { username: 'alice', password: PASSWORD }, origin)).rejects.toThrow(WRONG_CREDENTIALS);

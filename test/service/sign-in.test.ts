@@ -19,7 +19,8 @@ describe('sign-in (SPEC §2)', () => {
   it('throttles after five failures, and lets the user in again once the delay has passed', async () => {
     const ctx = testContext();
     await withAlice(ctx);
-    for (let i = 0; i < 5; i++) await expect(signIn(ctx, { username: 'alice', password: `wrong ${i}` }, {})).rejects.toThrow(AuthFailed);
+    for (let i = 0; i < 5; i++)
+      await expect(signIn(ctx, { username: 'alice', password: `wrong ${i}` }, {})).rejects.toThrow(AuthFailed);
     const err = await signIn(ctx, { username: 'alice', password: PASSWORD }, {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Throttled);
     expect((err as Throttled).retryAfterSeconds).toBe(30);
@@ -52,7 +53,9 @@ describe('sign-in (SPEC §2)', () => {
     const ctx = testContext();
     const long = 'p'.repeat(120) + 'q'.repeat(135) + 'r';
     await initialize(ctx, { username: 'alice', email: 'a@example.com', password: long }, {});
-    await expect(signIn(ctx, { username: 'alice', password: long.slice(0, 255) + 's' }, {})).rejects.toThrow(AuthFailed);
+    await expect(signIn(ctx, { username: 'alice', password: long.slice(0, 255) + 's' }, {})).rejects.toThrow(
+      AuthFailed,
+    );
     expect((await signIn(ctx, { username: 'alice', password: long }, {})).status).toBe('signed-in');
   });
 });
@@ -112,7 +115,8 @@ describe('identity confirmation (SPEC §2)', () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
     ctx.clock.advance(HOUR);
-    for (let i = 0; i < 5; i++) await expect(confirmIdentity(ctx, auth, { password: `nope ${i}` }, {})).rejects.toThrow(AuthFailed);
+    for (let i = 0; i < 5; i++)
+      await expect(confirmIdentity(ctx, auth, { password: `nope ${i}` }, {})).rejects.toThrow(AuthFailed);
     await expect(confirmIdentity(ctx, auth, { password: PASSWORD }, {})).rejects.toThrow(Throttled);
     expect((await signIn(ctx, { username: 'alice', password: PASSWORD }, {})).status).toBe('signed-in');
   });
@@ -120,10 +124,19 @@ describe('identity confirmation (SPEC §2)', () => {
   it('username change outside the window needs the password; a taken name is a conflict', async () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
-    insertAccount(ctx.db, { username: 'bob', email: 'bob@example.com', role: 'user', passwordHash: 'x', now: ctx.now() });
+    insertAccount(ctx.db, {
+      username: 'bob',
+      email: 'bob@example.com',
+      role: 'user',
+      passwordHash: 'x',
+      now: ctx.now(),
+    });
     await expect(changeUsername(ctx, auth, 'bob', undefined, {})).rejects.toThrow(/taken/);
     ctx.clock.advance(HOUR);
     await expect(changeUsername(ctx, auth, 'alice2', undefined, {})).rejects.toBeInstanceOf(IdentityRequired);
-    expect(await changeUsername(ctx, auth, 'alice2', { password: PASSWORD }, {})).toEqual({ username: 'alice2', previous: 'alice' });
+    expect(await changeUsername(ctx, auth, 'alice2', { password: PASSWORD }, {})).toEqual({
+      username: 'alice2',
+      previous: 'alice',
+    });
   });
 });

@@ -58,10 +58,18 @@ describe('one throttle per flow (issue #15)', () => {
   it("wrong recovery codes, with no password, fill recovery's throttle only: sign-in with a valid authenticator code still works", async () => {
     const { ctx, code } = await aliceWithTotp();
     for (let i = 0; i < 5; i++) {
-      await expect(recoverWithCode(ctx, { username: 'alice', code: '000000', newPassword: 'a brand new passphrase' }, {})).rejects.toBeInstanceOf(AuthFailed);
+      await expect(
+        recoverWithCode(ctx, { username: 'alice', code: '000000', newPassword: 'a brand new passphrase' }, {}),
+      ).rejects.toBeInstanceOf(AuthFailed);
     }
-    await expect(recoverWithCode(ctx, { username: 'alice', code: '000000', newPassword: 'a brand new passphrase' }, {})).rejects.toBeInstanceOf(Throttled);
-    const r = await signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'totp', code: code() } }, {});
+    await expect(
+      recoverWithCode(ctx, { username: 'alice', code: '000000', newPassword: 'a brand new passphrase' }, {}),
+    ).rejects.toBeInstanceOf(Throttled);
+    const r = await signIn(
+      ctx,
+      { username: 'alice', password: PASSWORD, secondFactor: { method: 'totp', code: code() } },
+      {},
+    );
     expect(r.status).toBe('signed-in');
   });
 
@@ -69,10 +77,18 @@ describe('one throttle per flow (issue #15)', () => {
     const { ctx, auth, code } = await aliceWithTotp();
     ctx.clock.advance(HOUR); // outside the 10-minute window
     for (let i = 0; i < 5; i++) {
-      await expect(confirmIdentity(ctx, auth, { secondFactor: { method: 'totp', code: wrongCode(code()) } }, {})).rejects.toBeInstanceOf(AuthFailed);
+      await expect(
+        confirmIdentity(ctx, auth, { secondFactor: { method: 'totp', code: wrongCode(code()) } }, {}),
+      ).rejects.toBeInstanceOf(AuthFailed);
     }
-    await expect(confirmIdentity(ctx, auth, { secondFactor: { method: 'totp', code: code() } }, {})).rejects.toBeInstanceOf(Throttled);
-    const other = await signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'totp', code: code() } }, {});
+    await expect(
+      confirmIdentity(ctx, auth, { secondFactor: { method: 'totp', code: code() } }, {}),
+    ).rejects.toBeInstanceOf(Throttled);
+    const other = await signIn(
+      ctx,
+      { username: 'alice', password: PASSWORD, secondFactor: { method: 'totp', code: code() } },
+      {},
+    );
     expect(other.status).toBe('signed-in');
     const otherAuth = authenticate(ctx, (other as { session: { token: string } }).session.token);
     ctx.clock.advance(HOUR);
@@ -82,9 +98,17 @@ describe('one throttle per flow (issue #15)', () => {
   it('wrong second-factor codes at sign-in (after the right password) do not block recovery or confirmation', async () => {
     const { ctx, auth, code } = await aliceWithTotp();
     for (let i = 0; i < 5; i++) {
-      await expect(signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'totp', code: wrongCode(code()) } }, {})).rejects.toBeInstanceOf(AuthFailed);
+      await expect(
+        signIn(
+          ctx,
+          { username: 'alice', password: PASSWORD, secondFactor: { method: 'totp', code: wrongCode(code()) } },
+          {},
+        ),
+      ).rejects.toBeInstanceOf(AuthFailed);
     }
-    await expect(signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'totp', code: code() } }, {})).rejects.toBeInstanceOf(Throttled);
+    await expect(
+      signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'totp', code: code() } }, {}),
+    ).rejects.toBeInstanceOf(Throttled);
     ctx.clock.advance(HOUR);
     await confirmIdentity(ctx, auth, { secondFactor: { method: 'totp', code: code() } }, {});
   });
@@ -95,8 +119,10 @@ describe('parallel attempts (issue #15)', () => {
     const hasher = countingHasher(argon2Hasher({ memoryCost: 8192, timeCost: 1, parallelism: 1 }));
     const ctx = testContext({ hasher });
     await withAlice(ctx);
-    const results = await Promise.allSettled(Array.from({ length: 40 }, () => signIn(ctx, { username: 'alice', password: PASSWORD }, {})));
-    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r).reason))).toEqual([]);
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, () => signIn(ctx, { username: 'alice', password: PASSWORD }, {})),
+    );
+    expect(results.filter((r) => r.status === 'rejected').map((r) => String(r.reason))).toEqual([]);
     expect(hasher.peak).toBeLessThanOrEqual(MAX_IN_FLIGHT);
   });
 
@@ -105,7 +131,9 @@ describe('parallel attempts (issue #15)', () => {
     const ctx = testContext({ hasher });
     await withAlice(ctx);
     const calls = hasher.calls;
-    const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => signIn(ctx, { username: 'alice', password: `wrong guess ${i}` }, {})));
+    const results = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, i) => signIn(ctx, { username: 'alice', password: `wrong guess ${i}` }, {})),
+    );
     const reasons = results.map((r) => (r as PromiseRejectedResult).reason as Error);
     expect(reasons.filter((e) => e instanceof AuthFailed)).toHaveLength(5);
     expect(reasons.filter((e) => e instanceof Throttled)).toHaveLength(195);
@@ -117,7 +145,9 @@ describe('parallel attempts (issue #15)', () => {
   it('the same for an unknown username: five checks complete, the rest are refused', async () => {
     const hasher = countingHasher(argon2Hasher({ memoryCost: 8192, timeCost: 1, parallelism: 1 }));
     const ctx = testContext({ hasher });
-    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => signIn(ctx, { username: 'nobody', password: `guess ${i}` }, {})));
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => signIn(ctx, { username: 'nobody', password: `guess ${i}` }, {})),
+    );
     expect(results.filter((r) => (r as PromiseRejectedResult).reason instanceof AuthFailed)).toHaveLength(5);
     expect(hasher.peak).toBeLessThanOrEqual(MAX_IN_FLIGHT);
   });
@@ -136,7 +166,8 @@ describe('throttle rows expire (issue #15)', () => {
     await expect(from('2001:db8::99', PASSWORD)).rejects.toBeInstanceOf(Throttled);
     expect((await from('2001:db8:0:1::1', PASSWORD)).status).toBe('signed-in');
     // Guesses spread over many addresses still meet an account-wide bound (ACCOUNT_FREE_FAILURES).
-    for (let i = 0; i < ACCOUNT_FREE_FAILURES; i++) await expect(from(`192.0.2.${i + 1}`, `wrong ${i}`)).rejects.toBeInstanceOf(AuthFailed);
+    for (let i = 0; i < ACCOUNT_FREE_FAILURES; i++)
+      await expect(from(`192.0.2.${i + 1}`, `wrong ${i}`)).rejects.toBeInstanceOf(AuthFailed);
     await expect(from('203.0.113.200', PASSWORD)).rejects.toBeInstanceOf(Throttled);
     // The way back: support clears every count of the account, per address group and account-wide.
     await unthrottleUser(ctx, auth, 'alice', { reason: 'a botnet guessed', dryRun: false }, {});
@@ -147,7 +178,8 @@ describe('throttle rows expire (issue #15)', () => {
   it('recovery is counted the same way: wrong codes from one address do not hold back recovery from another', async () => {
     const ctx = testContext();
     await withAlice(ctx);
-    const attempt = (ip: string) => recoverWithCode(ctx, { username: 'alice', code: '000000', newPassword: 'another long passphrase' }, { ip });
+    const attempt = (ip: string) =>
+      recoverWithCode(ctx, { username: 'alice', code: '000000', newPassword: 'another long passphrase' }, { ip });
     for (let i = 0; i < 5; i++) await expect(attempt('198.51.100.7')).rejects.toBeInstanceOf(AuthFailed);
     await expect(attempt('198.51.100.7')).rejects.toBeInstanceOf(Throttled);
     await expect(attempt('203.0.113.9')).rejects.toBeInstanceOf(AuthFailed); // judged, not throttled
@@ -155,11 +187,16 @@ describe('throttle rows expire (issue #15)', () => {
 
   it('rows whose last failure is older than the longest delay are deleted by a later write', async () => {
     const ctx = testContext({ hasher: argon2Hasher({ memoryCost: 8192, timeCost: 1, parallelism: 1 }) }); // low cost on purpose: 21 hashes
-    for (let i = 0; i < 20; i++) await expect(signIn(ctx, { username: `ghost${i}`, password: 'some guess here' }, {})).rejects.toBeInstanceOf(AuthFailed);
+    for (let i = 0; i < 20; i++)
+      await expect(signIn(ctx, { username: `ghost${i}`, password: 'some guess here' }, {})).rejects.toBeInstanceOf(
+        AuthFailed,
+      );
     const count = () => (ctx.db.prepare('SELECT count(*) AS n FROM throttles').get() as { n: number }).n;
     expect(count()).toBe(20);
     ctx.clock.advance(HOUR + MINUTE);
-    await expect(signIn(ctx, { username: 'someone', password: 'some guess here' }, {})).rejects.toBeInstanceOf(AuthFailed);
+    await expect(signIn(ctx, { username: 'someone', password: 'some guess here' }, {})).rejects.toBeInstanceOf(
+      AuthFailed,
+    );
     expect(count()).toBe(1);
   });
 });
@@ -167,31 +204,58 @@ describe('throttle rows expire (issue #15)', () => {
 describe('admin unthrottle (issue #15)', () => {
   async function throttledAlice() {
     const t = await aliceWithTotp();
-    insertAccount(t.ctx.db, { username: 'sam', email: 'sam@example.com', role: 'support', passwordHash: 'x', now: t.ctx.now() });
-    for (let i = 0; i < 5; i++) await expect(signIn(t.ctx, { username: 'alice', password: `wrong ${i} guess` }, {})).rejects.toBeInstanceOf(AuthFailed);
-    for (let i = 0; i < 5; i++) await expect(recoverWithCode(t.ctx, { username: 'alice', code: '000000', newPassword: 'a brand new passphrase' }, {})).rejects.toBeInstanceOf(AuthFailed);
+    insertAccount(t.ctx.db, {
+      username: 'sam',
+      email: 'sam@example.com',
+      role: 'support',
+      passwordHash: 'x',
+      now: t.ctx.now(),
+    });
+    for (let i = 0; i < 5; i++)
+      await expect(signIn(t.ctx, { username: 'alice', password: `wrong ${i} guess` }, {})).rejects.toBeInstanceOf(
+        AuthFailed,
+      );
+    for (let i = 0; i < 5; i++)
+      await expect(
+        recoverWithCode(t.ctx, { username: 'alice', code: '000000', newPassword: 'a brand new passphrase' }, {}),
+      ).rejects.toBeInstanceOf(AuthFailed);
     return t;
   }
 
   it('clears every throttle of the account, audited, with a dry run that changes nothing', async () => {
     const { ctx, auth, code } = await throttledAlice();
     const dry = await unthrottleUser(ctx, auth, 'alice', { reason: 'locked out by guessing', dryRun: true }, {});
-    expect(dry).toMatchObject({ action: 'unthrottle', dryRun: true, changes: [expect.stringMatching(/^clear 2 throttles/)] });
+    expect(dry).toMatchObject({
+      action: 'unthrottle',
+      dryRun: true,
+      changes: [expect.stringMatching(/^clear 2 throttles/)],
+    });
     await expect(signIn(ctx, { username: 'alice', password: PASSWORD }, {})).rejects.toBeInstanceOf(Throttled);
-    expect(await unthrottleUser(ctx, auth, 'alice', { reason: 'locked out by guessing' }, {})).toMatchObject({ dryRun: false });
-    expect((await signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'totp', code: code() } }, {})).status).toBe('signed-in');
-    expect(ctx.db.prepare("SELECT actor, target, action, outcome FROM audit_log WHERE action = 'unthrottle'").all()).toEqual([
-      { actor: 'alice', target: 'alice', action: 'unthrottle', outcome: 'ok' },
-    ]);
+    expect(await unthrottleUser(ctx, auth, 'alice', { reason: 'locked out by guessing' }, {})).toMatchObject({
+      dryRun: false,
+    });
+    expect(
+      (await signIn(ctx, { username: 'alice', password: PASSWORD, secondFactor: { method: 'totp', code: code() } }, {}))
+        .status,
+    ).toBe('signed-in');
+    expect(
+      ctx.db.prepare("SELECT actor, target, action, outcome FROM audit_log WHERE action = 'unthrottle'").all(),
+    ).toEqual([{ actor: 'alice', target: 'alice', action: 'unthrottle', outcome: 'ok' }]);
     await expect(unthrottleUser(ctx, auth, 'alice', { reason: 'again' }, {})).rejects.toBeInstanceOf(Conflict);
     // recovery is open again too: a wrong code is just wrong, not throttled
-    await expect(recoverWithCode(ctx, { username: 'alice', code: '000000', newPassword: 'a brand new passphrase' }, {})).rejects.toBeInstanceOf(AuthFailed);
+    await expect(
+      recoverWithCode(ctx, { username: 'alice', code: '000000', newPassword: 'a brand new passphrase' }, {}),
+    ).rejects.toBeInstanceOf(AuthFailed);
   });
 
   it('support may not unthrottle an admin', async () => {
     const { ctx, auth } = await throttledAlice();
     const support = { ...auth, account: { ...auth.account, username: 'sam', role: 'support' as const } };
-    await expect(unthrottleUser(ctx, support, 'alice', { reason: 'asked nicely' }, {})).rejects.toBeInstanceOf(Forbidden);
-    expect(ctx.db.prepare("SELECT outcome FROM audit_log WHERE action = 'unthrottle'").all()).toEqual([{ outcome: 'refused' }]);
+    await expect(unthrottleUser(ctx, support, 'alice', { reason: 'asked nicely' }, {})).rejects.toBeInstanceOf(
+      Forbidden,
+    );
+    expect(ctx.db.prepare("SELECT outcome FROM audit_log WHERE action = 'unthrottle'").all()).toEqual([
+      { outcome: 'refused' },
+    ]);
   });
 });

@@ -6,7 +6,18 @@ import { openStore } from '../../src/store/db.js';
 import { Conflict, InvalidInput } from '../../src/errors.js';
 import { accountStatus } from '../../src/service/accounts.js';
 import { addIp } from '../../src/service/ip-allow-list.js';
-import { apiKeyStatus, createToken, generateApiKey, introspectionBatch, migrateApiKey, parseExpiry, revokeTokenByRef, rotateToken, tokenViews, verifyToken } from '../../src/service/tokens.js';
+import {
+  apiKeyStatus,
+  createToken,
+  generateApiKey,
+  introspectionBatch,
+  migrateApiKey,
+  parseExpiry,
+  revokeTokenByRef,
+  rotateToken,
+  tokenViews,
+  verifyToken,
+} from '../../src/service/tokens.js';
 import { inspectSecret, newSecret } from '../../src/token-format.js';
 import { DAY, MINUTE, testContext, withAlice } from './context.js';
 
@@ -46,13 +57,21 @@ describe('expiry', () => {
     ['2026-12-31', Date.parse('2027-01-01T00:00:00Z')],
   ])('%s', (text, at) => expect(parseExpiry(text, now)).toBe(at));
 
-  it.each(['367d', '0d', '2026-11-22', '2020-01-01', '2028-01-01', '2026-02-30', 'tomorrow', '30', '1y'])('refuses %s with exit 2', (text) => {
-    expect(() => parseExpiry(text, now)).toThrow(InvalidInput);
-  });
+  it.each(['367d', '0d', '2026-11-22', '2020-01-01', '2028-01-01', '2026-02-30', 'tomorrow', '30', '1y'])(
+    'refuses %s with exit 2',
+    (text) => {
+      expect(() => parseExpiry(text, now)).toThrow(InvalidInput);
+    },
+  );
 });
 
 describe('tokens', () => {
-  const req = (name = 'ci', scopes = ['dns:read']) => ({ name, scopes, resources: ['domain:example.com'], expires: '30d' });
+  const req = (name = 'ci', scopes = ['dns:read']) => ({
+    name,
+    scopes,
+    resources: ['domain:example.com'],
+    expires: '30d',
+  });
 
   it('create, verify active with its scopes, revoke, verify inactive', async () => {
     const ctx = testContext();
@@ -84,7 +103,12 @@ describe('tokens', () => {
     const t = await createToken(ctx, auth, req('deploy', ['dns:write', 'domains:read']), undefined, {});
     const r = await rotateToken(ctx, auth, t.id, undefined, {});
     expect(r.token).not.toBe(t.token);
-    expect(r).toMatchObject({ name: 'deploy', scopes: ['dns:write', 'domains:read'], resources: ['domain:example.com'], expiresAt: t.expiresAt });
+    expect(r).toMatchObject({
+      name: 'deploy',
+      scopes: ['dns:write', 'domains:read'],
+      resources: ['domain:example.com'],
+      expiresAt: t.expiresAt,
+    });
     expect(verifyToken(ctx, t.token).active).toBe(false);
     expect(verifyToken(ctx, r.token).active).toBe(true);
   });
@@ -92,10 +116,16 @@ describe('tokens', () => {
   it('refuses unknown scopes, no scope, a taken name, and expiry beyond 366 days or in the past', async () => {
     const ctx = testContext();
     const { auth } = await withAlice(ctx);
-    await expect(createToken(ctx, auth, req('x', ['admin:all']), undefined, {})).rejects.toThrow('unknown scope "admin:all"');
+    await expect(createToken(ctx, auth, req('x', ['admin:all']), undefined, {})).rejects.toThrow(
+      'unknown scope "admin:all"',
+    );
     await expect(createToken(ctx, auth, req('x', []), undefined, {})).rejects.toThrow('at least one --scope');
-    await expect(createToken(ctx, auth, { ...req(), expires: '400d' }, undefined, {})).rejects.toThrow('at most 366 days');
-    await expect(createToken(ctx, auth, { ...req(), expires: '2020-01-01' }, undefined, {})).rejects.toThrow('in the past');
+    await expect(createToken(ctx, auth, { ...req(), expires: '400d' }, undefined, {})).rejects.toThrow(
+      'at most 366 days',
+    );
+    await expect(createToken(ctx, auth, { ...req(), expires: '2020-01-01' }, undefined, {})).rejects.toThrow(
+      'in the past',
+    );
     await createToken(ctx, auth, req(), undefined, {});
     await expect(createToken(ctx, auth, req(), undefined, {})).rejects.toBeInstanceOf(Conflict);
   });
@@ -122,7 +152,10 @@ describe('tokens', () => {
     expect(verifyToken(ctx, t.token, '8.8.8.8').active).toBe(true);
     ctx.clock.advance(30_000);
     verifyToken(ctx, t.token, '8.8.8.8');
-    expect(tokenViews(ctx, auth.account)[0]).toMatchObject({ lastUsedAt: new Date(first).toISOString(), lastUsedIp: '8.8.8.8' });
+    expect(tokenViews(ctx, auth.account)[0]).toMatchObject({
+      lastUsedAt: new Date(first).toISOString(),
+      lastUsedIp: '8.8.8.8',
+    });
     ctx.clock.advance(MINUTE);
     verifyToken(ctx, t.token, '8.8.8.8');
     expect(tokenViews(ctx, auth.account)[0]!.lastUsedAt).toBe(new Date(ctx.now()).toISOString());
@@ -163,7 +196,8 @@ describe('introspection answers kept in memory (migration 008)', () => {
     const other = openStore(path, { create: false });
     return { ctx, other, done: () => rmSync(dir, { recursive: true, force: true }) };
   }
-  const generation = (db: ReturnType<typeof openStore>) => (db.prepare('SELECT n FROM change_generation').get() as { n: number }).n;
+  const generation = (db: ReturnType<typeof openStore>) =>
+    (db.prepare('SELECT n FROM change_generation').get() as { n: number }).n;
 
   it("sees another connection's revocation, lock, rename, scopes and IP list at the very next check", async () => {
     const { ctx, other, done } = twoConnections();
@@ -171,18 +205,27 @@ describe('introspection answers kept in memory (migration 008)', () => {
       const { auth } = await withAlice(ctx);
       const t = await createToken(ctx, auth, req('ci', ['dns:read']), undefined, {});
       const id = t.id;
-      expect(verifyToken(ctx, t.token, '198.51.100.7')).toMatchObject({ active: true, account: 'alice', scopes: ['dns:read'] });
+      expect(verifyToken(ctx, t.token, '198.51.100.7')).toMatchObject({
+        active: true,
+        account: 'alice',
+        scopes: ['dns:read'],
+      });
       expect(verifyToken(ctx, t.token, '198.51.100.7').active).toBe(true); // now answered from memory
 
-      other.prepare("UPDATE tokens SET scopes = '[\"dns:read\",\"dns:write\"]' WHERE id = ?").run(id);
-      expect(verifyToken(ctx, t.token)).toMatchObject({ scopes: ['dns:read', 'dns:write'], scope: 'dns:read dns:write' });
+      other.prepare('UPDATE tokens SET scopes = \'["dns:read","dns:write"]\' WHERE id = ?').run(id);
+      expect(verifyToken(ctx, t.token)).toMatchObject({
+        scopes: ['dns:read', 'dns:write'],
+        scope: 'dns:read dns:write',
+      });
       other.prepare("UPDATE accounts SET username = 'alice.ops' WHERE username = 'alice'").run();
       expect(verifyToken(ctx, t.token)).toMatchObject({ account: 'alice.ops', username: 'alice.ops' });
       other.prepare('UPDATE accounts SET locked_at = 1').run();
       expect(verifyToken(ctx, t.token).active).toBe(false);
       other.prepare('UPDATE accounts SET locked_at = NULL').run();
       expect(verifyToken(ctx, t.token).active).toBe(true);
-      other.prepare("INSERT INTO ip_allow_list (account_id, cidr, created_at) VALUES (?, '203.0.113.0/24', 1)").run(auth.account.id);
+      other
+        .prepare("INSERT INTO ip_allow_list (account_id, cidr, created_at) VALUES (?, '203.0.113.0/24', 1)")
+        .run(auth.account.id);
       expect(verifyToken(ctx, t.token, '198.51.100.7').active).toBe(false);
       expect(verifyToken(ctx, t.token, '203.0.113.9').active).toBe(true);
       other.prepare('DELETE FROM ip_allow_list').run();

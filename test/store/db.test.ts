@@ -26,7 +26,9 @@ describe('the SQLite store', () => {
   });
 
   it('applies every numbered migration once and records the last in user_version', () => {
-    const files = readdirSync(new URL('../../src/store/migrations/', import.meta.url)).filter((f) => f.endsWith('.sql'));
+    const files = readdirSync(new URL('../../src/store/migrations/', import.meta.url)).filter((f) =>
+      f.endsWith('.sql'),
+    );
     files.forEach((f, i) => expect(f.startsWith(String(i + 1).padStart(3, '0') + '_'), f).toBe(true));
     const db = openStore(':memory:', { create: true });
     expect(db.pragma('user_version', { simple: true })).toBe(files.length);

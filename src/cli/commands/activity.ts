@@ -4,13 +4,14 @@ import { localTime, table } from '../format.js';
 
 function limitArg(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 1000) throw new InvalidArgumentError(`"${value}" is not a number from 1 to 1000`);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1000)
+    throw new InvalidArgumentError(`"${value}" is not a number from 1 to 1000`);
   return n;
 }
 
 export function newCmdActivity(f: Factory): Command {
   return new Command('activity')
-    .description('my account\'s security log, newest first')
+    .description("my account's security log, newest first")
     .option('--limit <n>', 'how many entries (1-1000)', limitArg, 20)
     .action((o: { limit: number }) => activityRun({ f, limit: o.limit }));
 }
@@ -25,7 +26,11 @@ export async function activityRun(opts: { f: Factory; limit: number }): Promise<
   const rows = entries.map((e) => [
     localTime(e.time),
     e.event,
-    e.detail ? Object.entries(e.detail).map(([k, v]) => `${k}=${String(v)}`).join(' ') : '',
+    e.detail
+      ? Object.entries(e.detail)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(' ')
+      : '',
     e.ip ?? '',
   ]);
   f.io.out(table(rows, ['TIME', 'EVENT', 'DETAIL', 'ADDRESS']));

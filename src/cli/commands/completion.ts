@@ -15,9 +15,19 @@ export function newCmdCompletion(f: Factory): Command {
     .action(async (shell: 'bash' | 'zsh' | 'fish', _o: unknown, cmd: Command) => {
       let root = cmd;
       while (root.parent) root = root.parent;
-      const [{ describeTree }, scripts] = await Promise.all([import('../command-tree.js'), import('../completion-scripts.js')]);
+      const [{ describeTree }, scripts] = await Promise.all([
+        import('../command-tree.js'),
+        import('../completion-scripts.js'),
+      ]);
       const tree = describeTree(root);
-      f.io.out((shell === 'bash' ? scripts.bashScript(tree) : shell === 'zsh' ? scripts.zshScript(tree) : scripts.fishScript(tree)).trimEnd());
+      f.io.out(
+        (shell === 'bash'
+          ? scripts.bashScript(tree)
+          : shell === 'zsh'
+            ? scripts.zshScript(tree)
+            : scripts.fishScript(tree)
+        ).trimEnd(),
+      );
     });
 }
 
@@ -27,15 +37,13 @@ export function newCmdCompletion(f: Factory): Command {
  * a shell's completion is no place for error messages.
  */
 export function newCmdComplete(f: Factory): Command {
-  return new Command('__complete')
-    .argument('<kind>')
-    .action(async (kind: string) => {
-      try {
-        for (const value of await candidates(f, kind)) f.io.out(value);
-      } catch {
-        // nothing to offer
-      }
-    });
+  return new Command('__complete').argument('<kind>').action(async (kind: string) => {
+    try {
+      for (const value of await candidates(f, kind)) f.io.out(value);
+    } catch {
+      // nothing to offer
+    }
+  });
 }
 
 async function candidates(f: Factory, kind: string): Promise<string[]> {

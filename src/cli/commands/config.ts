@@ -20,8 +20,14 @@ export function newCmdConfig(f: Factory): Command {
     .description('remove a setting from the current profile')
     .argument('<key>')
     .action((key: string) => configUnsetRun({ f, key }));
-  cmd.command('list').description('every setting with its value and where it comes from').action(() => configListRun({ f }));
-  cmd.command('path').description('print the config file\'s path').action(() => configPathRun({ f }));
+  cmd
+    .command('list')
+    .description('every setting with its value and where it comes from')
+    .action(() => configListRun({ f }));
+  cmd
+    .command('path')
+    .description("print the config file's path")
+    .action(() => configPathRun({ f }));
   return cmd;
 }
 
@@ -51,7 +57,12 @@ export async function configUnsetRun(opts: { f: Factory; key: string }): Promise
   const profiles = await f.profiles();
   const had = await profiles.unset(opts.key);
   if (f.globals.json) f.io.json({ key: opts.key, removed: had, profile: profiles.profileName });
-  else f.io.note(had ? `Removed ${opts.key} from profile ${profiles.profileName}.` : `${opts.key} was not set in profile ${profiles.profileName}.`);
+  else
+    f.io.note(
+      had
+        ? `Removed ${opts.key} from profile ${profiles.profileName}.`
+        : `${opts.key} was not set in profile ${profiles.profileName}.`,
+    );
 }
 
 export async function configListRun(opts: { f: Factory }): Promise<void> {
@@ -69,7 +80,12 @@ export async function configListRun(opts: { f: Factory }): Promise<void> {
     f.io.json({ profile: profiles.profileName, path: profiles.path, settings: items });
     return;
   }
-  f.io.out(table(items.map((i) => [i.key, i.value === null ? '-' : String(i.value), i.source]), ['KEY', 'VALUE', 'SOURCE']));
+  f.io.out(
+    table(
+      items.map((i) => [i.key, i.value === null ? '-' : String(i.value), i.source]),
+      ['KEY', 'VALUE', 'SOURCE'],
+    ),
+  );
 }
 
 export async function configPathRun(opts: { f: Factory }): Promise<void> {

@@ -15,10 +15,13 @@ export interface InitOptions {
 export function newCmdInit(f: Factory): Command {
   return new Command('init')
     .description('create the local database with its first account (role admin) and sign it in')
-    .option('--username <name>', 'the first account\'s username (3-64 of a-z 0-9 . _ -)')
-    .option('--email <address>', 'the first account\'s email address')
+    .option('--username <name>', "the first account's username (3-64 of a-z 0-9 . _ -)")
+    .option('--email <address>', "the first account's email address")
     .option('--password-stdin', 'read the password from the first line of stdin')
-    .option('--bootstrap-secret-file <file>', 'with --remote: the copy of the server\'s one-time bootstrap secret (DB.bootstrap-secret)')
+    .option(
+      '--bootstrap-secret-file <file>',
+      "with --remote: the copy of the server's one-time bootstrap secret (DB.bootstrap-secret)",
+    )
     .addHelpText(
       'after',
       '\nThe password comes from a prompt (typed twice), ACCTSEC_PASSWORD, or --password-stdin.' +
@@ -26,7 +29,13 @@ export function newCmdInit(f: Factory): Command {
         '\nbeside the database: --bootstrap-secret-file FILE, ACCTSEC_BOOTSTRAP_SECRET, or a prompt.',
     )
     .action((o: { username?: string; email?: string; passwordStdin?: boolean; bootstrapSecretFile?: string }) =>
-      initRun({ f, username: o.username, email: o.email, passwordStdin: Boolean(o.passwordStdin), bootstrapSecretFile: o.bootstrapSecretFile }),
+      initRun({
+        f,
+        username: o.username,
+        email: o.email,
+        passwordStdin: Boolean(o.passwordStdin),
+        bootstrapSecretFile: o.bootstrapSecretFile,
+      }),
     );
 }
 
@@ -46,7 +55,10 @@ export async function initRun(opts: InitOptions): Promise<void> {
     location: backend.location,
   });
   // A server names none of its files: the client shows where it is instead.
-  const where = result.database === undefined ? { server: backend.location } : { database: result.database, keyFile: result.keyFile };
+  const where =
+    result.database === undefined
+      ? { server: backend.location }
+      : { database: result.database, keyFile: result.keyFile };
   if (f.globals.json) {
     f.io.json({ ...result.account, ...where, config: profiles.path, sessionId: result.session.sessionId });
     return;
@@ -66,17 +78,27 @@ export async function initRun(opts: InitOptions): Promise<void> {
  */
 async function readBootstrapSecret(f: Factory, file: string | undefined): Promise<string | undefined> {
   if (!(await f.isRemote())) {
-    if (file !== undefined) throw new InvalidInput('--bootstrap-secret-file is for setting up a remote server (--remote); a local `init` needs none', '--bootstrap-secret-file');
+    if (file !== undefined)
+      throw new InvalidInput(
+        '--bootstrap-secret-file is for setting up a remote server (--remote); a local `init` needs none',
+        '--bootstrap-secret-file',
+      );
     return undefined;
   }
   if (file !== undefined) {
     try {
       return readFileSync(file, 'utf8').trim();
     } catch (err) {
-      throw new InvalidInput(`cannot read --bootstrap-secret-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, '--bootstrap-secret-file');
+      throw new InvalidInput(
+        `cannot read --bootstrap-secret-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        '--bootstrap-secret-file',
+      );
     }
   }
   if (process.env.ACCTSEC_BOOTSTRAP_SECRET) return process.env.ACCTSEC_BOOTSTRAP_SECRET.trim();
   if (!f.prompter.interactive) return undefined;
-  return f.prompter.password('Bootstrap secret (from DB.bootstrap-secret on the server):', '--bootstrap-secret-file or ACCTSEC_BOOTSTRAP_SECRET');
+  return f.prompter.password(
+    'Bootstrap secret (from DB.bootstrap-secret on the server):',
+    '--bootstrap-secret-file or ACCTSEC_BOOTSTRAP_SECRET',
+  );
 }

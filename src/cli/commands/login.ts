@@ -21,23 +21,37 @@ export function newCmdLogin(f: Factory): Command {
     new Command('login')
       .description('sign in: the password, then a code or security key of a second factor when one is active')
       .option('--username <name>', 'the account (default: the one this profile last used)')
-      .addOption(new Option('--method <method>', 'second factor to use (default: guessed from the code)').choices(factorIds()))
+      .addOption(
+        new Option('--method <method>', 'second factor to use (default: guessed from the code)').choices(factorIds()),
+      )
       .option('--code <code>', 'the one-time code of that method')
       .option('--send-code', `with --method ${MAILED_DEFAULT}: email a code, then run again with --code`)
       .option('--password-stdin', 'read the password from the first line of stdin'),
   )
-    .addHelpText('after', '\nThe password comes from a prompt, ACCTSEC_PASSWORD, or --password-stdin. With --method key, a browser page asks for\nyour security key instead of a code (--no-open prints its URL only).')
-    .action((o: { username?: string; method?: string; code?: string; sendCode?: boolean; passwordStdin?: boolean } & CeremonyFlags) =>
-      loginRun({
-        f,
-        username: o.username,
-        method: o.method,
-        code: o.code,
-        sendCode: Boolean(o.sendCode),
-        passwordStdin: Boolean(o.passwordStdin),
-        open: o.open,
-        timeout: o.timeout,
-      }),
+    .addHelpText(
+      'after',
+      '\nThe password comes from a prompt, ACCTSEC_PASSWORD, or --password-stdin. With --method key, a browser page asks for\nyour security key instead of a code (--no-open prints its URL only).',
+    )
+    .action(
+      (
+        o: {
+          username?: string;
+          method?: string;
+          code?: string;
+          sendCode?: boolean;
+          passwordStdin?: boolean;
+        } & CeremonyFlags,
+      ) =>
+        loginRun({
+          f,
+          username: o.username,
+          method: o.method,
+          code: o.code,
+          sendCode: Boolean(o.sendCode),
+          passwordStdin: Boolean(o.passwordStdin),
+          open: o.open,
+          timeout: o.timeout,
+        }),
     );
 }
 
@@ -45,13 +59,16 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
   const { f } = opts;
   const profiles = await f.profiles();
   const previous = profiles.session();
-  const username =
-    opts.username ?? previous?.username ?? (await f.prompter.text('Username:', '--username'));
+  const username = opts.username ?? previous?.username ?? (await f.prompter.text('Username:', '--username'));
   const password = await readPassword(f, { stdin: opts.passwordStdin });
   const backend = await f.backendWith(undefined);
   if (opts.sendCode) {
     const method = opts.method ?? MAILED_DEFAULT;
-    reportCodeSent(f, await backend.sendSignInCode({ username, password, method }), `acctsec login --username ${username} --method ${method} --code <code>`);
+    reportCodeSent(
+      f,
+      await backend.sendSignInCode({ username, password, method }),
+      `acctsec login --username ${username} --method ${method} --code <code>`,
+    );
     return;
   }
   parseTimeout(opts.timeout);
@@ -83,17 +100,28 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
       opts.method ??
       (methods.length === 1
         ? methods[0]!.id
-        : await f.prompter.select('Second factor:', '--method', methods.map((m) => ({ value: m.id, name: m.label }))));
+        : await f.prompter.select(
+            'Second factor:',
+            '--method',
+            methods.map((m) => ({ value: m.id, name: m.label })),
+          ));
     if (isMailed(method)) {
       const sent = await backend.sendSignInCode({ username, password, method });
       f.io.note(`A code is on its way to ${sent.sentTo}.`);
     }
-    const secondFactor = isCeremony(method) ? await keyAnswer(method) : { method, code: await f.prompter.text(`Code (${method}):`, '--code') };
+    const secondFactor = isCeremony(method)
+      ? await keyAnswer(method)
+      : { method, code: await f.prompter.text(`Code (${method}):`, '--code') };
     result = await backend.signIn({ username, password, secondFactor });
     if (result.status !== 'signed-in') throw new MissingInput(`a second factor is needed (active: ${names})`);
   }
   const { session, notices } = result;
-  await profiles.saveSession({ token: session.token, sessionId: session.sessionId, username: session.username, location: backend.location });
+  await profiles.saveSession({
+    token: session.token,
+    sessionId: session.sessionId,
+    username: session.username,
+    location: backend.location,
+  });
   // The profile's earlier session is ended, not left behind unused.
   if (previous && previous.location === backend.location && previous.token !== session.token) {
     await (await f.backendWith(previous.token)).signOut().catch(() => undefined);

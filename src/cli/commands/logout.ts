@@ -3,7 +3,7 @@ import { AcctsecError, AuthFailed } from '../../errors.js';
 import type { Factory } from '../factory.js';
 
 export function newCmdLogout(f: Factory): Command {
-  return new Command('logout').description('end this profile\'s session').action(() => logoutRun({ f }));
+  return new Command('logout').description("end this profile's session").action(() => logoutRun({ f }));
 }
 
 export async function logoutRun(opts: { f: Factory }): Promise<void> {
@@ -21,5 +21,10 @@ export async function logoutRun(opts: { f: Factory }): Promise<void> {
   }
   await profiles.clearSession();
   if (f.globals.json) f.io.json({ signedOut: true, sessionId: saved.sessionId });
-  else f.io.out(ended ? `Signed out ${saved.username} (session ${saved.sessionId}).` : `The session of ${saved.username} had already ended; forgotten.`);
+  else
+    f.io.out(
+      ended
+        ? `Signed out ${saved.username} (session ${saved.sessionId}).`
+        : `The session of ${saved.username} had already ended; forgotten.`,
+    );
 }

@@ -5,7 +5,14 @@ import type { Factory } from '../factory.js';
 import { localTime, table } from '../format.js';
 import { awaitBrowser, ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
 import { showRecoveryCodes, writeRecoveryCodesFile } from '../recovery-file.js';
-import { identityOptions, keyProof, reportCodeSent, sendIdentityCodeIfAsked, withIdentity, type IdentityFlags } from '../secrets.js';
+import {
+  identityOptions,
+  keyProof,
+  reportCodeSent,
+  sendIdentityCodeIfAsked,
+  withIdentity,
+  type IdentityFlags,
+} from '../secrets.js';
 import { confirmDisable } from '../mfa-guard.js';
 
 // `acctsec mfa key ...`: security keys (WebAuthn / FIDO2, SPEC §4.3). Adding and using a key runs in a
@@ -19,7 +26,10 @@ export function addKeyCommands(mfa: Command, f: Factory): void {
         .command('add')
         .description('register a security key under a name: confirm identity, then touch the key in the browser page')
         .requiredOption('--name <name>', 'a name to tell your keys apart (e.g. "yubikey-blue")')
-        .option('--recovery-codes-file <path>', 'save the recovery codes issued with a first key to this file (mode 0600)'),
+        .option(
+          '--recovery-codes-file <path>',
+          'save the recovery codes issued with a first key to this file (mode 0600)',
+        ),
     ),
   )
     .addHelpText(
@@ -27,7 +37,9 @@ export function addKeyCommands(mfa: Command, f: Factory): void {
       '\nThe page is served on http://localhost (or by the remote server); the key signs a challenge bound to\n' +
         'that origin. The first key of an account without recovery codes brings a set of 10.',
     )
-    .action((o: { name: string; recoveryCodesFile?: string } & IdentityFlags) => keyAddRun({ f, name: o.name, recoveryCodesFile: o.recoveryCodesFile, identity: o }));
+    .action((o: { name: string; recoveryCodesFile?: string } & IdentityFlags) =>
+      keyAddRun({ f, name: o.name, recoveryCodesFile: o.recoveryCodesFile, identity: o }),
+    );
   key
     .command('list')
     .description('the registered keys: name, when added and last used')
@@ -41,30 +53,44 @@ export function addKeyCommands(mfa: Command, f: Factory): void {
   ceremonyOptions(
     key
       .command('remove')
-      .description('remove a key: confirm with a registered key in the browser, or with --method M --code C of another method')
+      .description(
+        'remove a key: confirm with a registered key in the browser, or with --method M --code C of another method',
+      )
       .argument('<name>', 'the key to remove')
       .addOption(new Option('--method <method>', 'confirm with this method instead of a key').choices(IDENTITY_METHODS))
       .option('--code <code>', 'a code of that method')
       .option('--send-code', 'with --method email: email a code, then run again with --code'),
-  ).action((name: string, o: { method?: string; code?: string; sendCode?: boolean } & CeremonyFlags) => keyRemoveRun({ f, name, ...o }));
+  ).action((name: string, o: { method?: string; code?: string; sendCode?: boolean } & CeremonyFlags) =>
+    keyRemoveRun({ f, name, ...o }),
+  );
 }
 
-export async function keyAddRun(opts: { f: Factory; name: string; recoveryCodesFile?: string | undefined; identity: IdentityFlags }): Promise<void> {
+export async function keyAddRun(opts: {
+  f: Factory;
+  name: string;
+  recoveryCodesFile?: string | undefined;
+  identity: IdentityFlags;
+}): Promise<void> {
   const { f } = opts;
   parseTimeout(opts.identity.timeout);
   const backend = await f.backend();
-  if (await sendIdentityCodeIfAsked(f, backend, opts.identity, `mfa key add --name ${JSON.stringify(opts.name)}`)) return;
-  const ceremony = await withIdentity(f, opts.identity, backend, (proof) => backend.beginKeyRegistration(opts.name, proof));
+  if (await sendIdentityCodeIfAsked(f, backend, opts.identity, `mfa key add --name ${JSON.stringify(opts.name)}`))
+    return;
+  const ceremony = await withIdentity(f, opts.identity, backend, (proof) =>
+    backend.beginKeyRegistration(opts.name, proof),
+  );
   await awaitBrowser(f, backend, ceremony, opts.identity, `Add the security key "${opts.name}"`);
   const added = await backend.finishKeyRegistration(ceremony.ceremonyId);
   const username = (await f.profiles()).session()?.username ?? '';
   if (f.globals.json) {
-    if (added.recoveryCodes && opts.recoveryCodesFile) writeRecoveryCodesFile(opts.recoveryCodesFile, username, added.recoveryCodes);
+    if (added.recoveryCodes && opts.recoveryCodesFile)
+      writeRecoveryCodesFile(opts.recoveryCodesFile, username, added.recoveryCodes);
     f.io.json(added);
     return;
   }
   f.io.out(`Added the security key "${added.key.name}" (${added.key.id}). Sign in with it: acctsec login --method key`);
-  if (added.recoveryCodes) await showRecoveryCodes(f, username, added.recoveryCodes, opts.recoveryCodesFile, f.prompter.interactive);
+  if (added.recoveryCodes)
+    await showRecoveryCodes(f, username, added.recoveryCodes, opts.recoveryCodesFile, f.prompter.interactive);
 }
 
 export async function keyListRun(opts: { f: Factory }): Promise<void> {
@@ -80,7 +106,13 @@ export async function keyListRun(opts: { f: Factory }): Promise<void> {
   }
   f.io.out(
     table(
-      keys.map((k) => [k.name, k.id, localTime(k.createdAt), k.lastUsedAt ? localTime(k.lastUsedAt) : 'never', k.transports.join(',') || '-']),
+      keys.map((k) => [
+        k.name,
+        k.id,
+        localTime(k.createdAt),
+        k.lastUsedAt ? localTime(k.lastUsedAt) : 'never',
+        k.transports.join(',') || '-',
+      ]),
       ['NAME', 'ID', 'ADDED', 'LAST USED', 'TRANSPORTS'],
     ),
   );
@@ -93,13 +125,25 @@ export async function keyRenameRun(opts: { f: Factory; name: string; next: strin
   else f.io.out(`Renamed "${opts.name}" to "${key.name}".`);
 }
 
-export async function keyRemoveRun(opts: { f: Factory; name: string; method?: string | undefined; code?: string | undefined; sendCode?: boolean | undefined } & CeremonyFlags): Promise<void> {
+export async function keyRemoveRun(
+  opts: {
+    f: Factory;
+    name: string;
+    method?: string | undefined;
+    code?: string | undefined;
+    sendCode?: boolean | undefined;
+  } & CeremonyFlags,
+): Promise<void> {
   const { f } = opts;
   parseTimeout(opts.timeout);
   const backend = await f.backend();
   if (opts.sendCode) {
     const method = opts.method ?? MAILED_DEFAULT;
-    reportCodeSent(f, await backend.sendFactorCode(method), `acctsec mfa key remove ${JSON.stringify(opts.name)} --method ${method} --code <code>`);
+    reportCodeSent(
+      f,
+      await backend.sendFactorCode(method),
+      `acctsec mfa key remove ${JSON.stringify(opts.name)} --method ${method} --code <code>`,
+    );
     return;
   }
   const status = await backend.mfaStatus();
@@ -108,11 +152,13 @@ export async function keyRemoveRun(opts: { f: Factory; name: string; method?: st
   const last = keys === 1 ? await confirmDisable(f, backend, 'key') : false;
   if (last === null) return;
   const method = opts.method ?? (opts.code ? CODE_DEFAULT : 'key');
-  const proof: IdentityProof =
-    isCeremony(method)
-      ? { secondFactor: { method, code: await keyProof(f, backend, opts) } }
-      : { secondFactor: { method, code: opts.code ?? (await f.prompter.text(`Code (${method}):`, '--code')) } };
+  const proof: IdentityProof = isCeremony(method)
+    ? { secondFactor: { method, code: await keyProof(f, backend, opts) } }
+    : { secondFactor: { method, code: opts.code ?? (await f.prompter.text(`Code (${method}):`, '--code')) } };
   const result = await backend.removeKey(opts.name, last, proof);
   if (f.globals.json) f.io.json(result);
-  else f.io.out(`Removed the security key "${result.removed}".${result.remainingMethods.length ? ` Still active: ${result.remainingMethods.join(', ')}.` : ' Sign-in now asks for the password only.'}`);
+  else
+    f.io.out(
+      `Removed the security key "${result.removed}".${result.remainingMethods.length ? ` Still active: ${result.remainingMethods.join(', ')}.` : ' Sign-in now asks for the password only.'}`,
+    );
 }

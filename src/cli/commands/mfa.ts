@@ -8,13 +8,22 @@ import { drawQr, terminalColumns, terminalRows } from '../qr.js';
 import { confirmDisable } from '../mfa-guard.js';
 import { showRecoveryCodes, writeRecoveryCodesFile } from '../recovery-file.js';
 import { addKeyCommands } from './mfa-key.js';
-import { identityOptions, reportCodeSent, sendIdentityCodeIfAsked, withIdentity, type IdentityFlags } from '../secrets.js';
+import {
+  identityOptions,
+  reportCodeSent,
+  sendIdentityCodeIfAsked,
+  withIdentity,
+  type IdentityFlags,
+} from '../secrets.js';
 
 const CODE_SUPPLY = '--code';
 
 export function newCmdMfa(f: Factory): Command {
   const cmd = new Command('mfa').description('multi-factor authentication: methods and their state');
-  cmd.command('status').description('every method, its state and activation date').action(() => mfaStatusRun({ f }));
+  cmd
+    .command('status')
+    .description('every method, its state and activation date')
+    .action(() => mfaStatusRun({ f }));
 
   const totp = cmd.command('totp').description('the authenticator app (TOTP, RFC 6238)');
   identityOptions(
@@ -37,28 +46,39 @@ export function newCmdMfa(f: Factory): Command {
     .description('activate a pending enrollment with the current code from the app')
     .option('--code <code>', 'the 6-digit code the app shows now')
     .option('--recovery-codes-file <path>', 'also save the recovery codes to this file (mode 0600)')
-    .action((o: { code?: string; recoveryCodesFile?: string }) => totpConfirmRun({ f, code: o.code, recoveryCodesFile: o.recoveryCodesFile }));
+    .action((o: { code?: string; recoveryCodesFile?: string }) =>
+      totpConfirmRun({ f, code: o.code, recoveryCodesFile: o.recoveryCodesFile }),
+    );
   totp
     .command('disable')
     .description('turn the authenticator app off (needs a current code from it)')
     .option('--code <code>', 'the 6-digit code the app shows now')
     .action((o: { code?: string }) => totpDisableRun({ f, code: o.code }));
-  const email = cmd.command('email').description('codes sent to the account\'s email address (not a NIST authentication factor)');
-  identityOptions(email.command('enable').description('confirm identity, email a code to the account\'s address, then activate with it')).action(
-    (o: IdentityFlags) => emailEnableRun({ f, identity: o }),
-  );
+  const email = cmd
+    .command('email')
+    .description("codes sent to the account's email address (not a NIST authentication factor)");
+  identityOptions(
+    email
+      .command('enable')
+      .description("confirm identity, email a code to the account's address, then activate with it"),
+  ).action((o: IdentityFlags) => emailEnableRun({ f, identity: o }));
   email
     .command('confirm')
     .description('activate with the emailed code')
     .option('--code <code>', 'the 6-digit code from the email')
     .action((o: { code?: string }) => emailConfirmRun({ f, code: o.code }));
-  email.command('resend').description('send a new code (one a minute); the previous one stops working').action(() => emailResendRun({ f }));
+  email
+    .command('resend')
+    .description('send a new code (one a minute); the previous one stops working')
+    .action(() => emailResendRun({ f }));
   email
     .command('disable')
     .description('turn email codes off (a code is emailed first)')
     .option('--send-code', 'only send the code; run again with --code')
     .option('--code <code>', 'the 6-digit code from the email')
-    .action((o: { sendCode?: boolean; code?: string }) => emailDisableRun({ f, sendCode: Boolean(o.sendCode), code: o.code }));
+    .action((o: { sendCode?: boolean; code?: string }) =>
+      emailDisableRun({ f, sendCode: Boolean(o.sendCode), code: o.code }),
+    );
   addKeyCommands(cmd, f);
   return cmd;
 }
@@ -72,14 +92,29 @@ export async function mfaStatusRun(opts: { f: Factory }): Promise<void> {
   }
   for (const m of s.methods) {
     const keys = m.keys ? `, ${m.keys} key${m.keys === 1 ? '' : 's'} (acctsec mfa key list)` : '';
-    const state = m.enabled ? `enabled since ${localTime(m.enabledAt ?? '')}${m.address ? `, codes to ${m.address}` : ''}${keys}` : 'off';
-    f.io.out(`${m.type.padEnd(8)} ${state}${m.allowedByPolicy === false ? '  (turned off by policy: still works until disabled)' : ''}`);
+    const state = m.enabled
+      ? `enabled since ${localTime(m.enabledAt ?? '')}${m.address ? `, codes to ${m.address}` : ''}${keys}`
+      : 'off';
+    f.io.out(
+      `${m.type.padEnd(8)} ${state}${m.allowedByPolicy === false ? '  (turned off by policy: still works until disabled)' : ''}`,
+    );
   }
-  if (s.recoveryCodesLeft !== null) f.io.out(`recovery ${s.recoveryCodesLeft} code${s.recoveryCodesLeft === 1 ? '' : 's'} left`);
+  if (s.recoveryCodesLeft !== null)
+    f.io.out(`recovery ${s.recoveryCodesLeft} code${s.recoveryCodesLeft === 1 ? '' : 's'} left`);
 }
 
 // Beside the code, so that at 80×24 the code, the key and the prompt under them are all on screen.
-const SCAN_OR_TYPE = ['Scan it with your', 'authenticator app', '(Google Authenticator,', 'Authy, 1Password...),', '', 'or type in this key', '(time-based, 6 digits,', 'every 30 s):', ''];
+const SCAN_OR_TYPE = [
+  'Scan it with your',
+  'authenticator app',
+  '(Google Authenticator,',
+  'Authy, 1Password...),',
+  '',
+  'or type in this key',
+  '(time-based, 6 digits,',
+  'every 30 s):',
+  '',
+];
 const BESIDE_GAP = 3;
 
 async function showEnrollment(f: Factory, e: TotpEnrollment, qr: 'utf8' | 'none'): Promise<void> {
@@ -93,7 +128,10 @@ async function showEnrollment(f: Factory, e: TotpEnrollment, qr: 'utf8' | 'none'
       if (!color) f.io.note('Without colour the QR code assumes a dark background; the key works too.');
       const beside = [...SCAN_OR_TYPE];
       for (let i = 0; i < groups.length; i += 4) beside.push(`  ${groups.slice(i, i + 4).join(' ')}`);
-      if (code.width + BESIDE_GAP + Math.max(...beside.map((l) => l.length)) <= columns && beside.length <= code.lines.length) {
+      if (
+        code.width + BESIDE_GAP + Math.max(...beside.map((l) => l.length)) <= columns &&
+        beside.length <= code.lines.length
+      ) {
         // The URI first: it is two rows at 80 columns, and what scrolls away should be it, not the code.
         f.io.out(`URI: ${e.uri}`);
         code.lines.forEach((line, i) => f.io.out(beside[i] ? line + ' '.repeat(BESIDE_GAP) + beside[i] : line));
@@ -102,7 +140,9 @@ async function showEnrollment(f: Factory, e: TotpEnrollment, qr: 'utf8' | 'none'
       f.io.out('Scan this QR code with your authenticator app (Google Authenticator, Authy, 1Password, Bitwarden...):');
       for (const line of code.lines) f.io.out(line);
     } else {
-      f.io.note(`The QR code needs ${code.width} columns and the terminal has ${columns}: widen it, or enter the key by hand.`);
+      f.io.note(
+        `The QR code needs ${code.width} columns and the terminal has ${columns}: widen it, or enter the key by hand.`,
+      );
     }
   }
   f.io.out(`Key for manual entry (time-based, 6 digits, every 30 s):`);
@@ -123,7 +163,12 @@ async function askCodeUntilRight(f: Factory, backend: Backend): Promise<TotpEnab
   }
 }
 
-export async function totpEnableRun(opts: { f: Factory; qr: 'utf8' | 'none'; recoveryCodesFile?: string | undefined; identity: IdentityFlags }): Promise<void> {
+export async function totpEnableRun(opts: {
+  f: Factory;
+  qr: 'utf8' | 'none';
+  recoveryCodesFile?: string | undefined;
+  identity: IdentityFlags;
+}): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
   if (await sendIdentityCodeIfAsked(f, backend, opts.identity, 'mfa totp enable')) return;
@@ -143,7 +188,11 @@ export async function totpEnableRun(opts: { f: Factory; qr: 'utf8' | 'none'; rec
   await showRecoveryCodes(f, username, enabled.recoveryCodes, opts.recoveryCodesFile, true);
 }
 
-export async function totpConfirmRun(opts: { f: Factory; code?: string | undefined; recoveryCodesFile?: string | undefined }): Promise<void> {
+export async function totpConfirmRun(opts: {
+  f: Factory;
+  code?: string | undefined;
+  recoveryCodesFile?: string | undefined;
+}): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
   const code = opts.code ?? (await f.prompter.text('Code from the app:', CODE_SUPPLY));
@@ -170,7 +219,10 @@ export async function totpDisableRun(opts: { f: Factory; code?: string | undefin
   const code = opts.code ?? (await f.prompter.text('Code from the app:', CODE_SUPPLY));
   const result = await backend.disableTotp(code, last);
   if (f.globals.json) f.io.json(result);
-  else f.io.out(`The authenticator app is off.${result.remainingMethods.length ? ` Still active: ${result.remainingMethods.join(', ')}.` : ' Sign-in now asks for the password only.'}`);
+  else
+    f.io.out(
+      `The authenticator app is off.${result.remainingMethods.length ? ` Still active: ${result.remainingMethods.join(', ')}.` : ' Sign-in now asks for the password only.'}`,
+    );
 }
 
 /** Asks for the emailed code; "r" asks for a new one (one a minute), as the web page's Request Code. */
@@ -226,7 +278,11 @@ export async function emailResendRun(opts: { f: Factory }): Promise<void> {
   reportCodeSent(f, await (await f.backend()).resendEmailMfa(), 'acctsec mfa email confirm --code <code>');
 }
 
-export async function emailDisableRun(opts: { f: Factory; sendCode: boolean; code?: string | undefined }): Promise<void> {
+export async function emailDisableRun(opts: {
+  f: Factory;
+  sendCode: boolean;
+  code?: string | undefined;
+}): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
   if (opts.sendCode) {
@@ -237,12 +293,16 @@ export async function emailDisableRun(opts: { f: Factory; sendCode: boolean; cod
   if (last === null) return;
   let code = opts.code;
   if (!code) {
-    if (!f.prompter.interactive) throw new InvalidInput('disabling email codes needs a code: first --send-code, then --code C', '--code');
+    if (!f.prompter.interactive)
+      throw new InvalidInput('disabling email codes needs a code: first --send-code, then --code C', '--code');
     const sent = await backend.sendFactorCode('email');
     f.io.note(`A code is on its way to ${sent.sentTo}.`);
     code = await askEmailCode(f, () => backend.sendFactorCode('email'));
   }
   const result = await backend.disableEmailMfa(code, last);
   if (f.globals.json) f.io.json(result);
-  else f.io.out(`Email codes are off.${result.remainingMethods.length ? ` Still active: ${result.remainingMethods.join(', ')}.` : ' Sign-in now asks for the password only.'}`);
+  else
+    f.io.out(
+      `Email codes are off.${result.remainingMethods.length ? ` Still active: ${result.remainingMethods.join(', ')}.` : ' Sign-in now asks for the password only.'}`,
+    );
 }

@@ -6,7 +6,10 @@ export function newCmdNotifications(f: Factory): Command {
   const cmd = new Command('notifications')
     .description('email format, newsletters and organization notices (security notices are always sent)')
     .action(() => notificationsShowRun({ f }));
-  cmd.command('show').description('the current preferences').action(() => notificationsShowRun({ f }));
+  cmd
+    .command('show')
+    .description('the current preferences')
+    .action(() => notificationsShowRun({ f }));
   cmd
     .command('format')
     .description('html (with a plain-text alternative) or text (plain text only)')
@@ -40,14 +43,29 @@ function render(f: Factory, s: NotificationSettings): void {
   }
   f.io.out(`Format         ${s.format === 'html' ? 'html (with a plain-text alternative)' : 'text (plain text only)'}`);
   f.io.out(`Security       always on (password, MFA, tokens, recovery codes, IP list, support actions)`);
-  f.io.out(`Newsletters    ${Object.entries(s.newsletters).map(([n, on]) => `${n} ${on ? 'on' : 'off'}`).join(', ') || '-'}`);
-  f.io.out(`Organizations  ${Object.entries(s.organizations).map(([n, on]) => `${n} ${on ? 'on' : 'off'}`).join(', ') || '-'}`);
+  f.io.out(
+    `Newsletters    ${
+      Object.entries(s.newsletters)
+        .map(([n, on]) => `${n} ${on ? 'on' : 'off'}`)
+        .join(', ') || '-'
+    }`,
+  );
+  f.io.out(
+    `Organizations  ${
+      Object.entries(s.organizations)
+        .map(([n, on]) => `${n} ${on ? 'on' : 'off'}`)
+        .join(', ') || '-'
+    }`,
+  );
 }
 
 export async function notificationsShowRun(opts: { f: Factory }): Promise<void> {
   render(opts.f, await (await opts.f.backend()).notificationSettings());
 }
 
-async function notificationsChange(f: Factory, change: (b: Awaited<ReturnType<Factory['backend']>>) => Promise<NotificationSettings>): Promise<void> {
+async function notificationsChange(
+  f: Factory,
+  change: (b: Awaited<ReturnType<Factory['backend']>>) => Promise<NotificationSettings>,
+): Promise<void> {
   render(f, await change(await f.backend()));
 }

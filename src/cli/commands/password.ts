@@ -9,7 +9,10 @@ export function newCmdPassword(f: Factory): Command {
   cmd
     .command('change')
     .description('change my password; every other session is signed out')
-    .option('--password-stdin', 'stdin line 1: the current password; line 2: the new one (line 3, if any, must repeat it)')
+    .option(
+      '--password-stdin',
+      'stdin line 1: the current password; line 2: the new one (line 3, if any, must repeat it)',
+    )
     .addHelpText(
       'after',
       '\nWithout --password-stdin: ACCTSEC_PASSWORD (current) and ACCTSEC_NEW_PASSWORD (new), or masked prompts.\n' +
@@ -31,7 +34,9 @@ export async function passwordChangeRun(opts: { f: Factory; passwordStdin: boole
     f.io.json(result);
     return;
   }
-  f.io.out(`Password changed. ${result.revokedSessions} other session${result.revokedSessions === 1 ? '' : 's'} signed out.`);
+  f.io.out(
+    `Password changed. ${result.revokedSessions} other session${result.revokedSessions === 1 ? '' : 's'} signed out.`,
+  );
   const s = result.strength;
   f.io.note(`Strength estimate: ${STRENGTH[s.score] ?? s.score} (${s.score}/4)${s.warning ? ` — ${s.warning}` : ''}`);
   for (const tip of s.suggestions) f.io.note(`  tip: ${tip}`);

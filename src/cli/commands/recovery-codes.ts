@@ -15,7 +15,11 @@ interface FreshCodeFlags extends CeremonyFlags {
  * The fresh second factor SPEC §5 asks for: --code C from the app, or a security key in the browser
  * (--method key, or by itself when the account has keys and no app).
  */
-async function freshCode(f: Factory, backend: Backend, flags: FreshCodeFlags): Promise<{ code: string; method: string }> {
+async function freshCode(
+  f: Factory,
+  backend: Backend,
+  flags: FreshCodeFlags,
+): Promise<{ code: string; method: string }> {
   parseTimeout(flags.timeout);
   let method = flags.method ?? (flags.code ? CODE_DEFAULT : undefined);
   if (!method) {
@@ -32,16 +36,19 @@ function freshCodeOptions(cmd: Command): Command {
     cmd
       .option('--code <code>', 'the 6-digit code the app shows now')
       .addOption(
-        new Option('--method <method>', 'totp (a code from the app, the default) or key (a security key, in the browser)').choices(AUTHENTICATOR_METHODS),
+        new Option(
+          '--method <method>',
+          'totp (a code from the app, the default) or key (a security key, in the browser)',
+        ).choices(AUTHENTICATOR_METHODS),
       ),
   );
 }
 
 export function newCmdRecoveryCodes(f: Factory): Command {
   const cmd = new Command('recovery-codes').description('one-time codes for when the authenticator app is not at hand');
-  freshCodeOptions(cmd.command('view').description('show the codes still valid (needs a fresh authenticator code, or a security key)')).action(
-    (o: FreshCodeFlags) => recoveryCodesViewRun({ f, ...o }),
-  );
+  freshCodeOptions(
+    cmd.command('view').description('show the codes still valid (needs a fresh authenticator code, or a security key)'),
+  ).action((o: FreshCodeFlags) => recoveryCodesViewRun({ f, ...o }));
   freshCodeOptions(
     cmd
       .command('regenerate')
@@ -64,10 +71,16 @@ export async function recoveryCodesViewRun(opts: { f: Factory } & FreshCodeFlags
   for (const c of codes) f.io.out(`  ${c}`);
 }
 
-export async function recoveryCodesRegenerateRun(opts: { f: Factory; output?: string | undefined } & FreshCodeFlags): Promise<void> {
+export async function recoveryCodesRegenerateRun(
+  opts: { f: Factory; output?: string | undefined } & FreshCodeFlags,
+): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
-  if (f.prompter.interactive && !f.globals.yes && !(await f.prompter.confirm('This voids every current recovery code. Continue?', '--yes', true))) {
+  if (
+    f.prompter.interactive &&
+    !f.globals.yes &&
+    !(await f.prompter.confirm('This voids every current recovery code. Continue?', '--yes', true))
+  ) {
     f.io.note('Nothing changed.');
     return;
   }

@@ -2,7 +2,14 @@ import { Command, Option } from 'commander';
 import type { Factory } from '../factory.js';
 import { localTime, table } from '../format.js';
 import { awaitBrowser, ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
-import { identityOptions, readNewPassword, reportCodeSent, sendIdentityCodeIfAsked, withIdentity, type IdentityFlags } from '../secrets.js';
+import {
+  identityOptions,
+  readNewPassword,
+  reportCodeSent,
+  sendIdentityCodeIfAsked,
+  withIdentity,
+  type IdentityFlags,
+} from '../secrets.js';
 
 export function newCmdRecovery(f: Factory): Command {
   const cmd = new Command('recovery').description('recovery options: addresses that can reset the password');
@@ -16,7 +23,10 @@ export function newCmdRecovery(f: Factory): Command {
     .argument('<address>')
     .option('--code <code>', 'the 6-digit code sent to that address')
     .action((address: string, o: { code?: string }) => recoveryEmailConfirmRun({ f, address, code: o.code }));
-  email.command('list').description('my recovery addresses').action(() => recoveryEmailListRun({ f }));
+  email
+    .command('list')
+    .description('my recovery addresses')
+    .action(() => recoveryEmailListRun({ f }));
   identityOptions(email.command('remove').description('remove an address').argument('<address>')).action(
     (address: string, o: IdentityFlags) => recoveryEmailRemoveRun({ f, address, identity: o }),
   );
@@ -26,25 +36,61 @@ export function newCmdRecovery(f: Factory): Command {
 export function newCmdRecover(f: Factory): Command {
   return ceremonyOptions(
     new Command('recover')
-      .description('set a new password: with a code sent to a verified recovery address, a registered security key, or a reset token from support')
+      .description(
+        'set a new password: with a code sent to a verified recovery address, a registered security key, or a reset token from support',
+      )
       .requiredOption('--username <name>', 'the account to recover')
       .option('--send-code', 'only send the code; run again with --code')
       .option('--code <code>', 'the code from the recovery email')
       .option('--token <token>', 'a reset token from support (acs_rst_..., single use, 1 hour)')
-      .addOption(new Option('--method <method>', 'email: a code to a recovery address (default); key: a registered security key, in the browser').choices(['email', 'key']))
+      .addOption(
+        new Option(
+          '--method <method>',
+          'email: a code to a recovery address (default); key: a registered security key, in the browser',
+        ).choices(['email', 'key']),
+      )
       .option('--password-stdin', 'read the new password from the first line of stdin'),
   )
-    .addHelpText('after', '\nThe new password comes from a prompt (typed twice), ACCTSEC_NEW_PASSWORD, or --password-stdin.')
-    .action((o: { username: string; sendCode?: boolean; code?: string; token?: string; passwordStdin?: boolean; method?: string } & CeremonyFlags) =>
-      o.token
-        ? recoverWithTokenRun({ f, username: o.username, token: o.token, passwordStdin: Boolean(o.passwordStdin) })
-        : o.method === 'key'
-          ? recoverWithKeyRun({ f, username: o.username, passwordStdin: Boolean(o.passwordStdin), open: o.open, timeout: o.timeout })
-          : recoverRun({ f, username: o.username, sendCode: Boolean(o.sendCode), code: o.code, passwordStdin: Boolean(o.passwordStdin) }),
+    .addHelpText(
+      'after',
+      '\nThe new password comes from a prompt (typed twice), ACCTSEC_NEW_PASSWORD, or --password-stdin.',
+    )
+    .action(
+      (
+        o: {
+          username: string;
+          sendCode?: boolean;
+          code?: string;
+          token?: string;
+          passwordStdin?: boolean;
+          method?: string;
+        } & CeremonyFlags,
+      ) =>
+        o.token
+          ? recoverWithTokenRun({ f, username: o.username, token: o.token, passwordStdin: Boolean(o.passwordStdin) })
+          : o.method === 'key'
+            ? recoverWithKeyRun({
+                f,
+                username: o.username,
+                passwordStdin: Boolean(o.passwordStdin),
+                open: o.open,
+                timeout: o.timeout,
+              })
+            : recoverRun({
+                f,
+                username: o.username,
+                sendCode: Boolean(o.sendCode),
+                code: o.code,
+                passwordStdin: Boolean(o.passwordStdin),
+              }),
     );
 }
 
-export async function recoveryEmailAddRun(opts: { f: Factory; address: string; identity: IdentityFlags }): Promise<void> {
+export async function recoveryEmailAddRun(opts: {
+  f: Factory;
+  address: string;
+  identity: IdentityFlags;
+}): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
   if (await sendIdentityCodeIfAsked(f, backend, opts.identity, `recovery email add ${opts.address}`)) return;
@@ -59,7 +105,11 @@ export async function recoveryEmailAddRun(opts: { f: Factory; address: string; i
   f.io.out(`${row.address} is a verified recovery address.`);
 }
 
-export async function recoveryEmailConfirmRun(opts: { f: Factory; address: string; code?: string | undefined }): Promise<void> {
+export async function recoveryEmailConfirmRun(opts: {
+  f: Factory;
+  address: string;
+  code?: string | undefined;
+}): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
   const code = opts.code ?? (await f.prompter.text('Code from that email:', '--code'));
@@ -79,10 +129,19 @@ export async function recoveryEmailListRun(opts: { f: Factory }): Promise<void> 
     f.io.note('No recovery address yet: `acctsec recovery email add <address>`.');
     return;
   }
-  f.io.out(table(rows.map((r) => [r.address, r.verified ? 'verified' : 'waiting for its code', localTime(r.addedAt)]), ['ADDRESS', 'STATE', 'ADDED']));
+  f.io.out(
+    table(
+      rows.map((r) => [r.address, r.verified ? 'verified' : 'waiting for its code', localTime(r.addedAt)]),
+      ['ADDRESS', 'STATE', 'ADDED'],
+    ),
+  );
 }
 
-export async function recoveryEmailRemoveRun(opts: { f: Factory; address: string; identity: IdentityFlags }): Promise<void> {
+export async function recoveryEmailRemoveRun(opts: {
+  f: Factory;
+  address: string;
+  identity: IdentityFlags;
+}): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
   if (await sendIdentityCodeIfAsked(f, backend, opts.identity, `recovery email remove ${opts.address}`)) return;
@@ -91,7 +150,13 @@ export async function recoveryEmailRemoveRun(opts: { f: Factory; address: string
   else f.io.out(`Removed ${opts.address}.`);
 }
 
-export async function recoverRun(opts: { f: Factory; username: string; sendCode: boolean; code?: string | undefined; passwordStdin: boolean }): Promise<void> {
+export async function recoverRun(opts: {
+  f: Factory;
+  username: string;
+  sendCode: boolean;
+  code?: string | undefined;
+  passwordStdin: boolean;
+}): Promise<void> {
   const { f } = opts;
   const backend = await f.backendWith(undefined);
   let code = opts.code;
@@ -99,36 +164,72 @@ export async function recoverRun(opts: { f: Factory; username: string; sendCode:
     const { message } = await backend.sendRecoveryCode(opts.username);
     if (opts.sendCode || !f.prompter.interactive) {
       if (f.globals.json) f.io.json({ sent: true, message });
-      else f.io.out(`${message[0]!.toUpperCase()}${message.slice(1)}. Then: acctsec recover --username ${opts.username} --code <code>`);
+      else
+        f.io.out(
+          `${message[0]!.toUpperCase()}${message.slice(1)}. Then: acctsec recover --username ${opts.username} --code <code>`,
+        );
       return;
     }
     f.io.note(`${message[0]!.toUpperCase()}${message.slice(1)}.`);
     code = await f.prompter.text('Code from the recovery email:', '--code');
   }
-  const newPassword = await readNewPassword(f, { stdin: opts.passwordStdin, stdinLine: 0, env: 'ACCTSEC_NEW_PASSWORD' });
+  const newPassword = await readNewPassword(f, {
+    stdin: opts.passwordStdin,
+    stdinLine: 0,
+    env: 'ACCTSEC_NEW_PASSWORD',
+  });
   const result = await backend.recover({ username: opts.username, code, newPassword });
   if (f.globals.json) f.io.json(result);
-  else f.io.out(`New password set for ${result.username}; every session was signed out. Sign in with \`acctsec login\` (second factors still apply).`);
+  else
+    f.io.out(
+      `New password set for ${result.username}; every session was signed out. Sign in with \`acctsec login\` (second factors still apply).`,
+    );
 }
 
-export async function recoverWithTokenRun(opts: { f: Factory; username: string; token: string; passwordStdin: boolean }): Promise<void> {
+export async function recoverWithTokenRun(opts: {
+  f: Factory;
+  username: string;
+  token: string;
+  passwordStdin: boolean;
+}): Promise<void> {
   const { f } = opts;
   const backend = await f.backendWith(undefined);
-  const newPassword = await readNewPassword(f, { stdin: opts.passwordStdin, stdinLine: 0, env: 'ACCTSEC_NEW_PASSWORD' });
+  const newPassword = await readNewPassword(f, {
+    stdin: opts.passwordStdin,
+    stdinLine: 0,
+    env: 'ACCTSEC_NEW_PASSWORD',
+  });
   const result = await backend.recoverWithToken({ username: opts.username, token: opts.token, newPassword });
   if (f.globals.json) f.io.json(result);
-  else f.io.out(`Password set for ${result.username}; every session was signed out. Sign in with \`acctsec login\` (second factors still apply).`);
+  else
+    f.io.out(
+      `Password set for ${result.username}; every session was signed out. Sign in with \`acctsec login\` (second factors still apply).`,
+    );
 }
 
 /** `recover --method key` (SPEC §4.3): the new password first, then the key in the browser. */
-export async function recoverWithKeyRun(opts: { f: Factory; username: string; passwordStdin: boolean } & CeremonyFlags): Promise<void> {
+export async function recoverWithKeyRun(
+  opts: { f: Factory; username: string; passwordStdin: boolean } & CeremonyFlags,
+): Promise<void> {
   const { f } = opts;
   parseTimeout(opts.timeout);
   const backend = await f.backendWith(undefined);
-  const newPassword = await readNewPassword(f, { stdin: opts.passwordStdin, stdinLine: 0, env: 'ACCTSEC_NEW_PASSWORD' });
+  const newPassword = await readNewPassword(f, {
+    stdin: opts.passwordStdin,
+    stdinLine: 0,
+    env: 'ACCTSEC_NEW_PASSWORD',
+  });
   const ceremony = await backend.beginKeyRecovery(opts.username);
   await awaitBrowser(f, backend, ceremony, opts, `Recover ${opts.username}`);
-  const result = await backend.recover({ username: opts.username, code: ceremony.ceremonyId, newPassword, method: 'key' });
+  const result = await backend.recover({
+    username: opts.username,
+    code: ceremony.ceremonyId,
+    newPassword,
+    method: 'key',
+  });
   if (f.globals.json) f.io.json(result);
-  else f.io.out(`New password set for ${result.username}; every session was signed out. Sign in with \`acctsec login\` (second factors still apply).`);
+  else
+    f.io.out(
+      `New password set for ${result.username}; every session was signed out. Sign in with \`acctsec login\` (second factors still apply).`,
+    );
 }

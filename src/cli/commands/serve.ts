@@ -5,7 +5,8 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 function rateArg(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 1_000_000) throw new InvalidArgumentError(`"${value}" is not a number from 1 to 1000000`);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1_000_000)
+    throw new InvalidArgumentError(`"${value}" is not a number from 1 to 1000000`);
   return n;
 }
 
@@ -15,16 +16,33 @@ export function newCmdServe(f: Factory): Command {
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free one)', '127.0.0.1:7400')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
-    .option('--public-url <url>', 'origin browsers use to reach this server, for the security key page (default: http(s)://localhost:PORT on a loopback address)')
+    .option(
+      '--public-url <url>',
+      'origin browsers use to reach this server, for the security key page (default: http(s)://localhost:PORT on a loopback address)',
+    )
     .option('--trust-proxy <cidr>', 'believe X-Forwarded-For from proxies in this range (repeat)', collect, [])
-    .option('--introspection-rate <n>', 'token introspection calls per second per calling credential (bursts of twice as many)', rateArg, 1000)
+    .option(
+      '--introspection-rate <n>',
+      'token introspection calls per second per calling credential (bursts of twice as many)',
+      rateArg,
+      1000,
+    )
     .addHelpText(
       'after',
-      '\nThe database is --db (or ACCTSEC_DB, or the profile\'s db); policy and mail settings come from this profile\'s config.' +
+      "\nThe database is --db (or ACCTSEC_DB, or the profile's db); policy and mail settings come from this profile's config." +
         '\nOn a database with no account yet, serve writes a one-time bootstrap secret to DB.bootstrap-secret (mode 0600):' +
         '\n`init` over HTTP needs it (--bootstrap-secret-file or ACCTSEC_BOOTSTRAP_SECRET); `acctsec init --db DB` on this host does not.',
     )
-    .action((o: { listen: string; tlsCert?: string; tlsKey?: string; trustProxy: string[]; publicUrl?: string; introspectionRate: number }) => serveRun({ f, ...o }));
+    .action(
+      (o: {
+        listen: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        trustProxy: string[];
+        publicUrl?: string;
+        introspectionRate: number;
+      }) => serveRun({ f, ...o }),
+    );
 }
 
 export async function serveRun(opts: {

@@ -6,7 +6,10 @@ import { identityOptions, sendIdentityCodeIfAsked, withIdentity, type IdentityFl
 
 export function newCmdSessions(f: Factory): Command {
   const cmd = new Command('sessions').description('list and end my sessions');
-  cmd.command('list').description('my active sessions').action(() => sessionsListRun({ f }));
+  cmd
+    .command('list')
+    .description('my active sessions')
+    .action(() => sessionsListRun({ f }));
   identityOptions(
     cmd
       .command('revoke')
@@ -14,10 +17,10 @@ export function newCmdSessions(f: Factory): Command {
       .argument('[id]', 'session id from `acctsec sessions list`')
       .option('--others', 'end every session except this one'),
   ).action((id: string | undefined, o: { others?: boolean } & IdentityFlags) => {
-      // Exactly one target: refusing the ambiguous call beats guessing which the user meant.
-      if (Boolean(id) === Boolean(o.others)) throw new InvalidInput('give a session id or --others (one of them)', 'id');
-      return sessionsRevokeRun({ f, id, others: Boolean(o.others), identity: o });
-    });
+    // Exactly one target: refusing the ambiguous call beats guessing which the user meant.
+    if (Boolean(id) === Boolean(o.others)) throw new InvalidInput('give a session id or --others (one of them)', 'id');
+    return sessionsRevokeRun({ f, id, others: Boolean(o.others), identity: o });
+  });
   return cmd;
 }
 
@@ -39,10 +42,23 @@ export async function sessionsListRun(opts: { f: Factory }): Promise<void> {
   f.io.note('* this session');
 }
 
-export async function sessionsRevokeRun(opts: { f: Factory; id: string | undefined; others: boolean; identity: IdentityFlags }): Promise<void> {
+export async function sessionsRevokeRun(opts: {
+  f: Factory;
+  id: string | undefined;
+  others: boolean;
+  identity: IdentityFlags;
+}): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
-  if (await sendIdentityCodeIfAsked(f, backend, opts.identity, `sessions revoke ${opts.others ? '--others' : (opts.id ?? '')}`)) return;
+  if (
+    await sendIdentityCodeIfAsked(
+      f,
+      backend,
+      opts.identity,
+      `sessions revoke ${opts.others ? '--others' : (opts.id ?? '')}`,
+    )
+  )
+    return;
   if (opts.others) {
     const { revoked } = await withIdentity(f, opts.identity, backend, (proof) => backend.revokeOtherSessions(proof));
     if (f.globals.json) f.io.json({ revoked });

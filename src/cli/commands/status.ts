@@ -27,8 +27,11 @@ export async function statusRun(opts: { f: Factory }): Promise<void> {
     `MFA        ${mfa.length ? mfa.map((m) => `${m.type} since ${localTime(m.enabledAt ?? '')}`).join(', ') : c.yellow('none: the password is the only factor')}`,
   );
   f.io.out(`IP         ${s.ipAllowList.length ? s.ipAllowList.map((e) => e.cidr).join(', ') : 'no restriction'}`);
-  f.io.out(`Tokens     ${s.tokens.active} active${s.tokens.expiringSoon.length ? `, ${s.tokens.expiringSoon.length} expiring within 7 days` : ''}${s.legacyApiKey ? '; a deprecated API key' : ''}`);
-  if (s.mfa.recoveryCodesLeft !== null) f.io.out(`Recovery   ${s.mfa.recoveryCodesLeft} code${s.mfa.recoveryCodesLeft === 1 ? '' : 's'} left`);
+  f.io.out(
+    `Tokens     ${s.tokens.active} active${s.tokens.expiringSoon.length ? `, ${s.tokens.expiringSoon.length} expiring within 7 days` : ''}${s.legacyApiKey ? '; a deprecated API key' : ''}`,
+  );
+  if (s.mfa.recoveryCodesLeft !== null)
+    f.io.out(`Recovery   ${s.mfa.recoveryCodesLeft} code${s.mfa.recoveryCodesLeft === 1 ? '' : 's'} left`);
   const current = s.sessions.find((x) => x.current);
   f.io.out(`Sessions   ${s.sessions.length} active${current ? ` (this one: ${current.id})` : ''}`);
   for (const n of s.notices) f.io.warn(n);

@@ -4,36 +4,59 @@ import { inspectSecret, secretName } from '../../token-format.js';
 import type { TokenCreated } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { ago, localTime, table } from '../format.js';
-import { identityOptions, readStdinLines, sendIdentityCodeIfAsked, withIdentity, type IdentityFlags } from '../secrets.js';
+import {
+  identityOptions,
+  readStdinLines,
+  sendIdentityCodeIfAsked,
+  withIdentity,
+  type IdentityFlags,
+} from '../secrets.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function newCmdToken(f: Factory): Command {
   const cmd = new Command('token').description('personal access tokens for the API: scoped, expiring, revocable');
-  cmd.command('scopes').description('the scopes a token can have').action(() => tokenScopesRun({ f }));
+  cmd
+    .command('scopes')
+    .description('the scopes a token can have')
+    .action(() => tokenScopesRun({ f }));
   identityOptions(
     cmd
       .command('create')
       .description('create a token; it is shown once')
       .requiredOption('--name <name>', 'a name to recognise it by (unique among your tokens)')
       .option('--scope <scope>', 'a scope from `token scopes` (repeat for more)', collect, [])
-      .option('--resource <resource>', 'limit it to a resource, e.g. domain:example.com (repeat; none = all)', collect, [])
+      .option(
+        '--resource <resource>',
+        'limit it to a resource, e.g. domain:example.com (repeat; none = all)',
+        collect,
+        [],
+      )
       .option('--expires <when>', '30d, 90d (1d to 366d) or YYYY-MM-DD', '30d'),
   ).action((o: { name: string; scope: string[]; resource: string[]; expires: string } & IdentityFlags) =>
     tokenCreateRun({ f, name: o.name, scopes: o.scope, resources: o.resource, expires: o.expires, identity: o }),
   );
-  cmd.command('list').description('my tokens (never their secrets)').action(() => tokenListRun({ f }));
-  identityOptions(cmd.command('revoke').description('revoke a token at once').argument('<id|name>')).action((ref: string, o: IdentityFlags) =>
-    tokenRevokeRun({ f, ref, identity: o }),
+  cmd
+    .command('list')
+    .description('my tokens (never their secrets)')
+    .action(() => tokenListRun({ f }));
+  identityOptions(cmd.command('revoke').description('revoke a token at once').argument('<id|name>')).action(
+    (ref: string, o: IdentityFlags) => tokenRevokeRun({ f, ref, identity: o }),
   );
-  identityOptions(cmd.command('rotate').description('a new secret with the same settings; the old one stops working at once').argument('<id|name>')).action(
-    (ref: string, o: IdentityFlags) => tokenRotateRun({ f, ref, identity: o }),
-  );
+  identityOptions(
+    cmd
+      .command('rotate')
+      .description('a new secret with the same settings; the old one stops working at once')
+      .argument('<id|name>'),
+  ).action((ref: string, o: IdentityFlags) => tokenRotateRun({ f, ref, identity: o }));
   cmd
     .command('verify')
     .description('introspection: is the token on stdin active, and for what? exit 0 if active, 3 if not')
-    .option('--ip <address>', 'the address the token is used from (checked against the account\'s IP list)')
-    .addHelpText('after', '\nRemotely (RFC 7662) the caller authenticates: the profile\'s session, or ACCTSEC_TOKEN with the scope tokens:introspect.\nAn inactive token answers {"active": false} alone.')
+    .option('--ip <address>', "the address the token is used from (checked against the account's IP list)")
+    .addHelpText(
+      'after',
+      '\nRemotely (RFC 7662) the caller authenticates: the profile\'s session, or ACCTSEC_TOKEN with the scope tokens:introspect.\nAn inactive token answers {"active": false} alone.',
+    )
     .action((o: { ip?: string }) => tokenVerifyRun({ f, ip: o.ip }));
   cmd
     .command('inspect')
@@ -54,7 +77,13 @@ export async function tokenScopesRun(opts: { f: Factory }): Promise<void> {
   const { f } = opts;
   const scopes = await (await f.backendWith(undefined)).tokenScopes();
   if (f.globals.json) f.io.json(scopes);
-  else f.io.out(table(scopes.map((s) => [s.name, s.description]), ['SCOPE', 'GRANTS']));
+  else
+    f.io.out(
+      table(
+        scopes.map((s) => [s.name, s.description]),
+        ['SCOPE', 'GRANTS'],
+      ),
+    );
 }
 
 export function showCreated(f: Factory, t: TokenCreated, what = 'Token'): void {
@@ -62,17 +91,29 @@ export function showCreated(f: Factory, t: TokenCreated, what = 'Token'): void {
     f.io.json(t);
     return;
   }
-  f.io.out(`${what} "${t.name}" (${t.id}), scopes ${t.scopes.join(', ')}${t.resources.length ? `, resources ${t.resources.join(', ')}` : ''}, expires ${t.expiresAt ? localTime(t.expiresAt) : 'never'}.`);
+  f.io.out(
+    `${what} "${t.name}" (${t.id}), scopes ${t.scopes.join(', ')}${t.resources.length ? `, resources ${t.resources.join(', ')}` : ''}, expires ${t.expiresAt ? localTime(t.expiresAt) : 'never'}.`,
+  );
   f.io.out('Copy it now: it is shown only this once.');
   f.io.out(`  ${t.token}`);
 }
 
-export async function tokenCreateRun(opts: { f: Factory; name: string; scopes: string[]; resources: string[]; expires: string; identity: IdentityFlags }): Promise<void> {
+export async function tokenCreateRun(opts: {
+  f: Factory;
+  name: string;
+  scopes: string[];
+  resources: string[];
+  expires: string;
+  identity: IdentityFlags;
+}): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
   if (await sendIdentityCodeIfAsked(f, backend, opts.identity, `token create --name ${opts.name}`)) return;
   const created = await withIdentity(f, opts.identity, backend, (proof) =>
-    backend.createToken({ name: opts.name, scopes: opts.scopes, resources: opts.resources, expires: opts.expires }, proof),
+    backend.createToken(
+      { name: opts.name, scopes: opts.scopes, resources: opts.resources, expires: opts.expires },
+      proof,
+    ),
   );
   showCreated(f, created);
 }
@@ -113,7 +154,11 @@ export async function tokenRotateRun(opts: { f: Factory; ref: string; identity: 
   const { f } = opts;
   const backend = await f.backend();
   if (await sendIdentityCodeIfAsked(f, backend, opts.identity, `token rotate ${opts.ref}`)) return;
-  showCreated(f, await withIdentity(f, opts.identity, backend, (proof) => backend.rotateToken(opts.ref, proof)), 'New secret for');
+  showCreated(
+    f,
+    await withIdentity(f, opts.identity, backend, (proof) => backend.rotateToken(opts.ref, proof)),
+    'New secret for',
+  );
 }
 
 export async function tokenVerifyRun(opts: { f: Factory; ip?: string | undefined }): Promise<void> {
@@ -125,9 +170,12 @@ export async function tokenVerifyRun(opts: { f: Factory; ip?: string | undefined
   const result = await backend.verifyToken(token, opts.ip);
   if (f.globals.json) f.io.json(result);
   else if (result.active) {
-    f.io.out(`active: ${result.account}, scopes ${result.scopes.join(', ')}, resources ${result.resources.join(', ') || 'all'}, expires ${result.expiresAt ? localTime(result.expiresAt) : 'never'}`);
+    f.io.out(
+      `active: ${result.account}, scopes ${result.scopes.join(', ')}, resources ${result.resources.join(', ') || 'all'}, expires ${result.expiresAt ? localTime(result.expiresAt) : 'never'}`,
+    );
   } else f.io.out('inactive');
-  if (result.active && result.deprecated) f.io.warn('this is a deprecated API key: replace it with a personal access token (`acctsec apikey migrate`)');
+  if (result.active && result.deprecated)
+    f.io.warn('this is a deprecated API key: replace it with a personal access token (`acctsec apikey migrate`)');
   // Exit 3 for an inactive token, so scripts can branch on it (the answer is printed above).
   if (!result.active) throw new AuthFailed('the token is not active', 'inactive_token');
 }

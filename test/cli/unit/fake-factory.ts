@@ -414,7 +414,9 @@ export function createFakeFactory(options: FakeFactoryOptions = {}): FakeFactory
 export async function initAlice(f: FakeFactory, username = 'alice'): Promise<SessionGrant> {
   const backend = await f.backendWith(undefined);
   const result = await backend.init({ username, email: `${username}@example.com`, password: PASSWORD });
-  await (await f.profiles()).saveSession({
+  await (
+    await f.profiles()
+  ).saveSession({
     token: result.session.token,
     sessionId: result.session.sessionId,
     username: result.account.username,
@@ -449,7 +451,9 @@ export async function signInProfile(
   options: { username?: string; password?: string; totpSecret?: string } = {},
 ): Promise<SessionGrant> {
   const session = await signInElsewhere(f, options);
-  await (await f.profiles()).saveSession({
+  await (
+    await f.profiles()
+  ).saveSession({
     token: session.token,
     sessionId: session.sessionId,
     username: session.username,
