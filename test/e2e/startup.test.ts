@@ -52,7 +52,13 @@ describe('start-up stays lazy', () => {
     return readFileSync(log, 'utf8').split('\n').filter(Boolean);
   }
 
-  it.each([['--version'], ['--help'], ['login', '--help'], ['password', 'change', '--help']])(
+  it('acctsec --version answers from the launcher: no bundle, no dependency', async () => {
+    const urls = await imported(['--version']);
+    expect(urls.some((u) => u.includes('/bin/acctsec.js'))).toBe(true);
+    expect(urls.filter((u) => u.includes('/dist/') || u.includes('/node_modules/'))).toEqual([]);
+  });
+
+  it.each([['--help'], ['login', '--help'], ['password', 'change', '--help']])(
     'acctsec %s loads no heavy dependency',
     async (...args) => {
       const urls = await imported(args);
