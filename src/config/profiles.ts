@@ -271,6 +271,8 @@ export function settingSpec(key: string): SettingSpec {
 }
 
 const PROFILE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/** Names an object key cannot safely carry (the schema check drops them): refused, not silently lost. */
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
 export class ProfileStore {
   readonly path: string;
@@ -278,9 +280,9 @@ export class ProfileStore {
   private conf: Conf<ConfigShape> | undefined;
 
   constructor(readonly profileName: string) {
-    if (!PROFILE_NAME.test(profileName)) {
+    if (!PROFILE_NAME.test(profileName) || RESERVED_NAMES.has(profileName)) {
       throw new InvalidInput(
-        `invalid profile name "${profileName}": use letters, digits, ".", "_" and "-"`,
+        `invalid profile name "${profileName}": use letters, digits, ".", "_" and "-" (not __proto__, constructor or prototype)`,
         '--profile',
       );
     }
@@ -299,7 +301,7 @@ export class ProfileStore {
     }
     let parsed: unknown;
     try {
-      parsed = text.trim() ? JSON.parse(text) : {};
+      parsed = JSON.parse(text);
     } catch {
       throw new InvalidInput(`the config file ${this.path} is not valid JSON: fix it or remove it`, 'config');
     }

@@ -1,11 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type * as WebAuthn from '@simplewebauthn/server';
-import type {
-  AuthenticationResponseJSON,
-  RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
 import { kindOf } from '../factor-kinds.js';
 import { findAccountByUsername, type AccountRow } from '../store/accounts.js';
@@ -247,6 +242,9 @@ function verifyAssertion(
           ? 'the security key ceremony expired; start again'
           : 'the browser has not answered yet',
       );
+    // Loaded before the ceremony is used up, and outside the verifier's try: a library that cannot load
+    // is an internal error, not a wrong answer counted against the user.
+    const { verifyAuthenticationResponse } = await webauthn();
     if (!consumeCeremony(ctx.db, hash, ctx.now()))
       throw fail('replay', 'this security key answer was already used; start again');
     const response = JSON.parse(row.response) as AuthenticationResponseJSON;
@@ -254,9 +252,7 @@ function verifyAssertion(
     if (!key) throw fail('unknown-key', 'that security key is not registered for this account');
     let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
     try {
-      verified = await (
-        await webauthn()
-      ).verifyAuthenticationResponse({
+      verified = await verifyAuthenticationResponse({
         response,
         expectedChallenge: row.challenge,
         expectedOrigin: row.origin,
@@ -439,12 +435,12 @@ export async function finishKeyRegistration(
     throw new NotFound(
       row.expires_at <= ctx.now() ? 'the registration expired; start again' : 'the browser has not answered yet',
     );
+  // As for assertions: loaded before the ceremony is used up, outside the verifier's try.
+  const { verifyRegistrationResponse } = await webauthn();
   if (!consumeCeremony(ctx.db, hash, ctx.now())) throw new Conflict('this registration was already finished');
   let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
-    verified = await (
-      await webauthn()
-    ).verifyRegistrationResponse({
+    verified = await verifyRegistrationResponse({
       response: JSON.parse(row.response) as RegistrationResponseJSON,
       expectedChallenge: row.challenge,
       expectedOrigin: row.origin,

@@ -181,6 +181,17 @@ describe('the quick start', () => {
   });
 });
 
+describe('version', () => {
+  it('`acctsec --version` into a reader that went away exits 0 without a word, as the full CLI does', async () => {
+    for (const args of [['--version'], ['--version', '--quiet']]) {
+      const r = await execa('bash', ['-c', 'set -o pipefail; (sleep 0.3; node "$0" "$@") | true', BIN, ...args], {
+        reject: false,
+      });
+      expect({ exitCode: r.exitCode, stderr: String(r.stderr) }, args.join(' ')).toEqual({ exitCode: 0, stderr: '' });
+    }
+  });
+});
+
 describe('help', () => {
   it('groups the top-level commands', async () => {
     const r = await execa('node', [BIN, '--help']);

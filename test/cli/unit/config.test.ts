@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -195,5 +195,35 @@ describe('config path', () => {
     const j = createFakeFactory({ json: true, shareWith: f });
     await configPathRun({ f: j });
     expect(j.io.document()).toEqual({ path: join(f.configDir, 'config.json') });
+  });
+});
+
+describe('the config file', () => {
+  it('a profile name an object key cannot carry is refused, not saved and lost (__proto__, constructor, prototype)', async () => {
+    for (const name of ['__proto__', 'constructor', 'prototype']) {
+      const f = createFakeFactory({ profile: name });
+      await expect(async () =>
+        configSetRun({ f, key: 'remote', value: 'https://acctsec.example.com' }),
+      ).rejects.toThrow(
+        new InvalidInput(
+          `invalid profile name "${name}": use letters, digits, ".", "_" and "-" (not __proto__, constructor or prototype)`,
+          '--profile',
+        ),
+      );
+      expect(existsSync(join(f.configDir, 'config.json'))).toBe(false);
+    }
+  });
+
+  it('an empty file is refused by reads and writes alike, naming the file, and left as it is', async () => {
+    const f = createFakeFactory();
+    const file = join(f.configDir, 'config.json');
+    writeFileSync(file, '');
+    const refusal = `the config file ${file} is not valid JSON: fix it or remove it`;
+    await expect(configGetRun({ f, key: 'remote' })).rejects.toThrow(new InvalidInput(refusal, 'config'));
+    const g = createFakeFactory({ shareWith: f });
+    await expect(configSetRun({ f: g, key: 'remote', value: 'https://acctsec.example.com' })).rejects.toThrow(
+      new InvalidInput(refusal, 'config'),
+    );
+    expect(readFileSync(file, 'utf8')).toBe('');
   });
 });
