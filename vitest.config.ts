@@ -8,6 +8,8 @@ import { defineConfig } from 'vitest/config';
 // `ACCTSEC_E2E_MODE=remote npm run test:e2e` still runs the whole e2e suite against servers (not in CI:
 // the contract suite checks that both back ends behave alike, in seconds).
 export default defineConfig({
+  // What scripts/build.js writes into the bundle; the CLI's command tree is built by unit tests too.
+  define: { ACCTSEC_VERSION: JSON.stringify('0.0.0-test') },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,

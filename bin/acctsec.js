@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Launcher: Node's compile cache (Node >= 22.1) makes repeated start-ups cheaper; Node 20 simply lacks it.
-import { readFileSync } from 'node:fs';
+// node:fs is taken through `require`: importing it would make Node 20 build its ESM facade, which loads
+// the stream modules (a few ms on every run; scripts/build.js does the same for the bundle).
 import module from 'node:module';
 
 // `acctsec --version` alone answers without loading the CLI (issue #18): scripts ask it often.
@@ -11,7 +12,9 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
-  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+  const { readFileSync } = module.createRequire(import.meta.url)('node:fs');
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  process.stdout.write(`${version}\n`);
 } else {
   module.enableCompileCache?.();
   await import('../dist/main.js');

@@ -2,7 +2,8 @@
 // `acctsec --version` parses one file instead of resolving twenty (see bench/startup.bench.js).
 // Runtime dependencies stay external: native addons (argon2, better-sqlite3) cannot be bundled, and the
 // others are loaded lazily by the commands that need them. Type checking is `npm run typecheck`.
-import { cpSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -30,7 +31,35 @@ await build({
     js: "import { createRequire as __acctsecCreateRequire } from 'node:module'; const require = __acctsecCreateRequire(import.meta.url);",
   },
   logLevel: 'warning',
+  plugins: [
+    {
+      name: 'lazy-child-process',
+      setup(b) {
+        b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+          /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer)
+            ? { path: fileURLToPath(new URL('./lazy-child-process.cjs', import.meta.url)) }
+            : undefined,
+        );
+      },
+    },
+  ],
 });
+// Node's built-ins and the CommonJS packages imported at the top of a chunk (better-sqlite3, undici) are
+// taken through `require`, not `import` (the banner defines `require`):
+// - an `import { x } from 'node:fs'` makes Node 20 build the module's whole ESM facade, which runs every
+//   lazy getter of fs (ReadStream loads the stream modules, promises loads fs/promises);
+// - an `import` of a CommonJS package runs cjs-module-lexer over its source to find its named exports.
+// Each cost a few ms of CPU per run (issue #18). esbuild prints each such import on one line.
+const IMPORT_CJS = /^import (?:\{([^}]*)\}|\* as (\w+)|(\w+)) from "(node:[\w/]+|better-sqlite3|undici)";$/gm;
+for (const file of readdirSync(new URL('../dist/', import.meta.url))) {
+  if (!file.endsWith('.js')) continue;
+  const url = new URL(`../dist/${file}`, import.meta.url);
+  const code = readFileSync(url, 'utf8').replace(IMPORT_CJS, (_all, names, star, def, id) => {
+    const target = names === undefined ? (star ?? def) : `{${names.replace(/ as /g, ': ')}}`;
+    return `const ${target} = require(${JSON.stringify(id)});`;
+  });
+  writeFileSync(url, code);
+}
 // Migrations are plain .sql files read at run time from beside the bundle.
 cpSync(new URL('../src/store/migrations/', import.meta.url), new URL('../dist/migrations/', import.meta.url), {
   recursive: true,

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { Option, type Command } from 'commander';
 import { AuthFailed, InvalidInput } from '../errors.js';
 import type { Backend } from '../backend/backend.js';
@@ -32,8 +31,12 @@ export function parseTimeout(text: string | undefined): number {
   return n;
 }
 
-/** Opens a URL in the user's browser; a failure only means the user opens it by hand. */
-function openInBrowser(url: string): void {
+/**
+ * Opens a URL in the user's browser; a failure only means the user opens it by hand. node:child_process
+ * is loaded here, not at the top: every command loads this module, few open a browser (issue #18).
+ */
+async function openInBrowser(url: string): Promise<void> {
+  const { spawn } = await import('node:child_process');
   const [command, args] = process.env.BROWSER
     ? [process.env.BROWSER, [url]]
     : process.platform === 'darwin'
@@ -60,7 +63,7 @@ export async function awaitBrowser(
 ): Promise<void> {
   const timeoutSeconds = parseTimeout(flags.timeout);
   f.io.note(`${what}: open ${ceremony.url} in a browser on this computer and touch your key.`);
-  if (flags.open !== false && !process.env.ACCTSEC_NO_OPEN) openInBrowser(ceremony.url);
+  if (flags.open !== false && !process.env.ACCTSEC_NO_OPEN) await openInBrowser(ceremony.url);
   const until = Date.now() + timeoutSeconds * 1000;
   for (;;) {
     const left = until - Date.now();

@@ -39,11 +39,15 @@ export async function main(argv: string[]): Promise<number> {
       return Reflect.get(factory, key) as unknown;
     },
   });
-  const program = buildProgram(lazy, async (g) => {
-    globals = g;
-    const { createFactory } = await import('./factory.js');
-    factory = createFactory(g);
-  });
+  const program = buildProgram(
+    lazy,
+    async (g) => {
+      globals = g;
+      const { createFactory } = await import('./factory.js');
+      factory = createFactory(g);
+    },
+    argv,
+  );
   try {
     await program.parseAsync(argv);
     return 0;

@@ -66,8 +66,17 @@ export const ENVIRONMENT: [string, string][] = [
 /**
  * The command tree. `f` is a stand-in for the factory that `beforeAction` builds once the global
  * options are parsed: nothing heavy (not even chalk) is loaded for --help or --version.
+ *
+ * With `argv` (a run of the CLI), only the top-level command that the run names is built, when it names
+ * one: building all fifty-odd commands with their options took about 8 ms of every run's start-up (issue
+ * #18). The whole tree is built for the program's own help, a misspelt command (for the suggestion),
+ * `help`, `completion` (it walks the tree), and for the generator.
  */
-export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Promise<void>): Command {
+export function buildProgram(
+  f: Factory,
+  beforeAction: (g: GlobalOptions) => Promise<void>,
+  argv?: readonly string[],
+): Command {
   const program = new Command('acctsec')
     .description(
       'Account security from the terminal: password, MFA (app, email, security keys), recovery codes, IP restriction, access tokens.',
@@ -96,10 +105,13 @@ export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Pro
         '\n\nSecrets are never taken as arguments: prompts, --password-stdin or the variables above.',
     );
   program.hook('preAction', (_cmd, action) => beforeAction(action.optsWithGlobals<GlobalOptions>()));
+  const only = argv === undefined ? undefined : commandNamed(argv);
   for (const [group, makers] of GROUPS) {
-    for (const make of makers) program.addCommand(make(f).helpGroup(group));
+    for (const [name, make] of makers) {
+      if (only === undefined || only === name) program.addCommand(make(f).helpGroup(group));
+    }
   }
-  program.addCommand(newCmdComplete(f), { hidden: true });
+  if (only === undefined || only === '__complete') program.addCommand(newCmdComplete(f), { hidden: true });
   applyToTree(program, (cmd) => {
     cmd.exitOverride();
     cmd.configureOutput({ outputError: () => undefined });
@@ -109,26 +121,79 @@ export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Pro
   return program;
 }
 
-/** Top-level help groups commands by what they are for (issue #9). */
-const GROUPS: [string, ((f: Factory) => Command)[]][] = [
+type Maker = (f: Factory) => Command;
+
+/** Top-level help groups commands by what they are for (issue #9); each command by its name. */
+const GROUPS: [string, [string, Maker][]][] = [
   [
     'Account:',
     [
-      newCmdInit,
-      newCmdLogin,
-      newCmdLogout,
-      newCmdStatus,
-      newCmdSessions,
-      newCmdPassword,
-      newCmdUsername,
-      newCmdActivity,
+      ['init', newCmdInit],
+      ['login', newCmdLogin],
+      ['logout', newCmdLogout],
+      ['status', newCmdStatus],
+      ['sessions', newCmdSessions],
+      ['password', newCmdPassword],
+      ['username', newCmdUsername],
+      ['activity', newCmdActivity],
     ],
   ],
-  ['Security:', [newCmdMfa, newCmdRecoveryCodes, newCmdIp, newCmdRecovery, newCmdRecover, newCmdNotifications]],
-  ['Developer access:', [newCmdToken, newCmdApikey]],
-  ['Support:', [newCmdAdmin]],
-  ['Other:', [newCmdServe, newCmdConfig, newCmdCompletion]],
+  [
+    'Security:',
+    [
+      ['mfa', newCmdMfa],
+      ['recovery-codes', newCmdRecoveryCodes],
+      ['ip', newCmdIp],
+      ['recovery', newCmdRecovery],
+      ['recover', newCmdRecover],
+      ['notifications', newCmdNotifications],
+    ],
+  ],
+  [
+    'Developer access:',
+    [
+      ['token', newCmdToken],
+      ['apikey', newCmdApikey],
+    ],
+  ],
+  ['Support:', [['admin', newCmdAdmin]]],
+  [
+    'Other:',
+    [
+      ['serve', newCmdServe],
+      ['config', newCmdConfig],
+      ['completion', newCmdCompletion],
+    ],
+  ],
 ];
+
+/** Other names of top-level commands (commander aliases); test/cli/unit/program.test.ts keeps both true. */
+export const TOP_LEVEL_ALIASES: Record<string, string> = { whoami: 'status' };
+
+/** The top-level commands by name, in help order, for the test that keeps GROUPS true. */
+export const TOP_LEVEL_NAMES: string[] = GROUPS.flatMap(([, makers]) => makers.map(([name]) => name));
+
+/** Global options that take a value (the value is not a command name). */
+const GLOBAL_WITH_VALUE = new Set(['--profile', '--db', '--remote']);
+
+/**
+ * The top-level command a run names, when it can be built alone; undefined when the whole tree is
+ * needed. `argv` is process.argv (node, script, arguments...).
+ */
+export function commandNamed(argv: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return undefined;
+    if (arg.startsWith('-')) {
+      if (GLOBAL_WITH_VALUE.has(arg)) i++;
+      continue;
+    }
+    const name = TOP_LEVEL_ALIASES[arg] ?? arg;
+    if (name === 'completion') return undefined;
+    return name === '__complete' || TOP_LEVEL_NAMES.includes(name) ? name : undefined;
+  }
+  return undefined;
+}
 
 /** "mfa totp enable" for that command; "" for the program. */
 export function commandPath(cmd: Command): string {

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { AuthFailed, MissingInput } from '../../errors.js';
-import { inspectSecret, secretName } from '../../token-format.js';
 import type { TokenCreated } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { ago, localTime, table } from '../format.js';
@@ -182,6 +181,9 @@ export async function tokenVerifyRun(opts: { f: Factory; ip?: string | undefined
 
 export async function tokenInspectRun(opts: { f: Factory }): Promise<void> {
   const { f } = opts;
+  // Loaded here, not at the top: it needs node:crypto and node:zlib, which no other command of the CLI
+  // process loads (issue #18).
+  const { inspectSecret, secretName } = await import('../../token-format.js');
   const result = inspectSecret(await readSecretFromStdin(f));
   const describe = result.valid
     ? `a well-formed acctsec ${secretName(result.kind)}; ${result.kind === 'reset' ? 'its owner uses it with `acctsec recover --token`' : '`acctsec token verify` tells whether it is active'}`

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import type { Factory } from '../../../src/cli/factory.js';
+import {
+  applyToTree,
+  buildProgram,
+  commandNamed,
+  commandPath,
+  TOP_LEVEL_ALIASES,
+  TOP_LEVEL_NAMES,
+} from '../../../src/cli/program.js';
+
+// A run builds only the top-level command it names (issue #18): these tests keep the table of names
+// true to the commands, and the part that is built identical to the same part of the whole tree.
+
+const noFactory = {} as Factory;
+const noop = async () => undefined;
+const run = (...args: string[]) => ['node', 'acctsec', ...args];
+
+/** Every command of a tree with its help text, by path. */
+function helpTexts(root: Command): Map<string, string> {
+  const texts = new Map<string, string>();
+  applyToTree(root, (cmd) => texts.set(commandPath(cmd), cmd.helpInformation()));
+  return texts;
+}
+
+describe('the command tree built for one run (issue #18)', () => {
+  const whole = buildProgram(noFactory, noop);
+
+  it('names every top-level command and alias of the whole tree, in order', () => {
+    const visible = whole.commands.filter((c) => c.name() !== '__complete');
+    expect(visible.map((c) => c.name())).toEqual(TOP_LEVEL_NAMES);
+    const aliases = Object.fromEntries(visible.flatMap((c) => c.aliases().map((a) => [a, c.name()])));
+    expect(aliases).toEqual(TOP_LEVEL_ALIASES);
+  });
+
+  it('finds the command after global options and their values', () => {
+    expect(commandNamed(run('status'))).toBe('status');
+    expect(commandNamed(run('whoami', '--json'))).toBe('status');
+    expect(commandNamed(run('--profile', 'token', '--db', 'x.db', '--json', 'ip', 'list'))).toBe('ip');
+    expect(commandNamed(run('--remote', 'http://127.0.0.1:1', '-q', 'token', 'verify'))).toBe('token');
+    expect(commandNamed(run('--profile=ip', 'mfa', 'status'))).toBe('mfa');
+    expect(commandNamed(run('__complete', 'tokens'))).toBe('__complete');
+  });
+
+  it('builds the whole tree for the program help, help, completion, a misspelt or no command', () => {
+    for (const args of [[], ['--help'], ['-h'], ['help', 'status'], ['completion', 'bash'], ['stauts'], ['--', 'x']]) {
+      expect(commandNamed(run(...args)), args.join(' ')).toBeUndefined();
+      expect(buildProgram(noFactory, noop, run(...args)).commands).toHaveLength(whole.commands.length);
+    }
+  });
+
+  it.each(TOP_LEVEL_NAMES.filter((name) => name !== 'completion'))(
+    '`%s` alone: only it is built, and every help text of it is the same',
+    (name) => {
+      const alone = buildProgram(noFactory, noop, run('--json', name));
+      expect(alone.commands.map((c) => c.name())).toEqual([name]);
+      const part = whole.commands.find((c) => c.name() === name)!;
+      const expected = helpTexts(part);
+      const actual = helpTexts(alone.commands[0]!);
+      expect([...actual.keys()]).toEqual([...expected.keys()]);
+      for (const [path, text] of expected) expect(actual.get(path), path).toBe(text);
+    },
+  );
+});
