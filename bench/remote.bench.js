@@ -144,7 +144,7 @@ export async function run() {
     // one caller must not hit that, or it would measure 429s and the limiter, not throughput.
     const db = join(dir, 'srv.db');
     const serve = await start(
-      [BIN, 'serve', '--db', db, '--listen', '127.0.0.1:0', '--introspection-rate', '1000000'],
+      [BIN, 'serve', '--db', db, '--listen', '127.0.0.1:0', '--create', '--introspection-rate', '1000000'],
       env,
     );
     children.push(serve.child);

@@ -113,7 +113,7 @@ _acctsec() {
     ['acctsec admin audit']='--user --actor --since --limit --help'
     ['acctsec admin audit verify']='--head --help'
     ['acctsec admin audit head']='--help'
-    ['acctsec serve']='--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --help'
+    ['acctsec serve']='--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --create --help'
     ['acctsec config']='--help'
     ['acctsec config get']='--help'
     ['acctsec config set']='--help'

@@ -219,7 +219,7 @@ function __acctsec_opts
         case 'acctsec admin audit head'
             echo '--help'
         case 'acctsec serve'
-            echo '--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --help'
+            echo '--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --create --help'
         case 'acctsec config'
             echo '--help'
         case 'acctsec config get'

@@ -1,5 +1,5 @@
 import type { Backend, BackendOptions } from './backend.js';
-import { openStore, storeError, type Db } from '../store/db.js';
+import { checkStoreFile, openStore, storeError, type Db } from '../store/db.js';
 import { accountStatus, changePassword, changeUsername, checkInitInput, initialize } from '../service/accounts.js';
 import { FACTORS } from '../service/factors.js';
 import { accountActivity } from '../service/activity.js';
@@ -125,7 +125,12 @@ export interface LocalStore {
    * server checks a request's (issue #16: the contract suite found the two refusing bad input
    * differently); `acctsec serve`, which has just checked them, passes `checked: true`.
    */
-  backend(credentials: Credentials, options?: { checked?: boolean }): Backend;
+  backend(credentials: Credentials, options?: BackendHow): Backend;
+  /**
+   * Throws "back end unavailable" (exit 8, 503) when the database file was removed or replaced since it
+   * was opened (issue #19); nothing before the database is opened.
+   */
+  checkFile(): void;
   /**
    * Runs a batch of introspection calls made synchronously inside `fn` on one read of the change
    * counter, made on entry (serve answers the introspections read in one event-loop turn this way).
@@ -134,6 +139,19 @@ export interface LocalStore {
   /** Waits for the work still running after its answers (mail), then closes the database. */
   close(): Promise<void>;
 }
+
+export interface BackendHow {
+  /** The arguments were checked already (by the server). */
+  checked?: boolean;
+  /**
+   * false: the caller checks the database file around writes itself (the server, which answers many
+   * reads per second); by default every call checks it after its work, before its answer.
+   */
+  checkFileEachCall?: boolean;
+}
+
+/** How often a call checks the database file when its caller does not ask for every call. */
+const FILE_CHECK_INTERVAL_MS = 1000;
 
 export function openLocalStore(options: LocalStoreOptions): LocalStore {
   let db: Db | undefined;
@@ -152,13 +170,22 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
           applied,
         ),
     });
+    const at = Date.now();
+    if (at - fileCheckedAt >= FILE_CHECK_INTERVAL_MS) {
+      checkStoreFile(db);
+      fileCheckedAt = at;
+    }
     return { db, now, policy, hasher, keyring, mailer, background, factors: FACTORS };
   };
+  let fileCheckedAt = 0;
   return {
     location: options.dbPath,
     backend: (credentials, how) => {
-      const backend = localBackend(options, context, credentials);
+      const backend = localBackend(options, context, credentials, how?.checkFileEachCall !== false);
       return how?.checked ? backend : checkingArguments(backend);
+    },
+    checkFile: () => {
+      if (db) checkStoreFile(db);
     },
     introspectionBatch: (fn) => {
       let ctx: ServiceContext;
@@ -209,6 +236,7 @@ function localBackend(
   options: LocalStoreOptions,
   open: (create: boolean) => ServiceContext,
   credentials: Credentials,
+  checkFileEachCall: boolean,
 ): Backend {
   const origin: RequestOrigin = { ip: credentials.ip, client: credentials.client };
 
@@ -227,7 +255,17 @@ function localBackend(
    */
   function run<T>(fn: (ctx: ServiceContext) => T | Promise<T>, create = false): Promise<T> {
     try {
-      const result = fn(context(create));
+      const ctx = context(create);
+      const result = fn(ctx);
+      if (checkFileEachCall) {
+        // No answer for work that went to a file no longer at the path (issue #19).
+        return Promise.resolve(result)
+          .then((value) => {
+            checkStoreFile(ctx.db);
+            return value;
+          })
+          .catch(unavailable);
+      }
       return result instanceof Promise ? result.catch(unavailable) : Promise.resolve(result);
     } catch (err) {
       return Promise.reject(storeError(err, options.dbPath));

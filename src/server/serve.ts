@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Backend } from '../backend/backend.js';
 import { openLocalStore, type LocalStoreOptions } from '../backend/local.js';
 import ipaddr from 'ipaddr.js';
-import { InvalidInput, Unavailable } from '../errors.js';
+import { InvalidInput, NotFound, Unavailable } from '../errors.js';
 import type { RelyingParty } from '../service/security-keys.js';
 import { countAccounts } from '../store/accounts.js';
 import { openStore } from '../store/db.js';
@@ -23,6 +23,11 @@ export interface ServeOptions {
   publicUrl?: string | undefined;
   /** Introspection calls per second per calling credential. */
   introspectionRate?: number | undefined;
+  /**
+   * Create an empty database when there is none at the path (its first account is then made with
+   * `init` over HTTP and the bootstrap secret). Without it, a missing database is refused (issue #19).
+   */
+  create?: boolean | undefined;
   /** Told the URL once the server listens. */
   onListening(url: string): void;
   log: (line: string) => void;
@@ -115,7 +120,17 @@ export async function serve(options: ServeOptions): Promise<void> {
     options.tlsCert && options.tlsKey
       ? { cert: readPem(options.tlsCert, '--tls-cert'), key: readPem(options.tlsKey, '--tls-key') }
       : undefined;
-  const bootstrap = createBootstrap(options.store.dbPath, hasAccounts(options.store.dbPath), options.log);
+  const dbPath = options.store.dbPath;
+  if (!existsSync(dbPath)) {
+    if (!options.create)
+      throw new NotFound(
+        `no acctsec database at ${dbPath}: create it with its first admin with \`acctsec init --db ${dbPath}\` on this host, ` +
+          'or start with --create to make an empty one, set up over HTTP with its one-time bootstrap secret',
+        'no_database',
+      );
+    openStore(dbPath, { create: true }).close();
+  }
+  const bootstrap = createBootstrap(dbPath, hasAccounts(dbPath), options.log);
   const store = openLocalStore({
     ...options.store,
     relyingParty: async () => {
@@ -141,7 +156,7 @@ export async function serve(options: ServeOptions): Promise<void> {
           key,
           (backend = store.backend(
             { sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client },
-            { checked: true },
+            { checked: true, checkFileEachCall: false },
           )),
         );
       }
@@ -158,6 +173,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       bootstrapSecretPath(options.store.dbPath),
     ],
     introspectionBatch: (fn) => store.introspectionBatch(fn),
+    checkStore: () => store.checkFile(),
     ...(options.introspectionRate !== undefined ? { callerRate: options.introspectionRate } : {}),
     ...(tls ? { tls } : {}),
     log: options.log,
@@ -173,8 +189,19 @@ export async function serve(options: ServeOptions): Promise<void> {
     relyingParty = { rpId: 'localhost', origin: `${tls ? 'https' : 'http'}://localhost:${address.port}` };
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   options.onListening(`${tls ? 'https' : 'http'}://${shownHost}:${address.port}`);
+  // The database file is also watched between requests, so the operator's log says at once when it
+  // was removed or replaced (every answer is then 503; issue #19).
+  const watch = setInterval(() => {
+    try {
+      store.checkFile();
+    } catch (err) {
+      clearInterval(watch);
+      options.log(`database: ${(err as Error).message}`);
+    }
+  }, 1000).unref();
   await new Promise<void>((resolve) => {
     const stop = () => {
+      clearInterval(watch);
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       options.log('shutting down: finishing requests in flight');

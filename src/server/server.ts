@@ -76,6 +76,12 @@ export interface ApiServerOptions {
    * counter made on entry. Without it, each introspection reads the counter itself.
    */
   introspectionBatch?: <T>(fn: () => T) => T;
+  /**
+   * Throws "back end unavailable" when the database file was removed or replaced under the server:
+   * called before and after every call that may write, so no write is acknowledged that is not in the
+   * file at the database's path (issue #19). Reads are checked by the store now and then.
+   */
+  checkStore?: () => void;
   /** Unexpected errors, for the operator's log (never sent to clients). */
   log?: (line: string) => void;
 }
@@ -633,9 +639,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         res.end();
         return;
       }
+      const writes = route.method === 'POST' && !route.perCaller;
+      if (writes) options.checkStore?.();
       let result: unknown;
       try {
         result = await method.apply(backend, args);
+        if (writes) options.checkStore?.();
       } catch (err) {
         // Someone ran `acctsec init --db` on the server's host meanwhile: the secret is of no more use.
         if (route.op === 'init' && err instanceof Conflict) options.bootstrap?.spent();

@@ -1,5 +1,15 @@
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statfsSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AcctsecError, NotFound, Unavailable } from '../errors.js';
@@ -43,11 +53,16 @@ export function openStore(path: string, options: OpenOptions): Db {
   } catch (err) {
     throw storeError(err, path);
   }
+  if (path !== ':memory:') {
+    const { dev, ino } = statSync(path);
+    identities.set(db, { path, dev, ino });
+  }
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     if (options.migrate !== false) migrate(db, options.afterMigrate);
+    else refuseNewer(db);
   } catch (err) {
     db.close();
     throw storeError(err, path);
@@ -56,7 +71,18 @@ export function openStore(path: string, options: OpenOptions): Db {
 }
 
 function prepareFile(path: string, create: boolean): void {
-  if (existsSync(path)) return;
+  if (existsSync(path)) {
+    // SQLite would take an empty file as a new database and initialise it: a truncated or mistaken
+    // file must not silently become an empty acctsec database (issue #19).
+    if (statSync(path).size === 0)
+      throw new Unavailable(
+        `the database file ${path} is empty (0 bytes), not an acctsec database; restore it from a backup, or remove it and run \`acctsec init --db ${path}\``,
+        'store_empty',
+      );
+    // `init` on a file that already exists (made by `serve --create`, or by hand) makes it private.
+    if (create) chmodSync(path, 0o600);
+    return;
+  }
   if (!create) throw new NotFound(`no acctsec database at ${path}; run \`acctsec init\` first`);
   const dir = dirname(path);
   // Only a directory we create gets 0700: an existing one (a temp dir, a home) is the user's to set.
@@ -65,16 +91,30 @@ function prepareFile(path: string, create: boolean): void {
   closeSync(openSync(path, 'wx', 0o600));
 }
 
-/** Numbered .sql files, each applied once in its own transaction; PRAGMA user_version records the last. */
-export function migrate(db: Db, afterMigrate?: OpenOptions['afterMigrate']): void {
-  const files = readdirSync(migrationsDir)
+function migrationFiles(): string[] {
+  return readdirSync(migrationsDir)
     .filter((f) => /^\d{3}_.+\.sql$/.test(f))
     .sort();
+}
+
+/** Opened without migrating: still refused when a newer acctsec wrote it. */
+function refuseNewer(db: Db): void {
+  const latest = migrationFiles().length;
+  const found = db.pragma('user_version', { simple: true }) as number;
+  if (found > latest) throw newerSchema(db, found, latest);
+}
+
+/** Numbered .sql files, each applied once in its own transaction; PRAGMA user_version records the last. */
+export function migrate(db: Db, afterMigrate?: OpenOptions['afterMigrate']): void {
+  const files = migrationFiles();
   const latest = files.length;
-  if ((db.pragma('user_version', { simple: true }) as number) >= latest) return;
+  const found = db.pragma('user_version', { simple: true }) as number;
+  if (found > latest) throw newerSchema(db, found, latest);
+  if (found === latest) return;
   db.transaction(() => {
     // Re-read inside the write lock: another process may have migrated while we waited.
     const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > latest) throw newerSchema(db, current, latest);
     const applied: number[] = [];
     for (const file of files) {
       const version = Number(file.slice(0, 3));
@@ -87,6 +127,53 @@ export function migrate(db: Db, afterMigrate?: OpenOptions['afterMigrate']): voi
   }).immediate();
 }
 
+/**
+ * A database written by a newer acctsec: its tables may mean things this build does not know, so it is
+ * refused (exit 8) rather than read or written (issue #19: it used to fail later with "undefined is not
+ * valid JSON").
+ */
+function newerSchema(db: Db, found: number, known: number): Unavailable {
+  return new Unavailable(
+    `the database${db.name === ':memory:' ? '' : ` at ${db.name}`} was created by a newer acctsec (schema ${found}, this build knows ${known}); upgrade acctsec`,
+    'store_newer',
+  );
+}
+
+/** The file each connection opened, to notice when it is removed or replaced under a running server. */
+const identities = new WeakMap<Db, { path: string; dev: number; ino: number; gone?: string }>();
+
+/**
+ * Refuses (exit 8, 503 remotely) when the file at the database's path is no longer the one this
+ * connection opened: removed (writes would go to an unlinked file, lost at the next start) or replaced
+ * (`mv other.db acctsec.db`: writes would go to the old file). Once seen, it stays refused: the
+ * connection can never again write where the path points. A stat, about 2 µs: callers check before and
+ * after each write and now and then for reads (issue #19).
+ */
+export function checkStoreFile(db: Db): void {
+  const id = identities.get(db);
+  if (!id) return;
+  if (!id.gone) {
+    const now = statSync(id.path, { throwIfNoEntry: false });
+    if (!now) id.gone = 'was removed';
+    else if (now.dev !== id.dev || now.ino !== id.ino) id.gone = 'was replaced by another file';
+  }
+  if (id.gone)
+    throw new Unavailable(
+      `the database file ${id.path} ${id.gone} while it was open: nothing more is written to it; restart acctsec serve (and restore the file if it was lost)`,
+      'store_replaced',
+    );
+}
+
+/** Whether the file system of `path` has less than 64 KiB left for us (not knowing: no). */
+function nearlyFull(path: string): boolean {
+  try {
+    const fs = statfsSync(dirname(path));
+    return fs.bavail * fs.bsize < 64 * 1024;
+  } catch {
+    return false;
+  }
+}
+
 /** better-sqlite3 throws SqliteError with a code; a busy or unreadable store is "back end unavailable". */
 export function storeError(err: unknown, path?: string): Error {
   if (err instanceof AcctsecError) return err;
@@ -97,6 +184,14 @@ export function storeError(err: unknown, path?: string): Error {
     return new Unavailable(
       `the database${where} is busy (another process held it for ${BUSY_TIMEOUT_MS / 1000} s); try again`,
       'store_busy',
+    );
+  }
+  // A full disk is SQLITE_FULL when SQLite sees it growing the database, but an I/O error of another
+  // kind when it meets it growing the WAL index (SQLITE_IOERR_SHMSIZE) or writing: the free space tells.
+  if (is('SQLITE_FULL') || (is('SQLITE_IOERR') && path !== undefined && nearlyFull(path))) {
+    return new Unavailable(
+      `the database${where} cannot grow: no space left on device; nothing was written (free some space and try again)`,
+      'store_full',
     );
   }
   if (['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_READONLY'].some(is)) {

@@ -51,7 +51,7 @@ export class Home {
   ready(): Promise<void> {
     if (!this.remote) return Promise.resolve();
     this.started ??= new Promise<void>((resolve, reject) => {
-      const server = execa('node', [BIN, 'serve', '--db', this.dbPath, '--listen', '127.0.0.1:0'], {
+      const server = execa('node', [BIN, 'serve', '--db', this.dbPath, '--listen', '127.0.0.1:0', '--create'], {
         env: this.env,
         extendEnv: false,
         reject: false,

@@ -279,7 +279,7 @@ describe("serve --public-url (the security key page's origin)", () => {
 
   it('without a public URL on a non-loopback address, key commands say the operator must set one (exit 8)', async () => {
     const home = new Home();
-    const other = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '0.0.0.0:0'], {
+    const other = execa('node', [BIN, 'serve', '--db', `${home.dir}/srv.db`, '--listen', '0.0.0.0:0', '--create'], {
       env: home.env,
       extendEnv: false,
       reject: false,

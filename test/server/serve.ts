@@ -18,7 +18,7 @@ export interface Served {
  */
 export async function startServe(home: Home, args: string[] = [], db = 'srv.db'): Promise<Served> {
   const dbPath = `${home.dir}/${db}`;
-  const server = execa('node', [BIN, 'serve', '--db', dbPath, '--listen', '127.0.0.1:0', ...args], {
+  const server = execa('node', [BIN, 'serve', '--db', dbPath, '--listen', '127.0.0.1:0', '--create', ...args], {
     env: home.env,
     extendEnv: false,
     reject: false,

@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFound, Unavailable } from '../../src/errors.js';
-import { migrate, openStore } from '../../src/store/db.js';
+import { checkStoreFile, migrate, openStore, storeError } from '../../src/store/db.js';
 
 describe('the SQLite store', () => {
   let dir: string;
@@ -45,5 +45,41 @@ describe('the SQLite store', () => {
     const path = join(dir, 'junk.db');
     writeFileSync(path, 'x'.repeat(8192));
     expect(() => openStore(path, { create: false })).toThrow(Unavailable);
+  });
+
+  it('a database that cannot grow (SQLITE_FULL) is exit 8 naming the file and the full disk (issue #19)', () => {
+    const path = join(dir, 'acctsec.db');
+    const db = openStore(path, { create: true });
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    let caught: unknown;
+    try {
+      db.prepare('INSERT INTO meta VALUES (?, ?)').run('big', 'x'.repeat(100_000));
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as { code?: string }).code).toBe('SQLITE_FULL');
+    const mapped = storeError(caught, path);
+    expect(mapped).toBeInstanceOf(Unavailable);
+    expect(mapped.message).toContain(path);
+    expect(mapped.message).toContain('no space left on device');
+    db.close();
+  });
+
+  it('notices its file removed or replaced, and stays refused (issue #19)', () => {
+    const path = join(dir, 'acctsec.db');
+    const db = openStore(path, { create: true });
+    checkStoreFile(db);
+    const other = openStore(join(dir, 'other.db'), { create: true });
+    other.close();
+    renameSync(join(dir, 'other.db'), path);
+    expect(() => checkStoreFile(db)).toThrow(/was replaced by another file/);
+    db.close();
+    const removed = openStore(join(dir, 'b.db'), { create: true });
+    rmSync(join(dir, 'b.db'));
+    expect(() => checkStoreFile(removed)).toThrow(/was removed/);
+    // Put back, it is still refused: writes in between may have gone to the unlinked file.
+    writeFileSync(join(dir, 'b.db'), '');
+    expect(() => checkStoreFile(removed)).toThrow(/was removed/);
+    removed.close();
   });
 });

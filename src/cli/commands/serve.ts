@@ -27,9 +27,15 @@ export function newCmdServe(f: Factory): Command {
       rateArg,
       1000,
     )
+    .option(
+      '--create',
+      'create an empty database when there is none at --db (then `init` over HTTP with the bootstrap secret)',
+    )
     .addHelpText(
       'after',
       "\nThe database is --db (or ACCTSEC_DB, or the profile's db); policy and mail settings come from this profile's config." +
+        '\nA missing database is refused: create it with `acctsec init --db DB` on this host, or start with --create.' +
+        '\nThe database file is watched: when it is removed or replaced while serve runs, every request gets 503 (restart serve).' +
         '\nOn a database with no account yet, serve writes a one-time bootstrap secret to DB.bootstrap-secret (mode 0600):' +
         '\n`init` over HTTP needs it (--bootstrap-secret-file or ACCTSEC_BOOTSTRAP_SECRET); `acctsec init --db DB` on this host does not.',
     )
@@ -41,6 +47,7 @@ export function newCmdServe(f: Factory): Command {
         trustProxy: string[];
         publicUrl?: string;
         introspectionRate: number;
+        create?: boolean;
       }) => serveRun({ f, ...o }),
     );
 }
@@ -53,6 +60,7 @@ export async function serveRun(opts: {
   trustProxy: string[];
   publicUrl?: string | undefined;
   introspectionRate?: number | undefined;
+  create?: boolean | undefined;
 }): Promise<void> {
   const { f } = opts;
   const store = await f.storeOptions();
@@ -65,6 +73,7 @@ export async function serveRun(opts: {
     trustProxy: opts.trustProxy,
     publicUrl: opts.publicUrl,
     introspectionRate: opts.introspectionRate,
+    create: opts.create,
     onListening: (url) => f.io.out(`acctsec serve listening on ${url} (database ${store.dbPath})`),
     log: (line) => f.io.note(line),
   });
