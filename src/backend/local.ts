@@ -244,9 +244,11 @@ function localBackend(
     return open(create);
   }
 
-  const unavailable = (err: unknown): never => {
-    throw storeError(err, options.dbPath);
-  };
+  const unavailable =
+    (started: number) =>
+    (err: unknown): never => {
+      throw storeError(err, options.dbPath, performance.now() - started);
+    };
 
   /**
    * Every call: store errors (busy, unreadable) become "back end unavailable" with the path. Not an
@@ -254,6 +256,7 @@ function localBackend(
    * an async frame and an await of its own on every request.
    */
   function run<T>(fn: (ctx: ServiceContext) => T | Promise<T>, create = false): Promise<T> {
+    const started = performance.now();
     try {
       const ctx = context(create);
       const result = fn(ctx);
@@ -264,11 +267,11 @@ function localBackend(
             checkStoreFile(ctx.db);
             return value;
           })
-          .catch(unavailable);
+          .catch(unavailable(started));
       }
-      return result instanceof Promise ? result.catch(unavailable) : Promise.resolve(result);
+      return result instanceof Promise ? result.catch(unavailable(started)) : Promise.resolve(result);
     } catch (err) {
-      return Promise.reject(storeError(err, options.dbPath));
+      return Promise.reject(storeError(err, options.dbPath, performance.now() - started));
     }
   }
 

@@ -331,9 +331,10 @@ function activeToken(
     now - row.last_used_at >= USE_WRITE_EVERY_MS ||
     (ip !== undefined && ip !== row.last_used_ip)
   ) {
-    recordTokenUse(ctx.db, row.id, now, ip ?? row.last_used_ip);
-    row.last_used_at = now;
-    row.last_used_ip = ip ?? row.last_used_ip;
+    if (recordTokenUse(ctx.db, row.id, now, ip ?? row.last_used_ip)) {
+      row.last_used_at = now;
+      row.last_used_ip = ip ?? row.last_used_ip;
+    }
   }
   return checked;
 }

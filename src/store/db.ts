@@ -139,6 +139,29 @@ function newerSchema(db: Db, found: number, known: number): Unavailable {
   );
 }
 
+/**
+ * Runs a bookkeeping write of a read (a session's or a token's last use) only if the write lock is free
+ * now: a read must not wait up to 10 s behind another process's transaction for it (issue #19: `status`
+ * took 7.3 s while a writer held the lock). Skipped, it is done by a later read. Returns whether it ran.
+ */
+export function writeIfFree(db: Db, write: () => void): boolean {
+  if (db.inTransaction) {
+    write(); // the lock is already ours
+    return true;
+  }
+  db.pragma('busy_timeout = 0');
+  try {
+    write();
+    return true;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) return false;
+    throw err;
+  } finally {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
+}
+
 /** The file each connection opened, to notice when it is removed or replaced under a running server. */
 const identities = new WeakMap<Db, { path: string; dev: number; ino: number; gone?: string }>();
 
@@ -175,14 +198,16 @@ function nearlyFull(path: string): boolean {
 }
 
 /** better-sqlite3 throws SqliteError with a code; a busy or unreadable store is "back end unavailable". */
-export function storeError(err: unknown, path?: string): Error {
+export function storeError(err: unknown, path?: string, waitedMs?: number): Error {
   if (err instanceof AcctsecError) return err;
   const code = (err as { code?: unknown }).code;
   const where = path ? ` at ${path}` : '';
   const is = (prefix: string) => typeof code === 'string' && code.startsWith(prefix);
   if (is('SQLITE_BUSY') || is('SQLITE_LOCKED')) {
+    // The wait the caller measured, when it did: the message says what really happened (issue #19).
+    const waited = waitedMs === undefined ? BUSY_TIMEOUT_MS / 1000 : Math.round(waitedMs / 100) / 10;
     return new Unavailable(
-      `the database${where} is busy (another process held it for ${BUSY_TIMEOUT_MS / 1000} s); try again`,
+      `the database${where} is busy: another process held its write lock for the ${waited} s this command waited; try again`,
       'store_busy',
     );
   }

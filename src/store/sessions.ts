@@ -1,4 +1,4 @@
-import { sql, type Db } from './db.js';
+import { sql, writeIfFree, type Db } from './db.js';
 
 export interface SessionRow {
   id: string;
@@ -26,8 +26,9 @@ export function findSessionByTokenHash(db: Db, tokenHash: Buffer): SessionRow | 
   return sql(db, 'SELECT * FROM sessions WHERE token_hash = ?').get(tokenHash) as SessionRow | undefined;
 }
 
+/** The last use of a session: bookkeeping, skipped when another process holds the write lock. */
 export function touchSession(db: Db, id: string, now: number): void {
-  sql(db, 'UPDATE sessions SET last_seen_at = ? WHERE id = ?').run(now, id);
+  writeIfFree(db, () => sql(db, 'UPDATE sessions SET last_seen_at = ? WHERE id = ?').run(now, id));
 }
 
 export function markSessionAuthenticated(db: Db, id: string, now: number): void {

@@ -1,4 +1,4 @@
-import { sql, type Db } from './db.js';
+import { sql, writeIfFree, type Db } from './db.js';
 
 export interface TokenRow {
   id: string;
@@ -50,8 +50,11 @@ export function revokeToken(db: Db, id: string, now: number): boolean {
   return sql(db, 'UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id).changes > 0;
 }
 
-export function recordTokenUse(db: Db, id: string, now: number, ip: string | null): void {
-  sql(db, 'UPDATE tokens SET last_used_at = ?, last_used_ip = ? WHERE id = ?').run(now, ip, id);
+/** The last use of a token: bookkeeping, skipped when another process holds the write lock. */
+export function recordTokenUse(db: Db, id: string, now: number, ip: string | null): boolean {
+  return writeIfFree(db, () =>
+    sql(db, 'UPDATE tokens SET last_used_at = ?, last_used_ip = ? WHERE id = ?').run(now, ip, id),
+  );
 }
 
 /** What introspection needs of a token, its account and its IP list: no more (every column costs per check). */

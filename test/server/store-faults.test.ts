@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -144,6 +144,43 @@ describe('database files that acctsec must not use (issue #19)', () => {
     );
     expect(r.exitCode, r.stderr).toBe(0);
     expect(statSync(db).mode & 0o777).toBe(0o600);
+  });
+
+  it('while another process holds the write lock: reads answer at once; a write waits 10 s and says how long it waited (exit 8)', async () => {
+    await home.init();
+    // The session was last seen two minutes ago: reading marks its use (a write), which must not wait.
+    const sqlite = new Database(home.dbPath);
+    sqlite.prepare('UPDATE sessions SET last_seen_at = last_seen_at - 120000').run();
+    sqlite.close();
+    // The sqlite3 shell takes the write lock and keeps it until the end of the test.
+    const holder = spawn('sqlite3', [home.dbPath], { stdio: ['pipe', 'ignore', 'ignore'] });
+    holder.stdin.write("BEGIN IMMEDIATE;\nINSERT INTO meta VALUES ('held', '1');\n");
+    await new Promise((r) => setTimeout(r, 500));
+    try {
+      const started = performance.now();
+      const write = home.run(['token', 'create', '--name', 'w', '--scope', 'dns:read']);
+      const reads = await Promise.all(
+        [['status'], ['token', 'list'], ['mfa', 'status'], ['ip', 'list']].map(async (args) => {
+          const t = performance.now();
+          const r = await home.run(args);
+          return { args, r, ms: performance.now() - t };
+        }),
+      );
+      for (const { args, r, ms } of reads) {
+        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+        expect(ms, args.join(' ')).toBeLessThan(5000);
+      }
+      const w = await write;
+      const waited = (performance.now() - started) / 1000;
+      expect(w.exitCode, w.stderr).toBe(8);
+      const said = Number(/held its write lock for the ([\d.]+) s this command waited/.exec(w.stderr)?.[1]);
+      expect(said).toBeGreaterThanOrEqual(9.5);
+      expect(said).toBeLessThanOrEqual(waited);
+      noTrace(w.stderr);
+    } finally {
+      holder.stdin.end('ROLLBACK;\n');
+      holder.kill();
+    }
   });
 
   // A real full disk: a 1 MiB tmpfs holding the database (root only; CI runs as root). The store test
