@@ -26,7 +26,7 @@ _acctsec() {
     ['acctsec admin sessions']='revoke'
     ['acctsec admin ip']='show clear'
     ['acctsec admin audit']='verify head'
-    ['acctsec config']='get set unset list path'
+    ['acctsec config']='get set unset list path reset'
   )
   local -A opts=(
     ['acctsec']='--version -V --json --no-input --yes -y --profile --db --no-color --quiet -q --remote --insecure-http --help'
@@ -120,6 +120,7 @@ _acctsec() {
     ['acctsec config unset']='--help'
     ['acctsec config list']='--help'
     ['acctsec config path']='--help'
+    ['acctsec config reset']='--all --help'
     ['acctsec completion']='--help'
   )
   local -A takes=(

@@ -44,7 +44,7 @@ function __acctsec_subs
         case 'acctsec admin audit'
             echo 'verify head'
         case 'acctsec config'
-            echo 'get set unset list path'
+            echo 'get set unset list path reset'
     end
 end
 
@@ -232,6 +232,8 @@ function __acctsec_opts
             echo '--help'
         case 'acctsec config path'
             echo '--help'
+        case 'acctsec config reset'
+            echo '--all --help'
         case 'acctsec completion'
             echo '--help'
     end

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Backend, BackendOptions } from './backend.js';
 import { checkStoreFile, openStore, storeError, type Db } from '../store/db.js';
 import { accountStatus, changePassword, changeUsername, checkInitInput, initialize } from '../service/accounts.js';
@@ -6,7 +7,7 @@ import { accountActivity } from '../service/activity.js';
 import { createBackground } from '../service/background.js';
 import type { RequestOrigin, ServiceContext } from '../service/context.js';
 import { sealOldAuditRows } from '../service/audit.js';
-import { ensureKeyFile, keyringFrom } from '../service/encryption.js';
+import { ensureKeyFile, keyringFrom, readKeyFile } from '../service/encryption.js';
 import { argon2Hasher, type PasswordHasher } from '../service/password-hashing.js';
 import { defaultPolicy, type Policy } from '../service/policy.js';
 import { revokeOtherSessions, revokeSessionById, signOut } from '../service/session-control.js';
@@ -306,10 +307,14 @@ function localBackend(
     init: async (input) => {
       // Judged before the database and key files exist: a refused init creates nothing.
       await checkInitInput(input, { ...defaultPolicy, ...options.policy });
-      // The key before the database: an unreadable key file refuses init before any file is made.
-      if (!options.envKey) ensureKeyFile(options.keyPath);
+      // A key file that is there but unusable (unreadable, open to others, malformed) refuses init
+      // before any file is made. A missing one is made only once the database is known to have no
+      // account: next to an existing database, a new key would be the wrong one (issue #19).
+      if (!options.envKey && existsSync(options.keyPath)) readKeyFile(options.keyPath);
       return run(async (ctx) => {
-        const { account, session } = await initialize(ctx, input, origin);
+        const { account, session } = await initialize(ctx, input, origin, () => {
+          if (!options.envKey) ensureKeyFile(options.keyPath);
+        });
         return {
           account: { username: account.username, email: account.email, role: account.role },
           session,

@@ -127,5 +127,9 @@ export const EXAMPLES: Record<string, string[]> = {
   'config unset': ['acctsec config unset mail.smtp'],
   'config list': ['acctsec config list --json'],
   'config path': ['acctsec config path'],
+  'config reset': [
+    'acctsec --profile old config reset',
+    'acctsec config reset --all   # a damaged config file: moved aside',
+  ],
   completion: ['acctsec completion bash > ~/.local/share/bash-completion/completions/acctsec'],
 };

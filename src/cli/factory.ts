@@ -54,7 +54,7 @@ export function createFactory(globals: GlobalOptions): Factory {
   async function loadProfiles(): Promise<ProfileStore> {
     if (!profiles) {
       const { ProfileStore } = await import('../config/profiles.js');
-      profiles = new ProfileStore(globals.profile ?? process.env.ACCTSEC_PROFILE ?? 'default');
+      profiles = new ProfileStore(globals.profile ?? process.env.ACCTSEC_PROFILE ?? 'default', (line) => io.warn(line));
     }
     return profiles;
   }

@@ -1,9 +1,9 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Conf from 'conf';
 import envPaths from 'env-paths';
 import * as v from 'valibot';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput, Unavailable } from '../errors.js';
 
 // The config file (mode 0600): named profiles, each with its settings and, once signed in, the
 // session token. The token is the only secret in it and is never printed by `config`.
@@ -270,6 +270,19 @@ export function settingSpec(key: string): SettingSpec {
   return spec;
 }
 
+/** "line 4, column 18: Expected property name..." from JSON.parse's message ("... at position 34"). */
+function where(text: string, message: string): string {
+  const m = / in JSON at position (\d+)/.exec(message);
+  const reason = message
+    .replace(/ in JSON at position \d+.*$/, '')
+    .replace(/^Unexpected end of JSON input$/, 'it ends early');
+  if (!m) return reason;
+  const before = text.slice(0, Number(m[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}: ${reason}`;
+}
+
 const PROFILE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** Names an object key cannot safely carry (the schema check drops them): refused, not silently lost. */
 const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
@@ -279,7 +292,10 @@ export class ProfileStore {
   private data: ConfigShape | undefined;
   private conf: Conf<ConfigShape> | undefined;
 
-  constructor(readonly profileName: string) {
+  constructor(
+    readonly profileName: string,
+    private readonly warn: (line: string) => void = () => undefined,
+  ) {
     if (!PROFILE_NAME.test(profileName) || RESERVED_NAMES.has(profileName)) {
       throw new InvalidInput(
         `invalid profile name "${profileName}": use letters, digits, ".", "_" and "-" (not __proto__, constructor or prototype)`,
@@ -302,16 +318,27 @@ export class ProfileStore {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
-    } catch {
-      throw new InvalidInput(`the config file ${this.path} is not valid JSON: fix it or remove it`, 'config');
+    } catch (err) {
+      throw new InvalidInput(
+        `the config file ${this.path} is not valid JSON (${where(text, (err as Error).message)}): fix it, or move it aside with \`acctsec config reset --all\``,
+        'config',
+      );
     }
     const checked = v.safeParse(FileShape, parsed);
     if (!checked.success) {
       throw new InvalidInput(
-        `the config file ${this.path} is not an acctsec config (${v.getDotPath(checked.issues[0]) ?? 'top level'}): fix it or remove it`,
+        `the config file ${this.path} is not an acctsec config (${v.getDotPath(checked.issues[0]) ?? 'top level'}): fix it, or move it aside with \`acctsec config reset --all\``,
         'config',
       );
     }
+    // The file holds session tokens: readable by others, it is reported (ssh refuses such key files;
+    // the key file is refused, see service/encryption.ts; this one is only warned about, since the
+    // commands that fix it, `logout` and `config reset`, must still run).
+    const mode = statSync(this.path).mode & 0o777;
+    if (mode & 0o077)
+      this.warn(
+        `the config file ${this.path} is readable by other users (mode 0${mode.toString(8)}) and holds session tokens: run chmod 600 ${this.path}`,
+      );
     return (this.data = checked.output);
   }
 
@@ -345,10 +372,66 @@ export class ProfileStore {
     return { settings: { ...(p?.settings ?? {}) }, ...(p?.session ? { session: p.session } : {}) };
   }
 
-  private async save(profile: Profile): Promise<void> {
+  /**
+   * Writes this profile, or removes it (undefined), under the file's lock: the file is read again and
+   * rewritten whole (atomically, by rename), so concurrent writers would otherwise lose each other's
+   * profiles (issue #19: 20 parallel logins kept 13). The lock is `config.json.lock` (proper-lockfile:
+   * a directory made atomically, taken over when stale after 10 s).
+   */
+  private async save(profile: Profile | undefined): Promise<void> {
     const conf = await this.writer();
-    conf.set('profiles', { ...conf.get('profiles'), [this.profileName]: profile });
+    await this.locked(() => {
+      const profiles = { ...conf.get('profiles') };
+      if (profile) profiles[this.profileName] = profile;
+      else delete profiles[this.profileName];
+      conf.set('profiles', profiles);
+    });
     this.data = undefined;
+  }
+
+  private async locked(fn: () => void): Promise<void> {
+    const { lock } = await import('proper-lockfile');
+    let release: () => Promise<void>;
+    try {
+      release = await lock(this.path, {
+        realpath: false,
+        lockfilePath: `${this.path}.lock`,
+        stale: 10_000,
+        retries: { retries: 100, minTimeout: 10, maxTimeout: 100, randomize: true },
+      });
+    } catch (err) {
+      throw new Unavailable(
+        `the config file ${this.path} is locked by another acctsec (${(err as Error).message}); try again`,
+        'config_locked',
+      );
+    }
+    try {
+      fn();
+    } finally {
+      await release();
+    }
+  }
+
+  /** `config reset`: this profile's settings and saved session are forgotten. */
+  async reset(): Promise<boolean> {
+    const had = this.profileName in this.read().profiles;
+    await this.save(undefined);
+    return had;
+  }
+
+  /**
+   * `config reset --all`: the whole file is moved aside (kept, mode 0600, for the user to look at),
+   * whether or not it can be read: the way out of a damaged file. Returns where it went.
+   */
+  async resetAll(): Promise<string | undefined> {
+    if (!existsSync(this.path)) return undefined;
+    const aside = `${this.path}.${new Date().toISOString().replace(/[:.]/g, '-')}.bak`;
+    await this.locked(() => {
+      chmodSync(this.path, 0o600);
+      renameSync(this.path, aside);
+    });
+    this.data = undefined;
+    return aside;
   }
 
   /** The policy fields set in this profile, by their service names. */

@@ -64,8 +64,11 @@ export async function initialize(
   ctx: ServiceContext,
   input: InitInput,
   origin: RequestOrigin,
+  /** Runs once the store is known to be empty, before anything is written (the CLI makes its key file). */
+  prepare?: () => void,
 ): Promise<{ account: AccountRow; session: SessionGrant }> {
   if (countAccounts(ctx.db) > 0) throw new Conflict('this database already has accounts; `acctsec login` instead');
+  prepare?.();
   const { username, email } = await checkInitInput(input, ctx.policy);
   const hash = await ctx.hasher.hash(input.password);
   return ctx.db

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InvalidInput, NotFound } from '../errors.js';
+import { InvalidInput, Unavailable } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { getMeta, setMeta } from '../store/meta.js';
 
@@ -34,9 +34,23 @@ export function parseKey(text: string, source: string, field = 'key-file'): Buff
   return key;
 }
 
+/**
+ * The key file's key. Refused when other users may read or write it (as ssh refuses such a private
+ * key; issue #19): exit 8 naming the file and the fix, before anything else is done.
+ */
+export function readKeyFile(path: string): Buffer {
+  const mode = statSync(path).mode & 0o777;
+  if (mode & 0o077)
+    throw new Unavailable(
+      `the encryption key file ${path} is open to other users (mode 0${mode.toString(8)}): run chmod 600 ${path}`,
+      'key_file_mode',
+    );
+  return parseKey(readFileSync(path, 'utf8'), path);
+}
+
 /** Creates the key file (0600, directory 0700 when we create it) unless it exists; returns its key. */
 export function ensureKeyFile(path: string): Buffer {
-  if (existsSync(path)) return parseKey(readFileSync(path, 'utf8'), path);
+  if (existsSync(path)) return readKeyFile(path);
   const dir = dirname(path);
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   const key = randomBytes(KEY_BYTES);
@@ -55,8 +69,14 @@ export function keyringFrom(source: KeySource): Keyring {
     key() {
       if (!cached) {
         if (source.envKey) cached = parseKey(source.envKey, 'ACCTSEC_ENCRYPTION_KEY', 'ACCTSEC_ENCRYPTION_KEY');
-        else if (existsSync(source.keyPath)) cached = parseKey(readFileSync(source.keyPath, 'utf8'), source.keyPath);
-        else throw new NotFound(`the encryption key file ${source.keyPath} is missing (or set ACCTSEC_ENCRYPTION_KEY)`);
+        else if (existsSync(source.keyPath)) cached = readKeyFile(source.keyPath);
+        // Exit 8: the store cannot be used until the key is back; nothing was tried (a code is not
+        // counted as wrong; issue #19).
+        else
+          throw new Unavailable(
+            `the encryption key file ${source.keyPath} is missing (restore it, or set ACCTSEC_ENCRYPTION_KEY)`,
+            'key_missing',
+          );
       }
       return cached;
     },

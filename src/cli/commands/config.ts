@@ -28,6 +28,11 @@ export function newCmdConfig(f: Factory): Command {
     .command('path')
     .description("print the config file's path")
     .action(() => configPathRun({ f }));
+  cmd
+    .command('reset')
+    .description("forget the current profile's settings and session (--all: the whole file, moved aside)")
+    .option('--all', 'move the config file aside to config.json.<time>.bak and start afresh')
+    .action((o: { all?: boolean }) => configResetRun({ f, all: o.all === true }));
   return cmd;
 }
 
@@ -93,4 +98,23 @@ export async function configPathRun(opts: { f: Factory }): Promise<void> {
   const path = (await f.profiles()).path;
   if (f.globals.json) f.io.json({ path });
   else f.io.out(path);
+}
+
+/**
+ * `config reset`: the way out of a profile or a config file that no longer works (issue #19). A saved
+ * session is only forgotten here, not ended on its server: `logout` does that when the file is sound.
+ */
+export async function configResetRun(opts: { f: Factory; all: boolean }): Promise<void> {
+  const { f } = opts;
+  const profiles = await f.profiles();
+  if (opts.all) {
+    const aside = await profiles.resetAll();
+    if (f.globals.json) f.io.json({ path: profiles.path, movedTo: aside ?? null });
+    else if (aside) f.io.note(`Moved ${profiles.path} aside to ${aside}; every profile starts afresh.`);
+    else f.io.note(`There is no config file at ${profiles.path}: nothing to reset.`);
+    return;
+  }
+  const had = await profiles.reset();
+  if (f.globals.json) f.io.json({ profile: profiles.profileName, removed: had });
+  else f.io.note(had ? `Profile ${profiles.profileName} reset.` : `Profile ${profiles.profileName} had nothing saved.`);
 }

@@ -218,7 +218,7 @@ describe('the config file', () => {
     const f = createFakeFactory();
     const file = join(f.configDir, 'config.json');
     writeFileSync(file, '');
-    const refusal = `the config file ${file} is not valid JSON: fix it or remove it`;
+    const refusal = `the config file ${file} is not valid JSON (it ends early): fix it, or move it aside with \`acctsec config reset --all\``;
     await expect(configGetRun({ f, key: 'remote' })).rejects.toThrow(new InvalidInput(refusal, 'config'));
     const g = createFakeFactory({ shareWith: f });
     await expect(configSetRun({ f: g, key: 'remote', value: 'https://acctsec.example.com' })).rejects.toThrow(
