@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import Database from 'better-sqlite3';
@@ -29,6 +29,23 @@ async function call(
       ? (JSON.parse(text) as { error?: { code: string; message: string; field?: string } } & Record<string, unknown>)
       : {},
   };
+}
+
+/**
+ * A refused init changes nothing: the empty database that `serve --create` made has no account, and no
+ * key file was written beside it (issue #19: serve makes the database itself, only with --create).
+ */
+function expectStillEmpty(dir: string): void {
+  expect(readdirSync(dir).filter((f) => f.startsWith('srv.db') && !/-(wal|shm)$/.test(f))).toEqual(
+    expect.arrayContaining(['srv.db', 'srv.db.bootstrap-secret']),
+  );
+  expect(existsSync(`${dir}/srv.db.key`) && readFileSync(`${dir}/srv.db.key`, 'utf8') !== '').toBe(false);
+  const db = new Database(`${dir}/srv.db`, { readonly: true });
+  try {
+    expect((db.prepare('SELECT count(*) AS n FROM accounts').get() as { n: number }).n).toBe(0);
+  } finally {
+    db.close();
+  }
 }
 
 describe('nobody claims a fresh server over the network', () => {
@@ -64,7 +81,7 @@ describe('nobody claims a fresh server over the network', () => {
     });
     expect(cli.exitCode).toBe(7);
     expect(JSON.parse(cli.stderr)).toMatchObject({ error: { code: 'bootstrap_required' } });
-    expect(readdirSync(home.dir).filter((f) => f.startsWith('srv.db'))).toEqual(['srv.db.bootstrap-secret']);
+    expectStillEmpty(home.dir);
   });
 
   it('an invalid init with the right secret is refused and creates no file either', async () => {
@@ -77,20 +94,21 @@ describe('nobody claims a fresh server over the network', () => {
     });
     expect(wrongType.status).toBe(400);
     expect(wrongType.body.error).toMatchObject({ code: 'invalid_input', field: 'input.password' });
-    expect(readdirSync(home.dir).filter((f) => f.startsWith('srv.db'))).toEqual(['srv.db.bootstrap-secret']);
+    expectStillEmpty(home.dir);
   });
 
-  it('an unreadable key file refuses init before the database exists, naming no server path', async () => {
+  it('an unreadable key file refuses init before any account exists, naming no server path', async () => {
     const other = new Home();
     const s2 = await startServe(other);
     try {
       // What a crash between creating the key file and writing it would leave.
-      writeFileSync(`${other.dir}/srv.db.key`, '');
+      writeFileSync(`${other.dir}/srv.db.key`, '', { mode: 0o600 });
       const r = await call(s2.url, '/v1/init', { body: JSON.stringify({ input: ALICE, bootstrapSecret: s2.secret }) });
       expect(r.status).toBe(400);
       expect(r.text).not.toContain(other.dir);
       expect(r.body.error?.field).toBe('key-file');
-      expect(existsSync(`${other.dir}/srv.db`)).toBe(false);
+      expect(readFileSync(`${other.dir}/srv.db.key`, 'utf8')).toBe('');
+      expectStillEmpty(other.dir);
     } finally {
       await s2.stop();
       await other.remove();
