@@ -17,7 +17,13 @@ const external = Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(nam
 
 rmSync(new URL('../dist/', import.meta.url), { recursive: true, force: true });
 await build({
-  entryPoints: ['src/cli/main.ts', 'src/cli/generate.ts'],
+  // The audit worker (issue #19 §3) is a file of its own: `new Worker(new URL('./audit-worker.js',
+  // import.meta.url))` in service/audit.ts finds it beside the chunk that holds that code, in dist/.
+  entryPoints: {
+    main: 'src/cli/main.ts',
+    generate: 'src/cli/generate.ts',
+    'audit-worker': 'src/service/audit-worker.ts',
+  },
   outdir: 'dist',
   bundle: true,
   splitting: true,

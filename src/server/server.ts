@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { isUtf8 } from 'node:buffer';
-import { isIP } from 'node:net';
+import { isIP, Server as NetServer, type Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { Backend } from '../backend/backend.js';
 import { checkFields, ROUTES, type Operation, type Route } from '../backend/routes.js';
@@ -30,6 +30,13 @@ export const MAX_TRACKED_ADDRESSES = 50_000;
 export const CHECKS_IN_FLIGHT_PER_ADDRESS = 4;
 /** How long a limited call waits for its address's turn before it gets 429. */
 export const ADDRESS_WAIT_MS = 10_000;
+/**
+ * After SIGTERM, how long a keep-alive connection with no request in flight may still bring one (it is
+ * answered with `Connection: close`) before it is closed (issue #19 §5); and how long a connection we
+ * closed waits for its client to close its side before it is dropped.
+ */
+export const IDLE_GRACE_MS = 500;
+const LINGER_MS = 2_000;
 /** Limited calls of one address group waiting at most; more get 429 at once. */
 const MAX_WAITING_PER_ADDRESS = 256;
 
@@ -88,7 +95,10 @@ export interface ApiServerOptions {
 
 export interface ApiServer {
   server: Server;
-  /** Stops accepting, lets requests in flight finish, closes idle connections. */
+  /**
+   * Stops accepting, lets requests in flight finish and answers them with `Connection: close`, then
+   * closes every keep-alive connection without a reset (issue #19 §5).
+   */
   shutdown(): Promise<void>;
 }
 
@@ -318,7 +328,6 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   const callerRate = options.callerRate ?? DEFAULT_CALLER_RATE;
   /** Token buckets of the introspection callers: [tokens left, last refill]. */
   const buckets = new Map<string, [number, number]>();
-  let inFlight = 0;
 
   /** A keep-alive connection's peer is parsed once, not on each of its requests. */
   const peers = new WeakMap<object, string>();
@@ -713,13 +722,51 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     send(res, 500, errorBody('internal', 'internal server error'));
   }
 
+  /**
+   * Graceful shutdown (issue #19 §5). Once shutdown() begins, every answer carries `Connection: close`
+   * and its connection is closed after it; a connection with no request in flight gets IDLE_GRACE_MS
+   * to bring one more, then is closed with a FIN (socket.end), never a reset. A request that crosses
+   * that FIN is read and dropped, never run: its client sees the connection closed before an answer
+   * ("other side closed") and may send it again elsewhere. What resets a request is a socket destroyed
+   * with the request unread in it, which is what http.Server's close() (closeIdleConnections) does.
+   */
+  let closing = false;
+  /** Every open connection (the TLS socket for https), and the answers still owed. */
+  const connections = new Set<Socket>();
+  const owed = new Set<ServerResponse>();
+  /** Connections this server closed with a FIN during shutdown. */
+  const ended = new WeakSet<Socket>();
+
+  function owesOn(socket: Socket): boolean {
+    for (const res of owed) if (res.req.socket === socket) return true;
+    return false;
+  }
+
+  function closeIdle(socket: Socket): void {
+    if (ended.has(socket) || socket.destroyed || socket.writableEnded) return;
+    ended.add(socket);
+    socket.end();
+    // The client closes its side on our FIN; with nothing unread, closing ours then resets nothing.
+    socket.once('end', () => socket.destroy());
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  }
+
   /** One function for every response's close, not a closure per request. */
-  const closed = (): void => {
-    inFlight--;
+  const closed = function (this: ServerResponse): void {
+    owed.delete(this);
+    // An answer begun before the signal went out keep-alive: its connection is closed now.
+    if (closing && !owesOn(this.req.socket)) closeIdle(this.req.socket);
   };
 
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    inFlight++;
+    if (closing) {
+      if (ended.has(req.socket)) {
+        req.resume();
+        return;
+      }
+      res.setHeader('connection', 'close');
+    }
+    owed.add(res);
     res.on('close', closed);
     try {
       handle(req, res);
@@ -734,20 +781,24 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
 
+  server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+
   return {
     server,
     shutdown: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Keep-alive connections with no request in flight would hold close() open.
-        server.closeIdleConnections();
-        const poll = setInterval(() => {
-          if (inFlight === 0) {
-            server.closeIdleConnections();
-            clearInterval(poll);
-          }
-        }, 50);
-        poll.unref();
+        closing = true;
+        // Stop listening (new connections are refused: a clean error), without http.Server's close(),
+        // whose closeIdleConnections() destroys idle keep-alive sockets, resetting any request on its way.
+        NetServer.prototype.close.call(server, () => resolve());
+        for (const res of owed) if (!res.headersSent) res.setHeader('connection', 'close');
+        const grace = setTimeout(() => {
+          for (const socket of connections) if (!owesOn(socket)) closeIdle(socket);
+        }, IDLE_GRACE_MS);
+        server.once('close', () => clearTimeout(grace));
       }),
   };
 }

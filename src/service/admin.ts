@@ -21,7 +21,7 @@ import {
   countActiveAdmins,
   findResetToken,
   insertResetToken,
-  iterateAccounts,
+  accountsPage,
   recentRefusalTimes,
   setLocked,
   setRole,
@@ -43,7 +43,7 @@ import type {
 } from '../views.js';
 import { validEmail, validUsername } from './accounts.js';
 import { recordActivity } from './activity.js';
-import { appendAudit, auditHead, listAudit, parseAuditHead, verifyAudit } from './audit.js';
+import { appendAudit, auditHeadInWorker, listAudit, parseAuditHead, verifyAuditInWorker } from './audit.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { clearIpBySupport } from './ip-allow-list.js';
 import { listIp } from './ip-networks.js';
@@ -628,17 +628,33 @@ function summary(a: AccountRow): UserSummary {
   };
 }
 
-/** Streams, so a list of 100,000 accounts starts at once and keeps memory flat. */
-export function* listUsers(
+/** Accounts `admin users list` reads at a time. */
+export const USERS_PAGE = 2000;
+
+/**
+ * Streams, so a list of 100,000 accounts starts at once and keeps memory flat. Read a page at a time
+ * with the event loop free between pages (issue #19 §3): the server answers other requests meanwhile,
+ * and no cursor stays open on the connection they share (a cursor left open while a slow client
+ * drained made their queries fail as "busy"). A page is a read of its own: an account created during a
+ * long listing shows if its name comes after the page being read.
+ */
+export async function* listUsers(
   ctx: ServiceContext,
   auth: Auth,
   role: string | undefined,
   origin: RequestOrigin,
-): Generator<UserSummary> {
+): AsyncGenerator<UserSummary> {
   if (role !== undefined && !ROLES.includes(role as Role))
     throw new InvalidInput(`invalid role "${role}": use user, support or admin`, '--role');
   authorize(ctx, auth, 'users.list', null, '', origin);
-  for (const a of iterateAccounts(ctx.db, role as Role | undefined)) yield summary(a);
+  let after: string | undefined;
+  for (;;) {
+    const page = accountsPage(ctx.db, role as Role | undefined, after, USERS_PAGE);
+    for (const a of page) yield summary(a);
+    if (page.length < USERS_PAGE) return;
+    after = page[page.length - 1]!.username;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 export function showUser(ctx: ServiceContext, auth: Auth, username: string, origin: RequestOrigin): UserDetails {
@@ -680,21 +696,22 @@ export function auditEntries(
   });
 }
 
-export function verifyAuditLog(
+/** The walk runs in the audit worker (issue #19 §3): a log of 500,000 rows does not stall the server. */
+export async function verifyAuditLog(
   ctx: ServiceContext,
   auth: Auth,
   origin: RequestOrigin,
   keptHead?: string,
-): AuditVerification {
+): Promise<AuditVerification> {
   if (auth.account.role !== 'admin')
     refuse(ctx, auth, 'audit.verify', null, '', 'only admins may verify the audit log', origin);
-  return verifyAudit(ctx, keptHead === undefined ? undefined : parseAuditHead(keptHead));
+  return verifyAuditInWorker(ctx, keptHead === undefined ? undefined : parseAuditHead(keptHead));
 }
 
-export function auditLogHead(ctx: ServiceContext, auth: Auth, origin: RequestOrigin): AuditHead {
+export async function auditLogHead(ctx: ServiceContext, auth: Auth, origin: RequestOrigin): Promise<AuditHead> {
   if (auth.account.role !== 'admin')
     refuse(ctx, auth, 'audit.head', null, '', "only admins may read the audit log's head", origin);
-  return auditHead(ctx);
+  return auditHeadInWorker(ctx);
 }
 
 /**

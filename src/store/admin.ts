@@ -56,6 +56,22 @@ export function iterateAccounts(db: Db, role: Role | undefined): IterableIterato
   ) as IterableIterator<AccountRow>;
 }
 
+/**
+ * One page of accounts in name order, after `after` (issue #19 §3): `admin users list` reads pages with
+ * the event loop free between them, and no cursor is left open on the connection meanwhile.
+ */
+export function accountsPage(db: Db, role: Role | undefined, after: string | undefined, limit: number): AccountRow[] {
+  return (
+    role
+      ? sql(db, 'SELECT * FROM accounts WHERE role = ? AND username > ? ORDER BY username LIMIT ?').all(
+          role,
+          after ?? '',
+          limit,
+        )
+      : sql(db, 'SELECT * FROM accounts WHERE username > ? ORDER BY username LIMIT ?').all(after ?? '', limit)
+  ) as AccountRow[];
+}
+
 export interface AuditRow {
   id: number;
   at: number;
@@ -111,18 +127,37 @@ export function iterateAudit(db: Db): IterableIterator<AuditRow> {
   return db.prepare('SELECT * FROM audit_log ORDER BY id').iterate() as IterableIterator<AuditRow>;
 }
 
+/**
+ * The newest rows that pass the filters, newest first by time, then by sequence (issue #19 §3). The
+ * SQL names only the filters given: a `(@x IS NULL OR x = @x)` form keeps SQLite from using an index.
+ * Each filter has an index ending in `at` (migration 011) that SQLite walks from the top, stopping at
+ * the limit or at --since, so a listing reads about `limit` rows whatever the log's size. Ordering by
+ * `at` is ordering by id: a row's time is read inside the write lock that gives it its id
+ * (appendAudit); only a wall clock stepped back could tell them apart, and then time order is the one
+ * a reader of "newest first" means.
+ */
 export function queryAudit(
   db: Db,
   filter: { target?: string; actor?: string; since?: number; limit: number },
 ): AuditRow[] {
+  const where: string[] = [];
+  const params: Record<string, string | number> = { limit: filter.limit };
+  if (filter.target !== undefined) {
+    where.push('target = @target');
+    params.target = filter.target;
+  }
+  if (filter.actor !== undefined) {
+    // With a target too, the target's index leads (unary + keeps SQLite off the actor's): an account
+    // has few rows, a staff member may have written most of the log.
+    where.push(filter.target !== undefined ? '+actor = @actor' : 'actor = @actor');
+    params.actor = filter.actor;
+  }
+  if (filter.since !== undefined) {
+    where.push('at >= @since');
+    params.since = filter.since;
+  }
   return sql(
     db,
-    `SELECT * FROM audit_log WHERE (@target IS NULL OR target = @target) AND (@actor IS NULL OR actor = @actor) AND (@since IS NULL OR at >= @since)
-     ORDER BY id DESC LIMIT @limit`,
-  ).all({
-    target: filter.target ?? null,
-    actor: filter.actor ?? null,
-    since: filter.since ?? null,
-    limit: filter.limit,
-  }) as AuditRow[];
+    `SELECT * FROM audit_log${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT @limit`,
+  ).all(params) as AuditRow[];
 }

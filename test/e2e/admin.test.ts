@@ -402,7 +402,7 @@ describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
       '--print-token',
     ]);
     expect(created.exitCode, created.stderr).toBe(0);
-    // Turn the file back into what the code before migrations 009 and 010 wrote: one row chained with plain SHA-256.
+    // Turn the file back into what the code before migrations 009 to 011 wrote: one row chained with plain SHA-256.
     const oldHash = (row: unknown[]) =>
       createHash('sha256').update('0'.repeat(64)).update('\n').update(JSON.stringify(row)).digest('hex');
     const hash = oldHash([1767225600000, 'alice', 'uma', 'users.create', 'new hire', 'ok', null, null]);
@@ -410,6 +410,7 @@ describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
       home.dbPath,
       `DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log;
        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+       DROP INDEX audit_log_by_target_at; DROP INDEX audit_log_by_actor_at; DROP INDEX audit_log_by_at;
        DROP INDEX audit_log_actor_outcome_at; ALTER TABLE audit_log DROP COLUMN chain;
        INSERT INTO audit_log (id, at, actor, target, action, reason, outcome, ip, detail, prev_hash, hash) VALUES (1, 1767225600000, 'alice', 'uma', 'users.create', 'new hire', 'ok', NULL, NULL, '${'0'.repeat(64)}', '${hash}');
        DELETE FROM meta WHERE key = 'audit_head_seal'; INSERT INTO meta (key, value) VALUES ('audit_head', '${hash}');

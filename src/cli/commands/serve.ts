@@ -37,7 +37,10 @@ export function newCmdServe(f: Factory): Command {
         '\nA missing database is refused: create it with `acctsec init --db DB` on this host, or start with --create.' +
         '\nThe database file is watched: when it is removed or replaced while serve runs, every request gets 503 (restart serve).' +
         '\nOn a database with no account yet, serve writes a one-time bootstrap secret to DB.bootstrap-secret (mode 0600):' +
-        '\n`init` over HTTP needs it (--bootstrap-secret-file or ACCTSEC_BOOTSTRAP_SECRET); `acctsec init --db DB` on this host does not.',
+        '\n`init` over HTTP needs it (--bootstrap-secret-file or ACCTSEC_BOOTSTRAP_SECRET); `acctsec init --db DB` on this host does not.' +
+        '\nOn SIGTERM or SIGINT serve stops listening, finishes the requests in flight and answers them with Connection: close;' +
+        '\nan idle keep-alive connection may bring one more request within 0.5 s, then is closed without a reset (a request' +
+        '\nthat crosses the close is not run, and may be sent again). Then it exits 0.',
     )
     .action(
       (o: {
