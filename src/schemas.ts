@@ -109,7 +109,13 @@ export const AdminCreateUserInput = object({
 });
 export const AdminResetInput = object({ ...ADMIN_ACTION, printToken: v.optional(Flag) });
 
-const Count = v.pipe(v.number(), v.integer('must be an integer'), v.minValue(0, 'must be at least 0'));
+/** Line numbers and counts of an import: a billion lines is beyond any directory. */
+const Count = v.pipe(
+  v.number(),
+  v.integer('must be an integer'),
+  v.minValue(0, 'must be at least 0'),
+  v.maxValue(1_000_000_000, 'must be at most 1000000000'),
+);
 /** Rows per import batch: one transaction, and (remote) one request under the server's body limit. */
 export const IMPORT_BATCH_ROWS = 1000;
 /** One row of an import file, with the line it came from (for messages and resuming). */

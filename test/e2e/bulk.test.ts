@@ -162,7 +162,7 @@ describe('admin users import and export', () => {
         mfa: [],
       }),
     ]);
-  });
+  }, 120_000);
 
   it('JSONL: an invalid row refuses the whole import naming its line (exit 2, nothing changed); --skip-invalid imports the others; stdin and --from-line', async () => {
     const home = await adminHome(false);
@@ -203,7 +203,7 @@ describe('admin users import and export', () => {
     expect(piped.exitCode, piped.stderr).toBe(0);
     expect(json<ImportSummary>(piped)).toMatchObject({ created: 1 });
     expect(usernames(await admin(home, ['export']))).toEqual(['alice', 'erin', 'gina', 'ivy']);
-  });
+  }, 120_000);
 
   it('a bad file is one line naming it (exit 2), and a non-admin is refused (exit 7)', async () => {
     const home = await adminHome(false);
@@ -234,7 +234,7 @@ describe('admin users import and export', () => {
     expect(asUser.exitCode).toBe(7);
     expect((await admin(home, ['export'], { profile: 'uma' })).exitCode).toBe(7);
     expect(usernames(await admin(home, ['export']))).toEqual(['alice', 'uma']);
-  });
+  }, 120_000);
 
   it('remote: import through `acctsec serve` in batches, tokens claimed, export streamed', async () => {
     const home = await adminHome(true);
@@ -256,5 +256,5 @@ describe('admin users import and export', () => {
     expect(exported.stdout.trim().split('\n')).toHaveLength(2104);
     const audit = json<{ action: string }[]>(await home.run(['admin', 'audit', '--json', '--limit', '10']));
     expect(audit[0]).toMatchObject({ action: 'users.import' });
-  });
+  }, 180_000);
 });

@@ -235,7 +235,7 @@ async function* batches(rows: AsyncIterable<Parsed>): AsyncGenerator<Batch> {
       batch.invalid.push(r.invalid);
       continue;
     }
-    const size = JSON.stringify(r.row).length + 1;
+    const size = Buffer.byteLength(JSON.stringify(r.row)) + 1;
     if (batch.rows.length > 0 && (batch.rows.length >= IMPORT_BATCH_ROWS || bytes + size > BATCH_BYTES)) {
       yield batch;
       batch = { rows: [], invalid: [], firstLine: line };
@@ -475,9 +475,12 @@ function report(f: Factory, s: ImportSummary, label: string): void {
     return;
   }
   const verb = s.dryRun ? 'Would create' : 'Created';
-  f.io.out(
-    `${verb} ${s.created} account${s.created === 1 ? '' : 's'} from ${label}${s.dryRun ? ' (dry run: nothing changed)' : ` in ${s.batches} batch${s.batches === 1 ? '' : 'es'}, ${s.seconds} s (${s.accountsPerSecond} accounts/s)`}.`,
-  );
+  if (!s.dryRun && s.created === 0)
+    f.io.out(`Nothing to create from ${label}: no account was created, nothing changed.`);
+  else
+    f.io.out(
+      `${verb} ${s.created} account${s.created === 1 ? '' : 's'} from ${label}${s.dryRun ? ' (dry run: nothing changed)' : ` in ${s.batches} batch${s.batches === 1 ? '' : 'es'}, ${s.seconds} s (${s.accountsPerSecond} accounts/s)`}.`,
+    );
   if (s.existing > 0)
     f.io.out(
       `${s.existing} username${s.existing === 1 ? '' : 's'} already had an account, left unchanged: ${s.existingUsernames.slice(0, 10).join(', ')}${s.existing > 10 ? ', ...' : ''}`,
