@@ -120,7 +120,12 @@ const Count = v.pipe(
 export const IMPORT_BATCH_ROWS = 1000;
 /** One row of an import file, with the line it came from (for messages and resuming). */
 export const ImportRow = object({
-  line: v.pipe(Count, v.minValue(1, 'must be at least 1')),
+  line: v.pipe(
+    v.number(),
+    v.integer('must be an integer'),
+    v.minValue(1, 'must be at least 1'),
+    v.maxValue(1_000_000_000, 'must be at most 1000000000'),
+  ),
   username: Short,
   email: Short,
   role: v.optional(Short),
