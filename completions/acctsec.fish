@@ -36,7 +36,7 @@ function __acctsec_subs
         case 'acctsec admin'
             echo 'users reset-password reset-mfa lock unlock unthrottle sessions ip audit'
         case 'acctsec admin users'
-            echo 'list show create set-role'
+            echo 'list show create import export set-role'
         case 'acctsec admin sessions'
             echo 'revoke'
         case 'acctsec admin ip'
@@ -190,6 +190,10 @@ function __acctsec_opts
             echo '--help'
         case 'acctsec admin users create'
             echo '--email --role --print-token --reason --help'
+        case 'acctsec admin users import'
+            echo '--reason --dry-run --tokens-to --skip-invalid --from-line --format --help'
+        case 'acctsec admin users export'
+            echo '--format --output --role --help'
         case 'acctsec admin users set-role'
             echo '--reason --dry-run --help'
         case 'acctsec admin reset-password'
@@ -291,6 +295,12 @@ function __acctsec_values
             echo 'user support admin'
         case 'acctsec admin users create|--role'
             echo 'user support admin'
+        case 'acctsec admin users import|--format'
+            echo 'csv jsonl'
+        case 'acctsec admin users export|--format'
+            echo 'csv jsonl'
+        case 'acctsec admin users export|--role'
+            echo 'user support admin'
     end
 end
 
@@ -349,7 +359,7 @@ function __acctsec_dynargs
     end
 end
 
-set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--scope' '--resource' '--expires' '--ip' '--role' '--reason' '--user' '--actor' '--since' '--head' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate'
+set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--scope' '--resource' '--expires' '--ip' '--role' '--reason' '--tokens-to' '--from-line' '--format' '--user' '--actor' '--since' '--head' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate'
 
 function __acctsec_complete
     set -l tokens (commandline -opc)

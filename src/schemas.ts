@@ -109,6 +109,43 @@ export const AdminCreateUserInput = object({
 });
 export const AdminResetInput = object({ ...ADMIN_ACTION, printToken: v.optional(Flag) });
 
+/** Line numbers and counts of an import: a billion lines is beyond any directory. */
+const Count = v.pipe(
+  v.number(),
+  v.integer('must be an integer'),
+  v.minValue(0, 'must be at least 0'),
+  v.maxValue(1_000_000_000, 'must be at most 1000000000'),
+);
+/** Rows per import batch: one transaction, and (remote) one request under the server's body limit. */
+export const IMPORT_BATCH_ROWS = 1000;
+/** One row of an import file, with the line it came from (for messages and resuming). */
+export const ImportRow = object({
+  line: v.pipe(
+    v.number(),
+    v.integer('must be an integer'),
+    v.minValue(1, 'must be at least 1'),
+    v.maxValue(1_000_000_000, 'must be at most 1000000000'),
+  ),
+  username: Short,
+  email: Short,
+  role: v.optional(Short),
+});
+/** One batch of `admin users import` (issue #19 §4): created all or none, in one transaction. */
+export const AdminImportBatch = object({
+  ...ADMIN_ACTION,
+  /** Ties the batches of one run together in the audit log. */
+  importId: text(64),
+  rows: v.pipe(v.array(ImportRow), v.maxLength(IMPORT_BATCH_ROWS, `must have at most ${IMPORT_BATCH_ROWS} rows`)),
+  /** Create the valid rows and report the others, instead of refusing the batch. */
+  skipInvalid: v.optional(Flag),
+  /** --tokens-to: the reset tokens come back in the answer instead of being mailed. */
+  returnTokens: v.optional(Flag),
+  /** On the run's last batch: write the one summary row of the import to the audit log. */
+  finish: v.optional(
+    object({ file: Short, fromLine: Count, lines: Count, existing: Count, invalid: Count, batches: Count }),
+  ),
+});
+
 export const AuditFilter = object({
   user: v.optional(Short),
   actor: v.optional(Short),
@@ -160,6 +197,8 @@ export type TokenRequest = v.InferOutput<typeof TokenRequest>;
 export type AdminActionInput = v.InferOutput<typeof AdminActionInput>;
 export type AdminCreateUserInput = v.InferOutput<typeof AdminCreateUserInput>;
 export type AdminResetInput = v.InferOutput<typeof AdminResetInput>;
+export type ImportRow = v.InferOutput<typeof ImportRow>;
+export type AdminImportBatch = v.InferOutput<typeof AdminImportBatch>;
 export type AuditFilter = v.InferOutput<typeof AuditFilter>;
 export type RecoverInput = v.InferOutput<typeof RecoverInput>;
 export type TokenRecoverInput = v.InferOutput<typeof TokenRecoverInput>;

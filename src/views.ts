@@ -6,6 +6,8 @@ export type {
   AdminActionInput,
   AdminCreateUserInput,
   AdminResetInput,
+  AdminImportBatch,
+  ImportRow,
   AuditFilter,
   IdentityProof,
   InitInput,
@@ -329,6 +331,41 @@ export interface UserDetails extends UserSummary {
   legacyApiKey: boolean;
   recoveryEmails: RecoveryEmail[];
   activeSessions: number;
+}
+
+/** A row of an import file that was not (or would not be) created, and why. */
+export interface InvalidImportRow {
+  line: number;
+  value: string;
+  reason: string;
+}
+
+/** The answer to one batch of `admin users import` (with dryRun: what it would do). */
+export interface ImportBatchResult {
+  dryRun: boolean;
+  /** Accounts created (or that would be). */
+  created: number;
+  /** Usernames that already had an account: left as they are. */
+  existing: string[];
+  invalid: InvalidImportRow[];
+  /** Only with returnTokens: each new account's single-use reset token, for the --tokens-to file. */
+  tokens?: { username: string; token: string }[];
+  /** When the tokens of this batch stop working. */
+  tokensExpireAt?: string;
+  /** Mailed tokens: how many went out, and the accounts whose mail failed (their tokens are void). */
+  mailed?: number;
+  undelivered?: string[];
+}
+
+/** One account as `admin users export` writes it: no secret, no hash. */
+export interface UserExport {
+  username: string;
+  email: string;
+  role: Role;
+  createdAt: string;
+  locked: boolean;
+  /** The second factors in use (totp, email, key), by id. */
+  mfa: string[];
 }
 
 /** The outcome of an admin action; with dryRun, what would change and nothing changed. */

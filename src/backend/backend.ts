@@ -1,6 +1,9 @@
 import type {
   AdminCreateUserInput,
   AdminResetInput,
+  AdminImportBatch,
+  ImportBatchResult,
+  UserExport,
   AuditFilter,
   KeyCeremonyAnswer,
   KeySignInRequest,
@@ -153,6 +156,10 @@ export interface Backend {
   adminListUsers(role?: string): AsyncIterable<UserSummary>;
   adminShowUser(username: string): Promise<UserDetails>;
   adminCreateUser(input: AdminCreateUserInput): Promise<AdminResult>;
+  /** One batch of `admin users import` (issue #19 §4): up to 1,000 rows, created in one transaction. */
+  adminImportUsers(input: AdminImportBatch): Promise<ImportBatchResult>;
+  /** Streams every account for `admin users export`: no secret, no hash. */
+  adminExportUsers(role?: string): AsyncIterable<UserExport>;
   adminSetRole(username: string, role: string, input: AdminActionInput): Promise<AdminResult>;
   adminResetPassword(username: string, input: AdminResetInput): Promise<AdminResult>;
   adminResetMfa(username: string, input: AdminActionInput): Promise<AdminResult>;

@@ -62,6 +62,7 @@ import {
   tokenViews,
   verifyToken,
 } from '../service/tokens.js';
+import { exportUsers, importUsers } from '../service/bulk-import.js';
 import { beginTotpEnrollment, confirmTotpEnrollment, disableTotp } from '../service/totp.js';
 import {
   beginKeyProof,
@@ -484,6 +485,17 @@ function localBackend(
     adminShowUser: (username) => authed((ctx, me) => showUser(ctx, me, username, origin)),
 
     adminCreateUser: (input) => authed((ctx, me) => createUser(ctx, me, input, origin)),
+
+    adminImportUsers: (input) => authed((ctx, me) => importUsers(ctx, me, input, origin)),
+
+    async *adminExportUsers(role) {
+      const ctx = context();
+      try {
+        yield* exportUsers(ctx, me(ctx), role, origin);
+      } catch (err) {
+        throw storeError(err, options.dbPath);
+      }
+    },
 
     adminSetRole: (username, role, input) => authed((ctx, me) => setUserRole(ctx, me, username, role, input, origin)),
 

@@ -475,6 +475,21 @@ export const ROUTES: Route[] = [
     auth: 'session',
   }),
   route({
+    op: 'adminImportUsers',
+    method: 'POST',
+    path: '/v1/admin/users/import',
+    params: [p('input', S.AdminImportBatch)],
+    auth: 'session',
+  }),
+  route({
+    op: 'adminExportUsers',
+    method: 'GET',
+    path: '/v1/admin/users/export',
+    params: [p('role', v.optional(S.Short))],
+    auth: 'session',
+    stream: true,
+  }),
+  route({
     op: 'adminSetRole',
     method: 'POST',
     path: '/v1/admin/users/set-role',

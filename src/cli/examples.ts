@@ -97,6 +97,15 @@ export const EXAMPLES: Record<string, string[]> = {
   'admin users list': ['acctsec admin users list --json'],
   'admin users show': ['acctsec admin users show bob'],
   'admin users create': ['acctsec admin users create bob --email bob@example.com --reason "new hire"'],
+  'admin users import': [
+    'acctsec admin users import staff.csv --reason "directory migration" --dry-run',
+    'acctsec admin users import staff.csv --reason "directory migration" --tokens-to tokens.csv --yes',
+    'acctsec admin users import staff.jsonl --reason "directory migration" --skip-invalid --from-line 40001 --yes',
+  ],
+  'admin users export': [
+    'acctsec admin users export > accounts.csv',
+    'acctsec admin users export --format jsonl --role admin --output admins.jsonl',
+  ],
   'admin users set-role': ['acctsec admin users set-role bob support --reason "joined support" --yes'],
   'admin reset-password': ['acctsec admin reset-password bob --reason "called in, verified" --print-token'],
   'admin reset-mfa': ['acctsec admin reset-mfa bob --reason "lost phone, verified by video call" --yes'],

@@ -14,6 +14,12 @@ export interface IO {
   note(text: string): void;
   /** Warnings on stderr, even with --quiet. */
   warn(text: string): void;
+  readonly stderrIsTTY: boolean;
+  /**
+   * A progress bar on a terminal's stderr, redrawn in place; null ends it (the line is kept). Only
+   * called when stderrIsTTY; silenced by --quiet.
+   */
+  progress(text: string | null): void;
 }
 
 export function createIO(options: { color: boolean; quiet: boolean }): IO {
@@ -35,5 +41,10 @@ export function createIO(options: { color: boolean; quiet: boolean }): IO {
       if (!options.quiet) process.stderr.write(text + '\n');
     },
     warn: (text) => void process.stderr.write(errColor.yellow('warning: ') + text + '\n'),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
+    progress: (text) => {
+      if (options.quiet) return;
+      process.stderr.write(text === null ? '\n' : `\r\x1b[2K${text}`);
+    },
   };
 }

@@ -63,7 +63,7 @@ import { apiKeyStatus, tokenSummary } from './tokens.js';
 export const ROLES: Role[] = ['user', 'support', 'admin'];
 const RESET_TOKEN_MS = 60 * 60_000;
 /** No argon2 hash: sign-in with any password fails until the owner sets one with a reset token. */
-const NO_PASSWORD = '!';
+export const NO_PASSWORD = '!';
 
 type Action =
   | 'users.create'
@@ -91,7 +91,7 @@ const SUPPORT_MAY: ReadonlySet<string> = new Set([
 /** Actions that would leave no active admin when aimed at the last one. */
 const HARMS_LAST_ADMIN: ReadonlySet<string> = new Set(['lock', 'reset-password', 'reset-mfa', 'users.set-role']);
 
-function validReason(raw: string | undefined): string {
+export function validReason(raw: string | undefined): string {
   const reason = (raw ?? '').trim();
   if (reason.length < 3 || reason.length > 500) {
     throw new InvalidInput(
@@ -179,7 +179,7 @@ function staffOnly(
     );
 }
 
-function authorize(
+export function authorize(
   ctx: ServiceContext,
   auth: Auth,
   action: string,
@@ -235,7 +235,7 @@ function issueResetToken(ctx: ServiceContext, account: AccountRow): { token: str
   return { token, expiresAt };
 }
 
-function hashReset(token: string): Buffer {
+export function hashReset(token: string): Buffer {
   return createHash('sha256').update(token.trim()).digest();
 }
 
@@ -248,7 +248,7 @@ function resetAddresses(ctx: ServiceContext, account: AccountRow): string[] {
   ];
 }
 
-async function deliverResetToken(
+export async function deliverResetToken(
   ctx: ServiceContext,
   account: AccountRow,
   token: string,

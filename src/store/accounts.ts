@@ -22,12 +22,11 @@ export interface NewAccount {
 }
 
 export function insertAccount(db: Db, a: NewAccount): number {
-  const info = db
-    .prepare(
-      `INSERT INTO accounts (username, email, role, password_hash, password_changed_at, created_at)
+  const info = sql(
+    db,
+    `INSERT INTO accounts (username, email, role, password_hash, password_changed_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?)`,
-    )
-    .run(a.username, a.email, a.role, a.passwordHash, a.now, a.now);
+  ).run(a.username, a.email, a.role, a.passwordHash, a.now, a.now);
   return Number(info.lastInsertRowid);
 }
 

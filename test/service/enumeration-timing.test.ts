@@ -9,6 +9,7 @@ import {
 } from '../../src/service/recovery-emails.js';
 import { beginKeyRecovery } from '../../src/service/security-keys.js';
 import { signIn } from '../../src/service/sign-in.js';
+import { importUsers } from '../../src/service/bulk-import.js';
 import { argon2Hasher } from '../../src/service/password-hashing.js';
 import { insertAccount } from '../../src/store/accounts.js';
 import { TestSmtp } from '../smtp.js';
@@ -153,12 +154,25 @@ describe('answers take the same time for every username (issue #15)', () => {
     return ctx;
   }
 
-  it('sign-in: a wrong password for an existing user and any password for an unknown one (one argon2 hash each, default cost)', async () => {
+  it('sign-in: a wrong password for an existing user, any password for an imported account not yet claimed, and for an unknown one (one argon2 hash each, default cost)', async () => {
     const ctx = testContext({ hasher: argon2Hasher() });
-    await withAlice(ctx);
+    const { auth } = await withAlice(ctx);
+    // Issue #19 §4: an imported account has no password hash until its owner redeems the reset token.
+    await importUsers(
+      ctx,
+      auth,
+      {
+        reason: 'directory migration',
+        importId: 'imp_timing',
+        rows: [{ line: 2, username: 'imported', email: 'imported@example.com' }],
+        returnTokens: true,
+      },
+      {},
+    );
     await expectSameTime(
       {
         existing: () => signIn(ctx, { username: 'alice', password: 'a wrong password' }, {}),
+        imported: () => signIn(ctx, { username: 'imported', password: 'a wrong password' }, {}),
         unknown: () => signIn(ctx, { username: 'nobody', password: 'a wrong password' }, {}),
       },
       {

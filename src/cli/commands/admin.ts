@@ -2,6 +2,7 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { AcctsecError, InvalidInput } from '../../errors.js';
 import type { AdminResult } from '../../views.js';
 import type { Factory } from '../factory.js';
+import { addBulkCommands } from './admin-bulk.js';
 import { localTime, table } from '../format.js';
 
 interface ActionFlags {
@@ -61,6 +62,7 @@ export function newCmdAdmin(f: Factory): Command {
       }),
     ),
   );
+  addBulkCommands(users, f);
   actionOptions(
     users
       .command('set-role')

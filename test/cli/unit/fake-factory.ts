@@ -89,6 +89,8 @@ export function recordingIO(options: { quiet?: boolean; stdoutIsTTY?: boolean } 
       printed.push({ to: 'warn', text });
       warnings.push(text);
     },
+    stderrIsTTY: false,
+    progress: () => undefined,
     lines,
     notes,
     warnings,
