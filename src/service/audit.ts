@@ -131,38 +131,6 @@ export function appendAuditRows(ctx: ServiceContext, records: Iterable<AuditReco
 }
 
 /**
- * Appends many entries in order, as appendAudit would one by one, with one key derivation, one read
- * of the newest row and one head seal (issue #19 §4: an import of 100,000 accounts writes a row per
- * account). Call inside the transaction of the change they record.
- */
-export function appendAuditRows(ctx: ServiceContext, records: readonly AuditRecord[]): void {
-  if (records.length === 0) return;
-  const key = auditChainKey(ctx.db, ctx.keyring);
-  const at = ctx.now();
-  let last = lastAuditRow(ctx.db);
-  let id = last?.id ?? 0;
-  let prev = last?.hash ?? GENESIS;
-  for (const record of records) {
-    const fields: Fields = {
-      at,
-      actor: record.actor,
-      target: record.target,
-      action: record.action,
-      reason: record.reason,
-      outcome: record.outcome,
-      ip: record.ip,
-      detail: record.detail ? JSON.stringify(record.detail) : null,
-    };
-    id++;
-    const hash = rowMac(key, id, prev, fields);
-    last = { id, ...fields, prev_hash: prev, hash, chain: HMAC };
-    insertAuditRow(ctx.db, last);
-    prev = hash;
-  }
-  setMeta(ctx.db, HEAD_SEAL, headSeal(key, `${id}:${prev}`));
-}
-
-/**
  * Migration 009's keyed step, in the migration's transaction: one HMAC row whose MAC covers the newest
  * SHA-256 row, so the old rows cannot be rewritten from then on either. Done only while migrating, never
  * later: a log found all in the old format afterwards was rewritten, and sealing it then would vouch for
