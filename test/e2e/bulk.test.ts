@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Home, json, PASSWORD, type Result } from './helpers.js';
@@ -189,8 +189,13 @@ describe('admin users import and export', () => {
     expect(s.invalid).toEqual([
       { line: 2, value: 'Frank Smith', reason: expect.stringContaining('invalid username "Frank Smith"') as string },
     ]);
-    // Mailed: each new owner gets the token in a message (the outbox, with no SMTP set).
+    // Mailed: each new owner gets the token in a message (the outbox, with no SMTP set), not the terminal.
     expect(usernames(await admin(home, ['export']))).toEqual(['alice', 'erin', 'gina']);
+    const outbox = join(home.dir, '.local/state/acctsec/outbox');
+    const mails = readdirSync(outbox).map((f) => readFileSync(join(outbox, f), 'utf8'));
+    for (const who of ['erin', 'gina'])
+      expect(mails.filter((m) => m.includes(`To: ${who}@example.com`) && /acs_rst_\w+/.test(m))).toHaveLength(1);
+    expect(skipped.stdout + skipped.stderr).not.toContain('acs_rst_');
 
     // stdin, and resuming at a line: only the rows from line 2 on.
     const piped = await admin(
