@@ -496,9 +496,15 @@ function report(f: Factory, s: ImportSummary, label: string): void {
   else if (s.mailed !== undefined && s.created > 0) f.io.out(`Reset tokens mailed to ${s.mailed} account owners.`);
 }
 
-/** RFC 4180: a field with a comma, a quote or a line break is quoted, its quotes doubled. */
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+/**
+ * RFC 4180: a field with a comma, a quote or a line break is quoted, its quotes doubled. A field that a
+ * spreadsheet would run as a formula (it starts with =, +, -, @, a tab or a carriage return: an email
+ * address such as `=HYPERLINK(...)@example.com` is valid) gets a leading apostrophe, as OWASP advises
+ * against CSV injection: support staff open these files. JSONL keeps every value exactly.
+ */
+export function csvField(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 export async function adminUsersExportRun(opts: {

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/backend/backend.js';
-import { adminUsersImportRun, type ImportSummary } from '../../../src/cli/commands/admin-bulk.js';
+import { adminUsersImportRun, csvField, type ImportSummary } from '../../../src/cli/commands/admin-bulk.js';
 import { Unavailable } from '../../../src/errors.js';
 import { createFakeFactory, initAlice, rejection, type FakeFactory } from './fake-factory.js';
 
@@ -84,5 +84,17 @@ describe('admin users import', () => {
     await initAlice(f);
     const err = await rejection(adminUsersImportRun({ f, file: csv(f, 1), reason: 'directory migration' }));
     expect(err.message).toContain('confirm with --yes');
+  });
+});
+
+describe('admin users export as CSV (issue #19 §4)', () => {
+  it('neutralises values a spreadsheet would run as formulas, and quotes as RFC 4180 says', () => {
+    expect(csvField('=HYPERLINK("http://x.example")@example.com')).toBe(
+      `"'=HYPERLINK(""http://x.example"")@example.com"`,
+    );
+    for (const start of ['=', '+', '-', '@', '\t', '\r'])
+      expect(csvField(`${start}1+1@example.com`).replace(/^"/, '')).toMatch(/^'/);
+    expect(csvField('alice@example.com')).toBe('alice@example.com');
+    expect(csvField('a,b')).toBe('"a,b"');
   });
 });
