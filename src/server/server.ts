@@ -142,6 +142,12 @@ function hostName(header: string): string {
   return m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!;
 }
 
+/** After SIGTERM, how long answers still owed may take before their connections are cut. */
+const SHUTDOWN_DEADLINE_MS = 20_000;
+
+/** How long a streamed answer waits for a client that reads nothing before it is cut. */
+const STREAM_STALL_MS = 30_000;
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -642,10 +648,37 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         const iterator = items[Symbol.asyncIterator]();
         const first = await iterator.next(); // errors (auth, role) still become a JSON error status
         res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
-        for (let item = first; !item.done; item = await iterator.next()) {
-          if (!res.write(JSON.stringify(item.value) + '\n')) await new Promise((r) => res.once('drain', r));
+        // A client that stops reading or goes away ends the stream (and the generator, so nothing of
+        // it stays open); one that reads nothing for STREAM_STALL_MS is cut (issue #19 review).
+        let gone = false;
+        const away = () => (gone = true);
+        res.once('close', away);
+        try {
+          for (let item = first; !item.done && !gone; item = await iterator.next()) {
+            if (!res.write(JSON.stringify(item.value) + '\n')) {
+              const drained = await new Promise<boolean>((resolve) => {
+                const timer = setTimeout(() => resolve(false), STREAM_STALL_MS);
+                const done = (ok: boolean) => () => {
+                  clearTimeout(timer);
+                  res.off('drain', onDrain);
+                  res.off('close', onClose);
+                  resolve(ok);
+                };
+                const onDrain = done(true);
+                const onClose = done(false);
+                res.once('drain', onDrain);
+                res.once('close', onClose);
+              });
+              if (!drained) gone = true;
+            }
+          }
+        } finally {
+          res.off('close', away);
+          if (gone) {
+            await iterator.return?.();
+            res.destroy();
+          } else res.end();
         }
-        res.end();
         return;
       }
       const writes = route.method === 'POST' && !route.perCaller;
@@ -811,7 +844,18 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
           for (const socket of connections) if (!owesOn(socket)) closeIdle(socket);
           for (const socket of raw) if (!secured.has(socket)) socket.destroy();
         }, IDLE_GRACE_MS);
-        server.once('close', () => clearTimeout(grace));
+        // Answers still owed after SHUTDOWN_DEADLINE_MS (a client reading a stream slowly, a long poll)
+        // do not hold the process: their connections are cut (issue #19 review: a support session
+        // reading `admin users list` one byte at a time kept serve running after SIGTERM).
+        const deadline = setTimeout(() => {
+          for (const socket of connections) socket.destroy();
+          for (const socket of raw) socket.destroy();
+        }, SHUTDOWN_DEADLINE_MS);
+        deadline.unref();
+        server.once('close', () => {
+          clearTimeout(grace);
+          clearTimeout(deadline);
+        });
       }),
   };
 }

@@ -29,13 +29,15 @@ import { confirmThrottleKey } from './throttle.js';
 
 const USERNAME_RULE = /^[a-z0-9._-]{3,64}$/;
 const EMAIL_RULE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// eslint-disable-next-line no-control-regex -- the point: C0, DEL, C1, and the bidi controls
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /** SPEC §2: 3–64 characters of [a-z0-9._-]; input is trimmed and lower-cased first. */
 export function validUsername(raw: string): string {
   const name = normalizeUsername(raw);
   if (!USERNAME_RULE.test(name)) {
     throw new InvalidInput(
-      `invalid username "${raw}": use 3 to 64 characters among a-z, 0-9, ".", "_" and "-"`,
+      `invalid username ${JSON.stringify(raw)}: use 3 to 64 characters among a-z, 0-9, ".", "_" and "-"`,
       'username',
     );
   }
@@ -44,6 +46,10 @@ export function validUsername(raw: string): string {
 
 export function validEmail(raw: string): string {
   const email = raw.trim();
+  // Control and bidirectional-override characters are refused: an address is shown on terminals
+  // (status, admin lists, exports), where they would be escape sequences (issue #19 review).
+  if (CONTROL.test(email))
+    throw new InvalidInput(`invalid email address ${JSON.stringify(raw)}: it holds a control character`, 'email');
   if (email.length > 254 || !EMAIL_RULE.test(email)) throw new InvalidInput(`invalid email address "${raw}"`, 'email');
   return email;
 }

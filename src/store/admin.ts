@@ -47,15 +47,6 @@ export function setLocked(db: Db, accountId: number, lockedAt: number | null): v
   sql(db, 'UPDATE accounts SET locked_at = ? WHERE id = ?').run(lockedAt, accountId);
 }
 
-/** Streams accounts in name order: a cursor, so 100,000 rows never sit in memory at once. */
-export function iterateAccounts(db: Db, role: Role | undefined): IterableIterator<AccountRow> {
-  return (
-    role
-      ? db.prepare('SELECT * FROM accounts WHERE role = ? ORDER BY username').iterate(role)
-      : db.prepare('SELECT * FROM accounts ORDER BY username').iterate()
-  ) as IterableIterator<AccountRow>;
-}
-
 /**
  * One page of accounts in name order, after `after` (issue #19 §3): `admin users list` reads pages with
  * the event loop free between them, and no cursor is left open on the connection meanwhile.

@@ -244,7 +244,7 @@ describe('admin users import (issue #19 §4)', () => {
       if (signedIn.status !== 'signed-in') throw new Error('no session');
       const who = authenticate(ctx, signedIn.session.token);
       await expect(importUsers(ctx, who, { ...WHY, rows: rows(1) }, {})).rejects.toBeInstanceOf(Forbidden);
-      expect(() => [...exportUsers(ctx, who, undefined, {})]).toThrow(Forbidden);
+      await expect(collect(exportUsers(ctx, who, undefined, {}))).rejects.toThrow(Forbidden);
     }
     expect(count(ctx, 'accounts')).toBe(3);
     expect(
@@ -312,7 +312,7 @@ describe('admin users export (issue #19 §4)', () => {
       { ...WHY, rows: [{ line: 2, username: 'bob', email: 'bob@example.com', role: 'support' }], returnTokens: true },
       {},
     );
-    const out = [...exportUsers(ctx, auth, undefined, {})];
+    const out = await collect(exportUsers(ctx, auth, undefined, {}));
     expect(out).toEqual([
       {
         username: 'alice',
@@ -333,7 +333,13 @@ describe('admin users export (issue #19 §4)', () => {
     ]);
     expect(JSON.stringify(out)).not.toContain(e.secret);
     expect(JSON.stringify(out)).not.toMatch(/argon2|acs_rst_/);
-    expect([...exportUsers(ctx, auth, 'support', {})].map((u) => u.username)).toEqual(['bob']);
-    expect(() => [...exportUsers(ctx, auth, 'root', {})]).toThrow(InvalidInput);
+    expect((await collect(exportUsers(ctx, auth, 'support', {}))).map((u) => u.username)).toEqual(['bob']);
+    await expect(collect(exportUsers(ctx, auth, 'root', {}))).rejects.toThrow(InvalidInput);
   });
 });
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
