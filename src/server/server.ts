@@ -817,19 +817,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
-    if (options.tls) secured.add((socket as Socket & { _parent?: Socket })._parent ?? socket);
   });
-  // HTTPS: the TCP connections whose TLS handshake has not finished. At shutdown they are closed once
-  // the grace is over: no request can be in them yet, and left alone they would hold the process for
-  // the handshake timeout (two minutes) after SIGTERM, or as long as a client trickles its handshake.
-  const raw = new Set<Socket>();
-  const secured = new WeakSet<Socket>();
-  if (options.tls) {
-    server.on('connection', (socket: Socket) => {
-      raw.add(socket);
-      socket.once('close', () => raw.delete(socket));
-    });
-  }
 
   return {
     server,
@@ -842,7 +830,6 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         for (const res of owed) if (!res.headersSent) res.setHeader('connection', 'close');
         const grace = setTimeout(() => {
           for (const socket of connections) if (!owesOn(socket)) closeIdle(socket);
-          for (const socket of raw) if (!secured.has(socket)) socket.destroy();
         }, IDLE_GRACE_MS);
         // Answers still owed after SHUTDOWN_DEADLINE_MS (a client reading a stream slowly, a long poll)
         // do not hold the process: their connections are cut (issue #19 review: a support session
