@@ -836,7 +836,6 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         // reading `admin users list` one byte at a time kept serve running after SIGTERM).
         const deadline = setTimeout(() => {
           for (const socket of connections) socket.destroy();
-          for (const socket of raw) socket.destroy();
         }, SHUTDOWN_DEADLINE_MS);
         deadline.unref();
         server.once('close', () => {
