@@ -271,11 +271,16 @@ export function settingSpec(key: string): SettingSpec {
 }
 
 /** "line 4, column 18: Expected property name..." from JSON.parse's message ("... at position 34"). */
-function where(text: string, message: string): string {
-  const m = / in JSON at position (\d+)/.exec(message);
-  const reason = message
-    .replace(/ in JSON at position \d+.*$/, '')
-    .replace(/^Unexpected end of JSON input$/, 'it ends early');
+export function where(text: string, message: string): string {
+  // V8's message may quote a slice of the file ("Unexpected token 'x', ...\"token\": xacs_ses..."), which
+  // can be the start of a session token: only the character is named, never the slice.
+  const token = /^Unexpected token '(.)'/u.exec(message);
+  const reason = /^Unexpected end of JSON input/.test(message)
+    ? 'it ends early'
+    : token
+      ? `unexpected character ${JSON.stringify(token[1])}`
+      : message.replace(/ (in|after) JSON at position \d+.*$/s, '').replace(/,? ?".*$/s, '');
+  const m = /at position (\d+)/.exec(message);
   if (!m) return reason;
   const before = text.slice(0, Number(m[1]));
   const line = before.split('\n').length;

@@ -1,3 +1,4 @@
+import { where } from '../../../src/config/profiles.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -225,5 +226,27 @@ describe('the config file', () => {
       new InvalidInput(refusal, 'config'),
     );
     expect(readFileSync(file, 'utf8')).toBe('');
+  });
+});
+
+describe('a damaged config file is described without quoting it (issue #19 review)', () => {
+  const parseError = (text: string) => {
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error('parsed');
+  };
+  it.each([
+    ['{\n  "a": 1\n}x', 'line 3, column 2: Unexpected non-whitespace character'],
+    ['{\n  "a": ,\n}', 'unexpected character ","'],
+    ['{\n  "token": xacs_ses_SECRET\n}', 'unexpected character "x"'],
+    ['', 'it ends early'],
+    ['{\n  "profiles": {\n    "default": {,\n  }\n}\n', "line 3, column 17: Expected property name or '}'"],
+  ])('%j', (text, expected) => {
+    const said = where(text, parseError(text));
+    expect(said).toBe(expected);
+    expect(said).not.toContain('acs_ses');
   });
 });
