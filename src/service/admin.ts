@@ -631,30 +631,45 @@ function summary(a: AccountRow): UserSummary {
 /** Accounts `admin users list` reads at a time. */
 export const USERS_PAGE = 2000;
 
+/** A --role value: one of ROLES, or none. */
+export function roleFilter(role: string | undefined): Role | undefined {
+  if (role !== undefined && !ROLES.includes(role as Role))
+    throw new InvalidInput(`invalid role "${role}": use user, support or admin`, '--role');
+  return role as Role | undefined;
+}
+
 /**
- * Streams, so a list of 100,000 accounts starts at once and keeps memory flat. Read a page at a time
- * with the event loop free between pages (issue #19 §3): the server answers other requests meanwhile,
- * and no cursor stays open on the connection they share (a cursor left open while a slow client
- * drained made their queries fail as "busy"). A page is a read of its own: an account created during a
- * long listing shows if its name comes after the page being read.
+ * Every account (of a role), in name order, read a page at a time with the event loop free between
+ * pages (issue #19 §3): the server answers other requests meanwhile, and no cursor stays open on the
+ * connection they share (a cursor left open while a slow client drained made their queries fail as
+ * "busy"). A page is a read of its own: an account created during a long read shows if its name comes
+ * after the page being read. Used by `admin users list` and `admin users export`.
  */
+export async function* accountsInPages(
+  ctx: ServiceContext,
+  role: Role | undefined,
+  pageSize = USERS_PAGE,
+): AsyncGenerator<AccountRow> {
+  let after: string | undefined;
+  for (;;) {
+    const page = accountsPage(ctx.db, role, after, pageSize);
+    yield* page;
+    if (page.length < pageSize) return;
+    after = page[page.length - 1]!.username;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Streams, so a list of 100,000 accounts starts at once and keeps memory flat. */
 export async function* listUsers(
   ctx: ServiceContext,
   auth: Auth,
   role: string | undefined,
   origin: RequestOrigin,
 ): AsyncGenerator<UserSummary> {
-  if (role !== undefined && !ROLES.includes(role as Role))
-    throw new InvalidInput(`invalid role "${role}": use user, support or admin`, '--role');
+  const only = roleFilter(role);
   authorize(ctx, auth, 'users.list', null, '', origin);
-  let after: string | undefined;
-  for (;;) {
-    const page = accountsPage(ctx.db, role as Role | undefined, after, USERS_PAGE);
-    for (const a of page) yield summary(a);
-    if (page.length < USERS_PAGE) return;
-    after = page[page.length - 1]!.username;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  for await (const a of accountsInPages(ctx, only)) yield summary(a);
 }
 
 export function showUser(ctx: ServiceContext, auth: Auth, username: string, origin: RequestOrigin): UserDetails {

@@ -1,12 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcctsecError, InvalidInput } from '../errors.js';
 import { findAccountByUsername, insertAccount, type AccountRow, type Role } from '../store/accounts.js';
-import { accountsPage, insertResetToken, voidResetTokens } from '../store/admin.js';
+import { insertResetToken, voidResetTokens } from '../store/admin.js';
 import { newSecret } from '../token-format.js';
 import type { AdminImportBatch, ImportBatchResult, InvalidImportRow, UserExport } from '../views.js';
 import { validEmail, validUsername } from './accounts.js';
 import { recordActivity } from './activity.js';
-import { authorize, deliverResetToken, hashReset, NO_PASSWORD, ROLES, validReason } from './admin.js';
+import {
+  accountsInPages,
+  authorize,
+  deliverResetToken,
+  hashReset,
+  NO_PASSWORD,
+  roleFilter,
+  ROLES,
+  validReason,
+} from './admin.js';
 import { appendAuditRows, type AuditRecord } from './audit.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import type { Auth } from './sessions.js';
@@ -251,8 +260,8 @@ async function mailTokens(
 }
 
 /**
- * `admin users export`: every account as the export writes it, streamed from a cursor (memory stays
- * flat at 100,000 accounts). Admins only: it is the whole directory at once.
+ * `admin users export`: every account as the export writes it, streamed in pages (memory stays flat at
+ * 100,000 accounts; no cursor held while a slow client reads). Admins only: it is the whole directory.
  */
 export async function* exportUsers(
   ctx: ServiceContext,
@@ -260,30 +269,19 @@ export async function* exportUsers(
   role: string | undefined,
   origin: RequestOrigin,
 ): AsyncGenerator<UserExport> {
-  if (role !== undefined && !ROLES.includes(role as Role))
-    throw new InvalidInput(`invalid role "${role}": use user, support or admin`, '--role');
+  const only = roleFilter(role);
   authorize(ctx, auth, 'users.export', null, '', origin);
   // The second factors proper: recovery codes come with them and are not a method of their own.
   const methods = ctx.factors.filter((f) => f.enrolment !== null);
-  // In pages, as `admin users list` reads (issue #19 review): a cursor left open while a slow client
-  // reads would hold the server's one connection ("busy executing a query") for every other request,
-  // and a whole export read at once would stall its event loop.
-  let after: string | undefined;
-  for (;;) {
-    const page = accountsPage(ctx.db, role as Role | undefined, after, EXPORT_PAGE);
-    for (const a of page) {
-      yield {
-        username: a.username,
-        email: a.email,
-        role: a.role,
-        createdAt: new Date(a.created_at).toISOString(),
-        locked: a.locked_at !== null,
-        mfa: methods.filter((m) => m.isActive(ctx, a)).map((m) => m.id),
-      };
-    }
-    if (page.length < EXPORT_PAGE) return;
-    after = page[page.length - 1]!.username;
-    await new Promise((resolve) => setImmediate(resolve));
+  for await (const a of accountsInPages(ctx, only, EXPORT_PAGE)) {
+    yield {
+      username: a.username,
+      email: a.email,
+      role: a.role,
+      createdAt: new Date(a.created_at).toISOString(),
+      locked: a.locked_at !== null,
+      mfa: methods.filter((m) => m.isActive(ctx, a)).map((m) => m.id),
+    };
   }
 }
 
