@@ -85,8 +85,9 @@ export interface ApiServerOptions {
   introspectionBatch?: <T>(fn: () => T) => T;
   /**
    * Throws "back end unavailable" when the database file was removed or replaced under the server:
-   * called before and after every call that may write, so no write is acknowledged that is not in the
-   * file at the database's path (issue #19). Reads are checked by the store now and then.
+   * called before and after every route's call (introspection's aside), succeeded or failed, so no
+   * answer comes from, and no write is acknowledged in, a file that is not the one at the database's
+   * path (issue #19).
    */
   checkStore?: () => void;
   /** Unexpected errors, for the operator's log (never sent to clients). */
@@ -641,6 +642,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         if (options.bootstrap) options.bootstrap.admit(args[1] as string | undefined);
         else refuseInit();
       }
+      // The database file is checked before and after every route's call, whether it succeeds or fails
+      // (a failed sign-in writes its attempt; a read may record a last use): an answer is never given
+      // from, nor a write acknowledged in, a file that is no longer the one at the path (issue #19).
+      // Introspection is left out: it writes nothing of its caller's, and it is the hot path.
+      const checked = !route.perCaller;
+      if (checked) options.checkStore?.();
       // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with apply(backend, ...)
       const method = backend[route.op] as (...a: unknown[]) => unknown;
       if (route.stream) {
@@ -681,16 +688,16 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         }
         return;
       }
-      const writes = route.method === 'POST' && !route.perCaller;
-      if (writes) options.checkStore?.();
       let result: unknown;
       try {
         result = await method.apply(backend, args);
-        if (writes) options.checkStore?.();
       } catch (err) {
         // Someone ran `acctsec init --db` on the server's host meanwhile: the secret is of no more use.
         if (route.op === 'init' && err instanceof Conflict) options.bootstrap?.spent();
         throw err;
+      } finally {
+        // Thrown here, "the file was replaced" takes the place of the route's own answer or error.
+        if (checked) options.checkStore?.();
       }
       if (route.op === 'init') {
         options.bootstrap?.spent();

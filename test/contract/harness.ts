@@ -77,6 +77,11 @@ export type BackendName = 'local' | 'remote';
 export interface WorldOptions {
   policy?: Partial<Policy>;
   smtp?: string;
+  /**
+   * Remote world: the server checks its database file around every call, as serve does, and runs this
+   * at the start of each call of the back end (a case replaces the file while a call runs).
+   */
+  checkStore?: { duringCall: (op: string) => void };
 }
 
 function newWorldBase(name: BackendName, worldOptions: WorldOptions) {
@@ -161,16 +166,28 @@ async function remoteWorld(options: WorldOptions): Promise<World> {
         if (backends.size >= 4096) backends.clear();
         backends.set(
           key,
-          (backend = store.backend({
-            sessionToken: c.sessionToken,
-            accessToken: c.accessToken,
-            ip: c.ip,
-            client: c.client,
-          })),
+          (backend = store.backend(
+            { sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client },
+            // As serve: the server checks the file around each call, the store only once a second.
+            options.checkStore ? { checkFileEachCall: false } : undefined,
+          )),
         );
       }
-      return backend;
+      const during = options.checkStore?.duringCall;
+      if (!during) return backend;
+      const inner = backend;
+      return new Proxy(inner, {
+        get: (target, op: string) => {
+          const value = Reflect.get(target, op) as unknown;
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            during(op);
+            return (value as (...a: unknown[]) => unknown).apply(inner, args);
+          };
+        },
+      });
     },
+    ...(options.checkStore ? { checkStore: () => store.checkFile() } : {}),
     trustProxy: [],
     // Listening on 127.0.0.1: loopback names and IP literals are always accepted; serve adds the host.
     hosts: ['127.0.0.1'],

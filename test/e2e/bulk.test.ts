@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Home, json, PASSWORD, type Result } from './helpers.js';
@@ -208,6 +210,20 @@ describe('admin users import and export', () => {
     expect(piped.exitCode, piped.stderr).toBe(0);
     expect(json<ImportSummary>(piped)).toMatchObject({ created: 1 });
     expect(usernames(await admin(home, ['export']))).toEqual(['alice', 'erin', 'gina', 'ivy']);
+
+    // A pipe named as a file (a FIFO here; a shell's `<(...)` alike) is read once, like '-': both passes
+    // see the same rows.
+    const fifo = join(home.dir, 'rows.jsonl');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    const [named] = await Promise.all([
+      admin(home, ['import', fifo, ...WHY, '--yes', '--json']),
+      writeFile(fifo, '{"username":"jay","email":"jay@example.com"}\n'),
+    ]);
+    expect(named.exitCode, named.stderr).toBe(0);
+    expect(json<ImportSummary>(named)).toMatchObject({ created: 1 });
+    const folder = await admin(home, ['import', home.dir, '--format', 'jsonl', ...WHY, '--yes']);
+    expect(folder.exitCode).toBe(2);
+    expect(folder.stderr).toContain('is a folder');
   }, 120_000);
 
   it('a bad file is one line naming it (exit 2), and a non-admin is refused (exit 7)', async () => {
@@ -237,7 +253,13 @@ describe('admin users import and export', () => {
     writeFileSync(csv, 'username,email\nzed,zed@example.com\n');
     const asUser = await admin(home, ['import', csv, ...WHY, '--yes'], { profile: 'uma' });
     expect(asUser.exitCode).toBe(7);
-    expect((await admin(home, ['export'], { profile: 'uma' })).exitCode).toBe(7);
+    // A refused export writes nothing: no CSV header on stdout, no --output file left behind.
+    const refused = await admin(home, ['export'], { profile: 'uma' });
+    expect(refused.exitCode).toBe(7);
+    expect(refused.stdout).toBe('');
+    const out = join(home.dir, 'refused.csv');
+    expect((await admin(home, ['export', '--output', out], { profile: 'uma' })).exitCode).toBe(7);
+    expect(existsSync(out)).toBe(false);
     expect(usernames(await admin(home, ['export']))).toEqual(['alice', 'uma']);
   }, 120_000);
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Home, PASSWORD } from '../e2e/helpers.js';
+import { BACKENDS, failure, initAlice } from '../contract/harness.js';
 import { startServe, type Served } from './serve.js';
 
 // Issue #19 §1: faults of the database file fail closed and loud: exit 8 (503 remotely) naming the
@@ -229,4 +230,47 @@ describe('database files that acctsec must not use (issue #19)', () => {
       }
     },
   );
+});
+
+describe('the file check around every route of the server (issue #19 review)', () => {
+  const remote = BACKENDS.find((b) => b.name === 'remote')!;
+
+  it('replaced while a failing call runs (a wrong password): the answer is 503 store_replaced, not exit 3', async () => {
+    let swap = false;
+    const world = await remote.world({
+      checkStore: {
+        duringCall: (op) => {
+          if (!swap || op !== 'signIn') return;
+          swap = false;
+          const db = join(world.dir, 'acctsec.db');
+          execFileSync('sqlite3', [db, `.backup ${db}.copy`]);
+          renameSync(`${db}.copy`, db);
+        },
+      },
+    });
+    try {
+      await initAlice(world);
+      swap = true;
+      const err = await failure(world.anonymous().signIn({ username: 'alice', password: 'not the password' }));
+      expect(err).toMatchObject({ exitCode: 8 });
+      expect(err.message).toMatch(/was replaced by another file/);
+    } finally {
+      await world.close();
+    }
+  });
+
+  it('a read (GET) after the file was replaced is 503 at once, not an answer from the old file', async () => {
+    const world = await remote.world({ checkStore: { duringCall: () => undefined } });
+    try {
+      const { me } = await initAlice(world);
+      expect((await me.listTokens()).length).toBe(0);
+      const db = join(world.dir, 'acctsec.db');
+      execFileSync('sqlite3', [db, `.backup ${db}.copy`]);
+      renameSync(`${db}.copy`, db);
+      const err = await failure(me.listTokens());
+      expect(err).toMatchObject({ exitCode: 8 });
+    } finally {
+      await world.close();
+    }
+  });
 });

@@ -22,8 +22,8 @@ import { IMPORT_BATCH_ROWS, type ImportRow } from '../../schemas.js';
 import type { ImportBatchResult, InvalidImportRow } from '../../views.js';
 import type { Factory } from '../factory.js';
 
-// `admin users import` and `admin users export` (issue #19 §4). The file is read as a stream, twice:
-// the first pass has every row judged by the back end (a dry run: nothing written) so that an
+// `admin users import` and `admin users export` (issue #19 §4). The file is copied once into a
+// private temporary file, which is read as a stream, twice: the first pass has every row judged by the back end (a dry run: nothing written) so that an
 // invalid row refuses the whole import before anything changes; the second sends the rows in batches,
 // each created in one transaction, locally or by one request to `serve` per batch. Memory stays flat:
 // one batch of rows at a time, plus the names reported back (existing, invalid).
@@ -264,16 +264,25 @@ export async function adminUsersImportRun(opts: ImportOptions): Promise<void> {
     throw new InvalidInput('confirm with --yes to import accounts (or --dry-run to see what would change)', '--yes');
   if (opts.tokensTo && !opts.dryRun && existsSync(opts.tokensTo))
     throw new Conflict(`${opts.tokensTo} already exists: --tokens-to writes a new file, and never overwrites one`);
-  let path = opts.file;
   let tempDir: string | undefined;
   try {
-    if (opts.file === '-') {
-      // Two passes over the input: stdin is kept in a private temporary file while the import runs.
-      tempDir = mkdtempSync(join(tmpdir(), 'acctsec-import-'));
-      path = join(tempDir, `stdin.${format}`);
-      await pipeline(process.stdin, createWriteStream(path, { mode: 0o600 }));
-    } else if (!existsSync(opts.file) || !statSync(opts.file).isFile()) {
-      throw new InvalidInput(`no file "${opts.file}" to import`, 'file');
+    // The input is read once, into a private temporary file that both passes read: the rows imported
+    // are the rows checked, even if the file changes meanwhile, and a pipe (stdin, `<(...)`, a FIFO)
+    // works like a file (issue #19 review).
+    let source: NodeJS.ReadableStream;
+    if (opts.file === '-') source = process.stdin;
+    else {
+      const st = statSync(opts.file, { throwIfNoEntry: false });
+      if (!st) throw new InvalidInput(`no file "${opts.file}" to import`, 'file');
+      if (st.isDirectory()) throw new InvalidInput(`"${opts.file}" is a folder, not a file to import`, 'file');
+      source = createReadStream(opts.file);
+    }
+    tempDir = mkdtempSync(join(tmpdir(), 'acctsec-import-'));
+    const path = join(tempDir, `rows.${format}`);
+    try {
+      await pipeline(source, createWriteStream(path, { mode: 0o600 }));
+    } catch (err) {
+      throw new InvalidInput(`cannot read "${opts.file}": ${(err as Error).message}`, 'file');
     }
     await importFrom(opts, path, format);
   } finally {
@@ -516,7 +525,13 @@ export async function adminUsersExportRun(opts: {
   const { f } = opts;
   let write: (text: string) => Promise<void> = (text) => f.io.stream(text);
   let out: ReturnType<typeof createWriteStream> | undefined;
+  if (opts.output && existsSync(opts.output))
+    throw new Conflict(`${opts.output} already exists: --output writes a new file`);
   const backend = await f.backend();
+  // The first account is asked for before anything is written: a refused export (not an admin, not
+  // signed in) leaves no file behind and prints no CSV header (issue #19 review).
+  const accounts = backend.adminExportUsers(opts.role)[Symbol.asyncIterator]();
+  const first = await accounts.next();
   if (opts.output) {
     let fd: number;
     try {
@@ -537,7 +552,8 @@ export async function adminUsersExportRun(opts: {
   let n = 0;
   try {
     if (opts.format === 'csv') await write('username,email,role,created,locked,mfa');
-    for await (const u of backend.adminExportUsers(opts.role)) {
+    for (let item = first; !item.done; item = await accounts.next()) {
+      const u = item.value;
       await write(
         opts.format === 'csv'
           ? [u.username, u.email, u.role, u.createdAt, u.locked ? 'yes' : 'no', u.mfa.join(' ')].map(csvField).join(',')
@@ -546,6 +562,7 @@ export async function adminUsersExportRun(opts: {
       n++;
     }
   } finally {
+    await accounts.return?.();
     if (out) await new Promise<void>((resolve) => out.end(resolve));
   }
   if (opts.output) f.io.note(`Exported ${n} account${n === 1 ? '' : 's'} to ${opts.output} (mode 0600).`);
