@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Conf from 'conf';
 import envPaths from 'env-paths';
@@ -292,6 +292,38 @@ const PROFILE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** Names an object key cannot safely carry (the schema check drops them): refused, not silently lost. */
 const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** A session saved in a config file that was moved aside: forgotten there, not ended on its server. */
+export interface StrandedSession {
+  sessionId: string;
+  username?: string;
+  location?: string;
+}
+
+/**
+ * The sessions saved in a config file's text, read leniently: the file may not be valid JSON (that is
+ * why it is being reset). Each object holding a "sessionId" is read on its own; no token is returned.
+ */
+export function savedSessions(text: string): StrandedSession[] {
+  const out: StrandedSession[] = [];
+  const field = (body: string, name: string) => {
+    const m = new RegExp(`"${name}"\\s*:\\s*"((?:[^"\\\\]|\\\\.){1,300})"`).exec(body);
+    if (!m) return undefined;
+    try {
+      return JSON.parse(`"${m[1]}"`) as string;
+    } catch {
+      return undefined;
+    }
+  };
+  for (const m of text.matchAll(/\{[^{}]*"sessionId"[^{}]*\}/g)) {
+    const sessionId = field(m[0], 'sessionId');
+    if (!sessionId) continue;
+    const username = field(m[0], 'username');
+    const location = field(m[0], 'location');
+    out.push({ sessionId, ...(username ? { username } : {}), ...(location ? { location } : {}) });
+  }
+  return out;
+}
+
 export class ProfileStore {
   readonly path: string;
   private data: ConfigShape | undefined;
@@ -396,11 +428,19 @@ export class ProfileStore {
 
   private async locked(fn: () => void): Promise<void> {
     const { lock } = await import('proper-lockfile');
+    const lockPath = `${this.path}.lock`;
+    // proper-lockfile's lock is a folder: anything else there is not a lock of ours, and no wait ends it.
+    const there = lstatSync(lockPath, { throwIfNoEntry: false });
+    if (there && !there.isDirectory())
+      throw new Unavailable(
+        `${lockPath} is in the way of the config file's lock (acctsec's lock is a folder, and this is not one): move it away and try again`,
+        'config_locked',
+      );
     let release: () => Promise<void>;
     try {
       release = await lock(this.path, {
         realpath: false,
-        lockfilePath: `${this.path}.lock`,
+        lockfilePath: lockPath,
         stale: 10_000,
         retries: { retries: 100, minTimeout: 10, maxTimeout: 100, randomize: true },
       });
@@ -426,17 +466,31 @@ export class ProfileStore {
 
   /**
    * `config reset --all`: the whole file is moved aside (kept, mode 0600, for the user to look at),
-   * whether or not it can be read: the way out of a damaged file. Returns where it went.
+   * whether or not it can be read: the way out of a damaged file. Returns where it went, and the
+   * sessions saved in it (read leniently: they were forgotten here, not ended on their servers).
+   * A symbolic link at the path is moved aside itself: its target is neither read for a mode change
+   * nor changed (issue #19 review: a link to another file must not have that file chmodded).
    */
-  async resetAll(): Promise<string | undefined> {
-    if (!existsSync(this.path)) return undefined;
+  async resetAll(): Promise<{ aside: string; sessions: StrandedSession[]; link?: string } | undefined> {
+    const st = lstatSync(this.path, { throwIfNoEntry: false });
+    if (!st) return undefined;
     const aside = `${this.path}.${new Date().toISOString().replace(/[:.]/g, '-')}.bak`;
+    let sessions: StrandedSession[] = [];
+    let link: string | undefined;
     await this.locked(() => {
-      chmodSync(this.path, 0o600);
+      if (st.isSymbolicLink()) link = readlinkSync(this.path);
+      else {
+        try {
+          sessions = savedSessions(readFileSync(this.path, 'utf8'));
+        } catch {
+          // An unreadable file still moves aside; its sessions are not known.
+        }
+        chmodSync(this.path, 0o600);
+      }
       renameSync(this.path, aside);
     });
     this.data = undefined;
-    return aside;
+    return { aside, sessions, ...(link !== undefined ? { link } : {}) };
   }
 
   /** The policy fields set in this profile, by their service names. */

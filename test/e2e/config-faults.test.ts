@@ -1,4 +1,14 @@
-import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awayFromStepEdge, codeAt } from '../rfc6238.js';
@@ -42,6 +52,66 @@ describe('the config file and the key file (issue #19)', () => {
       0,
     );
     expect((await home.run(['status'])).exitCode).toBe(0);
+  });
+
+  it('`config reset --all` of a damaged file names the sessions in it, forgotten not ended, and the command that ends each', async () => {
+    await home.init();
+    const ops = await home.run(['--profile', 'ops', 'login', '--username', 'alice'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
+    expect(ops.exitCode, ops.stderr).toBe(0);
+    const text = readFileSync(configFile(), 'utf8');
+    const ids = [...text.matchAll(/"sessionId": "([^"]+)"/g)].map((m) => m[1]!);
+    expect(ids).toHaveLength(2);
+    writeFileSync(configFile(), text.replace(/\}\s*$/, '},'), { mode: 0o600 }); // no longer JSON
+    const reset = await home.run(['config', 'reset', '--all']);
+    expect(reset.exitCode, reset.stderr).toBe(0);
+    for (const id of ids) expect(reset.stderr).toContain(`acctsec sessions revoke ${id}`);
+    expect(reset.stderr).toContain('of alice at ');
+    expect(reset.stdout + reset.stderr).not.toMatch(/acs_ses_|"token"/);
+    noTrace(reset.stderr);
+    // The way back the warning names: sign in again, revoke the stranded sessions.
+    await home.run(['login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    for (const id of ids)
+      expect(
+        (await home.run(['sessions', 'revoke', id, '--no-input'], { env: { ACCTSEC_PASSWORD: PASSWORD } })).exitCode,
+      ).toBe(0);
+    const left = json<{ id: string }[]>(await home.run(['sessions', 'list', '--json']));
+    expect(left).toHaveLength(1);
+  });
+
+  it('`config reset` of a signed-in profile ends its session on the server first', async () => {
+    await home.init();
+    await home.run(['--profile', 'ops', 'login', '--username', 'alice'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    const before = json<{ id: string }[]>(await home.run(['sessions', 'list', '--json']));
+    expect(before).toHaveLength(2);
+    const reset = await home.run(['--profile', 'ops', 'config', 'reset', '--json']);
+    expect(reset.exitCode, reset.stderr).toBe(0);
+    expect(json<{ sessionsNotEnded: unknown[] }>(reset).sessionsNotEnded).toEqual([]);
+    expect(json<{ id: string }[]>(await home.run(['sessions', 'list', '--json']))).toHaveLength(1);
+  });
+
+  it('a file in the way of the lock, and a config.json that is a symbolic link (issue #19 review)', async () => {
+    await home.init();
+    writeFileSync(`${configFile()}.lock`, 'not a lock\n');
+    const blocked = await home.run(['config', 'set', 'policy.passwordMinLength', '14']);
+    expect(blocked.exitCode).toBe(8);
+    expect(blocked.stderr).toContain(`${configFile()}.lock is in the way`);
+    expect(blocked.stderr).not.toContain('ENOTDIR');
+    noTrace(blocked.stderr);
+    rmSync(`${configFile()}.lock`);
+    // reset --all moves a link aside, and neither reads its target for a mode change nor changes it.
+    const target = join(home.dir, 'elsewhere.json');
+    writeFileSync(target, '{"profiles":{}}\n', { mode: 0o644 });
+    chmodSync(target, 0o644);
+    rmSync(configFile());
+    symlinkSync(target, configFile());
+    const reset = await home.run(['config', 'reset', '--all', '--json']);
+    expect(reset.exitCode, reset.stderr).toBe(0);
+    expect(json<{ link: string }>(reset).link).toBe(target);
+    expect(statSync(target).mode & 0o777).toBe(0o644);
+    expect(readFileSync(target, 'utf8')).toBe('{"profiles":{}}\n');
+    expect(existsSync(configFile())).toBe(false);
   });
 
   it('`config reset` forgets one profile and keeps the others', async () => {

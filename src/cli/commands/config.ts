@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import type { StrandedSession } from '../../config/profiles.js';
+import { AcctsecError } from '../../errors.js';
 import type { Factory } from '../factory.js';
 import { table } from '../format.js';
 
@@ -101,20 +103,52 @@ export async function configPathRun(opts: { f: Factory }): Promise<void> {
 }
 
 /**
- * `config reset`: the way out of a profile or a config file that no longer works (issue #19). A saved
- * session is only forgotten here, not ended on its server: `logout` does that when the file is sound.
+ * `config reset`: the way out of a profile or a config file that no longer works (issue #19). One
+ * profile: its saved session is ended on its server first, as `logout` would (when that fails, the
+ * user is told how to end it). `--all`: the file is moved aside whatever its state, and the sessions
+ * found in it, which are forgotten but not ended, are named with the command that ends each.
  */
 export async function configResetRun(opts: { f: Factory; all: boolean }): Promise<void> {
   const { f } = opts;
   const profiles = await f.profiles();
+  const stranded = (list: StrandedSession[]) => {
+    for (const s of list)
+      f.io.warn(
+        `the session ${s.sessionId}${s.username ? ` of ${s.username}` : ''}${s.location ? ` at ${s.location}` : ''} was forgotten, not ended: sign in and run \`acctsec sessions revoke ${s.sessionId}\` (or let it expire)`,
+      );
+  };
   if (opts.all) {
-    const aside = await profiles.resetAll();
-    if (f.globals.json) f.io.json({ path: profiles.path, movedTo: aside ?? null });
-    else if (aside) f.io.note(`Moved ${profiles.path} aside to ${aside}; every profile starts afresh.`);
+    const moved = await profiles.resetAll();
+    if (f.globals.json)
+      f.io.json({
+        path: profiles.path,
+        movedTo: moved?.aside ?? null,
+        ...(moved?.link !== undefined ? { link: moved.link } : {}),
+        sessionsNotEnded: moved?.sessions ?? [],
+      });
+    else if (moved)
+      f.io.note(
+        moved.link !== undefined
+          ? `Moved the link ${profiles.path} (to ${moved.link}) aside to ${moved.aside}, its target untouched; every profile starts afresh.`
+          : `Moved ${profiles.path} aside to ${moved.aside}; every profile starts afresh.`,
+      );
     else f.io.note(`There is no config file at ${profiles.path}: nothing to reset.`);
+    if (moved) stranded(moved.sessions);
     return;
   }
+  const saved = profiles.session();
+  let notEnded: StrandedSession[] = [];
+  if (saved) {
+    try {
+      await (await f.backend()).signOut();
+    } catch (err) {
+      // Already over (exit 3) is ended; anything else leaves it live on its server: said below.
+      if (!(err instanceof AcctsecError) || err.exitCode !== 3)
+        notEnded = [{ sessionId: saved.sessionId, username: saved.username, location: saved.location }];
+    }
+  }
   const had = await profiles.reset();
-  if (f.globals.json) f.io.json({ profile: profiles.profileName, removed: had });
+  if (f.globals.json) f.io.json({ profile: profiles.profileName, removed: had, sessionsNotEnded: notEnded });
   else f.io.note(had ? `Profile ${profiles.profileName} reset.` : `Profile ${profiles.profileName} had nothing saved.`);
+  stranded(notEnded);
 }
