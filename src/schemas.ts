@@ -118,6 +118,12 @@ const Count = v.pipe(
 );
 /** Rows per import batch: one transaction, and (remote) one request under the server's body limit. */
 export const IMPORT_BATCH_ROWS = 1000;
+/**
+ * A batch whose reset tokens are mailed is mailed within its own request (so its answer can name the
+ * mails that failed), at IMPORT_MAIL_PER_SECOND (service/bulk-import.ts): at most this many rows, two
+ * seconds of mail at the full pace, keeps each request far inside a client's timeout.
+ */
+export const IMPORT_MAIL_BATCH_ROWS = 100;
 /** One row of an import file, with the line it came from (for messages and resuming). */
 export const ImportRow = object({
   line: v.pipe(
@@ -133,8 +139,11 @@ export const ImportRow = object({
 /** One batch of `admin users import` (issue #19 §4): created all or none, in one transaction. */
 export const AdminImportBatch = object({
   ...ADMIN_ACTION,
-  /** Ties the batches of one run together in the audit log. */
-  importId: text(64),
+  /**
+   * The run this batch belongs to, as the answer to its first batch gave it (issued by the back end);
+   * left out by a run's first batch, and by dry runs.
+   */
+  importId: v.optional(text(64)),
   rows: v.pipe(v.array(ImportRow), v.maxLength(IMPORT_BATCH_ROWS, `must have at most ${IMPORT_BATCH_ROWS} rows`)),
   /** Create the valid rows and report the others, instead of refusing the batch. */
   skipInvalid: v.optional(Flag),

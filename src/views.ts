@@ -343,6 +343,8 @@ export interface InvalidImportRow {
 /** The answer to one batch of `admin users import` (with dryRun: what it would do). */
 export interface ImportBatchResult {
   dryRun: boolean;
+  /** The run's id (not in dry runs): the next batches of the run name it. */
+  importId?: string;
   /** Accounts created (or that would be). */
   created: number;
   /** Usernames that already had an account: left as they are. */

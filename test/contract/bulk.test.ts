@@ -3,7 +3,7 @@ import { collect, contract, failure, initAlice, signIn, type Case } from './harn
 
 // `admin users import` and `export` (issue #19 §4): one batch through either back end, the same answer.
 
-const WHY = { reason: 'directory migration', importId: 'imp_contract' };
+const WHY = { reason: 'directory migration' };
 const ROWS = [
   { line: 2, username: 'uma', email: 'uma@example.com' },
   { line: 3, username: 'Bad Name', email: 'bad@example.com' },

@@ -399,6 +399,7 @@ const RANDOM_KEYS = new Set([
   'keptHead',
   'resetToken',
   'aaguid',
+  'importId',
 ]);
 const TRANSPORT_KEYS = new Set(['ip', 'lastUsedIp']);
 

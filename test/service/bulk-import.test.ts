@@ -2,19 +2,20 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { AuthFailed, Forbidden, InvalidInput, Unavailable } from '../../src/errors.js';
+import { AuthFailed, Conflict, Forbidden, InvalidInput, NotFound, Unavailable } from '../../src/errors.js';
 import { createMailer, DEFAULT_FROM, type Mailer } from '../../src/mail/mailer.js';
 import { createUser, recoverWithResetToken } from '../../src/service/admin.js';
 import { verifyAudit } from '../../src/service/audit.js';
 import { exportUsers, IMPORT_MAIL_PER_SECOND, IMPORT_TOKEN_MS, importUsers } from '../../src/service/bulk-import.js';
 import { signIn } from '../../src/service/sign-in.js';
-import { authenticate } from '../../src/service/sessions.js';
+import { authenticate, type Auth } from '../../src/service/sessions.js';
 import { beginTotpEnrollment, confirmTotpEnrollment } from '../../src/service/totp.js';
+import { IMPORT_MAIL_BATCH_ROWS } from '../../src/schemas.js';
 import type { AdminImportBatch } from '../../src/views.js';
 import { base32Decode, hotp } from '../rfc6238.js';
 import { PASSWORD, testContext, withAlice } from './context.js';
 
-const WHY = { reason: 'directory migration', importId: 'imp_test' };
+const WHY = { reason: 'directory migration' };
 
 function rows(n: number, from = 0): AdminImportBatch['rows'] {
   return Array.from({ length: n }, (_, i) => ({
@@ -42,6 +43,20 @@ function everything(ctx: ReturnType<typeof testContext>): string {
 
 async function claimed(ctx: ReturnType<typeof testContext>) {
   return withAlice(ctx);
+}
+
+/** A second admin, signed in: imported with its token by `auth`'s import, its password set. */
+async function adminAuth(ctx: ReturnType<typeof testContext>, auth: Auth, username: string): Promise<Auth> {
+  const made = await importUsers(
+    ctx,
+    auth,
+    { ...WHY, rows: [{ line: 2, username, email: `${username}@example.com`, role: 'admin' }], returnTokens: true },
+    {},
+  );
+  await recoverWithResetToken(ctx, { username, token: made.tokens![0]!.token, newPassword: PASSWORD }, {});
+  const signedIn = await signIn(ctx, { username, password: PASSWORD }, {});
+  if (signedIn.status !== 'signed-in') throw new Error('no session');
+  return authenticate(ctx, signedIn.session.token);
 }
 
 describe('admin users import (issue #19 §4)', () => {
@@ -158,19 +173,30 @@ describe('admin users import (issue #19 §4)', () => {
   it('audited: a row per account and one summary of the import with its count; the chain verifies after 2,500 rows', async () => {
     const ctx = testContext();
     const { auth } = await claimed(ctx);
-    await importUsers(ctx, auth, { ...WHY, rows: rows(1000), returnTokens: true }, {});
-    await importUsers(ctx, auth, { ...WHY, rows: rows(1000, 1000), returnTokens: true }, {});
+    const first = await importUsers(ctx, auth, { ...WHY, rows: rows(1000), returnTokens: true }, {});
+    const importId = first.importId!;
+    expect(importId).toMatch(/^imp_[\w-]{16}$/);
+    await importUsers(ctx, auth, { ...WHY, importId, rows: rows(1000, 1000), returnTokens: true }, {});
+    const finish = { file: 'staff.csv', fromLine: 1, lines: 2500, existing: 0, invalid: 0, batches: 3 };
     await importUsers(
       ctx,
       auth,
       {
         ...WHY,
+        importId,
         rows: rows(500, 2000),
         returnTokens: true,
-        finish: { file: 'staff.csv', fromLine: 1, lines: 2500, existing: 0, invalid: 0, batches: 3 },
+        finish,
       },
       {},
     );
+    expect(count(ctx, 'accounts')).toBe(2501);
+    // The run is finished once: a second finish (a replayed last batch) is refused, nothing written.
+    const audit = count(ctx, 'audit_log');
+    await expect(
+      importUsers(ctx, auth, { ...WHY, importId, rows: rows(1, 5000), returnTokens: true, finish }, {}),
+    ).rejects.toBeInstanceOf(Conflict);
+    expect(count(ctx, 'audit_log')).toBe(audit);
     expect(count(ctx, 'accounts')).toBe(2501);
     const summary = ctx.db.prepare("SELECT * FROM audit_log WHERE action = 'users.import'").all() as {
       actor: string;
@@ -181,7 +207,7 @@ describe('admin users import (issue #19 §4)', () => {
     expect(summary).toHaveLength(1);
     expect(summary[0]).toMatchObject({ actor: 'alice', reason: 'directory migration' });
     expect(JSON.parse(summary[0]!.detail)).toMatchObject({
-      import: 'imp_test',
+      import: importId,
       created: 2500,
       file: 'staff.csv',
       batches: 3,
@@ -196,8 +222,8 @@ describe('admin users import (issue #19 §4)', () => {
     expect(
       (
         ctx.db
-          .prepare("SELECT count(*) AS n FROM activity WHERE event = 'account.created' AND detail LIKE '%imp_test%'")
-          .get() as { n: number }
+          .prepare("SELECT count(*) AS n FROM activity WHERE event = 'account.created' AND detail LIKE ?")
+          .get(`%${importId}%`) as { n: number }
       ).n,
     ).toBe(2500);
     expect(verifyAudit(ctx)).toMatchObject({ intact: true, rows: 2501 });
@@ -254,6 +280,40 @@ describe('admin users import (issue #19 §4)', () => {
           .get() as { n: number }
       ).n,
     ).toBe(2);
+  });
+
+  it("a run's id is the back end's: a made-up one, or another admin's, is not found (exit 4)", async () => {
+    const ctx = testContext();
+    const { auth } = await claimed(ctx);
+    const madeUp = importUsers(ctx, auth, { ...WHY, importId: 'imp_chosen', rows: rows(1), returnTokens: true }, {});
+    await expect(madeUp).rejects.toBeInstanceOf(NotFound);
+    const { importId } = await importUsers(ctx, auth, { ...WHY, rows: rows(1), returnTokens: true }, {});
+    const other = await adminAuth(ctx, auth, 'root2');
+    const borrowed = importUsers(ctx, other, { ...WHY, importId, rows: rows(1, 10), returnTokens: true }, {});
+    await expect(borrowed).rejects.toBeInstanceOf(NotFound);
+    expect(count(ctx, 'accounts')).toBe(3);
+  });
+
+  it('a batch whose tokens are mailed has at most IMPORT_MAIL_BATCH_ROWS rows; imports at once share one pace', async () => {
+    const outbox = join(tmpdir(), `acctsec-import-pace-${process.pid}-${Date.now()}`);
+    const ctx = testContext({ mailer: createMailer({ from: DEFAULT_FROM, outboxDir: outbox }) });
+    const { auth } = await claimed(ctx);
+    try {
+      const big = importUsers(ctx, auth, { ...WHY, rows: rows(IMPORT_MAIL_BATCH_ROWS + 1) }, {});
+      await expect(big).rejects.toBeInstanceOf(InvalidInput);
+      expect(count(ctx, 'accounts')).toBe(1);
+      // Two batches of 25 at once: 50 mails at 50 a second take about a second, not half of one each.
+      const started = performance.now();
+      await Promise.all([
+        importUsers(ctx, auth, { ...WHY, rows: rows(25) }, {}),
+        importUsers(ctx, auth, { ...WHY, rows: rows(25, 100) }, {}),
+      ]);
+      const seconds = (performance.now() - started) / 1000;
+      expect(seconds).toBeGreaterThanOrEqual(49 / IMPORT_MAIL_PER_SECOND - 0.05);
+      expect(readdirSync(outbox)).toHaveLength(50);
+    } finally {
+      rmSync(outbox, { recursive: true, force: true });
+    }
   });
 
   it('without --tokens-to each owner is mailed the token, at most IMPORT_MAIL_PER_SECOND a second', async () => {

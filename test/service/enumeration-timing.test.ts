@@ -163,7 +163,6 @@ describe('answers take the same time for every username (issue #15)', () => {
       auth,
       {
         reason: 'directory migration',
-        importId: 'imp_timing',
         rows: [{ line: 2, username: 'imported', email: 'imported@example.com' }],
         returnTokens: true,
       },

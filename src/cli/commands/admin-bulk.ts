@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   createReadStream,
@@ -18,7 +17,7 @@ import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { Conflict, InvalidInput } from '../../errors.js';
-import { IMPORT_BATCH_ROWS, type ImportRow } from '../../schemas.js';
+import { IMPORT_BATCH_ROWS, IMPORT_MAIL_BATCH_ROWS, type ImportRow } from '../../schemas.js';
 import type { ImportBatchResult, InvalidImportRow } from '../../views.js';
 import type { Factory } from '../factory.js';
 
@@ -224,8 +223,8 @@ interface Batch {
   firstLine: number;
 }
 
-/** Batches of at most IMPORT_BATCH_ROWS rows and BATCH_BYTES of JSON. */
-async function* batches(rows: AsyncIterable<Parsed>): AsyncGenerator<Batch> {
+/** Batches of at most `maxRows` rows and BATCH_BYTES of JSON. */
+async function* batches(rows: AsyncIterable<Parsed>, maxRows = IMPORT_BATCH_ROWS): AsyncGenerator<Batch> {
   let batch: Batch | undefined;
   let bytes = 0;
   for await (const r of rows) {
@@ -236,7 +235,7 @@ async function* batches(rows: AsyncIterable<Parsed>): AsyncGenerator<Batch> {
       continue;
     }
     const size = Buffer.byteLength(JSON.stringify(r.row)) + 1;
-    if (batch.rows.length > 0 && (batch.rows.length >= IMPORT_BATCH_ROWS || bytes + size > BATCH_BYTES)) {
+    if (batch.rows.length > 0 && (batch.rows.length >= maxRows || bytes + size > BATCH_BYTES)) {
       yield batch;
       batch = { rows: [], invalid: [], firstLine: line };
       bytes = 0;
@@ -296,7 +295,6 @@ async function importFrom(opts: ImportOptions, path: string, format: Format): Pr
   const fromLine = opts.fromLine ?? 1;
   const backend = await f.backend();
   const reason = opts.reason!;
-  const importId = `imp_${randomBytes(9).toString('base64url')}`;
   const size = Math.max(1, statSync(path).size);
   const started = performance.now();
 
@@ -332,7 +330,7 @@ async function importFrom(opts: ImportOptions, path: string, format: Format): Pr
     check.rows += b.rows.length + b.invalid.length;
     check.batches++;
     if (b.rows.length > 0) {
-      const r = await backend.adminImportUsers({ reason, dryRun: true, importId, rows: b.rows });
+      const r = await backend.adminImportUsers({ reason, dryRun: true, rows: b.rows });
       check.created += r.created;
       check.existing.push(...r.existing);
       check.invalid.push(...r.invalid);
@@ -410,12 +408,13 @@ async function importFrom(opts: ImportOptions, path: string, format: Format): Pr
     tokensExpireAt: undefined as string | undefined,
   };
   let pending: Batch | undefined;
+  let importId: string | undefined;
   const send = async (b: Batch, last: boolean) => {
     let r: ImportBatchResult;
     try {
       r = await backend.adminImportUsers({
         reason,
-        importId,
+        ...(importId !== undefined ? { importId } : {}),
         rows: b.rows,
         skipInvalid: Boolean(opts.skipInvalid),
         returnTokens: tokens !== undefined,
@@ -442,6 +441,7 @@ async function importFrom(opts: ImportOptions, path: string, format: Format): Pr
       if (r.tokens.length > 0) writeSync(tokens, r.tokens.map((t) => `${t.username},${t.token}\n`).join(''));
       fsyncSync(tokens);
     }
+    importId ??= r.importId;
     done.created += r.created;
     done.existing.push(...r.existing);
     done.batches++;
@@ -451,7 +451,8 @@ async function importFrom(opts: ImportOptions, path: string, format: Format): Pr
     progress('importing', b.rows.at(-1)?.line ?? b.firstLine, done.created);
   };
   try {
-    for await (const b of batches(rows())) {
+    // Mailed tokens go out within each batch's request: smaller batches keep each request short.
+    for await (const b of batches(rows(), tokens === undefined ? IMPORT_MAIL_BATCH_ROWS : IMPORT_BATCH_ROWS)) {
       if (pending) await send(pending, false);
       pending = b;
     }
