@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { Unavailable } from '../errors.js';
 import { openReader } from '../store/reader.js';
 import { verifyAuditChain, type AuditWorkerAnswer, type AuditWorkerRequest } from './audit.js';
 
@@ -9,7 +10,7 @@ import { verifyAuditChain, type AuditWorkerAnswer, type AuditWorkerRequest } fro
 parentPort?.once('message', (request: AuditWorkerRequest) => {
   let answer: AuditWorkerAnswer;
   try {
-    const db = openReader(request.dbPath);
+    const db = openReader(request.dbPath, request.file);
     try {
       // One read transaction: the walk, the sealed head and the triggers come from one snapshot.
       answer = { verification: db.transaction(() => verifyAuditChain(db, request.key, request.kept))() };
@@ -22,6 +23,8 @@ parentPort?.once('message', (request: AuditWorkerRequest) => {
       error: {
         message: err instanceof Error ? err.message : String(err),
         code: (err as { code?: unknown }).code === undefined ? undefined : String((err as { code?: unknown }).code),
+        // "Back end unavailable" of our own (the file was replaced): its slug, to be thrown as such.
+        ...(err instanceof Unavailable ? { unavailable: err.slug } : {}),
       },
     };
   } finally {

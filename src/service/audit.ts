@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { InvalidInput } from '../errors.js';
+import { InvalidInput, Unavailable } from '../errors.js';
 import {
   auditTriggers,
   findAuditRow,
@@ -12,7 +12,7 @@ import {
 } from '../store/admin.js';
 import { countAccounts } from '../store/accounts.js';
 import { deleteMeta, getMeta, setMeta } from '../store/meta.js';
-import type { Db } from '../store/db.js';
+import { fileIdentity, type Db } from '../store/db.js';
 import type { AuditEntry, AuditHead, AuditVerification } from '../views.js';
 import type { ServiceContext } from './context.js';
 import { auditChainKey } from './encryption.js';
@@ -340,6 +340,33 @@ export function verifyAuditChain(db: Db, key: Uint8Array, kept?: KeptHead): Audi
 export async function verifyAuditInWorker(ctx: ServiceContext, kept?: KeptHead): Promise<AuditVerification> {
   const file = new URL('./audit-worker.js', import.meta.url);
   if (ctx.db.memory || !existsSync(file)) return verifyAudit(ctx, kept);
+  // At most AUDIT_WORKERS walks at once, AUDIT_WAITING more in line; past that "busy" (exit 8, 503):
+  // each walk takes a core and a connection, and admins asking at once must not take every core from
+  // the requests (issue #19 review).
+  if (auditRunning >= AUDIT_WORKERS) {
+    if (auditWaiting.length >= AUDIT_WAITING)
+      throw new Unavailable(
+        `${auditRunning} audit log verifications are running and ${auditWaiting.length} waiting: try again in a moment`,
+        'audit_busy',
+      );
+    await new Promise<void>((resolve) => auditWaiting.push(resolve));
+  }
+  auditRunning++;
+  try {
+    return await walkInWorker(ctx, file, kept);
+  } finally {
+    auditRunning--;
+    auditWaiting.shift()?.();
+  }
+}
+
+/** Audit walks in worker threads at once, per process, and how many may wait for one to end. */
+export const AUDIT_WORKERS = 2;
+export const AUDIT_WAITING = 8;
+let auditRunning = 0;
+const auditWaiting: (() => void)[] = [];
+
+async function walkInWorker(ctx: ServiceContext, file: URL, kept?: KeptHead): Promise<AuditVerification> {
   const derived = auditChainKey(ctx.db, ctx.keyring);
   const key = new Uint8Array(derived);
   derived.fill(0);
@@ -349,11 +376,21 @@ export async function verifyAuditInWorker(ctx: ServiceContext, kept?: KeptHead):
     return await new Promise<AuditVerification>((resolve, reject) => {
       worker.once('message', (answer: AuditWorkerAnswer) => {
         if ('verification' in answer) resolve(answer.verification);
+        else if (answer.error.unavailable !== undefined)
+          reject(new Unavailable(answer.error.message, answer.error.unavailable));
         else reject(Object.assign(new Error(answer.error.message), { code: answer.error.code }));
       });
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`the audit worker ended (exit ${code}) before answering`)));
-      const request: AuditWorkerRequest = { dbPath: ctx.db.name, key, ...(kept ? { kept } : {}) };
+      // The worker opens the file by its path: it is told the file this connection has open, and
+      // refuses to walk another one (a file swapped in at the path meanwhile).
+      const opened = fileIdentity(ctx.db);
+      const request: AuditWorkerRequest = {
+        dbPath: ctx.db.name,
+        key,
+        ...(opened ? { file: opened } : {}),
+        ...(kept ? { kept } : {}),
+      };
       worker.postMessage(request, [key.buffer]);
     });
   } finally {
@@ -363,13 +400,15 @@ export async function verifyAuditInWorker(ctx: ServiceContext, kept?: KeptHead):
 
 export interface AuditWorkerRequest {
   dbPath: string;
+  /** Device and inode of the file the server has open: the worker's connection must be to the same. */
+  file?: { dev: number; ino: number };
   /** The chain's MAC key (HKDF of the at-rest key), transferred: the sender's copy is detached. */
   key: Uint8Array;
   kept?: KeptHead;
 }
 
 export type AuditWorkerAnswer =
-  { verification: AuditVerification } | { error: { message: string; code: string | undefined } };
+  { verification: AuditVerification } | { error: { message: string; code: string | undefined; unavailable?: string } };
 
 /** The newest SEQ:MAC, to be copied off the machine; with the verification, so a broken log's head is not passed on as good. */
 export async function auditHeadInWorker(ctx: ServiceContext): Promise<AuditHead> {

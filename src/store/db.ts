@@ -165,6 +165,12 @@ export function writeIfFree(db: Db, write: () => void): boolean {
 /** The file each connection opened, to notice when it is removed or replaced under a running server. */
 const identities = new WeakMap<Db, { path: string; dev: number; ino: number; gone?: string }>();
 
+/** Device and inode of the file `db` opened (a file database opened by openStore), for other openers. */
+export function fileIdentity(db: Db): { dev: number; ino: number } | undefined {
+  const id = identities.get(db);
+  return id && { dev: id.dev, ino: id.ino };
+}
+
 /**
  * Refuses (exit 8, 503 remotely) when the file at the database's path is no longer the one this
  * connection opened: removed (writes would go to an unlinked file, lost at the next start) or replaced

@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { Unavailable } from '../errors.js';
 import { BUSY_TIMEOUT_MS, type Db } from './db.js';
 
 /**
@@ -6,8 +8,26 @@ import { BUSY_TIMEOUT_MS, type Db } from './db.js';
  * worker's, issue #19 §3): WAL lets it read a snapshot while the writer goes on. It never migrates nor
  * creates anything; the opener that holds the writer did that.
  */
-export function openReader(path: string): Db {
+export function openReader(path: string, expected?: { dev: number; ino: number }): Db {
+  // The path is opened by name: with `expected` (the file the writer has open), a file removed or
+  // swapped in at the path before or while this opens is refused, as the writer refuses it.
+  const same = () => {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st !== undefined && st.dev === expected!.dev && st.ino === expected!.ino;
+  };
+  if (expected && !same()) throw replaced(path);
   const db = new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  if (expected && !same()) {
+    db.close();
+    throw replaced(path);
+  }
   db.pragma('query_only = ON');
   return db;
+}
+
+function replaced(path: string): Unavailable {
+  return new Unavailable(
+    `the database file ${path} was removed or replaced while it was open: nothing more is read from it; restart acctsec serve (and restore the file if it was lost)`,
+    'store_replaced',
+  );
 }

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Pool } from 'undici';
-import { appendAuditRows, type AuditRecord } from '../../src/service/audit.js';
+import { AUDIT_WAITING, AUDIT_WORKERS, appendAuditRows, type AuditRecord } from '../../src/service/audit.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import { keyringFrom } from '../../src/service/encryption.js';
 import { openStore } from '../../src/store/db.js';
@@ -129,4 +131,76 @@ describe('long work does not stall the server (issue #19 §3)', () => {
       await home.remove();
     }
   }, 180_000);
+});
+
+describe('audit walks at once (issue #19 review)', () => {
+  it(`at most ${AUDIT_WORKERS} walk in workers at once and ${AUDIT_WAITING} wait; the rest are 503 audit_busy, not a thread each`, async () => {
+    const home = new Home(false);
+    const key = randomBytes(32).toString('base64');
+    home.env.ACCTSEC_ENCRYPTION_KEY = key;
+    const served = await startServe(home);
+    const n = AUDIT_WORKERS + AUDIT_WAITING + 4;
+    const pool = new Pool(served.url, { connections: n });
+    try {
+      const init = await home.run(['init', '--username', 'alice', '--email', 'alice@example.com'], {
+        env: { ACCTSEC_PASSWORD: PASSWORD },
+      });
+      expect(init.exitCode, init.stderr).toBe(0);
+      // Enough rows that a walk lasts well beyond the time the requests take to arrive (~100 ms each).
+      const db = openStore(`${home.dir}/srv.db`, { create: false });
+      let at = Date.now() - 1_000_000;
+      const ctx = {
+        db,
+        now: () => (at += 10),
+        keyring: keyringFrom({ envKey: key, keyPath: '/nonexistent' }),
+      } as unknown as ServiceContext;
+      db.transaction(() =>
+        appendAuditRows(
+          ctx,
+          Array.from({ length: 20_000 }, (_, i) => ({
+            actor: 'staff',
+            target: `user${i}`,
+            action: 'lock',
+            reason: 'load test',
+            outcome: 'ok' as const,
+            ip: null,
+            detail: {},
+          })),
+        ),
+      ).immediate();
+      db.close();
+      const config = JSON.parse(readFileSync(join(home.dir, '.config/acctsec/config.json'), 'utf8')) as {
+        profiles: { default: { session: { token: string } } };
+      };
+      const bearer = `Bearer ${config.profiles.default.session.token}`;
+      const answers = await Promise.all(
+        Array.from({ length: n }, async () => {
+          const r = await pool.request({
+            path: '/v1/admin/audit/verify',
+            method: 'GET',
+            headers: { authorization: bearer, accept: 'application/json' },
+          });
+          const body = (await r.body.json()) as { intact?: boolean; error?: { code: string; message: string } };
+          return { status: r.statusCode, body };
+        }),
+      );
+      const ok = answers.filter((a) => a.status === 200);
+      const busy = answers.filter((a) => a.status === 503);
+      expect(ok.length + busy.length, JSON.stringify(answers)).toBe(n);
+      for (const a of ok) expect(a.body.intact).toBe(true);
+      expect(busy.length, JSON.stringify(answers.map((a) => a.status))).toBeGreaterThanOrEqual(1);
+      expect(ok.length).toBeGreaterThanOrEqual(AUDIT_WORKERS + AUDIT_WAITING - 2);
+      for (const a of busy) {
+        expect(a.body.error!.code).toBe('audit_busy');
+        expect(a.body.error!.message).toMatch(/audit log verifications are running/);
+      }
+      // Once they are done, a verification runs again.
+      const again = await home.run(['admin', 'audit', 'verify', '--json']);
+      expect(again.exitCode, again.stderr).toBe(0);
+    } finally {
+      await pool.close();
+      await served.stop();
+      await home.remove();
+    }
+  }, 120_000);
 });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFound, Unavailable } from '../../src/errors.js';
-import { checkStoreFile, migrate, openStore, storeError } from '../../src/store/db.js';
+import { checkStoreFile, fileIdentity, migrate, openStore, storeError } from '../../src/store/db.js';
+import { openReader } from '../../src/store/reader.js';
 
 describe('the SQLite store', () => {
   let dir: string;
@@ -81,5 +82,19 @@ describe('the SQLite store', () => {
     writeFileSync(join(dir, 'b.db'), '');
     expect(() => checkStoreFile(removed)).toThrow(/was removed/);
     removed.close();
+  });
+
+  it("a reader (the audit worker's) opened by path refuses a file other than the writer's (issue #19 review)", () => {
+    const path = join(dir, 'acctsec.db');
+    const db = openStore(path, { create: true });
+    const same = fileIdentity(db)!;
+    openReader(path, same).close();
+    const other = openStore(join(dir, 'other.db'), { create: true });
+    other.close();
+    renameSync(join(dir, 'other.db'), path);
+    expect(() => openReader(path, same)).toThrow(/was removed or replaced while it was open/);
+    rmSync(path);
+    expect(() => openReader(path, same)).toThrow(Unavailable);
+    db.close();
   });
 });
