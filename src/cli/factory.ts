@@ -41,6 +41,18 @@ export interface Factory {
   isRemote(): Promise<boolean>;
   /** The local database, key, policy and mail settings of this profile (`serve` runs over them). */
   storeOptions(): Promise<LocalStoreOptions>;
+  /**
+   * "Not signed in" and "session expired" as the back end says them ("run `acctsec login`"), told for
+   * this run: the profile and the server to sign in to again, or, on a first run with no database,
+   * `acctsec init` (issue #20 §6).
+   */
+  explainSignIn(message: string): Promise<string>;
+  /**
+   * After a sign-in through --remote URL: the profile remembers the server (its `remote` setting), so
+   * the next commands, and the hint after the session ends, go to the same one (issue #20 §6).
+   * Returns the URL when the profile did not have it.
+   */
+  rememberServer(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -146,6 +158,28 @@ export function createFactory(globals: GlobalOptions): Factory {
     backendWith,
     storeOptions,
     isRemote: async () => (await remoteUrl()) !== undefined,
+    async rememberServer() {
+      if (!globals.remote) return undefined;
+      const store = await loadProfiles();
+      if (store.get('remote') === globals.remote) return undefined;
+      await store.set('remote', globals.remote);
+      return globals.remote;
+    },
+    async explainSignIn(message) {
+      const remote = await remoteUrl();
+      if (!remote) {
+        const path = await dbPath();
+        const { existsSync } = await import('node:fs');
+        if (!existsSync(path))
+          return `there is no acctsec database at ${path} yet: run \`acctsec init\` to create it with its first account (or use a server with --remote URL)`;
+      }
+      const name = globals.profile ?? process.env.ACCTSEC_PROFILE;
+      const profile = name && name !== 'default' ? ` --profile ${name}` : '';
+      // The server named, as the profile remembers it after a remote login; --remote when it does not.
+      const remembered = remote !== undefined && (await loadProfiles()).get('remote') === remote;
+      const command = `acctsec${remote && !remembered && !process.env.ACCTSEC_REMOTE ? ` --remote ${remote}` : ''}${profile} login`;
+      return message.replace('run `acctsec login`', `run \`${command}\`${remote ? ` (server ${remote})` : ''}`);
+    },
     async backend() {
       const store = await loadProfiles();
       const saved = store.session();

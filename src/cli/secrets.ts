@@ -4,7 +4,7 @@ import type { Backend } from '../backend/backend.js';
 import { CODE_DEFAULT, factorKind, IDENTITY_METHODS, isCeremony, isMailed, MAILED_DEFAULT } from '../factor-kinds.js';
 import type { EmailCodeSent, IdentityProof } from '../views.js';
 import type { Factory } from './factory.js';
-import { awaitBrowser, type CeremonyFlags } from './key-ceremony.js';
+import { awaitBrowser, ceremonyOptions, type CeremonyFlags } from './key-ceremony.js';
 
 /** A security key assertion to confirm identity: its ceremony's id is the key method's "code". */
 export async function keyProof(f: Factory, backend: Backend, flags: CeremonyFlags): Promise<string> {
@@ -78,9 +78,13 @@ export interface IdentityFlags extends CeremonyFlags {
   sendCode?: boolean;
 }
 
-/** The options every sensitive command takes to confirm identity without a prompt. */
+/**
+ * The options every sensitive command takes to confirm identity without a prompt; with the browser
+ * page's (--no-open, --timeout), since `--method key` confirms in one (issue #20 §6: 16 commands that
+ * offered the key method refused them).
+ */
 export function identityOptions(cmd: Command): Command {
-  return cmd
+  return ceremonyOptions(cmd)
     .option('--password-stdin', 'confirm identity with the password from stdin')
     .addOption(
       new Option(

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { StrandedSession } from '../../config/profiles.js';
-import { AcctsecError } from '../../errors.js';
+import { AcctsecError, InvalidInput } from '../../errors.js';
 import type { Factory } from '../factory.js';
 import { table } from '../format.js';
 
@@ -53,6 +53,13 @@ export async function configSetRun(opts: { f: Factory; key: string; value: strin
   const profiles = await f.profiles();
   const { settingSpec } = await import('../../config/profiles.js');
   const spec = settingSpec(opts.key);
+  // Policy and mail are the server's: on a profile that talks to a server, setting them here would
+  // print success and change nothing (issue #20 §6).
+  if ((spec.policy !== undefined || spec.key.startsWith('mail.')) && (await f.isRemote()))
+    throw new InvalidInput(
+      `${spec.key} is a setting of the server, and this profile uses a remote one (--remote, ACCTSEC_REMOTE or the profile's remote): set it in the profile that \`acctsec serve\` runs with, on the server's host`,
+      'key',
+    );
   const stored = await profiles.set(opts.key, opts.value);
   const value = spec.redact ? spec.redact(stored) : stored;
   if (f.globals.json) f.io.json({ key: opts.key, value, profile: profiles.profileName });

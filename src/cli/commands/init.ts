@@ -54,6 +54,11 @@ export async function initRun(opts: InitOptions): Promise<void> {
     username: result.account.username,
     location: backend.location,
   });
+  const remembered = await f.rememberServer();
+  if (remembered)
+    f.io.note(
+      `This profile now uses the server ${remembered} (config remote): later commands go there without --remote.`,
+    );
   // A server names none of its files: the client shows where it is instead.
   const where =
     result.database === undefined
@@ -70,6 +75,12 @@ export async function initRun(opts: InitOptions): Promise<void> {
     f.io.out(`  encryption key  ${result.keyFile}   (keep it apart from database backups)`);
   }
   f.io.out(`  config          ${profiles.path}`);
+  // First run: what a careful user does next (issue #20 §6).
+  f.io.out('');
+  f.io.out('Next steps:');
+  f.io.out('  acctsec mfa totp enable      turn on a second factor (an authenticator app; or mfa key add)');
+  f.io.out('  save the recovery codes it prints: they are the way back if the phone or key is lost');
+  f.io.out('  acctsec recovery email add   an address to recover the password through');
 }
 
 /**

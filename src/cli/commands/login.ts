@@ -126,6 +126,11 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
   if (previous && previous.location === backend.location && previous.token !== session.token) {
     await (await f.backendWith(previous.token)).signOut().catch(() => undefined);
   }
+  const remembered = await f.rememberServer();
+  if (remembered)
+    f.io.note(
+      `This profile now uses the server ${remembered} (config remote): later commands go there without --remote.`,
+    );
   for (const n of notices) f.io.note(n);
   if (f.globals.json) {
     f.io.json({ username: session.username, sessionId: session.sessionId, expiresAt: session.expiresAt, notices });

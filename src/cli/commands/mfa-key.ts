@@ -20,17 +20,15 @@ import { confirmDisable } from '../mfa-guard.js';
 
 export function addKeyCommands(mfa: Command, f: Factory): void {
   const key = mfa.command('key').description('security keys and passkeys (WebAuthn / FIDO2), used in a browser');
-  ceremonyOptions(
-    identityOptions(
-      key
-        .command('add')
-        .description('register a security key under a name: confirm identity, then touch the key in the browser page')
-        .requiredOption('--name <name>', 'a name to tell your keys apart (e.g. "yubikey-blue")')
-        .option(
-          '--recovery-codes-file <path>',
-          'save the recovery codes issued with a first key to this file (mode 0600)',
-        ),
-    ),
+  identityOptions(
+    key
+      .command('add')
+      .description('register a security key under a name: confirm identity, then touch the key in the browser page')
+      .requiredOption('--name <name>', 'a name to tell your keys apart (e.g. "yubikey-blue")')
+      .option(
+        '--recovery-codes-file <path>',
+        'save the recovery codes issued with a first key to this file (mode 0600)',
+      ),
   )
     .addHelpText(
       'after',

@@ -371,6 +371,8 @@ export function createFakeFactory(options: FakeFactoryOptions = {}): FakeFactory
     backendWith,
     isRemote: async () => false,
     storeOptions: async () => storeOptions(),
+    explainSignIn: async (message) => message,
+    rememberServer: async () => undefined,
     async backend() {
       const saved = loadProfiles().session();
       // As the real factory: a token is only ever sent back to where it was issued.
