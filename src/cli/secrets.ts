@@ -1,4 +1,4 @@
-import { InvalidInput, IdentityRequired, MissingInput } from '../errors.js';
+import { AcctsecError, InvalidInput, IdentityRequired, MissingInput, Throttled } from '../errors.js';
 import { Option, type Command } from 'commander';
 import type { Backend } from '../backend/backend.js';
 import { CODE_DEFAULT, factorKind, IDENTITY_METHODS, isCeremony, isMailed, MAILED_DEFAULT } from '../factor-kinds.js';
@@ -71,6 +71,69 @@ export async function readNewPassword(
   }
 }
 
+/** How many tries a value typed at a prompt gets before the command ends (issue #20 §6). */
+export const PROMPT_TRIES = 3;
+
+/**
+ * Runs `attempt`; when the back end refuses a value that was typed at a prompt (a bad username or
+ * address, a short or common password, a wrong password or code), says why and runs it again with
+ * that value asked anew, up to PROMPT_TRIES tries in all, instead of ending the command after
+ * everything was typed (issue #20 §6). `forget(err)` clears the prompted value the error is about and
+ * says whether it did: a value from a flag, stdin or the environment is never asked again (a script
+ * gets its exit code at once), and nothing is retried without a terminal. Each try reaches the back
+ * end, so its throttles count every wrong password or code; a throttle (exit 6) ends the command.
+ */
+export async function askAgainOnError<T>(
+  f: Factory,
+  attempt: () => Promise<T>,
+  forget: (err: AcctsecError) => boolean,
+): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (
+        !f.prompter.interactive ||
+        tries >= PROMPT_TRIES ||
+        !(err instanceof AcctsecError) ||
+        err.exitCode === 6 || // throttled: the wait it names is the answer
+        err.exitCode >= 7 ||
+        !forget(err)
+      )
+        throw err;
+      f.io.warn(`${err.message} (try ${tries + 1} of ${PROMPT_TRIES})`);
+    }
+  }
+}
+
+/** A refused password or code: wrong, malformed, or expired (exit 3 or a code's exit 2). */
+export function isWrongSecret(err: AcctsecError): boolean {
+  return err.exitCode === 3 && (err.slug === 'auth_failed' || err.slug === 'wrong_code');
+}
+
+/**
+ * The code of an emailed method at a prompt: an empty answer asks for a new code (`resend`, within the
+ * back end's resend limit) and asks again (issue #20 §6).
+ */
+export async function mailedCodePrompt(
+  f: Factory,
+  message: string,
+  resend: () => Promise<{ sentTo: string }>,
+): Promise<string> {
+  for (;;) {
+    const code = (await f.prompter.text(`${message} (Enter alone: send a new code)`, '--code')).trim();
+    if (code !== '') return code;
+    try {
+      const sent = await resend();
+      f.io.note(`A new code is on its way to ${sent.sentTo}.`);
+    } catch (err) {
+      // The resend limit: said, and the code already sent is still asked for.
+      if (!(err instanceof Throttled)) throw err;
+      f.io.warn(err.message);
+    }
+  }
+}
+
 export interface IdentityFlags extends CeremonyFlags {
   passwordStdin?: boolean;
   method?: string;
@@ -139,7 +202,14 @@ export async function withIdentity<T>(
     return await change(upfront);
   } catch (err) {
     if (!(err instanceof IdentityRequired) || upfront) throw err;
-    return change(await gatherProof(f, flags, backend, err));
+    // A wrong password or code typed at the prompt is asked again (issue #20 §6).
+    const need = err;
+    const fromPrompt = !flags.passwordStdin && !process.env.ACCTSEC_PASSWORD;
+    return askAgainOnError(
+      f,
+      async () => change(await gatherProof(f, flags, backend, need)),
+      (e) => fromPrompt && isWrongSecret(e),
+    );
   }
 }
 
@@ -179,6 +249,8 @@ async function gatherProof(
   if (isMailed(choice)) {
     const sent = await backend.sendFactorCode(choice);
     f.io.note(`A code is on its way to ${sent.sentTo}.`);
+    const code = await mailedCodePrompt(f, `Code (${choice}):`, () => backend.sendFactorCode(choice));
+    return { secondFactor: { method: choice, code } };
   }
   return { secondFactor: { method: choice, code: await f.prompter.text(`Code (${choice}):`, '--code') } };
 }

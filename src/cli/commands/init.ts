@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { InvalidInput } from '../../errors.js';
 import type { Factory } from '../factory.js';
-import { readNewPassword } from '../secrets.js';
+import { askAgainOnError, readNewPassword } from '../secrets.js';
 
 export interface InitOptions {
   f: Factory;
@@ -41,12 +41,32 @@ export function newCmdInit(f: Factory): Command {
 
 export async function initRun(opts: InitOptions): Promise<void> {
   const { f } = opts;
-  const username = opts.username ?? (await f.prompter.text('Username:', '--username'));
-  const email = opts.email ?? (await f.prompter.text('Email address:', '--email'));
-  const password = await readNewPassword(f, { stdin: opts.passwordStdin, stdinLine: 0, env: 'ACCTSEC_PASSWORD' });
+  let username = opts.username ?? (await f.prompter.text('Username:', '--username'));
+  let email = opts.email ?? (await f.prompter.text('Email address:', '--email'));
+  let password = await readNewPassword(f, { stdin: opts.passwordStdin, stdinLine: 0, env: 'ACCTSEC_PASSWORD' });
+  const passwordPrompted = !opts.passwordStdin && !process.env.ACCTSEC_PASSWORD;
   const bootstrapSecret = await readBootstrapSecret(f, opts.bootstrapSecretFile);
   const backend = await f.backendWith(undefined);
-  const result = await backend.init({ username, email, password }, bootstrapSecret);
+  // A bad value typed at a prompt is explained and asked again; the others are kept (issue #20 §6).
+  let ask: 'username' | 'email' | 'password' | undefined;
+  const result = await askAgainOnError(
+    f,
+    async () => {
+      if (ask === 'username') username = await f.prompter.text('Username:', '--username');
+      if (ask === 'email') email = await f.prompter.text('Email address:', '--email');
+      if (ask === 'password')
+        password = await readNewPassword(f, { stdin: false, stdinLine: 0, env: 'ACCTSEC_PASSWORD' });
+      ask = undefined;
+      return backend.init({ username, email, password }, bootstrapSecret);
+    },
+    (err) => {
+      const field = err instanceof InvalidInput ? err.field : undefined;
+      if (field === 'username' && opts.username === undefined) ask = 'username';
+      else if (field === 'email' && opts.email === undefined) ask = 'email';
+      else if (field === 'password' && passwordPrompted) ask = 'password';
+      return ask !== undefined;
+    },
+  );
   const profiles = await f.profiles();
   await profiles.saveSession({
     token: result.session.token,

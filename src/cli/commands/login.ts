@@ -5,7 +5,7 @@ import type { SecondFactorAnswer } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { localTime } from '../format.js';
 import { awaitBrowser, ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
-import { readPassword, reportCodeSent } from '../secrets.js';
+import { askAgainOnError, isWrongSecret, mailedCodePrompt, readPassword, reportCodeSent } from '../secrets.js';
 
 export interface LoginOptions extends CeremonyFlags {
   f: Factory;
@@ -59,8 +59,10 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
   const { f } = opts;
   const profiles = await f.profiles();
   const previous = profiles.session();
-  const username = opts.username ?? previous?.username ?? (await f.prompter.text('Username:', '--username'));
-  const password = await readPassword(f, { stdin: opts.passwordStdin });
+  const usernamePrompted = opts.username === undefined && previous?.username === undefined;
+  let username = opts.username ?? previous?.username ?? (await f.prompter.text('Username:', '--username'));
+  let password = await readPassword(f, { stdin: opts.passwordStdin });
+  const passwordPrompted = !opts.passwordStdin && !process.env.ACCTSEC_PASSWORD;
   const backend = await f.backendWith(undefined);
   if (opts.sendCode) {
     const method = opts.method ?? MAILED_DEFAULT;
@@ -84,7 +86,21 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
       : opts.code
         ? { method: opts.method ?? guessFactor(opts.code), code: opts.code }
         : undefined;
-  let result = await backend.signIn({ username, password, ...(answer ? { secondFactor: answer } : {}) });
+  // A wrong username or password typed at the prompts is asked again (issue #20 §6); the throttle
+  // counts every try.
+  let askAgain = false;
+  let result = await askAgainOnError(
+    f,
+    async () => {
+      if (askAgain) {
+        if (usernamePrompted) username = await f.prompter.text('Username:', '--username', { default: username });
+        password = await readPassword(f, { stdin: false });
+        askAgain = false;
+      }
+      return backend.signIn({ username, password, ...(answer ? { secondFactor: answer } : {}) });
+    },
+    (err) => (askAgain = passwordPrompted && answer === undefined && err.slug === 'auth_failed'),
+  );
   if (result.status === 'second-factor-required') {
     const methods = result.methods;
     const names = methods.map((m) => m.id).join(', ');
@@ -109,10 +125,18 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
       const sent = await backend.sendSignInCode({ username, password, method });
       f.io.note(`A code is on its way to ${sent.sentTo}.`);
     }
-    const secondFactor = isCeremony(method)
-      ? await keyAnswer(method)
-      : { method, code: await f.prompter.text(`Code (${method}):`, '--code') };
-    result = await backend.signIn({ username, password, secondFactor });
+    const code = () =>
+      isMailed(method)
+        ? mailedCodePrompt(f, `Code (${method}):`, () => backend.sendSignInCode({ username, password, method }))
+        : f.prompter.text(`Code (${method}):`, '--code');
+    // A wrong or mistyped code is asked again, up to three tries; each counts in the throttle.
+    result = isCeremony(method)
+      ? await backend.signIn({ username, password, secondFactor: await keyAnswer(method) })
+      : await askAgainOnError(
+          f,
+          async () => backend.signIn({ username, password, secondFactor: { method, code: await code() } }),
+          isWrongSecret,
+        );
     if (result.status !== 'signed-in') throw new MissingInput(`a second factor is needed (active: ${names})`);
   }
   const { session, notices } = result;

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { InvalidInput } from '../../errors.js';
 import type { IdentityProof } from '../../views.js';
 import { CODE_DEFAULT, IDENTITY_METHODS, isCeremony, MAILED_DEFAULT } from '../../factor-kinds.js';
 import type { Factory } from '../factory.js';
@@ -6,6 +7,7 @@ import { localTime, table } from '../format.js';
 import { awaitBrowser, ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
 import { showRecoveryCodes, writeRecoveryCodesFile } from '../recovery-file.js';
 import {
+  askAgainOnError,
   identityOptions,
   keyProof,
   reportCodeSent,
@@ -24,7 +26,7 @@ export function addKeyCommands(mfa: Command, f: Factory): void {
     key
       .command('add')
       .description('register a security key under a name: confirm identity, then touch the key in the browser page')
-      .requiredOption('--name <name>', 'a name to tell your keys apart (e.g. "yubikey-blue")')
+      .option('--name <name>', 'a name to tell your keys apart (e.g. "yubikey-blue"; asked when left out)')
       .option(
         '--recovery-codes-file <path>',
         'save the recovery codes issued with a first key to this file (mode 0600)',
@@ -65,19 +67,39 @@ export function addKeyCommands(mfa: Command, f: Factory): void {
 
 export async function keyAddRun(opts: {
   f: Factory;
-  name: string;
+  name?: string | undefined;
   recoveryCodesFile?: string | undefined;
   identity: IdentityFlags;
 }): Promise<void> {
   const { f } = opts;
   parseTimeout(opts.identity.timeout);
   const backend = await f.backend();
-  if (await sendIdentityCodeIfAsked(f, backend, opts.identity, `mfa key add --name ${JSON.stringify(opts.name)}`))
+  if (
+    await sendIdentityCodeIfAsked(
+      f,
+      backend,
+      opts.identity,
+      `mfa key add --name ${opts.name === undefined ? '<name>' : JSON.stringify(opts.name)}`,
+    )
+  )
     return;
-  const ceremony = await withIdentity(f, opts.identity, backend, (proof) =>
-    backend.beginKeyRegistration(opts.name, proof),
+  // A missing name is asked for; a name the back end refuses (taken, too long), asked again (issue #20 §6).
+  const askName = () => f.prompter.text('Key name (e.g. yubikey-blue):', '--name');
+  let name = opts.name ?? (await askName());
+  let again = false;
+  const ceremony = await askAgainOnError(
+    f,
+    async () => {
+      if (again) name = await askName();
+      again = false;
+      return withIdentity(f, opts.identity, backend, (proof) => backend.beginKeyRegistration(name, proof));
+    },
+    (err) =>
+      (again =
+        opts.name === undefined &&
+        ((err instanceof InvalidInput && err.field === '--name') || err.slug === 'conflict')),
   );
-  await awaitBrowser(f, backend, ceremony, opts.identity, `Add the security key "${opts.name}"`);
+  await awaitBrowser(f, backend, ceremony, opts.identity, `Add the security key "${name}"`);
   const added = await backend.finishKeyRegistration(ceremony.ceremonyId);
   const username = (await f.profiles()).session()?.username ?? '';
   if (f.globals.json) {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { Factory } from '../factory.js';
-import { readNewPassword, readPassword } from '../secrets.js';
+import { InvalidInput } from '../../errors.js';
+import { askAgainOnError, isWrongSecret, readNewPassword, readPassword } from '../secrets.js';
 
 const STRENGTH = ['very weak', 'weak', 'fair', 'strong', 'very strong'];
 
@@ -26,9 +27,26 @@ export function newCmdPassword(f: Factory): Command {
 export async function passwordChangeRun(opts: { f: Factory; passwordStdin: boolean }): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
-  const current = await readPassword(f, { stdin: opts.passwordStdin, message: 'Current password:' });
-  const next = await readNewPassword(f, { stdin: opts.passwordStdin, stdinLine: 1, env: 'ACCTSEC_NEW_PASSWORD' });
-  const result = await backend.changePassword({ current, next });
+  let current = await readPassword(f, { stdin: opts.passwordStdin, message: 'Current password:' });
+  let next = await readNewPassword(f, { stdin: opts.passwordStdin, stdinLine: 1, env: 'ACCTSEC_NEW_PASSWORD' });
+  const currentPrompted = !opts.passwordStdin && !process.env.ACCTSEC_PASSWORD;
+  const nextPrompted = !opts.passwordStdin && !process.env.ACCTSEC_NEW_PASSWORD;
+  // A wrong current password, or a new one the policy refuses, typed at a prompt is asked again.
+  let ask: 'current' | 'next' | undefined;
+  const result = await askAgainOnError(
+    f,
+    async () => {
+      if (ask === 'current') current = await readPassword(f, { stdin: false, message: 'Current password:' });
+      if (ask === 'next') next = await readNewPassword(f, { stdin: false, stdinLine: 1, env: 'ACCTSEC_NEW_PASSWORD' });
+      ask = undefined;
+      return backend.changePassword({ current, next });
+    },
+    (err) => {
+      if (isWrongSecret(err) && currentPrompted) ask = 'current';
+      else if (err instanceof InvalidInput && err.field === 'password' && nextPrompted) ask = 'next';
+      return ask !== undefined;
+    },
+  );
   for (const n of result.notices) f.io.warn(n);
   if (f.globals.json) {
     f.io.json(result);

@@ -3,7 +3,10 @@ import type { Factory } from '../factory.js';
 import { localTime, table } from '../format.js';
 import { awaitBrowser, ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
 import {
+  askAgainOnError,
   identityOptions,
+  isWrongSecret,
+  mailedCodePrompt,
   readNewPassword,
   reportCodeSent,
   sendIdentityCodeIfAsked,
@@ -100,8 +103,19 @@ export async function recoveryEmailAddRun(opts: {
     return;
   }
   f.io.note(`A code is on its way to ${sent.sentTo}.`);
-  const code = await f.prompter.text('Code from that email:', '--code');
-  const row = await backend.confirmRecoveryEmail(opts.address, code);
+  // A wrong or mistyped code is asked again (three tries, each counted); Enter alone sends a new one
+  // (identity was just confirmed: the 10-minute window covers the resend) (issue #20 §6).
+  const row = await askAgainOnError(
+    f,
+    async () =>
+      backend.confirmRecoveryEmail(
+        opts.address,
+        await mailedCodePrompt(f, 'Code from that email:', () =>
+          withIdentity(f, opts.identity, backend, (proof) => backend.addRecoveryEmail(opts.address, proof)),
+        ),
+      ),
+    isWrongSecret,
+  );
   f.io.out(`${row.address} is a verified recovery address.`);
 }
 

@@ -1,9 +1,10 @@
 import { Command } from 'commander';
-import { AuthFailed, MissingInput } from '../../errors.js';
+import { AuthFailed, InvalidInput, MissingInput } from '../../errors.js';
 import type { TokenCreated } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { ago, localTime, table } from '../format.js';
 import {
+  askAgainOnError,
   identityOptions,
   readStdinLines,
   sendIdentityCodeIfAsked,
@@ -23,7 +24,7 @@ export function newCmdToken(f: Factory): Command {
     cmd
       .command('create')
       .description('create a token; it is shown once')
-      .requiredOption('--name <name>', 'a name to recognise it by (unique among your tokens)')
+      .option('--name <name>', 'a name to recognise it by (unique among your tokens; asked when left out)')
       .option('--scope <scope>', 'a scope from `token scopes` (repeat for more)', collect, [])
       .option(
         '--resource <resource>',
@@ -32,7 +33,7 @@ export function newCmdToken(f: Factory): Command {
         [],
       )
       .option('--expires <when>', '30d, 90d (1d to 366d) or YYYY-MM-DD', '30d'),
-  ).action((o: { name: string; scope: string[]; resource: string[]; expires: string } & IdentityFlags) =>
+  ).action((o: { name?: string; scope: string[]; resource: string[]; expires: string } & IdentityFlags) =>
     tokenCreateRun({ f, name: o.name, scopes: o.scope, resources: o.resource, expires: o.expires, identity: o }),
   );
   cmd
@@ -99,7 +100,7 @@ export function showCreated(f: Factory, t: TokenCreated, what = 'Token'): void {
 
 export async function tokenCreateRun(opts: {
   f: Factory;
-  name: string;
+  name?: string | undefined;
   scopes: string[];
   resources: string[];
   expires: string;
@@ -107,12 +108,24 @@ export async function tokenCreateRun(opts: {
 }): Promise<void> {
   const { f } = opts;
   const backend = await f.backend();
-  if (await sendIdentityCodeIfAsked(f, backend, opts.identity, `token create --name ${opts.name}`)) return;
-  const created = await withIdentity(f, opts.identity, backend, (proof) =>
-    backend.createToken(
-      { name: opts.name, scopes: opts.scopes, resources: opts.resources, expires: opts.expires },
-      proof,
-    ),
+  if (await sendIdentityCodeIfAsked(f, backend, opts.identity, `token create --name ${opts.name ?? '<name>'}`)) return;
+  // A missing name is asked for; a name the back end refuses (taken, too long), asked again (issue #20 §6).
+  const askName = () => f.prompter.text('Token name:', '--name');
+  let name = opts.name ?? (await askName());
+  let again = false;
+  const created = await askAgainOnError(
+    f,
+    async () => {
+      if (again) name = await askName();
+      again = false;
+      return withIdentity(f, opts.identity, backend, (proof) =>
+        backend.createToken({ name, scopes: opts.scopes, resources: opts.resources, expires: opts.expires }, proof),
+      );
+    },
+    (err) =>
+      (again =
+        opts.name === undefined &&
+        ((err instanceof InvalidInput && err.field === '--name') || err.slug === 'conflict')),
   );
   showCreated(f, created);
 }

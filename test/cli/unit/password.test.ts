@@ -95,39 +95,91 @@ describe('password change', () => {
     expect(f.io.notes).toEqual([]);
   });
 
-  it('a wrong current password: AuthFailed, the password unchanged', async () => {
+  it('a wrong current password at the prompt is asked again (issue #20 §6); the third ends with AuthFailed, unchanged', async () => {
+    const wrong = ask.password('Current password:', 'not my password at all');
     const f = createFakeFactory({
       script: [
-        ask.password('Current password:', 'not my password at all'),
+        wrong,
         ask.password('New password:', NEW_PASSWORD),
         ask.password('Repeat new password:', NEW_PASSWORD),
+        wrong,
+        wrong,
       ],
     });
     await initAlice(f);
     const err = await rejection(passwordChangeRun({ f, passwordStdin: false }));
     expect(err).toBeInstanceOf(AuthFailed);
     expect(err.message).toBe('the current password is wrong');
+    expect(f.io.warnings).toEqual([
+      'the current password is wrong (try 2 of 3)',
+      'the current password is wrong (try 3 of 3)',
+    ]);
     expect(f.io.lines).toEqual([]);
     expect(await signsInWith(f, PASSWORD)).toBe(true);
+  });
+
+  it('a wrong current password, then the right one: changed, the new password typed once only', async () => {
+    const f = createFakeFactory({
+      script: [
+        ask.password('Current password:', 'not my password at all'),
+        ask.password('New password:', NEW_PASSWORD),
+        ask.password('Repeat new password:', NEW_PASSWORD),
+        ask.password('Current password:', PASSWORD),
+      ],
+    });
+    await initAlice(f);
+    await passwordChangeRun({ f, passwordStdin: false });
+    expect(f.io.lines).toEqual(['Password changed. 0 other sessions signed out.']);
+    expect(await signsInWith(f, NEW_PASSWORD)).toBe(true);
+  });
+
+  it('from ACCTSEC_PASSWORD a wrong current password is not asked again: AuthFailed at once', async () => {
+    vi.stubEnv('ACCTSEC_PASSWORD', 'not my password at all');
+    const f = createFakeFactory({
+      script: [ask.password('New password:', NEW_PASSWORD), ask.password('Repeat new password:', NEW_PASSWORD)],
+    });
+    try {
+      await initAlice(f);
+      expect(await rejection(passwordChangeRun({ f, passwordStdin: false }))).toBeInstanceOf(AuthFailed);
+      expect(f.io.warnings).toEqual([]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it.each([
     ['short', 'the new password has 5 characters; it needs at least 12'],
     [PASSWORD, 'the new password is the current password; choose a different one'],
     ['alice-is-my-name-forever', 'the new password contains the username; choose one that does not'],
-  ])('a refused new password %j: InvalidInput naming the rule', async (next, message) => {
+  ])(
+    'a refused new password %j is explained and asked again; three refusals end with InvalidInput naming the rule',
+    async (next, message) => {
+      const refused = [ask.password('New password:', next), ask.password('Repeat new password:', next)];
+      const f = createFakeFactory({
+        script: [ask.password('Current password:', PASSWORD), ...refused, ...refused, ...refused],
+      });
+      await initAlice(f);
+      const err = await rejection(passwordChangeRun({ f, passwordStdin: false }));
+      expect(err).toBeInstanceOf(InvalidInput);
+      expect(err.message).toBe(message);
+      expect((err as InvalidInput).field).toBe('password');
+      expect(f.io.warnings).toEqual([`${message} (try 2 of 3)`, `${message} (try 3 of 3)`]);
+    },
+  );
+
+  it('a refused new password, then a good one: changed, the current password typed once only', async () => {
     const f = createFakeFactory({
       script: [
         ask.password('Current password:', PASSWORD),
-        ask.password('New password:', next),
-        ask.password('Repeat new password:', next),
+        ask.password('New password:', 'short'),
+        ask.password('Repeat new password:', 'short'),
+        ask.password('New password:', NEW_PASSWORD),
+        ask.password('Repeat new password:', NEW_PASSWORD),
       ],
     });
     await initAlice(f);
-    const err = await rejection(passwordChangeRun({ f, passwordStdin: false }));
-    expect(err).toBeInstanceOf(InvalidInput);
-    expect(err.message).toBe(message);
-    expect((err as InvalidInput).field).toBe('password');
+    await passwordChangeRun({ f, passwordStdin: false });
+    expect(f.io.lines).toEqual(['Password changed. 0 other sessions signed out.']);
   });
 
   it('without prompts: MissingInput naming ACCTSEC_PASSWORD and --password-stdin', async () => {

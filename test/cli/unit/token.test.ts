@@ -118,15 +118,48 @@ describe('token create', () => {
     expect(f.io.lines[1]).toBe('Copy it now: it is shown only this once.');
   });
 
-  it('a wrong password at the prompt: AuthFailed, no token', async () => {
-    const f = createFakeFactory({ script: [ask.password('Password:', 'not the password at all')] });
+  it('a wrong password at the prompt is asked again (issue #20 §6); three wrong ones: AuthFailed, no token', async () => {
+    const wrong = ask.password('Password:', 'not the password at all');
+    const f = createFakeFactory({ script: [wrong, wrong, wrong] });
     await initAlice(f);
     clock.advance(11 * MINUTE);
     const err = await rejection(create(f, 'ci'));
     expect(err).toBeInstanceOf(AuthFailed);
     expect(err.message).toBe('wrong password');
+    expect(f.io.warnings).toEqual(['wrong password (try 2 of 3)', 'wrong password (try 3 of 3)']);
     expect(f.io.lines).toEqual([]);
     expect(await (await f.backend()).listTokens()).toEqual([]);
+  });
+
+  it('a wrong password, then the right one: the token is created', async () => {
+    const f = createFakeFactory({
+      script: [ask.password('Password:', 'not the password at all'), ask.password('Password:', PASSWORD)],
+    });
+    await initAlice(f);
+    clock.advance(11 * MINUTE);
+    await create(f, 'ci');
+    expect((await (await f.backend()).listTokens()).map((t) => t.name)).toEqual(['ci']);
+  });
+
+  it('without --name the name is asked; a name already taken is explained and asked again', async () => {
+    const f = createFakeFactory({
+      script: [ask.text('Token name:', 'ci'), ask.text('Token name:', 'ci'), ask.text('Token name:', 'deploy')],
+    });
+    await initAlice(f);
+    await tokenCreateRun({ f, scopes: ['dns:read'], resources: [], expires: '30d', identity: {} });
+    await tokenCreateRun({ f, scopes: ['dns:read'], resources: [], expires: '30d', identity: {} });
+    expect((await (await f.backend()).listTokens()).map((t) => t.name).sort()).toEqual(['ci', 'deploy']);
+    expect(f.io.warnings.some((w) => w.endsWith('(try 2 of 3)'))).toBe(true);
+  });
+
+  it('without --name and without prompts: MissingInput naming --name', async () => {
+    const f = createFakeFactory({ interactive: false });
+    await initAlice(f);
+    const err = await rejection(
+      tokenCreateRun({ f, scopes: ['dns:read'], resources: [], expires: '30d', identity: {} }),
+    );
+    expect(err).toBeInstanceOf(MissingInput);
+    expect(err.message).toContain('--name');
   });
 
   it('past the window without prompts: MissingInput naming the ways to confirm', async () => {
