@@ -50,6 +50,19 @@ describe('prompts in a real terminal', () => {
     expect(screen).not.toContain(PASSWORD);
   });
 
+  it('login: a mistyped password is explained and asked again, not the end of the command (issue #20 §6)', async () => {
+    await home.init();
+    await home.run(['logout']);
+    term = await Terminal.start(home, ['login', '--username', 'alice']);
+    await term.waitFor('Password:');
+    await term.type('not the password at all');
+    await term.waitFor('wrong username or password (try 2 of 3)');
+    await term.waitFor('Password:', 2);
+    await term.type(PASSWORD);
+    const screen = await term.waitFor('[exit 0]');
+    expect(screen).toContain('Signed in as alice');
+  });
+
   it('Ctrl-C at a prompt cancels cleanly (exit 130, no stack trace)', async () => {
     term = await Terminal.start(home, ['init']);
     await term.waitFor('Username:');
