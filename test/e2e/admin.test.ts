@@ -415,6 +415,7 @@ describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
        INSERT INTO audit_log (id, at, actor, target, action, reason, outcome, ip, detail, prev_hash, hash) VALUES (1, 1767225600000, 'alice', 'uma', 'users.create', 'new hire', 'ok', NULL, NULL, '${'0'.repeat(64)}', '${hash}');
        DELETE FROM meta WHERE key = 'audit_head_seal'; INSERT INTO meta (key, value) VALUES ('audit_head', '${hash}');
        DROP INDEX throttles_by_last_failure; ALTER TABLE throttles DROP COLUMN in_flight; ALTER TABLE throttles DROP COLUMN in_flight_since;
+       DROP TABLE imports;
        PRAGMA user_version = 8;`,
     ]);
     const v = await home.run(['admin', 'audit', 'verify', '--json']);
