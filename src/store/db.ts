@@ -97,9 +97,14 @@ function migrationFiles(): string[] {
     .sort();
 }
 
+/** The schema this build knows: the number of its highest migration (numbers need not be contiguous). */
+function latestVersion(files: string[]): number {
+  return files.length === 0 ? 0 : Number(files[files.length - 1]!.slice(0, 3));
+}
+
 /** Opened without migrating: still refused when a newer acctsec wrote it. */
 function refuseNewer(db: Db): void {
-  const latest = migrationFiles().length;
+  const latest = latestVersion(migrationFiles());
   const found = db.pragma('user_version', { simple: true }) as number;
   if (found > latest) throw newerSchema(db, found, latest);
 }
@@ -107,7 +112,7 @@ function refuseNewer(db: Db): void {
 /** Numbered .sql files, each applied once in its own transaction; PRAGMA user_version records the last. */
 export function migrate(db: Db, afterMigrate?: OpenOptions['afterMigrate']): void {
   const files = migrationFiles();
-  const latest = files.length;
+  const latest = latestVersion(files);
   const found = db.pragma('user_version', { simple: true }) as number;
   if (found > latest) throw newerSchema(db, found, latest);
   if (found === latest) return;
