@@ -43,10 +43,11 @@ export interface Factory {
   storeOptions(): Promise<LocalStoreOptions>;
   /**
    * "Not signed in" and "session expired" as the back end says them ("run `acctsec login`"), told for
-   * this run: the profile and the server to sign in to again, or, on a first run with no database,
+   * this run: the profile and the server to sign in to again (people only: with --json the message stays
+   * the same locally and remotely), or, on a first run with no database,
    * `acctsec init` (issue #20 §6).
    */
-  explainSignIn(message: string): Promise<string>;
+  explainSignIn(message: string, json?: boolean): Promise<string>;
   /**
    * After a sign-in through --remote URL: the profile remembers the server (its `remote` setting), so
    * the next commands, and the hint after the session ends, go to the same one (issue #20 §6).
@@ -165,7 +166,7 @@ export function createFactory(globals: GlobalOptions): Factory {
       await store.set('remote', globals.remote);
       return globals.remote;
     },
-    async explainSignIn(message) {
+    async explainSignIn(message, json = false) {
       const remote = await remoteUrl();
       if (!remote) {
         const path = await dbPath();
@@ -173,6 +174,8 @@ export function createFactory(globals: GlobalOptions): Factory {
         if (!existsSync(path))
           return `there is no acctsec database at ${path} yet: run \`acctsec init\` to create it with its first account (or use a server with --remote URL)`;
       }
+      // A script reading --json gets the same message locally and remotely (SPEC §1); the hint is for people.
+      if (json) return message;
       const name = globals.profile ?? process.env.ACCTSEC_PROFILE;
       const profile = name && name !== 'default' ? ` --profile ${name}` : '';
       // The server named, as the profile remembers it after a remote login; --remote when it does not.

@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     // A group without its subcommand (`acctsec sessions`): commander printed the help; it is a usage error.
     if (err instanceof CommanderError && err.code === 'commander.help') return 2;
     if (factory && err instanceof AcctsecError && (err.slug === 'not_signed_in' || err.slug === 'session_expired'))
-      err.message = await factory.explainSignIn(err.message).catch(() => err.message);
+      err.message = await factory.explainSignIn(err.message, globals.json).catch(() => err.message);
     return printError(err, globals.json);
   } finally {
     await factory?.close();

@@ -57,7 +57,7 @@ describe('acctsec password change', () => {
 
     const other = await home.run(['--profile', 'other', 'status']);
     expect(other.exitCode).toBe(3);
-    expect(other.stderr).toContain('acctsec login');
+    expect(other.stderr).toContain('acctsec --profile other login');
     // The session that made the change stays signed in.
     expect((await home.run(['status'])).exitCode).toBe(0);
     expect((await login(PASSWORD)).exitCode).toBe(3);
