@@ -15,6 +15,18 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { readFileSync } = module.createRequire(import.meta.url)('node:fs');
   const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   process.stdout.write(`${version}\n`);
+} else if (args.length === 0 || (args.length === 1 && ['--help', '-h', 'help'].includes(args[0]))) {
+  // The root help too, from the screen the build recorded (src/cli/root-help.ts); the full CLI when
+  // the recording is missing.
+  let code;
+  try {
+    const { printRootHelp } = await import('../dist/root-help.js');
+    code = printRootHelp(args.length === 0);
+  } catch {
+    module.enableCompileCache?.();
+    await import('../dist/main.js');
+  }
+  if (code !== undefined) process.exitCode = code;
 } else {
   module.enableCompileCache?.();
   await import('../dist/main.js');

@@ -2,6 +2,7 @@
 // `acctsec --version` parses one file instead of resolving twenty (see bench/startup.bench.js).
 // Runtime dependencies stay external: native addons (argon2, better-sqlite3) cannot be bundled, and the
 // others are loaded lazily by the commands that need them. Type checking is `npm run typecheck`.
+import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -50,6 +51,20 @@ await build({
     },
   ],
 });
+// What the launcher loads for `acctsec --help` (issue #18): one file of its own, no shared chunks to
+// resolve (the screen itself is recorded below).
+await build({
+  entryPoints: { 'root-help': 'src/cli/root-help.ts' },
+  outdir: 'dist',
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  banner: {
+    js: "import { createRequire as __acctsecCreateRequire } from 'node:module'; const require = __acctsecCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
 // Node's built-ins and the CommonJS packages imported at the top of a chunk (better-sqlite3, undici) are
 // taken through `require`, not `import` (the banner defines `require`):
 // - an `import { x } from 'node:fs'` makes Node 20 build the module's whole ESM facade, which runs every
@@ -66,6 +81,10 @@ for (const file of readdirSync(new URL('../dist/', import.meta.url))) {
   });
   writeFileSync(url, code);
 }
+// The root help screen, recorded from the command tree for the launcher (src/cli/root-help.ts).
+execFileSync(process.execPath, [fileURLToPath(new URL('../dist/generate.js', import.meta.url)), '--root-help'], {
+  stdio: 'inherit',
+});
 // Migrations are plain .sql files read at run time from beside the bundle.
 cpSync(new URL('../src/store/migrations/', import.meta.url), new URL('../dist/migrations/', import.meta.url), {
   recursive: true,

@@ -5,15 +5,23 @@ import { EXAMPLES } from './examples.js';
 import type { Factory } from './factory.js';
 import { manPage } from './manpage.js';
 import { buildProgram, ENVIRONMENT, EXIT_CODES } from './program.js';
+import { recordRootHelp } from './root-help.js';
 
 // `npm run generate` writes the completion scripts and the man page from the command tree;
 // `npm run generate:check` (also a test) exits 1 when a committed file differs from what it would write.
+// `--root-help` (run by scripts/build.js) records the root help screen in dist/root-help.json for the
+// launcher (root-help.ts).
 
 declare const ACCTSEC_VERSION: string;
 /** The man page's date: the release it documents, not the day it was generated (keeps the check stable). */
 const RELEASE_DATE = '2026-11-23';
 
 const root = new URL('../', import.meta.url);
+if (process.argv.includes('--root-help')) {
+  const recorded = recordRootHelp(buildProgram({} as Factory, async () => undefined));
+  writeFileSync(new URL('./root-help.json', import.meta.url), JSON.stringify(recorded));
+  process.exit(0);
+}
 const program = buildProgram({} as Factory, async () => undefined);
 const tree = describeTree(program);
 const files: [string, string][] = [

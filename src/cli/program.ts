@@ -19,6 +19,7 @@ import { newCmdStatus } from './commands/status.js';
 import { newCmdToken } from './commands/token.js';
 import { newCmdUsername } from './commands/username.js';
 import { EXAMPLES } from './examples.js';
+import { boxWrap, formatItem } from './help-layout.js';
 import type { Factory, GlobalOptions } from './factory.js';
 
 // The command tree, in one place: main.ts runs it, and the generator (generate.ts) walks it to write
@@ -62,6 +63,8 @@ export const ENVIRONMENT: [string, string][] = [
   ['NO_COLOR', 'disable colour'],
   ['CI', 'when set, never prompt (like --no-input)'],
 ];
+/** The longest variable's name and two spaces: ACCTSEC_BOOTSTRAP_SECRET is 24 characters. */
+const ENVIRONMENT_COLUMN = Math.max(...ENVIRONMENT.map(([n]) => n.length)) + 2;
 
 /**
  * The command tree. `f` is a stand-in for the factory that `beforeAction` builds once the global
@@ -101,7 +104,7 @@ export function buildProgram(
       '\nExit codes:\n' +
         EXIT_CODES.map(([c, m]) => `  ${String(c).padEnd(4)}${m}`).join('\n') +
         '\n\nEnvironment:\n' +
-        ENVIRONMENT.map(([n, m]) => `  ${n.padEnd(24)}${m}`).join('\n') +
+        ENVIRONMENT.map(([n, m]) => `  ${n.padEnd(ENVIRONMENT_COLUMN)}${m}`).join('\n') +
         '\n\nSecrets are never taken as arguments: prompts, --password-stdin or the variables above.',
     );
   program.hook('preAction', (_cmd, action) => beforeAction(action.optsWithGlobals<GlobalOptions>()));
@@ -115,6 +118,12 @@ export function buildProgram(
   applyToTree(program, (cmd) => {
     cmd.exitOverride();
     cmd.configureOutput({ outputError: () => undefined });
+    // Commander's own layout, from one module the launcher's recorded root help shares (issue #18).
+    cmd.configureHelp({
+      formatItem: (term, termWidth, description, helper) =>
+        formatItem(term, termWidth, description, helper.helpWidth ?? 80),
+      boxWrap: (str, width) => boxWrap(str, width),
+    });
     const examples = EXAMPLES[commandPath(cmd)];
     if (examples) cmd.addHelpText('after', `\nExamples:\n${examples.map((e) => `  $ ${e}`).join('\n')}`);
   });

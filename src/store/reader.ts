@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Unavailable } from '../errors.js';
-import { BUSY_TIMEOUT_MS, type Db } from './db.js';
+import { BUSY_TIMEOUT_MS, type Db, nativeBinding } from './db.js';
 
 /**
  * A read-only connection of its own to a database another connection keeps up to date (the audit
@@ -16,7 +16,12 @@ export function openReader(path: string, expected?: { dev: number; ino: number }
     return st !== undefined && st.dev === expected!.dev && st.ino === expected!.ino;
   };
   if (expected && !same()) throw replaced(path);
-  const db = new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+  const db = new Database(path, {
+    readonly: true,
+    fileMustExist: true,
+    timeout: BUSY_TIMEOUT_MS,
+    nativeBinding: nativeBinding(),
+  });
   if (expected && !same()) {
     db.close();
     throw replaced(path);
