@@ -249,7 +249,7 @@ function localBackend(
   const unavailable =
     (started: number) =>
     (err: unknown): never => {
-      throw storeError(err, options.dbPath, performance.now() - started);
+      throw storeError(err, options.dbPath, Date.now() - started);
     };
 
   /**
@@ -258,7 +258,9 @@ function localBackend(
    * an async frame and an await of its own on every request.
    */
   function run<T>(fn: (ctx: ServiceContext) => T | Promise<T>, create = false): Promise<T> {
-    const started = performance.now();
+    // Date.now(), not performance.now(): the first use of the global `performance` loads perf_hooks
+    // (a few ms of every command's start-up, issue #18), and the wait is reported in whole seconds.
+    const started = Date.now();
     try {
       const ctx = context(create);
       const result = fn(ctx);
@@ -273,7 +275,7 @@ function localBackend(
       }
       return result instanceof Promise ? result.catch(unavailable(started)) : Promise.resolve(result);
     } catch (err) {
-      return Promise.reject(storeError(err, options.dbPath, performance.now() - started));
+      return Promise.reject(storeError(err, options.dbPath, Date.now() - started));
     }
   }
 
