@@ -6,6 +6,7 @@ import type { Factory } from '../factory.js';
 import { localTime } from '../format.js';
 import { drawQr, terminalColumns, terminalRows } from '../qr.js';
 import { confirmDisable } from '../mfa-guard.js';
+import { codeUnlessRepairing } from '../repair-window.js';
 import { showRecoveryCodes, writeRecoveryCodesFile } from '../recovery-file.js';
 import { addKeyCommands } from './mfa-key.js';
 import {
@@ -101,6 +102,10 @@ export async function mfaStatusRun(opts: { f: Factory }): Promise<void> {
   }
   if (s.recoveryCodesLeft !== null)
     f.io.out(`recovery ${s.recoveryCodesLeft} code${s.recoveryCodesLeft === 1 ? '' : 's'} left`);
+  if (s.repairWindowUntil)
+    f.io.out(
+      `repair   window open until ${localTime(s.repairWindowUntil)}: turn off or remove a lost factor and enrol new ones without a code from it`,
+    );
 }
 
 // Beside the code, so that at 80×24 the code, the key and the prompt under them are all on screen.
@@ -216,7 +221,9 @@ export async function totpDisableRun(opts: { f: Factory; code?: string | undefin
   const backend = await f.backend();
   const last = await confirmDisable(f, backend, 'totp');
   if (last === null) return;
-  const code = opts.code ?? (await f.prompter.text('Code from the app:', CODE_SUPPLY));
+  const code = await codeUnlessRepairing(f, backend, opts.code, () =>
+    f.prompter.text('Code from the app:', CODE_SUPPLY),
+  );
   const result = await backend.disableTotp(code, last);
   if (f.globals.json) f.io.json(result);
   else
@@ -291,14 +298,13 @@ export async function emailDisableRun(opts: {
   }
   const last = await confirmDisable(f, backend, 'email');
   if (last === null) return;
-  let code = opts.code;
-  if (!code) {
+  const code = await codeUnlessRepairing(f, backend, opts.code || undefined, async () => {
     if (!f.prompter.interactive)
       throw new InvalidInput('disabling email codes needs a code: first --send-code, then --code C', '--code');
     const sent = await backend.sendFactorCode('email');
     f.io.note(`A code is on its way to ${sent.sentTo}.`);
-    code = await askEmailCode(f, () => backend.sendFactorCode('email'));
-  }
+    return askEmailCode(f, () => backend.sendFactorCode('email'));
+  });
   const result = await backend.disableEmailMfa(code, last);
   if (f.globals.json) f.io.json(result);
   else
