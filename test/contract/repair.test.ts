@@ -116,13 +116,11 @@ const cases: Record<string, Case> = {
   'a normal sign-in opens no window': async (world, rec) => {
     const { secret } = await aliceWithTotp(world);
     const r = rec(
-      await world
-        .anonymous()
-        .signIn({
-          username: 'alice',
-          password: PASSWORD,
-          secondFactor: { method: 'totp', code: totpAt(world, secret) },
-        }),
+      await world.anonymous().signIn({
+        username: 'alice',
+        password: PASSWORD,
+        secondFactor: { method: 'totp', code: totpAt(world, secret) },
+      }),
     );
     expect(r.status === 'signed-in' && r.repairWindowUntil).toBeUndefined();
     const me = world.as(r.status === 'signed-in' ? r.session.token : '');
