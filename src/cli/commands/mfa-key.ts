@@ -55,7 +55,7 @@ export function addKeyCommands(mfa: Command, f: Factory): void {
     key
       .command('remove')
       .description(
-        'remove a key: confirm with a registered key in the browser, or with --method M --code C of another method',
+        'remove a key: confirm with a registered key in the browser, or with --method M --code C of another method (nothing in the repair window)',
       )
       .argument('<name>', 'the key to remove')
       .addOption(new Option('--method <method>', 'confirm with this method instead of a key').choices(IDENTITY_METHODS))

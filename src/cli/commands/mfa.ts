@@ -20,7 +20,14 @@ import {
 const CODE_SUPPLY = '--code';
 
 export function newCmdMfa(f: Factory): Command {
-  const cmd = new Command('mfa').description('multi-factor authentication: methods and their state');
+  const cmd = new Command('mfa')
+    .description('multi-factor authentication: methods and their state')
+    .addHelpText(
+      'after',
+      '\nLost your phone or key? Sign in with a recovery code (acctsec login --code abcd-efgh-jkmn-pqrs): for 10 minutes\n' +
+        'that session may turn off or remove second factors and enrol new ones without a code from the lost one\n' +
+        '(the repair window, shown by `acctsec status`). The password is still asked where it always is.',
+    );
   cmd
     .command('status')
     .description('every method, its state and activation date')
@@ -52,7 +59,9 @@ export function newCmdMfa(f: Factory): Command {
     );
   totp
     .command('disable')
-    .description('turn the authenticator app off (needs a current code from it)')
+    .description(
+      'turn the authenticator app off (needs a current code from it, except in the repair window of a recovery-code sign-in)',
+    )
     .option('--code <code>', 'the 6-digit code the app shows now')
     .action((o: { code?: string }) => totpDisableRun({ f, code: o.code }));
   const email = cmd
@@ -74,7 +83,7 @@ export function newCmdMfa(f: Factory): Command {
     .action(() => emailResendRun({ f }));
   email
     .command('disable')
-    .description('turn email codes off (a code is emailed first)')
+    .description('turn email codes off (a code is emailed first, except in the repair window)')
     .option('--send-code', 'only send the code; run again with --code')
     .option('--code <code>', 'the 6-digit code from the email')
     .action((o: { sendCode?: boolean; code?: string }) =>
