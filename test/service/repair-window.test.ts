@@ -11,7 +11,9 @@ import { authenticateAccessToken, createToken } from '../../src/service/tokens.j
 import { beginTotpEnrollment, confirmTotpEnrollment, disableTotp, totpCode } from '../../src/service/totp.js';
 import { findAccountByUsername } from '../../src/store/accounts.js';
 import { base32Decode } from '../rfc6238.js';
-import { DAY, PASSWORD, testContext, withAlice } from './context.js';
+import { register } from './key-ceremonies.js';
+import { removeKey } from '../../src/service/security-keys.js';
+import { DAY, MINUTE, PASSWORD, testContext, withAlice } from './context.js';
 
 // Issue #20 §2 (the repair window) and §4 (sign-ins from a new device or address), at the service.
 
@@ -97,6 +99,27 @@ describe('the repair window (issue #20 §2)', () => {
     });
     // With no factor left, enrolling again asks for the password, as outside the window.
     await expect(beginTotpEnrollment(ctx, auth, undefined, {})).rejects.toThrow(IdentityRequired);
+  });
+});
+
+describe('the repair window and security keys (issue #20 §2)', () => {
+  it('a lost key is removed and a new one added without a key assertion; outside the window one is asked', async () => {
+    const ctx = testContext();
+    const { auth } = await withAlice(ctx);
+    const { added } = await register(ctx, auth, 'lost');
+    const codes = added.recoveryCodes!;
+    ctx.clock.advance(11 * MINUTE);
+    await expect(removeKey(ctx, auth, 'lost', true, undefined, {})).rejects.toThrow(IdentityRequired);
+    const { auth: repairing } = await recoverySignIn(ctx, codes[0]!);
+    // Another key first, while the lost one is still registered: the window stands for its assertion.
+    await register(ctx, repairing, 'new', undefined, {});
+    await expect(removeKey(ctx, repairing, 'lost', false, undefined, {})).resolves.toEqual({
+      removed: 'lost',
+      remainingMethods: ['key'],
+    });
+    const log = accountActivity(ctx, repairing.account.id, 20);
+    expect(log.find((e) => e.event === 'mfa.key.removed')?.detail).toMatchObject({ repairWindow: true });
+    expect(log.find((e) => e.event === 'mfa.key.added')?.detail).toMatchObject({ name: 'new', repairWindow: true });
   });
 });
 
