@@ -40,7 +40,13 @@ export interface FactorChoice {
 }
 
 export type SignInResult =
-  | { status: 'signed-in'; session: SessionGrant; notices: string[] }
+  | {
+      status: 'signed-in';
+      session: SessionGrant;
+      notices: string[];
+      /** Issue #20 §2: set when a recovery-code sign-in opened the 10-minute repair window. */
+      repairWindowUntil?: string;
+    }
   | { status: 'second-factor-required'; methods: FactorChoice[] };
 
 export interface InitResult {
@@ -114,6 +120,8 @@ export interface NotificationSettings {
   format: 'html' | 'text';
   newsletters: Record<string, boolean>;
   organizations: Record<string, boolean>;
+  /** Issue #20 §4: the security notices that are always sent and cannot be turned off. */
+  alwaysOn: string[];
 }
 
 export interface RecoveryEmail {
@@ -153,6 +161,8 @@ export interface MfaStatus {
   methods: MfaMethodStatus[];
   /** Unused recovery codes, or null when none were issued. */
   recoveryCodesLeft: number | null;
+  /** Issue #20 §2: the end of this session's repair window while it is open, else null (absent for support's view). */
+  repairWindowUntil?: string | null;
 }
 
 export interface AccountStatus {
@@ -171,6 +181,8 @@ export interface AccountStatus {
   sessions: SessionView[];
   /** Advice to act on: rotation due, few recovery codes left. */
   notices: string[];
+  /** Issue #20 §2: the end of this session's repair window while it is open, else null. */
+  repairWindowUntil: string | null;
 }
 
 export interface PasswordStrength {

@@ -14,6 +14,7 @@ import { revokeOtherSessions, revokeSessionById, signOut } from '../service/sess
 import { authenticate, notSignedIn, sessionViews, type Auth } from '../service/sessions.js';
 import { regenerateRecoveryCodes, viewRecoveryCodes } from '../service/recovery-codes.js';
 import { mfaOverview, sendFactorCode } from '../service/second-factors.js';
+import { repairWindowUntil } from '../service/repair-window.js';
 import { sendSignInCode, signIn } from '../service/sign-in.js';
 import { beginEmailMfa, confirmEmailMfa, disableEmailMfa, resendEmailMfa } from '../service/email-mfa.js';
 import { notificationSettings, setMailFormat, setNewsletters, setOrganization } from '../service/notifications.js';
@@ -345,7 +346,9 @@ function localBackend(
 
     changeUsername: (username, proof) => authed((ctx, me) => changeUsername(ctx, me, username, proof, origin)),
 
-    mfaStatus: () => authed((ctx, me) => mfaOverview(ctx, me.account)),
+    mfaStatus: () =>
+      // Issue #20 §2: with the session's repair window.
+      authed((ctx, me) => ({ ...mfaOverview(ctx, me.account), repairWindowUntil: repairWindowUntil(ctx, me) })),
 
     beginTotp: (proof) => authed((ctx, me) => beginTotpEnrollment(ctx, me, proof, origin)),
 

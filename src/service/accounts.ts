@@ -23,6 +23,9 @@ import { apiKeyStatus, tokenSummary } from './tokens.js';
 import { lowRecoveryCodesNotice, recoveryCodesLeft } from './recovery-codes.js';
 import { activeFactors } from './factor-list.js';
 import { mfaOverview } from './second-factors.js';
+// Issue #20 §2 and §4: the repair window in status, the first sign-in's device, the username notice.
+import { repairWindowUntil } from './repair-window.js';
+import { rememberSignInSource } from './known-sign-ins.js';
 import { createSession, sessionViews, type Auth } from './sessions.js';
 import { checkPassword, normalizeUsername } from './credentials.js';
 import { confirmThrottleKey } from './throttle.js';
@@ -86,6 +89,7 @@ export async function initialize(
       const id = insertAccount(ctx.db, { username, email, role: 'admin', passwordHash: hash, now: ctx.now() });
       const account = findAccountById(ctx.db, id) as AccountRow;
       const session = createSession(ctx, account, { ...origin, client: input.client ?? origin.client });
+      rememberSignInSource(ctx, account, { ...origin, client: input.client ?? origin.client });
       recordActivity(ctx, id, 'account.created', { origin, sessionId: session.sessionId, detail: { role: 'admin' } });
       sealEmptyAuditLog(ctx);
       return { account, session };
@@ -124,12 +128,13 @@ export function accountStatus(ctx: ServiceContext, auth: Auth): AccountStatus {
     passwordChangedAt: new Date(a.password_changed_at).toISOString(),
     passwordRotationDue: rotationDue,
     passwordRotationDueAt: new Date(rotationDueAt).toISOString(),
-    mfa: mfaOverview(ctx, a),
+    mfa: { ...mfaOverview(ctx, a), repairWindowUntil: repairWindowUntil(ctx, auth) },
     ipAllowList: listIp(ctx, a),
     tokens: tokenSummary(ctx, a),
     legacyApiKey: apiKeyStatus(ctx, a).present,
     sessions: sessionViews(ctx, auth),
     notices,
+    repairWindowUntil: repairWindowUntil(ctx, auth),
   };
 }
 
@@ -209,5 +214,12 @@ export async function changeUsername(
       });
     })
     .immediate();
+  // Issue #20 §4: a username change is a security notice.
+  const renamed = { ...auth.account, username: name };
+  await notifySecurity(
+    ctx,
+    renamed,
+    securityNotice(ctx, renamed, `your username was changed from ${previous} to ${name}`, origin),
+  );
   return { username: name, previous };
 }

@@ -20,6 +20,7 @@ import { maskAddress } from './messages.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { disableMethod } from './second-factors.js';
 import { confirmThrottleKey } from './throttle.js';
+import { repairActivity, repairNote } from './repair-window.js';
 
 // Email codes as a second factor (SPEC §4.2).
 
@@ -106,7 +107,11 @@ export async function beginEmailMfa(
     );
   }
   if (active(findEmailMfa(ctx.db, a.id))) throw new Conflict('email codes are already active');
-  await confirmIdentity(ctx, auth, proof, origin, { always: true, accept: enableIdentityRule(ctx, a, 'email') });
+  await confirmIdentity(ctx, auth, proof, origin, {
+    always: true,
+    accept: enableIdentityRule(ctx, a, 'email'),
+    repair: true,
+  });
   putPendingEmailMfa(ctx.db, a.id, a.email, ctx.now());
   try {
     const { expiresAt } = await sendEmailCode(ctx, a, ENABLE, [a.email], enableMessage(a));
@@ -145,8 +150,12 @@ export async function confirmEmailMfa(
     throw new NotFound('no email-code enrollment is pending; run `acctsec mfa email enable`');
   await checkEmailCode(ctx, a, ENABLE, code, origin, confirmThrottleKey(a.id, auth.session.id));
   activateEmailMfa(ctx.db, a.id, ctx.now());
-  recordActivity(ctx, a.id, 'mfa.email.enabled', { origin, sessionId: auth.session.id });
-  await notifySecurity(ctx, a, securityNotice(ctx, a, 'email codes were turned on as a second factor', origin));
+  recordActivity(ctx, a.id, 'mfa.email.enabled', { origin, sessionId: auth.session.id, ...repairActivity(ctx, auth) });
+  await notifySecurity(
+    ctx,
+    a,
+    securityNotice(ctx, a, `email codes were turned on as a second factor${repairNote(ctx, auth)}`, origin),
+  );
   return { enabled: true, address: row.address };
 }
 

@@ -8,6 +8,7 @@ import { identityFactors } from './factor-list.js';
 import type { Auth } from './sessions.js';
 import { checkPassword } from './credentials.js';
 import { confirmThrottleKey } from './throttle.js';
+import { inRepairWindow } from './repair-window.js';
 
 export interface ConfirmOptions {
   /** Ignore the 10-minute window: MFA changes and recovery codes always confirm explicitly (SPEC §2). */
@@ -17,6 +18,11 @@ export interface ConfirmOptions {
    * password and every active method but recovery codes.
    */
   accept?: { password: boolean; methods?: string[] };
+  /**
+   * A second-factor change (issue #20 §2): inside the session's repair window, where only a code of a
+   * second factor would be accepted, the window stands for it. Where the password is asked, it still is.
+   */
+  repair?: boolean;
 }
 
 /**
@@ -35,6 +41,15 @@ export async function confirmIdentity(
   const now = ctx.now();
   if (!options.always && now - auth.session.authenticated_at < IDENTITY_WINDOW_MS) return;
   const accept = options.accept ?? { password: true };
+  if (options.repair && !accept.password && inRepairWindow(ctx, auth)) {
+    // Not a confirmation: the sudo window is not reopened by it, so nothing else gets easier.
+    recordActivity(ctx, auth.account.id, 'identity.confirmed', {
+      origin,
+      sessionId: auth.session.id,
+      detail: { method: 'repair-window' },
+    });
+    return;
+  }
   const factors = identityFactors(ctx, auth.account).filter((f) => !accept.methods || accept.methods.includes(f.id));
   const answer = proof?.secondFactor;
   const factor = answer ? factors.find((f) => f.id === answer.method) : undefined;

@@ -11,6 +11,22 @@ import type { Auth } from './sessions.js';
 
 /** Names a user might try in order to silence security notices: refused with a clear message. */
 const SECURITY_NAMES = new Set(['security', 'security-notifications', 'security-alerts', 'alerts']);
+/**
+ * The security notices that are always sent (SPEC §8, issue #20 §4): shown by `notifications show`,
+ * and never a list one can subscribe to or leave.
+ */
+export const ALWAYS_ON_NOTICES = [
+  'password changed',
+  'username changed',
+  'second factors changed',
+  'recovery codes used or regenerated',
+  'tokens created or revoked',
+  'legacy API key deleted',
+  'sessions signed out',
+  'sign-in from a new device or address',
+  'IP list changed',
+  'support actions',
+];
 const ORG_RULE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function mailFormat(ctx: ServiceContext, account: AccountRow): MailFormat {
@@ -51,6 +67,7 @@ export function notificationSettings(ctx: ServiceContext, account: AccountRow): 
     format: row.format,
     newsletters: Object.fromEntries(ctx.policy.newsletters.map((n) => [n, chosen[n] === true])),
     organizations: JSON.parse(row.organizations) as Record<string, boolean>,
+    alwaysOn: [...ALWAYS_ON_NOTICES],
   };
 }
 

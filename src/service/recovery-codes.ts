@@ -121,23 +121,33 @@ export const recoveryCodesFactor: SecondFactor = {
  * SPEC §5: a fresh authenticator code, whatever the window. An account whose keys brought its codes
  * may use a security key assertion instead (`method` key; the code is then the ceremony's id): a
  * security key is an authenticator too, and without this a key-only account could never see or
- * renew its codes.
+ * renew its codes. Issue #20 §2: an account that turned the app off and kept email codes keeps its
+ * recovery codes; with no authenticator active, a fresh emailed code (the method that remains) is the
+ * proof, asked whatever the window as for the app. Never the password alone, nor the repair window.
  */
-async function confirmWithAuthenticator(
+async function confirmForRecoveryCodes(
   ctx: ServiceContext,
   auth: Auth,
   code: string,
   method: string,
   origin: RequestOrigin,
 ): Promise<void> {
-  const usable = activeFactors(ctx, auth.account).filter((f) => f.authenticator);
+  const active = activeFactors(ctx, auth.account);
+  const authenticators = active.filter((f) => f.authenticator);
+  const usable = authenticators.length > 0 ? authenticators : active.filter((f) => f.confirmsIdentity);
   if (usable.length === 0) {
     throw new Conflict(
-      'neither the authenticator app nor a security key is active, and recovery codes come with them: run `acctsec mfa totp enable` or `acctsec mfa key add`',
+      'no second factor is active, and recovery codes come with one: run `acctsec mfa totp enable` or `acctsec mfa key add`',
     );
   }
   if (!usable.some((f) => f.id === method)) {
-    const what = usable.map((f) => (f.answer === 'ceremony' ? `a security key (--method ${f.id})` : f.name));
+    const what = usable.map((f) =>
+      f.answer === 'ceremony'
+        ? `a security key (--method ${f.id})`
+        : f.answer === 'mailed-code'
+          ? `${f.name} (--method ${f.id}; --send-code emails one)`
+          : f.name,
+    );
     throw new InvalidInput(`recovery codes need a fresh code of ${what.join(' or ')}`, '--method');
   }
   await confirmIdentity(ctx, auth, { secondFactor: { method, code } }, origin, {
@@ -153,7 +163,7 @@ export async function viewRecoveryCodes(
   origin: RequestOrigin,
   method = 'totp',
 ): Promise<RecoveryCodes> {
-  await confirmWithAuthenticator(ctx, auth, code, method, origin);
+  await confirmForRecoveryCodes(ctx, auth, code, method, origin);
   const key = databaseKey(ctx.db, ctx.keyring);
   const codes = unusedRecoveryCodes(ctx.db, auth.account.id).map((row) =>
     formatRecoveryCode(open(key, row.code, context(auth.account.id)).toString()),
@@ -173,7 +183,7 @@ export async function regenerateRecoveryCodes(
   origin: RequestOrigin,
   method = 'totp',
 ): Promise<RecoveryCodes> {
-  await confirmWithAuthenticator(ctx, auth, code, method, origin);
+  await confirmForRecoveryCodes(ctx, auth, code, method, origin);
   const codes = ctx.db.transaction(() => issueRecoveryCodes(ctx, auth.account, origin)).immediate();
   recordActivity(ctx, auth.account.id, 'recovery_codes.regenerated', { origin, sessionId: auth.session.id });
   await notifySecurity(

@@ -7,6 +7,7 @@ import { assertMayDisable, identityFactors, removeFallbacks } from './factor-lis
 import { notifySecurity, securityNotice } from './notifications.js';
 import { recoveryCodesLeft } from './recovery-codes.js';
 import { confirmThrottleKey } from './throttle.js';
+import { inRepairWindow, repairDetail, repairNote } from './repair-window.js';
 
 // Operations on an account's second factors as a whole, over the registry in `ctx.factors`: sending a
 // code, the overview, disabling a method, and support's reset. No factor is imported here.
@@ -53,7 +54,8 @@ export async function disableMethod(
   if (!factor.isActive(ctx, a))
     throw new Conflict(`${factor.name} ${plural ? 'are' : 'is'} not active; nothing to disable`);
   const remaining = assertMayDisable(ctx, a, factor.id, acknowledgeLast);
-  await factor.verify(ctx, a, code, origin, confirmThrottleKey(a.id, auth.session.id));
+  // Issue #20 §2: in the repair window the lost factor's code is not asked for.
+  if (!inRepairWindow(ctx, auth)) await factor.verify(ctx, a, code, origin, confirmThrottleKey(a.id, auth.session.id));
   ctx.db
     .transaction(() => {
       factor.removeAll(ctx, a.id);
@@ -61,14 +63,19 @@ export async function disableMethod(
       recordActivity(ctx, a.id, `mfa.${factor.id}.disabled`, {
         origin,
         sessionId: auth.session.id,
-        detail: { remainingMethods: remaining },
+        detail: { remainingMethods: remaining, ...repairDetail(ctx, auth) },
       });
     })
     .immediate();
   await notifySecurity(
     ctx,
     a,
-    securityNotice(ctx, a, `${factor.name} ${plural ? 'were' : 'was'} turned off as a second factor`, origin),
+    securityNotice(
+      ctx,
+      a,
+      `${factor.name} ${plural ? 'were' : 'was'} turned off as a second factor${repairNote(ctx, auth)}`,
+      origin,
+    ),
   );
   return { disabled: true, remainingMethods: remaining };
 }

@@ -33,6 +33,7 @@ import { confirmIdentity } from './identity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { issueRecoveryCodes, recoveryCodesLeft } from './recovery-codes.js';
 import type { Throttle } from './throttle.js';
+import { repairDetail, repairNote } from './repair-window.js';
 
 // Security keys (WebAuthn / FIDO2, SPEC §4.3), verified by @simplewebauthn/server. The browser does the
 // ceremony on a page served on loopback by the CLI (local mode) or by `acctsec serve` (remote mode);
@@ -399,6 +400,7 @@ export async function beginKeyRegistration(
   await confirmIdentity(ctx, auth, proof, origin, {
     always: true,
     accept: active.length ? { password: false, methods: active } : { password: true },
+    repair: true,
   });
   const existing = listSecurityKeys(ctx.db, a.id);
   const options = await (
@@ -481,7 +483,11 @@ export async function finishKeyRegistration(
       if (findSecurityKeyByCredential(ctx.db, a.id, key.credential_id))
         throw new Conflict('this security key is already registered');
       insertSecurityKey(ctx.db, key);
-      recordActivity(ctx, a.id, 'mfa.key.added', { origin, sessionId: auth.session.id, detail: { id: key.id, name } });
+      recordActivity(ctx, a.id, 'mfa.key.added', {
+        origin,
+        sessionId: auth.session.id,
+        detail: { id: key.id, name, ...repairDetail(ctx, auth) },
+      });
       const left = recoveryCodesLeft(ctx, a);
       return left === null || left === 0 ? issueRecoveryCodes(ctx, a, origin) : null;
     })
@@ -489,7 +495,7 @@ export async function finishKeyRegistration(
   await notifySecurity(
     ctx,
     a,
-    securityNotice(ctx, a, `the security key "${name}" was added as a second factor`, origin),
+    securityNotice(ctx, a, `the security key "${name}" was added as a second factor${repairNote(ctx, auth)}`, origin),
   );
   return { key: keyView(key), recoveryCodes };
 }
@@ -554,6 +560,7 @@ export async function removeKey(
   await confirmIdentity(ctx, auth, proof, origin, {
     always: true,
     accept: { password: false, methods: identityFactors(ctx, a).map((f) => f.id) },
+    repair: true,
   });
   ctx.db
     .transaction(() => {
@@ -562,10 +569,14 @@ export async function removeKey(
       recordActivity(ctx, a.id, 'mfa.key.removed', {
         origin,
         sessionId: auth.session.id,
-        detail: { id: key.id, name: key.name, remainingMethods: remaining },
+        detail: { id: key.id, name: key.name, remainingMethods: remaining, ...repairDetail(ctx, auth) },
       });
     })
     .immediate();
-  await notifySecurity(ctx, a, securityNotice(ctx, a, `the security key "${key.name}" was removed`, origin));
+  await notifySecurity(
+    ctx,
+    a,
+    securityNotice(ctx, a, `the security key "${key.name}" was removed${repairNote(ctx, auth)}`, origin),
+  );
   return { removed: key.name, remainingMethods: remaining };
 }

@@ -3,6 +3,7 @@ import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { confirmIdentity } from './identity.js';
 import { revokeOne, revokeOthers, type Auth } from './sessions.js';
+import { notifySecurity, securityNotice } from './notifications.js';
 
 // `logout` and `sessions revoke`: ending sessions is a sensitive change (SPEC §2) except one's own.
 
@@ -25,6 +26,12 @@ export async function revokeSessionById(
     sessionId: auth.session.id,
     detail: { session: id },
   });
+  // Issue #20 §4: ending a session is a security notice.
+  await notifySecurity(
+    ctx,
+    auth.account,
+    securityNotice(ctx, auth.account, `the session ${id} was signed out`, origin),
+  );
 }
 
 export async function revokeOtherSessions(
@@ -40,5 +47,10 @@ export async function revokeOtherSessions(
     sessionId: auth.session.id,
     detail: { revoked },
   });
+  await notifySecurity(
+    ctx,
+    auth.account,
+    securityNotice(ctx, auth.account, `every other session was signed out (${revoked})`, origin),
+  );
   return { revoked };
 }

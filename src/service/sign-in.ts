@@ -7,6 +7,8 @@ import { activeFactors, factorChoices } from './factor-list.js';
 import { sendFactorCode } from './second-factors.js';
 import { createSession } from './sessions.js';
 import { signInCodeThrottleKey } from './throttle.js';
+import { noticeNewSignInSource } from './known-sign-ins.js';
+import { openRepairWindow } from './repair-window.js';
 
 /** `login --method email --send-code`: the password first, then a code to the method's address. */
 export async function sendSignInCode(
@@ -28,6 +30,8 @@ export async function signIn(ctx: ServiceContext, input: SignInInput, origin: Re
   const factors = activeFactors(ctx, account);
   const notices: string[] = [];
   let method = 'password';
+  /** Issue #20 §2: a sign-in with a fallback (a recovery code) means a factor is lost: it opens the repair window. */
+  let repair = false;
   if (factors.length > 0) {
     if (!input.secondFactor) return { status: 'second-factor-required', methods: factorChoices(factors) };
     const factor = factors.find((f) => f.id === input.secondFactor?.method);
@@ -43,11 +47,21 @@ export async function signIn(ctx: ServiceContext, input: SignInInput, origin: Re
       ...(await factor.verify(ctx, account, input.secondFactor.code, origin, signInCodeThrottleKey(account.id))),
     );
     method = factor.id;
+    repair = !factor.confirmsIdentity;
   }
-  const session = ctx.db.transaction(() => {
-    const grant = createSession(ctx, account, { ...origin, client: input.client ?? origin.client });
-    recordActivity(ctx, account.id, 'signin.succeeded', { origin, sessionId: grant.sessionId, detail: { method } });
-    return grant;
+  const { session, repairUntil } = ctx.db.transaction(() => {
+    const from = { ...origin, client: input.client ?? origin.client };
+    const grant = createSession(ctx, account, from);
+    const until = repair ? openRepairWindow(ctx, grant.sessionId) : null;
+    recordActivity(ctx, account.id, 'signin.succeeded', {
+      origin,
+      sessionId: grant.sessionId,
+      detail: { method, ...(until === null ? {} : { repairWindowUntil: new Date(until).toISOString() }) },
+    });
+    noticeNewSignInSource(ctx, account, from, grant.sessionId);
+    return { session: grant, repairUntil: until };
   })();
-  return { status: 'signed-in', session, notices };
+  if (repairUntil === null) return { status: 'signed-in', session, notices };
+  // The CLI says so after sign-in (a line after "Signed in as"), and `status` shows it.
+  return { status: 'signed-in', session, notices, repairWindowUntil: new Date(repairUntil).toISOString() };
 }

@@ -229,6 +229,12 @@ export async function revokeTokenByRef(
     sessionId: auth.session.id,
     detail: { id: row.id, name: row.name },
   });
+  // Issue #20 §4: revoking a token is a security notice.
+  await notifySecurity(
+    ctx,
+    auth.account,
+    securityNotice(ctx, auth.account, `the access token "${row.name}" was revoked`, origin),
+  );
   return view(ctx, { ...row, revoked_at: ctx.now() });
 }
 
@@ -549,6 +555,8 @@ export async function deleteApiKey(
     sessionId: auth.session.id,
     detail: { id: row.id },
   });
+  // Issue #20 §4: deleting the API key is a security notice.
+  await notifySecurity(ctx, auth.account, securityNotice(ctx, auth.account, 'the legacy API key was deleted', origin));
 }
 
 /** The key's scopes move to a new token (printed once), and the key is deleted, in one transaction. */

@@ -14,6 +14,7 @@ import { issueRecoveryCodes } from './recovery-codes.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { disableMethod } from './second-factors.js';
 import { confirmThrottleKey, type Throttle } from './throttle.js';
+import { repairActivity, repairNote } from './repair-window.js';
 
 // The authenticator app (RFC 6238 TOTP, SPEC §4.1), computed by otpauth.
 
@@ -142,7 +143,11 @@ export async function beginTotpEnrollment(
       'the authenticator app is already active; disable and enable it again to change the seed (the seed cannot be shown again)',
     );
   }
-  await confirmIdentity(ctx, auth, proof, origin, { always: true, accept: enableIdentityRule(ctx, a, 'totp') });
+  await confirmIdentity(ctx, auth, proof, origin, {
+    always: true,
+    accept: enableIdentityRule(ctx, a, 'totp'),
+    repair: true,
+  });
   const secret = new OTPAuth.Secret({ size: SECRET_BYTES });
   const now = ctx.now();
   const expiresAt = now + ENROLLMENT_MS;
@@ -178,14 +183,18 @@ export async function confirmTotpEnrollment(
   const recoveryCodes = ctx.db
     .transaction(() => {
       activateTotp(ctx.db, a.id, ctx.now());
-      recordActivity(ctx, a.id, 'mfa.totp.enabled', { origin, sessionId: auth.session.id });
+      recordActivity(ctx, a.id, 'mfa.totp.enabled', {
+        origin,
+        sessionId: auth.session.id,
+        ...repairActivity(ctx, auth),
+      });
       return issueRecoveryCodes(ctx, a, origin);
     })
     .immediate();
   await notifySecurity(
     ctx,
     a,
-    securityNotice(ctx, a, 'the authenticator app was turned on as a second factor', origin),
+    securityNotice(ctx, a, `the authenticator app was turned on as a second factor${repairNote(ctx, auth)}`, origin),
   );
   return { enabled: true, recoveryCodes };
 }

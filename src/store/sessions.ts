@@ -11,9 +11,11 @@ export interface SessionRow {
   client: string | null;
   ip: string | null;
   revoked_at: number | null;
+  /** Issue #20 §2: the end of the repair window opened by a recovery-code sign-in (migration 014). */
+  repair_until?: number | null;
 }
 
-export function insertSession(db: Db, row: Omit<SessionRow, 'revoked_at'>): void {
+export function insertSession(db: Db, row: Omit<SessionRow, 'revoked_at' | 'repair_until'>): void {
   sql(
     db,
     `INSERT INTO sessions (id, account_id, token_hash, created_at, last_seen_at, authenticated_at, expires_at, client, ip)

@@ -158,6 +158,7 @@ describe('email through the CLI', () => {
       format: 'html',
       newsletters: { 'product-news': false, tips: false, events: false, 'status-updates': false },
       organizations: {},
+      alwaysOn: expect.arrayContaining(['username changed', 'sign-in from a new device or address']) as string[],
     });
     expect(json(await home.run(['notifications', 'subscribe', 'tips', '--json']))).toMatchObject({
       newsletters: { tips: true },

@@ -297,6 +297,7 @@ describe('notification preferences', () => {
       format: 'html',
       newsletters: { 'product-news': false, tips: false, events: false, 'status-updates': false },
       organizations: {},
+      alwaysOn: expect.arrayContaining(['password changed', 'sign-in from a new device or address']) as string[],
     });
     expect(setNewsletters(ctx, auth, ['tips', 'events'], true).newsletters).toMatchObject({ tips: true, events: true });
     expect(setNewsletters(ctx, auth, ['tips'], false).newsletters).toMatchObject({ tips: false, events: true });

@@ -156,9 +156,21 @@ export async function loginRun(opts: LoginOptions): Promise<void> {
       `This profile now uses the server ${remembered} (config remote): later commands go there without --remote.`,
     );
   for (const n of notices) f.io.note(n);
+  // Issue #20 §2: a recovery-code sign-in opened the repair window.
+  const repair = result.repairWindowUntil;
   if (f.globals.json) {
-    f.io.json({ username: session.username, sessionId: session.sessionId, expiresAt: session.expiresAt, notices });
+    f.io.json({
+      username: session.username,
+      sessionId: session.sessionId,
+      expiresAt: session.expiresAt,
+      notices,
+      ...(repair ? { repairWindowUntil: repair } : {}),
+    });
     return;
   }
   f.io.out(`Signed in as ${session.username} (session ${session.sessionId}, ends by ${localTime(session.expiresAt)}).`);
+  if (repair)
+    f.io.out(
+      `Repair window open until ${localTime(repair)}: you may turn off or remove a lost second factor (acctsec mfa totp disable, mfa email disable, mfa key remove) and enrol new ones without a code from it.`,
+    );
 }

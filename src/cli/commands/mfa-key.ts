@@ -16,6 +16,7 @@ import {
   type IdentityFlags,
 } from '../secrets.js';
 import { confirmDisable } from '../mfa-guard.js';
+import { repairWindowOpen } from '../repair-window.js';
 
 // `acctsec mfa key ...`: security keys (WebAuthn / FIDO2, SPEC §4.3). Adding and using a key runs in a
 // browser page (see key-ceremony.ts); listing, renaming and removing do not need one.
@@ -54,7 +55,7 @@ export function addKeyCommands(mfa: Command, f: Factory): void {
     key
       .command('remove')
       .description(
-        'remove a key: confirm with a registered key in the browser, or with --method M --code C of another method',
+        'remove a key: confirm with a registered key in the browser, or with --method M --code C of another method (nothing in the repair window)',
       )
       .argument('<name>', 'the key to remove')
       .addOption(new Option('--method <method>', 'confirm with this method instead of a key').choices(IDENTITY_METHODS))
@@ -172,9 +173,13 @@ export async function keyRemoveRun(
   const last = keys === 1 ? await confirmDisable(f, backend, 'key') : false;
   if (last === null) return;
   const method = opts.method ?? (opts.code ? CODE_DEFAULT : 'key');
-  const proof: IdentityProof = isCeremony(method)
-    ? { secondFactor: { method, code: await keyProof(f, backend, opts) } }
-    : { secondFactor: { method, code: opts.code ?? (await f.prompter.text(`Code (${method}):`, '--code')) } };
+  // Issue #20 §2: in the repair window no proof is asked (the lost key cannot give one).
+  const proof: IdentityProof | undefined =
+    !opts.method && !opts.code && repairWindowOpen(status)
+      ? undefined
+      : isCeremony(method)
+        ? { secondFactor: { method, code: await keyProof(f, backend, opts) } }
+        : { secondFactor: { method, code: opts.code ?? (await f.prompter.text(`Code (${method}):`, '--code')) } };
   const result = await backend.removeKey(opts.name, last, proof);
   if (f.globals.json) f.io.json(result);
   else

@@ -6,6 +6,7 @@ import type { Factory } from '../factory.js';
 import { localTime } from '../format.js';
 import { drawQr, terminalColumns, terminalRows } from '../qr.js';
 import { confirmDisable } from '../mfa-guard.js';
+import { codeUnlessRepairing } from '../repair-window.js';
 import { showRecoveryCodes, writeRecoveryCodesFile } from '../recovery-file.js';
 import { addKeyCommands } from './mfa-key.js';
 import {
@@ -19,7 +20,14 @@ import {
 const CODE_SUPPLY = '--code';
 
 export function newCmdMfa(f: Factory): Command {
-  const cmd = new Command('mfa').description('multi-factor authentication: methods and their state');
+  const cmd = new Command('mfa')
+    .description('multi-factor authentication: methods and their state')
+    .addHelpText(
+      'after',
+      '\nLost your phone or key? Sign in with a recovery code (acctsec login --code abcd-efgh-jkmn-pqrs): for 10 minutes\n' +
+        'that session may turn off or remove second factors and enrol new ones without a code from the lost one\n' +
+        '(the repair window, shown by `acctsec status`). The password is still asked where it always is.',
+    );
   cmd
     .command('status')
     .description('every method, its state and activation date')
@@ -51,7 +59,9 @@ export function newCmdMfa(f: Factory): Command {
     );
   totp
     .command('disable')
-    .description('turn the authenticator app off (needs a current code from it)')
+    .description(
+      'turn the authenticator app off (needs a current code from it, except in the repair window of a recovery-code sign-in)',
+    )
     .option('--code <code>', 'the 6-digit code the app shows now')
     .action((o: { code?: string }) => totpDisableRun({ f, code: o.code }));
   const email = cmd
@@ -73,7 +83,7 @@ export function newCmdMfa(f: Factory): Command {
     .action(() => emailResendRun({ f }));
   email
     .command('disable')
-    .description('turn email codes off (a code is emailed first)')
+    .description('turn email codes off (a code is emailed first, except in the repair window)')
     .option('--send-code', 'only send the code; run again with --code')
     .option('--code <code>', 'the 6-digit code from the email')
     .action((o: { sendCode?: boolean; code?: string }) =>
@@ -101,6 +111,10 @@ export async function mfaStatusRun(opts: { f: Factory }): Promise<void> {
   }
   if (s.recoveryCodesLeft !== null)
     f.io.out(`recovery ${s.recoveryCodesLeft} code${s.recoveryCodesLeft === 1 ? '' : 's'} left`);
+  if (s.repairWindowUntil)
+    f.io.out(
+      `repair   window open until ${localTime(s.repairWindowUntil)}: turn off or remove a lost factor and enrol new ones without a code from it`,
+    );
 }
 
 // Beside the code, so that at 80×24 the code, the key and the prompt under them are all on screen.
@@ -216,7 +230,9 @@ export async function totpDisableRun(opts: { f: Factory; code?: string | undefin
   const backend = await f.backend();
   const last = await confirmDisable(f, backend, 'totp');
   if (last === null) return;
-  const code = opts.code ?? (await f.prompter.text('Code from the app:', CODE_SUPPLY));
+  const code = await codeUnlessRepairing(f, backend, opts.code, () =>
+    f.prompter.text('Code from the app:', CODE_SUPPLY),
+  );
   const result = await backend.disableTotp(code, last);
   if (f.globals.json) f.io.json(result);
   else
@@ -291,14 +307,13 @@ export async function emailDisableRun(opts: {
   }
   const last = await confirmDisable(f, backend, 'email');
   if (last === null) return;
-  let code = opts.code;
-  if (!code) {
+  const code = await codeUnlessRepairing(f, backend, opts.code || undefined, async () => {
     if (!f.prompter.interactive)
       throw new InvalidInput('disabling email codes needs a code: first --send-code, then --code C', '--code');
     const sent = await backend.sendFactorCode('email');
     f.io.note(`A code is on its way to ${sent.sentTo}.`);
-    code = await askEmailCode(f, () => backend.sendFactorCode('email'));
-  }
+    return askEmailCode(f, () => backend.sendFactorCode('email'));
+  });
   const result = await backend.disableEmailMfa(code, last);
   if (f.globals.json) f.io.json(result);
   else

@@ -42,7 +42,7 @@ function render(f: Factory, s: NotificationSettings): void {
     return;
   }
   f.io.out(`Format         ${s.format === 'html' ? 'html (with a plain-text alternative)' : 'text (plain text only)'}`);
-  f.io.out(`Security       always on (password, MFA, tokens, recovery codes, IP list, support actions)`);
+  f.io.out(`Security       always on: ${s.alwaysOn.join(', ')}`);
   f.io.out(
     `Newsletters    ${
       Object.entries(s.newsletters)

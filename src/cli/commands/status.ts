@@ -32,6 +32,11 @@ export async function statusRun(opts: { f: Factory }): Promise<void> {
   );
   if (s.mfa.recoveryCodesLeft !== null)
     f.io.out(`Recovery   ${s.mfa.recoveryCodesLeft} code${s.mfa.recoveryCodesLeft === 1 ? '' : 's'} left`);
+  // Issue #20 §2: the repair window of a recovery-code sign-in, while it is open.
+  if (s.repairWindowUntil)
+    f.io.out(
+      `Repair     window open until ${localTime(s.repairWindowUntil)}: second factors may be turned off and enrolled without a code from the lost one`,
+    );
   const current = s.sessions.find((x) => x.current);
   f.io.out(`Sessions   ${s.sessions.length} active${current ? ` (this one: ${current.id})` : ''}`);
   for (const n of s.notices) f.io.warn(n);

@@ -390,6 +390,7 @@ describe('mfa status', () => {
         { type: 'key', enabled: false, enabledAt: null, keys: 0 },
       ],
       recoveryCodesLeft: 10,
+      repairWindowUntil: null,
     });
   });
 });

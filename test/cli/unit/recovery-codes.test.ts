@@ -79,7 +79,7 @@ describe('recovery-codes view', () => {
     const err = await rejection(recoveryCodesViewRun({ f, code: '123456' }));
     expect(err).toBeInstanceOf(Conflict);
     expect(err.message).toBe(
-      'neither the authenticator app nor a security key is active, and recovery codes come with them: run `acctsec mfa totp enable` or `acctsec mfa key add`',
+      'no second factor is active, and recovery codes come with one: run `acctsec mfa totp enable` or `acctsec mfa key add`',
     );
   });
 

@@ -96,6 +96,7 @@ describe('status', () => {
           { type: 'key', enabled: false, enabledAt: null, keys: 0 },
         ],
         recoveryCodesLeft: null,
+        repairWindowUntil: null,
       },
       ipAllowList: [],
       tokens: { active: 0, expiringSoon: [] },
@@ -112,6 +113,7 @@ describe('status', () => {
         },
       ],
       notices: [],
+      repairWindowUntil: null,
     });
     // --json puts the notices in the document, not on stderr.
     expect(f.io.warnings).toEqual([]);
