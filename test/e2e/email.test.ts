@@ -164,6 +164,13 @@ describe('email through the CLI', () => {
     expect(json(await home.run(['notifications', 'subscribe', 'tips', '--json']))).toMatchObject({
       newsletters: { tips: true },
     });
+    // Issue #20 §5: only an organization the user belongs to.
+    expect((await home.run(['notifications', 'org', 'acme', 'off'])).exitCode).toBe(4);
+    for (const args of [
+      ['orgs', 'create', 'acme'],
+      ['orgs', 'add-member', 'acme', 'alice'],
+    ])
+      expect((await home.run(['admin', ...args, '--reason', 'a customer', '--yes'])).exitCode).toBe(0);
     expect(json(await home.run(['notifications', 'org', 'acme', 'off', '--json']))).toMatchObject({
       organizations: { acme: false },
     });
