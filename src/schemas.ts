@@ -109,6 +109,9 @@ export const AdminCreateUserInput = object({
 });
 export const AdminResetInput = object({ ...ADMIN_ACTION, printToken: v.optional(Flag) });
 
+// Issue #20 §5: who a mailing goes to, by newsletter or organization.
+export const RecipientQuery = object({ newsletter: v.optional(Short), org: v.optional(Short) });
+
 /** Line numbers and counts of an import: a billion lines is beyond any directory. */
 const Count = v.pipe(
   v.number(),
@@ -215,6 +218,7 @@ export type KeyCeremonyAnswer = v.InferOutput<typeof KeyCeremonyAnswer>;
 export type SignInCodeRequest = v.InferOutput<typeof SignInCodeRequest>;
 export type KeySignInRequest = v.InferOutput<typeof KeySignInRequest>;
 export type PasswordChange = v.InferOutput<typeof PasswordChange>;
+export type RecipientQuery = v.InferOutput<typeof RecipientQuery>; // issue #20 §5
 
 /** How long a key ceremony's waiter may hold a request (the service caps it at 20 s). */
 export const WaitMs = v.pipe(

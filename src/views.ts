@@ -22,6 +22,7 @@ export type {
   SignInInput,
   TokenRecoverInput,
   TokenRequest,
+  RecipientQuery,
 } from './schemas.js';
 
 export type Role = 'user' | 'support' | 'admin';
@@ -55,6 +56,9 @@ export interface InitResult {
   /** Where the files are: local mode only; a server never names its own paths (issue #14). */
   database?: string;
   keyFile?: string;
+  /** Issue #20 §3: the code sent to confirm the first address, or why it could not be sent. */
+  emailCode?: EmailCodeSent;
+  warnings?: string[];
 }
 
 export interface MfaMethodStatus {
@@ -393,4 +397,34 @@ export interface AdminResult {
   resetTokenExpiresAt?: string;
   /** The change stands, but something after it did not happen (a reset token that could not be emailed). */
   warnings?: string[];
+}
+
+// Issue #20 §3: the account's own address.
+export interface AccountEmail {
+  address: string;
+  /** Proven by a code sent to it; until then it gets notices but no codes or reset tokens. */
+  verified: boolean;
+  verifiedAt: string | null;
+  /** A change waiting for the code sent to the new address; the address above stays in use until then. */
+  pending: { address: string; requestedAt: string; requestedBy: string | null } | null;
+}
+
+// Issue #20 §5: organizations and mailing recipients.
+export interface OrgView {
+  name: string;
+  createdAt: string;
+  createdBy: string;
+  members: string[];
+}
+
+export interface Recipient {
+  username: string;
+  email: string;
+  format: 'html' | 'text';
+}
+
+export interface RecipientList {
+  newsletter: string | null;
+  organization: string | null;
+  recipients: Recipient[];
 }

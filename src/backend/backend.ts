@@ -50,6 +50,10 @@ import type {
   SessionView,
   SignInInput,
   SignInResult,
+  AccountEmail,
+  OrgView,
+  RecipientList,
+  RecipientQuery,
 } from '../views.js';
 
 /**
@@ -177,6 +181,22 @@ export interface Backend {
   adminAuditHead(): Promise<AuditHead>;
   /** No session: the owner redeems a reset token from support. */
   recoverWithToken(input: TokenRecoverInput): Promise<{ username: string; revokedSessions: number }>;
+
+  // Issue #20 §3: the account's own address. A change waits for the code sent to the new address.
+  emailShow(): Promise<AccountEmail>;
+  changeEmail(address: string, proof?: IdentityProof): Promise<EmailCodeSent>;
+  /** A (new) code to the address waiting for one: a pending change, or the unverified current address. */
+  sendEmailConfirmation(): Promise<EmailCodeSent>;
+  confirmEmail(code: string): Promise<AccountEmail>;
+  cancelEmailChange(): Promise<AccountEmail>;
+  adminSetEmail(username: string, address: string, input: AdminActionInput): Promise<AdminResult>;
+
+  // Issue #20 §5: organizations and the recipients of a mailing.
+  adminCreateOrg(name: string, input: AdminActionInput): Promise<AdminResult>;
+  adminAddOrgMember(org: string, username: string, input: AdminActionInput): Promise<AdminResult>;
+  adminRemoveOrgMember(org: string, username: string, input: AdminActionInput): Promise<AdminResult>;
+  adminListOrgs(): Promise<OrgView[]>;
+  adminRecipients(query: RecipientQuery): Promise<RecipientList>;
 
   close(): Promise<void>;
 }

@@ -80,6 +80,25 @@ import {
   type RelyingParty,
 } from '../service/security-keys.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+// Issue #20 §3 and §5: the account's address, organizations and mailing recipients.
+import {
+  cancelEmailChange,
+  changeEmail,
+  confirmEmail,
+  emailView,
+  sendEmailConfirmation,
+  sendFirstVerification,
+} from '../service/account-email.js';
+import { adminSetEmail } from '../service/admin-email.js';
+import {
+  adminAddOrgMember,
+  adminCreateOrg,
+  adminListOrgs,
+  adminRecipients,
+  adminRemoveOrgMember,
+} from '../service/orgs.js';
+import { AcctsecError } from '../errors.js';
+import type { EmailCodeSent } from '../views.js';
 
 export interface LocalStoreOptions {
   dbPath: string;
@@ -319,11 +338,22 @@ function localBackend(
         const { account, session } = await initialize(ctx, input, origin, () => {
           if (!options.envKey) ensureKeyFile(options.keyPath);
         });
+        // Issue #20 §3: a code to confirm the first address; the account stands whether or not it arrives.
+        let verification: { emailCode: EmailCodeSent } | { warnings: string[] };
+        try {
+          verification = { emailCode: await sendFirstVerification(ctx, account) };
+        } catch (err) {
+          if (!(err instanceof AcctsecError) || err.slug !== 'mail_failed') throw err;
+          verification = {
+            warnings: [`${err.message}; ask for the address code later with \`acctsec email confirm --send-code\``],
+          };
+        }
         return {
           account: { username: account.username, email: account.email, role: account.role },
           session,
           database: options.dbPath,
           keyFile: options.envKey ? 'ACCTSEC_ENCRYPTION_KEY' : options.keyPath,
+          ...verification,
         };
       }, true);
     },
@@ -525,6 +555,33 @@ function localBackend(
     adminAuditHead: () => authed((ctx, me) => auditLogHead(ctx, me, origin)),
 
     recoverWithToken: (input) => run((ctx) => recoverWithResetToken(ctx, input, origin)),
+
+    // Issue #20 §3: the account's own address.
+    emailShow: () => authed((ctx, me) => emailView(ctx, me.account)),
+
+    changeEmail: (address, proof) => authed((ctx, me) => changeEmail(ctx, me, address, proof, origin)),
+
+    sendEmailConfirmation: () => authed((ctx, me) => sendEmailConfirmation(ctx, me, origin)),
+
+    confirmEmail: (code) => authed((ctx, me) => confirmEmail(ctx, me, code, origin)),
+
+    cancelEmailChange: () => authed((ctx, me) => cancelEmailChange(ctx, me, origin)),
+
+    adminSetEmail: (username, address, input) =>
+      authed((ctx, me) => adminSetEmail(ctx, me, username, address, input, origin)),
+
+    // Issue #20 §5: organizations and mailing recipients.
+    adminCreateOrg: (name, input) => authed((ctx, me) => adminCreateOrg(ctx, me, name, input, origin)),
+
+    adminAddOrgMember: (org, username, input) =>
+      authed((ctx, me) => adminAddOrgMember(ctx, me, org, username, input, origin)),
+
+    adminRemoveOrgMember: (org, username, input) =>
+      authed((ctx, me) => adminRemoveOrgMember(ctx, me, org, username, input, origin)),
+
+    adminListOrgs: () => authed((ctx, me) => adminListOrgs(ctx, me, origin)),
+
+    adminRecipients: (query) => authed((ctx, me) => adminRecipients(ctx, me, query, origin)),
 
     close: async () => undefined,
   };

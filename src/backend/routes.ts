@@ -554,6 +554,65 @@ export const ROUTES: Route[] = [
     auth: 'session',
   }),
   route({ op: 'adminAuditHead', method: 'GET', path: '/v1/admin/audit/head', params: [], auth: 'session' }),
+
+  // Issue #20 §3: the account's own address.
+  route({ op: 'emailShow', method: 'GET', path: '/v1/account/email', params: [], auth: READ }),
+  route({
+    op: 'changeEmail',
+    method: 'POST',
+    path: '/v1/account/email/change',
+    params: [p('address', S.Short), p('proof', S.OptionalProof)],
+    auth: 'session',
+    limited: true,
+  }),
+  route({ op: 'sendEmailConfirmation', method: 'POST', path: '/v1/account/email/code', params: [], auth: 'session' }),
+  route({
+    op: 'confirmEmail',
+    method: 'POST',
+    path: '/v1/account/email/confirm',
+    params: [p('code', S.Short)],
+    auth: 'session',
+    limited: true,
+  }),
+  route({ op: 'cancelEmailChange', method: 'POST', path: '/v1/account/email/cancel', params: [], auth: 'session' }),
+  route({
+    op: 'adminSetEmail',
+    method: 'POST',
+    path: '/v1/admin/users/set-email',
+    params: [p('username', S.Short), p('address', S.Short), p('input', S.AdminActionInput)],
+    auth: 'session',
+  }),
+
+  // Issue #20 §5: organizations and mailing recipients.
+  route({
+    op: 'adminCreateOrg',
+    method: 'POST',
+    path: '/v1/admin/orgs/create',
+    params: [p('name', S.Short), p('input', S.AdminActionInput)],
+    auth: 'session',
+  }),
+  route({
+    op: 'adminAddOrgMember',
+    method: 'POST',
+    path: '/v1/admin/orgs/add-member',
+    params: [p('org', S.Short), p('username', S.Short), p('input', S.AdminActionInput)],
+    auth: 'session',
+  }),
+  route({
+    op: 'adminRemoveOrgMember',
+    method: 'POST',
+    path: '/v1/admin/orgs/remove-member',
+    params: [p('org', S.Short), p('username', S.Short), p('input', S.AdminActionInput)],
+    auth: 'session',
+  }),
+  route({ op: 'adminListOrgs', method: 'GET', path: '/v1/admin/orgs', params: [], auth: 'session' }),
+  route({
+    op: 'adminRecipients',
+    method: 'GET',
+    path: '/v1/admin/notifications/recipients',
+    params: [p('query', S.RecipientQuery)],
+    auth: 'session',
+  }),
 ];
 
 export const ROUTE_BY_OP = new Map(ROUTES.map((r) => [r.op, r]));

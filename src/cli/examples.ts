@@ -141,4 +141,30 @@ export const EXAMPLES: Record<string, string[]> = {
     'acctsec config reset --all   # a damaged config file: moved aside',
   ],
   completion: ['acctsec completion bash > ~/.local/share/bash-completion/completions/acctsec'],
+  // Issue #20 §3 and §5: the account's address, organizations and mailing recipients.
+  email: ['acctsec email', 'acctsec email change alice@new.example.org'],
+  'email show': ['acctsec email show --json'],
+  'email change': [
+    'acctsec email change alice@new.example.org',
+    'ACCTSEC_PASSWORD=... acctsec email change alice@new.example.org --no-input   # then: acctsec email confirm --code C',
+  ],
+  'email confirm': [
+    'acctsec email confirm',
+    'acctsec email confirm --send-code',
+    'acctsec email confirm --code 123456',
+  ],
+  'email cancel': ['acctsec email cancel'],
+  'admin users set-email': [
+    'acctsec admin users set-email bob bob@new.example.org --reason "ticket 12, verified" --yes',
+  ],
+  'admin orgs': ['acctsec admin orgs list', 'acctsec admin orgs add-member acme bob --reason "joined acme" --yes'],
+  'admin orgs create': ['acctsec admin orgs create acme --reason "new customer" --yes'],
+  'admin orgs add-member': ['acctsec admin orgs add-member acme bob --reason "joined acme" --yes'],
+  'admin orgs remove-member': ['acctsec admin orgs remove-member acme bob --reason "left acme" --yes'],
+  'admin orgs list': ['acctsec admin orgs list --json'],
+  'admin notifications': ['acctsec admin notifications recipients --newsletter tips --format csv'],
+  'admin notifications recipients': [
+    'acctsec admin notifications recipients --newsletter tips --format csv > tips.csv',
+    'acctsec admin notifications recipients --org acme --format json',
+  ],
 };

@@ -4,6 +4,7 @@ import { newCmdAdmin } from './commands/admin.js';
 import { newCmdApikey } from './commands/apikey.js';
 import { newCmdCompletion, newCmdComplete } from './commands/completion.js';
 import { newCmdConfig } from './commands/config.js';
+import { newCmdEmail } from './commands/email.js';
 import { newCmdInit } from './commands/init.js';
 import { newCmdIp } from './commands/ip.js';
 import { newCmdLogin } from './commands/login.js';
@@ -144,6 +145,7 @@ const GROUPS: [string, [string, Maker][]][] = [
       ['sessions', newCmdSessions],
       ['password', newCmdPassword],
       ['username', newCmdUsername],
+      ['email', newCmdEmail],
       ['activity', newCmdActivity],
     ],
   ],

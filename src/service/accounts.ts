@@ -119,6 +119,10 @@ export function accountStatus(ctx: ServiceContext, auth: Auth): AccountStatus {
     activeFactors(ctx, a).some((f) => f.id === 'email') && !ctx.policy.allowEmailMfa
       ? 'email codes are turned off by policy (policy.allowEmailMfa): they still work for you until you disable them; switch to the authenticator app'
       : null,
+    // Issue #20 §3: an unverified address gets notices only.
+    a.email_verified_at === null
+      ? `your address ${a.email} is not verified: it gets notices, but no codes or reset tokens until you confirm it (\`acctsec email confirm --send-code\`)`
+      : null,
   ].filter((n): n is string => n !== null);
   return {
     username: a.username,

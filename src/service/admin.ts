@@ -42,6 +42,7 @@ import type {
   UserSummary,
 } from '../views.js';
 import { validEmail, validUsername } from './accounts.js';
+import { isEmailVerified, sendFirstVerification } from './account-email.js';
 import { recordActivity } from './activity.js';
 import { appendAudit, auditHeadInWorker, listAudit, parseAuditHead, verifyAuditInWorker } from './audit.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
@@ -87,6 +88,12 @@ const SUPPORT_MAY: ReadonlySet<string> = new Set([
   'sessions.revoke',
   'ip.show',
   'ip.clear',
+  // Issue #20 §3 and §5 (docs/account-email.md, docs/organizations.md): support changes addresses
+  // and memberships of user accounts; creating organizations and exporting recipients are for admins.
+  'users.set-email',
+  'orgs.list',
+  'orgs.add-member',
+  'orgs.remove-member',
 ]);
 /** Actions that would leave no active admin when aimed at the last one. */
 const HARMS_LAST_ADMIN: ReadonlySet<string> = new Set(['lock', 'reset-password', 'reset-mfa', 'users.set-role']);
@@ -100,6 +107,11 @@ export function validReason(raw: string | undefined): string {
     );
   }
   return reason;
+}
+
+/** The account an admin action names (NotFound otherwise). */
+export function findTarget(ctx: ServiceContext, username: string): AccountRow {
+  return target(ctx, username);
 }
 
 function target(ctx: ServiceContext, username: string): AccountRow {
@@ -239,9 +251,10 @@ export function hashReset(token: string): Buffer {
   return createHash('sha256').update(token.trim()).digest();
 }
 
+/** Issue #20 §3: a reset token goes only to proven addresses; an unverified account address is left out. */
 function resetAddresses(ctx: ServiceContext, account: AccountRow): string[] {
   return [
-    account.email,
+    ...(isEmailVerified(account) ? [account.email] : []),
     ...listRecoveryAddresses(ctx.db, account.id)
       .filter((r) => r.verified_at !== null)
       .map((r) => r.address),
@@ -257,7 +270,9 @@ export async function deliverResetToken(
 ): Promise<void> {
   const when = new Date(expiresAt).toISOString().replace('T', ' ').slice(0, 16);
   await ctx.mailer.send(
-    renderMessage(resetAddresses(ctx, account), mailFormat(ctx, account), {
+    // A new account's first token goes to the address staff typed: that is its hand-over, not a
+    // recovery; later resets only to proven addresses (issue #20 §3, docs/account-email.md).
+    renderMessage(isNew ? [account.email] : resetAddresses(ctx, account), mailFormat(ctx, account), {
       subject: isNew ? 'acctsec: your new account' : 'acctsec: set a new password',
       paragraphs: [
         isNew
@@ -352,8 +367,24 @@ export async function createUser(
         : {};
     },
   );
-  if (token && !input.printToken) return handOver(ctx, auth, result, target(ctx, username), token, true, origin);
-  return result;
+  if (result.dryRun) return result;
+  const created = target(ctx, username);
+  const handed = token && !input.printToken ? await handOver(ctx, auth, result, created, token, true, origin) : result;
+  // An address that refused the token would refuse the code too: one warning is enough.
+  if (handed.warnings?.length) return handed;
+  // Issue #20 §3: a code to confirm the address, so it can later carry codes and reset tokens.
+  try {
+    await sendFirstVerification(ctx, created);
+    return handed;
+  } catch (err) {
+    if (!(err instanceof AcctsecError) || err.slug !== 'mail_failed') throw err;
+    return {
+      ...handed,
+      warnings: [
+        `${err.message}; the owner can ask for the address code later with \`acctsec email confirm --send-code\``,
+      ],
+    };
+  }
 }
 
 export async function setUserRole(
@@ -396,6 +427,10 @@ export async function resetPassword(
   const t = target(ctx, username);
   authorize(ctx, auth, 'reset-password', t, reason, origin);
   const addresses = resetAddresses(ctx, t);
+  if (!input.printToken && addresses.length === 0)
+    throw new Conflict(
+      `${t.username} has no verified address to email a reset token to; verify the owner another way and use --print-token`,
+    );
   const delivery = input.printToken
     ? 'print the reset token for a verified hand-over'
     : `email a reset token to ${addresses.map(maskAddress).join(', ')}`;

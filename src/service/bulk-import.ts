@@ -158,6 +158,7 @@ export async function importUsers(
             password_hash: NO_PASSWORD,
             password_changed_at: now,
             created_at: now,
+            email_verified_at: null, // issue #20 §3: imported addresses are unproven
             locked_at: null,
           },
           token,

@@ -12,6 +12,7 @@ import {
 } from '../store/email.js';
 import type { EmailCodeSent, IdentityProof } from '../views.js';
 import { recordActivity } from './activity.js';
+import { addressProven } from './account-email.js';
 import type { Auth, RequestOrigin, SecondFactor, ServiceContext } from './context.js';
 import { checkEmailCode, sendEmailCode } from './email-codes.js';
 import { enableIdentityRule } from './factor-list.js';
@@ -150,6 +151,8 @@ export async function confirmEmailMfa(
     throw new NotFound('no email-code enrollment is pending; run `acctsec mfa email enable`');
   await checkEmailCode(ctx, a, ENABLE, code, origin, confirmThrottleKey(a.id, auth.session.id));
   activateEmailMfa(ctx.db, a.id, ctx.now());
+  // Issue #20 §3: the code was sent to the account's address, so that address is proven too.
+  addressProven(ctx, a, row.address);
   recordActivity(ctx, a.id, 'mfa.email.enabled', { origin, sessionId: auth.session.id, ...repairActivity(ctx, auth) });
   await notifySecurity(
     ctx,

@@ -1,6 +1,7 @@
-import { InvalidInput } from '../errors.js';
+import { InvalidInput, NotFound } from '../errors.js';
 import type { AccountRow } from '../store/accounts.js';
 import { getNotificationSettings, putNotificationSettings } from '../store/email.js';
+import { findOrg, isOrgMember, orgsOfAccount } from '../store/orgs.js';
 import type { NotificationSettings } from '../views.js';
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
@@ -66,7 +67,13 @@ export function notificationSettings(ctx: ServiceContext, account: AccountRow): 
   return {
     format: row.format,
     newsletters: Object.fromEntries(ctx.policy.newsletters.map((n) => [n, chosen[n] === true])),
-    organizations: JSON.parse(row.organizations) as Record<string, boolean>,
+    // Issue #20 §5: the organizations the account belongs to, each on unless turned off.
+    organizations: Object.fromEntries(
+      orgsOfAccount(ctx.db, account.id).map((o) => [
+        o,
+        (JSON.parse(row.organizations) as Record<string, boolean>)[o] !== false,
+      ]),
+    ),
     alwaysOn: [...ALWAYS_ON_NOTICES],
   };
 }
@@ -113,7 +120,12 @@ export function setNewsletters(ctx: ServiceContext, auth: Auth, names: string[],
 
 export function setOrganization(ctx: ServiceContext, auth: Auth, org: string, on: boolean): NotificationSettings {
   if (!ORG_RULE.test(org)) throw new InvalidInput(`invalid organization name "${org}"`, 'org');
+  // Issue #20 §5: only an organization the user belongs to; one answer whether it does not exist or
+  // the user is not in it, so names cannot be probed.
+  const found = findOrg(ctx.db, org);
+  if (!found || !isOrgMember(ctx.db, found.id, auth.account.id))
+    throw new NotFound(`you are not a member of an organization named "${org}"`);
   const s = notificationSettings(ctx, auth.account);
-  s.organizations[org] = on;
-  return save(ctx, auth, s, { organization: org, on });
+  s.organizations[found.name] = on;
+  return save(ctx, auth, s, { organization: found.name, on });
 }

@@ -11,6 +11,8 @@ export interface AccountRow {
   password_changed_at: number;
   created_at: number;
   locked_at: number | null;
+  /** Issue #20 §3: when the address was proven by a code sent to it; NULL while unverified. */
+  email_verified_at: number | null;
 }
 
 export interface NewAccount {

@@ -125,6 +125,13 @@ const cases: Record<string, Case> = {
     const security = rec(await failure(me.setNewsletters(['security'], false)));
     expect(security).toMatchObject({ class: 'InvalidInput', exitCode: 2 });
     expect(security.message).toContain('are always sent');
+    // Issue #20 §5: only an organization the user belongs to; the same answer for one that does not exist.
+    const notMember = rec(await failure(me.setOrganizationNotifications('acme-corp', true)));
+    expect(notMember).toMatchObject({ class: 'NotFound', exitCode: 4 });
+    rec(await me.adminCreateOrg('acme-corp', { reason: 'a customer' }));
+    const stillNot = rec(await failure(me.setOrganizationNotifications('acme-corp', true)));
+    expect(stillNot.message.replace('acme-corp', 'X')).toBe(notMember.message.replace('acme-corp', 'X'));
+    rec(await me.adminAddOrgMember('acme-corp', 'alice', { reason: 'works there' }));
     const org = rec(await me.setOrganizationNotifications('acme-corp', true));
     expect(org.organizations).toEqual({ 'acme-corp': true });
     rec(await me.setOrganizationNotifications('acme-corp', false));

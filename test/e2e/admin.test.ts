@@ -262,10 +262,25 @@ describe('support staff', () => {
 
   it('without --print-token the reset token is emailed to the owner, not shown', async () => {
     await createAndClaim('uma', 'user', 'user account passphrase');
+    // Issue #20 §3: only to a verified address; uma confirms hers with the code `users create` sent.
+    const outbox = join(home.dir, '.local/state/acctsec/outbox');
+    const refused = await admin(['reset-password', 'uma', '--reason', 'forgot it', '--yes']);
+    expect(refused.exitCode).toBe(5);
+    const codeMail = readdirSync(outbox)
+      .map((f) => readFileSync(join(outbox, f), 'utf8'))
+      .find((m) => m.includes('To: uma@example.com') && m.includes('Subject: acctsec: confirm your address'))!;
+    const confirm = await home.run([
+      '--profile',
+      'uma',
+      'email',
+      'confirm',
+      '--code',
+      /^ {4}(\d{6})$/m.exec(codeMail)![1]!,
+    ]);
+    expect(confirm.exitCode, confirm.stderr).toBe(0);
     const r = await admin(['reset-password', 'uma', '--reason', 'forgot it', '--yes']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('acs_rst_');
-    const outbox = join(home.dir, '.local/state/acctsec/outbox');
     const mail = readdirSync(outbox)
       .map((f) => readFileSync(join(outbox, f), 'utf8'))
       .filter((m) => /Subject: acctsec: set a new password/.test(m));
@@ -417,6 +432,8 @@ describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
        DROP INDEX throttles_by_last_failure; ALTER TABLE throttles DROP COLUMN in_flight; ALTER TABLE throttles DROP COLUMN in_flight_since;
        DROP TABLE imports;
        DROP TABLE known_sign_ins; ALTER TABLE sessions DROP COLUMN repair_until;
+       DROP TABLE email_changes; ALTER TABLE accounts DROP COLUMN email_verified_at;
+       DROP TABLE organization_members; DROP TABLE organizations;
        PRAGMA user_version = 8;`,
     ]);
     const v = await home.run(['admin', 'audit', 'verify', '--json']);
@@ -475,6 +492,12 @@ describe('a reset token that cannot be emailed (issue #17)', () => {
     // Not a failed command: a retry would have met "username taken".
     expect((await admin(['users', 'show', 'bob', '--json'])).exitCode).toBe(0);
 
+    // Issue #20 §3: a reset token is emailed only to a verified address.
+    const unverified = await admin(['reset-password', 'bob', '--reason', 'called in, verified', '--yes']);
+    expect(unverified.exitCode).toBe(5);
+    expect(unverified.stderr).toContain('no verified address to email a reset token to');
+    // An address proven before (as migration 015 marks one): the reset goes ahead and its mail fails.
+    execFileSync('sqlite3', [home.dbPath, "UPDATE accounts SET email_verified_at = 1 WHERE username = 'bob';"]);
     const reset = await admin(['reset-password', 'bob', '--reason', 'called in, verified', '--yes']);
     expect(reset.exitCode, reset.stderr).toBe(0);
     expect(reset.stdout).toContain('Done: reset-password bob');

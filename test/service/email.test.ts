@@ -26,6 +26,7 @@ import {
   sendRecoveryCode,
 } from '../../src/service/recovery-emails.js';
 import { mfaOverview, sendFactorCode } from '../../src/service/second-factors.js';
+import { adminAddOrgMember, adminCreateOrg } from '../../src/service/orgs.js';
 import { authenticate } from '../../src/service/sessions.js';
 import { sendSignInCode, signIn } from '../../src/service/sign-in.js';
 import { createToken } from '../../src/service/tokens.js';
@@ -301,6 +302,11 @@ describe('notification preferences', () => {
     });
     expect(setNewsletters(ctx, auth, ['tips', 'events'], true).newsletters).toMatchObject({ tips: true, events: true });
     expect(setNewsletters(ctx, auth, ['tips'], false).newsletters).toMatchObject({ tips: false, events: true });
+    // Issue #20 §5: only organizations the user belongs to.
+    expect(() => setOrganization(ctx, auth, 'acme', false)).toThrow(/not a member of an organization named "acme"/);
+    adminCreateOrg(ctx, auth, 'acme', { reason: 'a customer' }, {});
+    await adminAddOrgMember(ctx, auth, 'acme', 'alice', { reason: 'works there' }, {});
+    expect(notificationSettings(ctx, auth.account).organizations).toEqual({ acme: true });
     expect(setOrganization(ctx, auth, 'acme', false).organizations).toEqual({ acme: false });
     expect(setMailFormat(ctx, auth, 'text').format).toBe('text');
     expect(() => setNewsletters(ctx, auth, ['security'], false)).toThrow(/always sent and cannot be turned off/);

@@ -3,6 +3,7 @@ import { AcctsecError, InvalidInput } from '../../errors.js';
 import type { AdminResult } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { addBulkCommands } from './admin-bulk.js';
+import { addEmailAndOrgCommands } from './admin-orgs.js';
 import { localTime, table } from '../format.js';
 
 interface ActionFlags {
@@ -63,6 +64,7 @@ export function newCmdAdmin(f: Factory): Command {
     ),
   );
   addBulkCommands(users, f);
+  addEmailAndOrgCommands(cmd, users, f, adminRun); // issue #20 §3 and §5
   actionOptions(
     users
       .command('set-role')
@@ -178,7 +180,7 @@ export function newCmdAdmin(f: Factory): Command {
   return cmd;
 }
 
-async function adminRun(
+export async function adminRun(
   f: Factory,
   what: string,
   o: ActionFlags,

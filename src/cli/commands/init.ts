@@ -74,6 +74,12 @@ export async function initRun(opts: InitOptions): Promise<void> {
     username: result.account.username,
     location: backend.location,
   });
+  // Issue #20 §3: the first address is confirmed with a code; until then it gets notices only.
+  for (const w of result.warnings ?? []) f.io.warn(w);
+  if (result.emailCode)
+    f.io.note(
+      `A code to confirm ${result.emailCode.sentTo} is on its way: run \`acctsec email confirm\` (until then the address gets notices, no codes).`,
+    );
   const remembered = await f.rememberServer();
   if (remembered)
     f.io.note(

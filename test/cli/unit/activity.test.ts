@@ -22,6 +22,8 @@ describe('activity', () => {
       expect.stringMatching(
         /^2026-11-23 10:05 token\.created id=\w+ name=ci scopes=account:read expiresAt=2026-12-23T10:05:00\.000Z$/,
       ),
+      // Issue #20 §3: init sends a code to confirm the address.
+      '2026-11-23 10:00 email_code.sent purpose=account-email:alice@example.com to=1',
       '2026-11-23 10:00 account.created role=admin',
     ]);
   });
@@ -42,6 +44,13 @@ describe('activity', () => {
     const session = await initAlice(f);
     await activityRun({ f, limit: 20 });
     expect(f.io.document()).toEqual([
+      {
+        time: '2026-11-23T10:00:00.000Z',
+        event: 'email_code.sent',
+        detail: { purpose: 'account-email:alice@example.com', to: 1 },
+        ip: null,
+        sessionId: null,
+      },
       {
         time: '2026-11-23T10:00:00.000Z',
         event: 'account.created',

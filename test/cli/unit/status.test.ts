@@ -14,8 +14,11 @@ import {
   signInProfile,
 } from './fake-factory.js';
 
+/** Issue #20 §3: the address from init is unverified until its code is entered. */
+const UNVERIFIED =
+  'your address alice@example.com is not verified: it gets notices, but no codes or reset tokens until you confirm it (`acctsec email confirm --send-code`)';
 describe('status', () => {
-  it('a fresh account: one line per topic, no notices, nothing asked', async () => {
+  it('a fresh account: one line per topic, only the notice of its unverified address, nothing asked', async () => {
     const f = createFakeFactory();
     const session = await initAlice(f);
     clock.advance(3 * HOUR);
@@ -29,7 +32,7 @@ describe('status', () => {
       `Sessions   1 active (this one: ${session.sessionId})`,
     ]);
     expect(f.io.notes).toEqual([]);
-    expect(f.io.warnings).toEqual([]);
+    expect(f.io.warnings).toEqual([UNVERIFIED]);
     expect(f.prompter.asked).toEqual([]);
   });
 
@@ -62,7 +65,7 @@ describe('status', () => {
       'Recovery   10 codes left',
       `Sessions   2 active (this one: ${now.sessionId})`,
     ]);
-    expect(f.io.warnings).toEqual(['your password is over 1 months old: `acctsec password change`']);
+    expect(f.io.warnings).toEqual(['your password is over 1 months old: `acctsec password change`', UNVERIFIED]);
     expect(ci.expiresAt).toBe('2026-11-28T10:00:30.000Z');
   });
 
@@ -74,7 +77,7 @@ describe('status', () => {
     ).createToken({ name: 'ci', scopes: ['account:read'], resources: [], expires: '5d' });
     await statusRun({ f });
     expect(f.io.lines[4]).toBe('Tokens     1 active, 1 expiring within 7 days');
-    expect(f.io.warnings).toEqual([`the token "ci" expires 2026-11-28: \`acctsec token rotate ${ci.id}\``]);
+    expect(f.io.warnings).toEqual([`the token "ci" expires 2026-11-28: \`acctsec token rotate ${ci.id}\``, UNVERIFIED]);
   });
 
   it('--json: the whole AccountStatus, one document and no lines', async () => {
@@ -112,7 +115,7 @@ describe('status', () => {
           expiresAt: '2026-11-24T10:00:00.000Z',
         },
       ],
-      notices: [],
+      notices: [UNVERIFIED],
       repairWindowUntil: null,
     });
     // --json puts the notices in the document, not on stderr.
