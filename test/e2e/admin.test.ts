@@ -416,6 +416,7 @@ describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
        DELETE FROM meta WHERE key = 'audit_head_seal'; INSERT INTO meta (key, value) VALUES ('audit_head', '${hash}');
        DROP INDEX throttles_by_last_failure; ALTER TABLE throttles DROP COLUMN in_flight; ALTER TABLE throttles DROP COLUMN in_flight_since;
        DROP TABLE imports;
+       DROP TABLE recovery_qr_requests; DROP TABLE recovery_qr;
        PRAGMA user_version = 8;`,
     ]);
     const v = await home.run(['admin', 'audit', 'verify', '--json']);

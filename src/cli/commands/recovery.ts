@@ -13,6 +13,7 @@ import {
   withIdentity,
   type IdentityFlags,
 } from '../secrets.js';
+import { addRecoveryQrCommands, recoverQrOptions, recoverWithQrRun, type RecoverQrFlags } from './recovery-qr.js';
 
 export function newCmdRecovery(f: Factory): Command {
   const cmd = new Command('recovery').description('recovery options: addresses that can reset the password');
@@ -33,14 +34,15 @@ export function newCmdRecovery(f: Factory): Command {
   identityOptions(email.command('remove').description('remove an address').argument('<address>')).action(
     (address: string, o: IdentityFlags) => recoveryEmailRemoveRun({ f, address, identity: o }),
   );
+  addRecoveryQrCommands(cmd, f); // issue #20 §1
   return cmd;
 }
 
 export function newCmdRecover(f: Factory): Command {
   return ceremonyOptions(
-    new Command('recover')
+    recoverQrOptions(new Command('recover'))
       .description(
-        'set a new password: with a code sent to a verified recovery address, a registered security key, or a reset token from support',
+        'set a new password: with a code sent to a verified recovery address, a registered security key, a recovery QR code, or a reset token from support',
       )
       .requiredOption('--username <name>', 'the account to recover')
       .option('--send-code', 'only send the code; run again with --code')
@@ -49,8 +51,8 @@ export function newCmdRecover(f: Factory): Command {
       .addOption(
         new Option(
           '--method <method>',
-          'email: a code to a recovery address (default); key: a registered security key, in the browser',
-        ).choices(['email', 'key']),
+          "email: a code to a recovery address (default); key: a registered security key, in the browser; qr: the recovery QR code (a phone approves on the server's page, or --qr-image/--qr-text)",
+        ).choices(['email', 'key', 'qr']),
       )
       .option('--password-stdin', 'read the new password from the first line of stdin'),
   )
@@ -67,25 +69,28 @@ export function newCmdRecover(f: Factory): Command {
           token?: string;
           passwordStdin?: boolean;
           method?: string;
-        } & CeremonyFlags,
+        } & CeremonyFlags &
+          RecoverQrFlags,
       ) =>
-        o.token
-          ? recoverWithTokenRun({ f, username: o.username, token: o.token, passwordStdin: Boolean(o.passwordStdin) })
-          : o.method === 'key'
-            ? recoverWithKeyRun({
-                f,
-                username: o.username,
-                passwordStdin: Boolean(o.passwordStdin),
-                open: o.open,
-                timeout: o.timeout,
-              })
-            : recoverRun({
-                f,
-                username: o.username,
-                sendCode: Boolean(o.sendCode),
-                code: o.code,
-                passwordStdin: Boolean(o.passwordStdin),
-              }),
+        o.method === 'qr' || o.qrImage !== undefined || o.qrText !== undefined
+          ? recoverWithQrRun({ f, ...o, passwordStdin: Boolean(o.passwordStdin) })
+          : o.token
+            ? recoverWithTokenRun({ f, username: o.username, token: o.token, passwordStdin: Boolean(o.passwordStdin) })
+            : o.method === 'key'
+              ? recoverWithKeyRun({
+                  f,
+                  username: o.username,
+                  passwordStdin: Boolean(o.passwordStdin),
+                  open: o.open,
+                  timeout: o.timeout,
+                })
+              : recoverRun({
+                  f,
+                  username: o.username,
+                  sendCode: Boolean(o.sendCode),
+                  code: o.code,
+                  passwordStdin: Boolean(o.passwordStdin),
+                }),
     );
 }
 
