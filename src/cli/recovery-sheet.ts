@@ -31,13 +31,16 @@ export interface SheetContent {
   phone: boolean;
 }
 
+/** A command is never broken across lines: its spaces do not break. */
+const command = (text: string): string => text.replace(/ /g, '\u00a0');
+
 function instructions(c: SheetContent): string[] {
   return [
     `Recovery QR code for the acctsec account ${c.username}`,
     `Made ${c.createdAt.slice(0, 16).replace('T', ' ')} UTC. It works once; a newer code voids this one.`,
     c.phone
-      ? `Lost your password? Run: acctsec recover --username ${c.username} --method qr, then scan this code with your phone and approve the request whose words match your terminal.`
-      : `Lost your password? Photograph or scan this sheet and run: acctsec recover --username ${c.username} --qr-image photo.png`,
+      ? `Lost your password? Run ${command(`acctsec recover --username ${c.username} --method qr`)} then scan this code with your phone and approve the request whose words match your terminal.`
+      : `Lost your password? Photograph or scan this sheet and run ${command(`acctsec recover --username ${c.username} --qr-image photo.png`)}`,
     'Keep it somewhere safe, like a spare key: whoever holds it can reset your password (your second factor still applies at sign-in).',
   ];
 }
@@ -49,9 +52,17 @@ const escapeXml = (s: string): string =>
 async function qrModules(text: string): Promise<{ path: string; size: number }> {
   const { default: QRCode } = await import('qrcode');
   const { modules } = QRCode.create(text, { errorCorrectionLevel: 'M' });
+  // One rectangle per run of dark modules in a row.
   let d = '';
-  for (let r = 0; r < modules.size; r++)
-    for (let c = 0; c < modules.size; c++) if (modules.get(r, c)) d += `M${c + 4} ${r + 4}h1v1h-1z`;
+  for (let r = 0; r < modules.size; r++) {
+    for (let c = 0; c < modules.size; c++) {
+      if (!modules.get(r, c)) continue;
+      let end = c;
+      while (end + 1 < modules.size && modules.get(r, end + 1)) end++;
+      d += `M${c + 4} ${r + 4}h${end - c + 1}v1h-${end - c + 1}z`;
+      c = end;
+    }
+  }
   return { path: d, size: modules.size + 8 };
 }
 
