@@ -151,7 +151,7 @@ function __acctsec_opts
         case 'acctsec recovery qr revoke'
             echo '--no-open --timeout --password-stdin --method --code --send-code --help'
         case 'acctsec recover'
-            echo '--qr-image --qr-text --username --send-code --code --token --method --password-stdin --no-open --timeout --help'
+            echo '--username --send-code --code --token --method --password-stdin --qr-image --qr-text --no-open --timeout --help'
         case 'acctsec notifications'
             echo '--help'
         case 'acctsec notifications show'
@@ -373,7 +373,7 @@ function __acctsec_dynargs
     end
 end
 
-set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--qr-image' '--qr-text' '--token' '--scope' '--resource' '--expires' '--ip' '--role' '--reason' '--tokens-to' '--from-line' '--format' '--user' '--actor' '--since' '--head' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate'
+set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--qr-image' '--qr-text' '--scope' '--resource' '--expires' '--ip' '--role' '--reason' '--tokens-to' '--from-line' '--format' '--user' '--actor' '--since' '--head' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate'
 
 function __acctsec_complete
     set -l tokens (commandline -opc)

@@ -38,16 +38,7 @@ export function addRecoveryQrCommands(recovery: Command, f: Factory): void {
   );
 }
 
-/** The flags `recover` takes for the QR method. */
-export function recoverQrOptions(cmd: Command): Command {
-  return cmd
-    .option('--qr-image <file>', 'a photo or scan (PNG or JPEG) of the recovery sheet: implies --method qr')
-    .option(
-      '--qr-text <source>',
-      'only "-": read the text of the recovery QR code from stdin (with --password-stdin the new password follows on line 2): implies --method qr',
-    );
-}
-
+/** The flags `recover` takes for the QR method (declared with its other options). */
 export interface RecoverQrFlags extends CeremonyFlags {
   qrImage?: string | undefined;
   qrText?: string | undefined;

@@ -13,7 +13,7 @@ import {
   withIdentity,
   type IdentityFlags,
 } from '../secrets.js';
-import { addRecoveryQrCommands, recoverQrOptions, recoverWithQrRun, type RecoverQrFlags } from './recovery-qr.js';
+import { addRecoveryQrCommands, recoverWithQrRun, type RecoverQrFlags } from './recovery-qr.js';
 
 export function newCmdRecovery(f: Factory): Command {
   const cmd = new Command('recovery').description('recovery options: addresses that can reset the password');
@@ -40,7 +40,7 @@ export function newCmdRecovery(f: Factory): Command {
 
 export function newCmdRecover(f: Factory): Command {
   return ceremonyOptions(
-    recoverQrOptions(new Command('recover'))
+    new Command('recover')
       .description(
         'set a new password: with a code sent to a verified recovery address, a registered security key, a recovery QR code, or a reset token from support',
       )
@@ -54,11 +54,17 @@ export function newCmdRecover(f: Factory): Command {
           "email: a code to a recovery address (default); key: a registered security key, in the browser; qr: the recovery QR code (a phone approves on the server's page, or --qr-image/--qr-text)",
         ).choices(['email', 'key', 'qr']),
       )
-      .option('--password-stdin', 'read the new password from the first line of stdin'),
+      .option('--password-stdin', 'read the new password from the first line of stdin')
+      .option('--qr-image <file>', 'a photo or scan (PNG or JPEG) of the recovery sheet: implies --method qr')
+      .option(
+        '--qr-text <source>',
+        'only "-": read the text of the recovery QR code from stdin (with --password-stdin the new password follows on line 2): implies --method qr',
+      ),
   )
     .addHelpText(
       'after',
-      '\nThe new password comes from a prompt (typed twice), ACCTSEC_NEW_PASSWORD, or --password-stdin.',
+      '\nThe new password comes from a prompt (typed twice), ACCTSEC_NEW_PASSWORD, or --password-stdin.' +
+        '\nWith --method qr against a server with --public-url, --timeout bounds the wait for the approval on the phone.',
     )
     .action(
       (
