@@ -6,6 +6,8 @@ import { execa, type ResultPromise } from 'execa';
 import * as jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, HAVE_CHROMIUM } from './browser.js';
 import { BIN, Home, json, PASSWORD, REMOTE } from './helpers.js';
 
 // QR-code recovery (issue #20 §1) end to end, through the built CLI: the printable sheet read back by
@@ -297,6 +299,59 @@ describe.skipIf(REMOTE)('recovery QR code: the phone approves on the page of `ac
     // The secret reached no log of the server.
     expect(serverOutput).not.toContain(secret);
   }, 90_000);
+
+  // The phone played by Debian's Chromium: the page's own script reads the fragment, lists the request,
+  // and approves it on a tap. Skipped without Chromium on a developer machine; CI installs it.
+  it.skipIf(!HAVE_CHROMIUM && !process.env.CI)(
+    'in a real browser: the page drops the secret from the address bar, shows the words, and approves on a tap',
+    async () => {
+      const login = await home.run(['login', '--username', 'alice', '--no-input'], {
+        env: { ACCTSEC_PASSWORD: NEW_PASSWORD },
+      });
+      expect(login.exitCode, login.stderr).toBe(0);
+      const created = await home.run(['recovery', 'qr', 'create', '--json']);
+      expect(created.exitCode, created.stderr).toBe(0);
+      const { text } = json<{ text: string }>(created);
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-extensions'],
+      });
+      try {
+        const page = await browser.newPage();
+        const requests: string[] = [];
+        page.on('request', (r) => requests.push(r.url()));
+        // Nothing waiting yet: the page says so and offers to look again.
+        await page.goto(text);
+        await page.waitForSelector('body[data-pending="0"]', { timeout: 10_000 });
+        expect(page.url()).toBe(`${base}/recover/qr`);
+        const run = await home.start(
+          ['recover', '--username', 'alice', '--method', 'qr', '--timeout', '60', '--json'],
+          /these words: ([a-z]+-[a-z]+-[a-z]+)/,
+          { env: { ACCTSEC_NEW_PASSWORD: PASSWORD } },
+        );
+        const phrase = (await run.match)[1]!;
+        await page.click('#again');
+        await page.waitForSelector('button.approve', { timeout: 10_000 });
+        expect(await page.getAttribute('button.approve', 'data-phrase')).toBe(phrase);
+        expect(await page.textContent('#requests')).toContain('127.0.0.1');
+        await page.click('button.approve');
+        await page.waitForSelector('body[data-done="ok"]', { timeout: 10_000 });
+        const done = await run.done;
+        expect(done.exitCode, done.stderr).toBe(0);
+        // The secret went to the server only in POST bodies, never in a URL.
+        const secret = text.split('#')[1]!;
+        expect(requests.some((u) => u.includes(secret))).toBe(false);
+      } finally {
+        await browser.close();
+      }
+      const back = await home.run(['login', '--username', 'alice', '--no-input'], {
+        env: { ACCTSEC_PASSWORD: PASSWORD },
+      });
+      expect(back.exitCode, back.stderr).toBe(0);
+    },
+    90_000,
+  );
 
   it('an unknown username waits like a known one and times out, changing nothing', async () => {
     const r = await home.run(['recover', '--username', 'nobody', '--method', 'qr', '--timeout', '5'], {
