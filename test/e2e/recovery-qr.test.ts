@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, HAVE_CHROMIUM } from './browser.js';
 import { BIN, Home, json, PASSWORD, REMOTE } from './helpers.js';
+import { Terminal } from './tmux.js';
 
 // QR-code recovery (issue #20 §1) end to end, through the built CLI: the printable sheet read back by
 // Debian's zbarimg (zbar-tools, default settings) and by jsQR, `recover --qr-image` with it, single
@@ -352,6 +353,45 @@ describe.skipIf(REMOTE)('recovery QR code: the phone approves on the page of `ac
     },
     90_000,
   );
+
+  it('opening a request answers an existing user and an unknown name alike', async () => {
+    const seen = async (username: string) => {
+      const r = await post('/v1/recover/qr', { username });
+      const body = (await r.json()) as Record<string, string>;
+      return {
+        status: r.status,
+        keys: Object.keys(body).sort(),
+        page: body.page,
+        requestId: /^[A-Za-z0-9_-]{43}$/.test(body.requestId!),
+        phrase: /^[a-z]+-[a-z]+-[a-z]+$/.test(body.phrase!),
+        expiresIn: Math.round((Date.parse(body.expiresAt!) - Date.now()) / 60_000),
+      };
+    };
+    const alice = await seen('alice');
+    expect(alice).toMatchObject({
+      status: 200,
+      page: `${base}/recover/qr`,
+      requestId: true,
+      phrase: true,
+      expiresIn: 10,
+    });
+    expect(await seen('nobody')).toEqual(alice);
+  });
+
+  it('at a terminal, the wait counts down on stderr, then ends at the timeout', async () => {
+    const term = await Terminal.start(home, ['recover', '--username', 'alice', '--method', 'qr', '--timeout', '6']);
+    try {
+      await term.waitFor(/these words: [a-z]+-[a-z]+-[a-z]+/);
+      const first = /Waiting for the approval on your phone: (\d:\d\d) left/.exec(
+        await term.waitFor(/\d:\d\d left/),
+      )![1];
+      await term.waitFor(new RegExp(`phone: (?!${first})\\d:\\d\\d left`));
+      const screen = await term.waitFor('[exit 3]');
+      expect(screen).toContain('no approval from the phone within 6 s; nothing changed');
+    } finally {
+      await term.stop();
+    }
+  }, 30_000);
 
   it('an unknown username waits like a known one and times out, changing nothing', async () => {
     const r = await home.run(['recover', '--username', 'nobody', '--method', 'qr', '--timeout', '5'], {
