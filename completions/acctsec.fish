@@ -26,9 +26,11 @@ function __acctsec_subs
         case 'acctsec ip'
             echo 'list add remove set clear check'
         case 'acctsec recovery'
-            echo 'email'
+            echo 'email qr'
         case 'acctsec recovery email'
             echo 'add confirm list remove'
+        case 'acctsec recovery qr'
+            echo 'create status revoke'
         case 'acctsec notifications'
             echo 'show format subscribe unsubscribe org'
         case 'acctsec token'
@@ -156,8 +158,16 @@ function __acctsec_opts
             echo '--help'
         case 'acctsec recovery email remove'
             echo '--no-open --timeout --password-stdin --method --code --send-code --help'
+        case 'acctsec recovery qr'
+            echo '--help'
+        case 'acctsec recovery qr create'
+            echo '--output --no-open --timeout --password-stdin --method --code --send-code --help'
+        case 'acctsec recovery qr status'
+            echo '--help'
+        case 'acctsec recovery qr revoke'
+            echo '--no-open --timeout --password-stdin --method --code --send-code --help'
         case 'acctsec recover'
-            echo '--username --send-code --code --token --method --password-stdin --no-open --timeout --help'
+            echo '--username --send-code --code --token --method --password-stdin --qr-image --qr-text --no-open --timeout --help'
         case 'acctsec notifications'
             echo '--help'
         case 'acctsec notifications show'
@@ -311,8 +321,12 @@ function __acctsec_values
             echo 'totp email key'
         case 'acctsec recovery email remove|--method'
             echo 'totp email key'
+        case 'acctsec recovery qr create|--method'
+            echo 'totp email key'
+        case 'acctsec recovery qr revoke|--method'
+            echo 'totp email key'
         case 'acctsec recover|--method'
-            echo 'email key'
+            echo 'email key qr'
         case 'acctsec token create|--method'
             echo 'totp email key'
         case 'acctsec token revoke|--method'
@@ -395,7 +409,7 @@ function __acctsec_dynargs
     end
 end
 
-set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--scope' '--resource' '--expires' '--ip' '--role' '--reason' '--tokens-to' '--from-line' '--format' '--newsletter' '--org' '--user' '--actor' '--since' '--head' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate'
+set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--qr-image' '--qr-text' '--scope' '--resource' '--expires' '--ip' '--role' '--reason' '--tokens-to' '--from-line' '--format' '--newsletter' '--org' '--user' '--actor' '--since' '--head' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate'
 
 function __acctsec_complete
     set -l tokens (commandline -opc)

@@ -428,3 +428,48 @@ export interface RecipientList {
   organization: string | null;
   recipients: Recipient[];
 }
+
+// Recovery QR codes (issue #20 §1).
+
+/** `recovery qr create`: the code's text, shown once (the store keeps only its hash). */
+export interface RecoveryQrCreated {
+  /** What the QR code encodes: the server's approval page URL with the secret in its fragment, or the bare secret. */
+  text: string;
+  /** Whether `text` is a URL a phone can open (the server names its public origin). */
+  phone: boolean;
+  createdAt: string;
+  /** An earlier code was voided by this one. */
+  replaced: boolean;
+}
+
+export interface RecoveryQrStatus {
+  exists: boolean;
+  /** When the live code was made, or null. */
+  createdAt: string | null;
+}
+
+/** `recover --method qr` with a phone: the CLI's request, its handle (a secret of the CLI) and the phrase both screens show. */
+export interface QrRecoveryRequest {
+  requestId: string;
+  phrase: string;
+  /** The approval page the code opens; the phone brings the secret in the URL's fragment. */
+  page: string;
+  expiresAt: string;
+}
+
+export interface QrRecoveryState {
+  state: 'waiting' | 'approved' | 'expired';
+}
+
+/** What the approval page shows: the account and its requests still waiting. */
+export interface QrPendingRequests {
+  username: string;
+  requests: {
+    id: string;
+    createdAt: string;
+    ip: string | null;
+    client: string | null;
+    phrase: string;
+    expiresAt: string;
+  }[];
+}

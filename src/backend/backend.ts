@@ -54,6 +54,11 @@ import type {
   OrgView,
   RecipientList,
   RecipientQuery,
+  QrPendingRequests,
+  QrRecoveryRequest,
+  QrRecoveryState,
+  RecoveryQrCreated,
+  RecoveryQrStatus,
 } from '../views.js';
 
 /**
@@ -134,6 +139,19 @@ export interface Backend {
   sendRecoveryCode(username: string): Promise<{ message: string }>;
   /** `method` email (the default: `code` is the emailed code) or key (`code` is a recovery ceremony's id). */
   recover(input: RecoverInput): Promise<{ username: string; revokedSessions: number }>;
+
+  // Recovery QR codes (issue #20 §1). `recover` takes method qr (code: the code's secret) or qr-phone
+  // (code: the handle of a request a phone approved on the server's page).
+  createRecoveryQr(proof?: IdentityProof): Promise<RecoveryQrCreated>;
+  recoveryQrStatus(): Promise<RecoveryQrStatus>;
+  revokeRecoveryQr(proof?: IdentityProof): Promise<{ revoked: true; createdAt: string }>;
+  /** No session: the same answer for every username. */
+  beginQrRecovery(username: string): Promise<QrRecoveryRequest>;
+  /** Waits up to `waitMs` (at most 20 s) for the phone's approval. */
+  awaitQrRecovery(requestId: string, waitMs: number): Promise<QrRecoveryState>;
+  /** For the approval page: no session; the code's secret is the capability. */
+  qrPendingRequests(secret: string): Promise<QrPendingRequests>;
+  approveQrRecovery(secret: string, requestId: string): Promise<{ approved: true; username: string }>;
 
   listIp(): Promise<IpEntry[]>;
   checkIp(address: string): Promise<IpCheck>;

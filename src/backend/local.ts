@@ -99,6 +99,19 @@ import {
 } from '../service/orgs.js';
 import { AcctsecError } from '../errors.js';
 import type { EmailCodeSent } from '../views.js';
+// Recovery QR codes (issue #20 §1).
+import {
+  approveQrRecovery,
+  beginQrRecovery,
+  createRecoveryQr,
+  QR_METHOD,
+  QR_PHONE_METHOD,
+  qrPendingRequests,
+  qrRecoveryState,
+  recoverWithQr,
+  recoveryQrStatus,
+  revokeRecoveryQr,
+} from '../service/recovery-qr.js';
 
 export interface LocalStoreOptions {
   dbPath: string;
@@ -114,6 +127,11 @@ export interface LocalStoreOptions {
    * `acctsec serve` names its own public origin. Without it, keys are unavailable.
    */
   relyingParty?: () => Promise<RelyingParty>;
+  /**
+   * The public origin of `acctsec serve` (--public-url), where a phone that scans a recovery QR code
+   * finds the approval page (issue #20 §1). Without it, a code holds its secret alone.
+   */
+  recoveryPageOrigin?: string | undefined;
   /** Told when work done after an answer (mail) fails: the operator's log, never the caller. */
   log?: (line: string) => void;
 }
@@ -466,7 +484,36 @@ function localBackend(
 
     sendRecoveryCode: (username) => run((ctx) => sendRecoveryCode(ctx, username)),
 
-    recover: (input) => run((ctx) => recoverWithCode(ctx, input, origin)),
+    recover: (input) =>
+      run((ctx) =>
+        input.method === QR_METHOD || input.method === QR_PHONE_METHOD
+          ? recoverWithQr(ctx, input, origin)
+          : recoverWithCode(ctx, input, origin),
+      ),
+
+    // Recovery QR codes (issue #20 §1).
+    createRecoveryQr: (proof) =>
+      authed((ctx, me) => createRecoveryQr(ctx, me, proof, origin, options.recoveryPageOrigin)),
+
+    recoveryQrStatus: () => authed((ctx, me) => recoveryQrStatus(ctx, me.account)),
+
+    revokeRecoveryQr: (proof) => authed((ctx, me) => revokeRecoveryQr(ctx, me, proof, origin)),
+
+    beginQrRecovery: (username) => run((ctx) => beginQrRecovery(ctx, username, origin, options.recoveryPageOrigin)),
+
+    awaitQrRecovery: async (id, waitMs) => {
+      // The approval arrives through another connection (the phone's): look every 100 ms.
+      const until = Date.now() + Math.min(Math.max(Number(waitMs) || 0, 0), 20_000);
+      for (;;) {
+        const state = await run((ctx) => qrRecoveryState(ctx, id));
+        if (state.state !== 'waiting' || Date.now() >= until) return state;
+        await sleep(100);
+      }
+    },
+
+    qrPendingRequests: (secret) => run((ctx) => qrPendingRequests(ctx, secret, origin)),
+
+    approveQrRecovery: (secret, requestId) => run((ctx) => approveQrRecovery(ctx, secret, requestId, origin)),
 
     listIp: () => authed((ctx, me) => listIp(ctx, me.account)),
 

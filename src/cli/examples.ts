@@ -65,10 +65,17 @@ export const EXAMPLES: Record<string, string[]> = {
   'recovery email confirm': ['acctsec recovery email confirm backup@example.org --code 123456'],
   'recovery email list': ['acctsec recovery email list --json'],
   'recovery email remove': ['acctsec recovery email remove backup@example.org'],
+  // Recovery QR codes (issue #20 §1).
+  'recovery qr': ['acctsec recovery qr status'],
+  'recovery qr create': ['acctsec recovery qr create --output kit.html', 'acctsec recovery qr create --output kit.png'],
+  'recovery qr status': ['acctsec recovery qr status --json'],
+  'recovery qr revoke': ['acctsec recovery qr revoke'],
   recover: [
     'acctsec recover --username alice',
     'acctsec recover --username alice --method key',
     'ACCTSEC_NEW_PASSWORD=... acctsec recover --username alice --token acs_rst_...',
+    'acctsec recover --username alice --method qr',
+    'acctsec recover --username alice --qr-image photo.jpg',
   ],
   notifications: ['acctsec notifications', 'acctsec notifications format text'],
   'notifications show': ['acctsec notifications show --json'],

@@ -133,6 +133,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   const bootstrap = createBootstrap(dbPath, hasAccounts(dbPath), options.log);
   const store = openLocalStore({
     ...options.store,
+    // Recovery QR codes open this server's approval page only where a phone can reach it (issue #20 §1).
+    recoveryPageOrigin: options.publicUrl ? relyingParty?.origin : undefined,
     relyingParty: async () => {
       if (!relyingParty)
         throw new Unavailable(

@@ -10,6 +10,8 @@ import { readAddress, unmapped } from '../ip-address.js';
 import type { InitResult } from '../views.js';
 import { inspectSecret } from '../token-format.js';
 import { KEY_PAGE_HEADERS, KEY_PAGE_HTML, KEY_PAGE_PATH } from '../webauthn-page.js';
+import { QR_PAGE_HEADERS, QR_PAGE_HTML } from '../recovery-qr-page.js';
+import { QR_PAGE_PATH } from '../recovery-qr-text.js';
 import { AddressLimiter, addressGroup } from './address-limiter.js';
 
 // `acctsec serve` (SPEC §10): a JSON HTTP API over the same service code, one route table
@@ -486,6 +488,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     if (pathname === KEY_PAGE_PATH && req.method === 'GET') {
       res.writeHead(200, { ...KEY_PAGE_HEADERS, 'content-length': Buffer.byteLength(KEY_PAGE_HTML) });
       res.end(KEY_PAGE_HTML);
+      return;
+    }
+    // The approval page of QR-code recovery (issue #20 §1): its secret comes in the fragment, never here.
+    if (pathname === QR_PAGE_PATH && req.method === 'GET') {
+      res.writeHead(200, { ...QR_PAGE_HEADERS, 'content-length': Buffer.byteLength(QR_PAGE_HTML) });
+      res.end(QR_PAGE_HTML);
       return;
     }
     const route = routes.get(`${req.method} ${pathname}`);

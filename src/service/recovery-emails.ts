@@ -160,7 +160,7 @@ export async function recoverWithCode(
 ): Promise<{ username: string; revokedSessions: number }> {
   const viaKey = input.method === 'key';
   if (input.method !== undefined && input.method !== 'email' && !viaKey)
-    throw new InvalidInput(`invalid recovery method "${input.method}": use email or key`, '--method');
+    throw new InvalidInput(`invalid recovery method "${input.method}": use email, key or qr`, '--method');
   const name = normalizeUsername(input.username);
   // The policy first, the same for every name, so the answer does not tell whether the account exists.
   // (No "not the current password" rule here: checking it would be an oracle for the current one.)

@@ -29,6 +29,7 @@ export const ALICE = { username: 'alice', email: 'alice@example.com', password: 
 /** The worlds' clock starts here; a test moves it with `world.clock.advance`. */
 export const EPOCH = Date.parse('2026-11-23T10:00:00Z');
 export const MINUTE = 60_000;
+export const QR_PAGE_ORIGIN = 'https://acctsec.example.test';
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
@@ -106,6 +107,8 @@ function newWorldBase(name: BackendName, worldOptions: WorldOptions) {
       onDelivery: (d) => deliveries.push(d),
     },
     ...(worldOptions.policy ? { policy: worldOptions.policy } : {}),
+    // As `serve --public-url`: recovery QR codes open this origin's approval page (issue #20 §1).
+    recoveryPageOrigin: QR_PAGE_ORIGIN,
   };
   const mail = (): Mail[] =>
     deliveries.map((d) => {

@@ -434,6 +434,7 @@ describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
        DROP TABLE known_sign_ins; ALTER TABLE sessions DROP COLUMN repair_until;
        DROP TABLE email_changes; ALTER TABLE accounts DROP COLUMN email_verified_at;
        DROP TABLE organization_members; DROP TABLE organizations;
+       DROP TABLE recovery_qr_requests; DROP TABLE recovery_qr;
        PRAGMA user_version = 8;`,
     ]);
     const v = await home.run(['admin', 'audit', 'verify', '--json']);

@@ -127,6 +127,10 @@ const ROUTES: { path: string; bodies: ((u: string) => Body)[] }[] = [
       (u) => ({ input: { username: u, code: '000000', newPassword: NEW_PASSWORD } }),
       (u) => ({ input: { username: u, code: ' 000 000 ', newPassword: NEW_PASSWORD, method: 'email' } }),
       (u) => ({ input: { username: u, code: 'no-such-ceremony', newPassword: NEW_PASSWORD, method: 'key' } }),
+      // Recovery QR codes (issue #20 §1): a code's secret, and a phone request's handle.
+      (u) => ({ input: { username: u, code: `acsqr_${'A'.repeat(43)}`, newPassword: NEW_PASSWORD, method: 'qr' } }),
+      (u) => ({ input: { username: u, code: 'not a secret', newPassword: NEW_PASSWORD, method: 'qr' } }),
+      (u) => ({ input: { username: u, code: 'no-such-request', newPassword: NEW_PASSWORD, method: 'qr-phone' } }),
     ],
   },
   {

@@ -13,6 +13,7 @@ import {
   withIdentity,
   type IdentityFlags,
 } from '../secrets.js';
+import { addRecoveryQrCommands, recoverWithQrRun, type RecoverQrFlags } from './recovery-qr.js';
 
 export function newCmdRecovery(f: Factory): Command {
   const cmd = new Command('recovery').description('recovery options: addresses that can reset the password');
@@ -33,6 +34,7 @@ export function newCmdRecovery(f: Factory): Command {
   identityOptions(email.command('remove').description('remove an address').argument('<address>')).action(
     (address: string, o: IdentityFlags) => recoveryEmailRemoveRun({ f, address, identity: o }),
   );
+  addRecoveryQrCommands(cmd, f); // issue #20 §1
   return cmd;
 }
 
@@ -40,7 +42,7 @@ export function newCmdRecover(f: Factory): Command {
   return ceremonyOptions(
     new Command('recover')
       .description(
-        'set a new password: with a code sent to a verified recovery address, a registered security key, or a reset token from support',
+        'set a new password: with a code sent to a verified recovery address, a registered security key, a recovery QR code, or a reset token from support',
       )
       .requiredOption('--username <name>', 'the account to recover')
       .option('--send-code', 'only send the code; run again with --code')
@@ -49,14 +51,20 @@ export function newCmdRecover(f: Factory): Command {
       .addOption(
         new Option(
           '--method <method>',
-          'email: a code to a recovery address (default); key: a registered security key, in the browser',
-        ).choices(['email', 'key']),
+          "email: a code to a recovery address (default); key: a registered security key, in the browser; qr: the recovery QR code (a phone approves on the server's page, or --qr-image/--qr-text)",
+        ).choices(['email', 'key', 'qr']),
       )
-      .option('--password-stdin', 'read the new password from the first line of stdin'),
+      .option('--password-stdin', 'read the new password from the first line of stdin')
+      .option('--qr-image <file>', 'a photo or scan (PNG or JPEG) of the recovery sheet: implies --method qr')
+      .option(
+        '--qr-text <source>',
+        'only "-": read the text of the recovery QR code from stdin (with --password-stdin the new password follows on line 2): implies --method qr',
+      ),
   )
     .addHelpText(
       'after',
-      '\nThe new password comes from a prompt (typed twice), ACCTSEC_NEW_PASSWORD, or --password-stdin.',
+      '\nThe new password comes from a prompt (typed twice), ACCTSEC_NEW_PASSWORD, or --password-stdin.' +
+        '\nWith --method qr against a server with --public-url, --timeout bounds the wait for the approval on the phone.',
     )
     .action(
       (
@@ -67,25 +75,28 @@ export function newCmdRecover(f: Factory): Command {
           token?: string;
           passwordStdin?: boolean;
           method?: string;
-        } & CeremonyFlags,
+        } & CeremonyFlags &
+          RecoverQrFlags,
       ) =>
-        o.token
-          ? recoverWithTokenRun({ f, username: o.username, token: o.token, passwordStdin: Boolean(o.passwordStdin) })
-          : o.method === 'key'
-            ? recoverWithKeyRun({
-                f,
-                username: o.username,
-                passwordStdin: Boolean(o.passwordStdin),
-                open: o.open,
-                timeout: o.timeout,
-              })
-            : recoverRun({
-                f,
-                username: o.username,
-                sendCode: Boolean(o.sendCode),
-                code: o.code,
-                passwordStdin: Boolean(o.passwordStdin),
-              }),
+        o.method === 'qr' || o.qrImage !== undefined || o.qrText !== undefined
+          ? recoverWithQrRun({ f, ...o, passwordStdin: Boolean(o.passwordStdin) })
+          : o.token
+            ? recoverWithTokenRun({ f, username: o.username, token: o.token, passwordStdin: Boolean(o.passwordStdin) })
+            : o.method === 'key'
+              ? recoverWithKeyRun({
+                  f,
+                  username: o.username,
+                  passwordStdin: Boolean(o.passwordStdin),
+                  open: o.open,
+                  timeout: o.timeout,
+                })
+              : recoverRun({
+                  f,
+                  username: o.username,
+                  sendCode: Boolean(o.sendCode),
+                  code: o.code,
+                  passwordStdin: Boolean(o.passwordStdin),
+                }),
     );
 }
 
