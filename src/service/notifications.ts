@@ -21,6 +21,8 @@ export const ALWAYS_ON_NOTICES = [
   'username changed',
   'second factors changed',
   'recovery codes used or regenerated',
+  'recovery QR code created, revoked or used',
+  'account email changed',
   'tokens created or revoked',
   'legacy API key deleted',
   'sessions signed out',

@@ -207,7 +207,13 @@ const cases: Record<string, Case> = {
       expect(events).toContain(e);
     const settings = rec(await me.notificationSettings());
     expect(settings.alwaysOn).toEqual(
-      expect.arrayContaining(['username changed', 'sessions signed out', 'sign-in from a new device or address']),
+      expect.arrayContaining([
+        'username changed',
+        'sessions signed out',
+        'sign-in from a new device or address',
+        'recovery QR code created, revoked or used',
+        'account email changed',
+      ]),
     );
   },
 
