@@ -66,16 +66,12 @@ export function securityNotice(
 export function notificationSettings(ctx: ServiceContext, account: AccountRow): NotificationSettings {
   const row = getNotificationSettings(ctx.db, account.id);
   const chosen = JSON.parse(row.newsletters) as Record<string, boolean>;
+  const orgChoices = JSON.parse(row.organizations) as Record<string, boolean>;
   return {
     format: row.format,
     newsletters: Object.fromEntries(ctx.policy.newsletters.map((n) => [n, chosen[n] === true])),
     // Issue #20 §5: the organizations the account belongs to, each on unless turned off.
-    organizations: Object.fromEntries(
-      orgsOfAccount(ctx.db, account.id).map((o) => [
-        o,
-        (JSON.parse(row.organizations) as Record<string, boolean>)[o] !== false,
-      ]),
-    ),
+    organizations: Object.fromEntries(orgsOfAccount(ctx.db, account.id).map((o) => [o, orgChoices[o] !== false])),
     alwaysOn: [...ALWAYS_ON_NOTICES],
   };
 }
