@@ -57,6 +57,10 @@ describe('recovery QR code: the sheet, and recover --qr-image', () => {
     expect(created).toMatchObject({ replaced: false, phone: false, file: kit });
     expect(created.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(statSync(kit).mode & 0o777).toBe(0o600);
+    // The account, the date and the instructions travel in the PNG's text chunks.
+    const bytes = readFileSync(kit).toString('latin1');
+    expect(bytes).toContain('tEXtTitle\0Recovery QR code for the acctsec account alice');
+    expect(bytes).toMatch(/tEXtDescription\0Made \d{4}-\d\d-\d\d \d\d:\d\d UTC\./);
     const fromJs = jsQrText(kit);
     expect(fromJs).toMatch(/^acsqr_[A-Za-z0-9_-]{43}$/);
     if (HAVE_ZBAR || process.env.CI) {
