@@ -169,6 +169,35 @@ describe('recovery QR code: the sheet, and recover --qr-image', () => {
     expect(Object.keys(json(ok)).sort()).toEqual(['revokedSessions', 'username']);
   });
 
+  it.skipIf(REMOTE)(
+    'at a terminal, locally: the text of the code at a masked prompt, then the new password twice',
+    async () => {
+      const signedIn = await home.run(['login', '--username', 'alice', '--no-input'], {
+        env: { ACCTSEC_PASSWORD: NEW_PASSWORD },
+      });
+      expect(signedIn.exitCode, signedIn.stderr).toBe(0);
+      const created = await home.run(['recovery', 'qr', 'create', '--json', '--yes']);
+      expect(created.exitCode, created.stderr).toBe(0);
+      const { text } = json<{ text: string }>(created);
+      const term = await Terminal.start(home, ['recover', '--username', 'alice', '--method', 'qr']);
+      try {
+        await term.waitFor('Text of the recovery QR code');
+        await term.type(text);
+        await term.waitFor('New password:');
+        await term.type(NEW_PASSWORD);
+        await term.waitFor('Repeat new password:');
+        await term.type(NEW_PASSWORD);
+        const screen = await term.waitFor('[exit 0]');
+        expect(screen).toContain('New password set for alice');
+        // The masked prompt never echoed the secret.
+        expect(screen).not.toContain(text.slice(6));
+      } finally {
+        await term.stop();
+      }
+    },
+    30_000,
+  );
+
   it('revoke voids the code; with nothing to revoke it exits 5; without input a missing code is named', async () => {
     const login = await home.run(['login', '--username', 'alice', '--no-input'], {
       env: { ACCTSEC_PASSWORD: NEW_PASSWORD },
