@@ -1,5 +1,6 @@
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { Conflict, InvalidInput } from '../errors.js';
 
 // The printable recovery sheet of `recovery qr create --output` (issue #20 §1): the QR code, the
@@ -111,10 +112,35 @@ async function htmlSheet(c: SheetContent): Promise<string> {
 `;
 }
 
-/** The PNG: the code alone, 8 pixels a module, for printing or keeping as an image (the SVG and HTML sheets carry the words). */
+/** A PNG text chunk (PNG 1.2 §4.2.3.1): Latin-1 keyword, NUL, text; its CRC over type and data. */
+function textChunk(keyword: string, text: string): Buffer {
+  const data = Buffer.from(`${keyword}\0${text.replace(/\u00a0/g, ' ')}`, 'latin1');
+  const type = Buffer.from('tEXt', 'latin1');
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([type, data])) >>> 0);
+  return Buffer.concat([length, type, data, crc]);
+}
+
+/**
+ * The PNG: the code, 8 pixels a module, for printing or keeping as an image. A PNG has no text layout
+ * (and this project no font renderer): the account, the date and the instructions go in its text
+ * chunks, which image viewers show as its properties; the SVG and HTML sheets print them.
+ */
 async function pngSheet(c: SheetContent): Promise<Buffer> {
   const { default: QRCode } = await import('qrcode');
-  return QRCode.toBuffer(c.text, { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 8 });
+  const png = await QRCode.toBuffer(c.text, { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 8 });
+  const [title, made, how, keep] = instructions(c);
+  // After the signature (8 bytes) and IHDR (25 bytes): text chunks may come anywhere before IEND.
+  const at = 8 + 25;
+  return Buffer.concat([
+    png.subarray(0, at),
+    textChunk('Title', title!),
+    textChunk('Creation Time', new Date(c.createdAt).toUTCString()),
+    textChunk('Description', `${made!} ${how!} ${keep!}`),
+    png.subarray(at),
+  ]);
 }
 
 /** Writes the sheet as a new file (mode 0600); refuses a path that exists. Returns the absolute path. */

@@ -87,12 +87,15 @@ export function findQrRequestByHandle(db: Db, handleHash: Buffer): QrRequestRow 
     QrRequestRow | undefined;
 }
 
-/** The account's requests still waiting for approval, newest first. */
+/**
+ * The account's requests still waiting for approval, newest first. Anyone can open requests for a
+ * username: the page lists up to 50, so a few made to bury the owner's push nothing out of sight.
+ */
 export function pendingQrRequests(db: Db, accountId: number, now: number): QrRequestRow[] {
   return sql(
     db,
     `SELECT * FROM recovery_qr_requests WHERE account_id = ? AND expires_at > ? AND approved_at IS NULL
-     ORDER BY created_at DESC LIMIT 10`,
+     ORDER BY created_at DESC LIMIT 50`,
   ).all(accountId, now) as QrRequestRow[];
 }
 

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import * as jpeg from 'jpeg-js';
 import * as jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +40,8 @@ function jsQrText(path: string): string | undefined {
 
 describe('recovery QR code: the sheet, and recover --qr-image', () => {
   let home: Home;
+  /** Which of the parallel recoveries won: its password is the account's. */
+  let lastWinner = 0;
   beforeAll(async () => {
     home = new Home();
     await home.init();
@@ -57,6 +60,10 @@ describe('recovery QR code: the sheet, and recover --qr-image', () => {
     expect(created).toMatchObject({ replaced: false, phone: false, file: kit });
     expect(created.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(statSync(kit).mode & 0o777).toBe(0o600);
+    // The account, the date and the instructions travel in the PNG's text chunks.
+    const bytes = readFileSync(kit).toString('latin1');
+    expect(bytes).toContain('tEXtTitle\0Recovery QR code for the acctsec account alice');
+    expect(bytes).toMatch(/tEXtDescription\0Made \d{4}-\d\d-\d\d \d\d:\d\d UTC\./);
     const fromJs = jsQrText(kit);
     expect(fromJs).toMatch(/^acsqr_[A-Za-z0-9_-]{43}$/);
     if (HAVE_ZBAR || process.env.CI) {
@@ -130,7 +137,8 @@ describe('recovery QR code: the sheet, and recover --qr-image', () => {
     expect(winners, runs.map((r) => r.stderr).join('\n')).toHaveLength(1);
     for (const r of runs.filter((x) => x.exitCode !== 0)) expect(r.exitCode).toBe(3);
     expect(json(winners[0]!)).toEqual({ username: 'alice', revokedSessions: 1 });
-    const password = `${NEW_PASSWORD} ${runs.indexOf(winners[0]!) + 1}`;
+    lastWinner = runs.indexOf(winners[0]!) + 1;
+    const password = `${NEW_PASSWORD} ${lastWinner}`;
     // Every session ended; the new password signs in.
     expect((await home.run(['status'])).exitCode).toBe(3);
     const login = await home.run(['login', '--username', 'alice', '--no-input'], {
@@ -143,7 +151,37 @@ describe('recovery QR code: the sheet, and recover --qr-image', () => {
     expect(events).toContain('password.recovered');
   });
 
+  it('recover --qr-image reads a JPEG photo: the sheet shot larger, on a grey desk', async () => {
+    const login = await home.run(['login', '--username', 'alice', '--no-input'], {
+      env: { ACCTSEC_PASSWORD: `${NEW_PASSWORD} ${lastWinner}` },
+    });
+    expect(login.exitCode, login.stderr).toBe(0);
+    const kit = join(home.dir, 'kit3.png');
+    expect((await home.run(['recovery', 'qr', 'create', '--output', kit, '--yes'])).exitCode).toBe(0);
+    const png = PNG.sync.read(readFileSync(kit));
+    // Three times larger, in the middle of a grey 1600x1200 frame, as JPEG at quality 80.
+    const [w, h, scale] = [1600, 1200, 3];
+    const data = Buffer.alloc(w * h * 4, 0x90);
+    const [ox, oy] = [(w - png.width * scale) >> 1, (h - png.height * scale) >> 1];
+    for (let y = 0; y < png.height * scale; y++)
+      for (let x = 0; x < png.width * scale; x++) {
+        const from = (Math.floor(y / scale) * png.width + Math.floor(x / scale)) * 4;
+        png.data.copy(data, ((oy + y) * w + ox + x) * 4, from, from + 4);
+      }
+    const photo = join(home.dir, 'photo.jpg');
+    writeFileSync(photo, jpeg.encode({ data, width: w, height: h }, 80).data);
+    const r = await home.run(['recover', '--username', 'alice', '--qr-image', photo, '--json'], {
+      env: { ACCTSEC_NEW_PASSWORD: NEW_PASSWORD },
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(json(r)).toEqual({ username: 'alice', revokedSessions: 1 });
+  });
+
   it('recover --qr-text - reads the text from stdin and refuses it as an argument', async () => {
+    const login = await home.run(['login', '--username', 'alice', '--no-input'], {
+      env: { ACCTSEC_PASSWORD: NEW_PASSWORD },
+    });
+    expect(login.exitCode, login.stderr).toBe(0);
     const r = await home.run(['recovery', 'qr', 'create', '--json', '--yes']);
     expect(r.exitCode, r.stderr).toBe(0);
     const { text } = json<{ text: string }>(r);
@@ -153,6 +191,14 @@ describe('recovery QR code: the sheet, and recover --qr-image', () => {
     expect(literal.exitCode).toBe(2);
     expect(literal.stderr).toContain('invalid --qr-text');
     expect(literal.stderr).not.toContain(text.slice(6, 20));
+    const mixed = await home.run(['recover', '--username', 'alice', '--method', 'key', '--qr-image', 'kit.png']);
+    expect(mixed.exitCode).toBe(2);
+    expect(mixed.stderr).toContain('go with --method qr, not --method key');
+    const noImage = await home.run(['recover', '--username', 'alice', '--qr-image', join(home.dir, 'kit.svg')], {
+      env: { ACCTSEC_NEW_PASSWORD: NEW_PASSWORD },
+    });
+    expect(noImage.exitCode).toBe(2);
+    expect(noImage.stderr).toContain('not a PNG or JPEG image');
     const notOurs = await home.run(['recover', '--username', 'alice', '--qr-text', '-', '--password-stdin'], {
       input: `https://example.com/hello\n${NEW_PASSWORD}\n`,
     });
@@ -164,6 +210,35 @@ describe('recovery QR code: the sheet, and recover --qr-image', () => {
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(Object.keys(json(ok)).sort()).toEqual(['revokedSessions', 'username']);
   });
+
+  it.skipIf(REMOTE)(
+    'at a terminal, locally: the text of the code at a masked prompt, then the new password twice',
+    async () => {
+      const signedIn = await home.run(['login', '--username', 'alice', '--no-input'], {
+        env: { ACCTSEC_PASSWORD: NEW_PASSWORD },
+      });
+      expect(signedIn.exitCode, signedIn.stderr).toBe(0);
+      const created = await home.run(['recovery', 'qr', 'create', '--json', '--yes']);
+      expect(created.exitCode, created.stderr).toBe(0);
+      const { text } = json<{ text: string }>(created);
+      const term = await Terminal.start(home, ['recover', '--username', 'alice', '--method', 'qr']);
+      try {
+        await term.waitFor('Text of the recovery QR code');
+        await term.type(text);
+        await term.waitFor('New password:');
+        await term.type(NEW_PASSWORD);
+        await term.waitFor('Repeat new password:');
+        await term.type(NEW_PASSWORD);
+        const screen = await term.waitFor('[exit 0]');
+        expect(screen).toContain('New password set for alice');
+        // The masked prompt never echoed the secret.
+        expect(screen).not.toContain(text.slice(6));
+      } finally {
+        await term.stop();
+      }
+    },
+    30_000,
+  );
 
   it('revoke voids the code; with nothing to revoke it exits 5; without input a missing code is named', async () => {
     const login = await home.run(['login', '--username', 'alice', '--no-input'], {
