@@ -1,6 +1,6 @@
 import { InvalidInput, NotFound } from '../errors.js';
 import type { AccountRow } from '../store/accounts.js';
-import { getNotificationSettings, putNotificationSettings } from '../store/email.js';
+import { getNotificationSettings, listRecoveryAddresses, putNotificationSettings } from '../store/email.js';
 import { findOrg, isOrgMember, orgsOfAccount } from '../store/orgs.js';
 import type { NotificationSettings } from '../views.js';
 import { recordActivity } from './activity.js';
@@ -42,6 +42,18 @@ export function mailFormat(ctx: ServiceContext, account: AccountRow): MailFormat
  */
 export async function notifySecurity(ctx: ServiceContext, account: AccountRow, body: MessageBody): Promise<void> {
   await ctx.mailer.notify(renderMessage([account.email], mailFormat(ctx, account), body));
+}
+
+/**
+ * A password reset by a recovery credential (a recovery QR code, a recovery address, a key): the
+ * notice goes to the account's address and to every verified recovery address (issue #20 §1), so an
+ * owner whose main mailbox is the one taken over still hears of it.
+ */
+export async function notifyAllAddresses(ctx: ServiceContext, account: AccountRow, body: MessageBody): Promise<void> {
+  const to = [account.email];
+  for (const r of listRecoveryAddresses(ctx.db, account.id))
+    if (r.verified_at !== null && !to.some((t) => t.toLowerCase() === r.address.toLowerCase())) to.push(r.address);
+  await ctx.mailer.notify(renderMessage(to, mailFormat(ctx, account), body));
 }
 
 /** The standard security notice: what happened, when, and what to do if it was not you. */

@@ -14,7 +14,7 @@ import type { RequestOrigin, ServiceContext } from './context.js';
 import { checkEmailCode, sendEmailCode } from './email-codes.js';
 import { confirmIdentity } from './identity.js';
 import { maskAddress } from './messages.js';
-import { notifySecurity, securityNotice } from './notifications.js';
+import { notifyAllAddresses, notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword } from './password-policy.js';
 import type { Auth } from './sessions.js';
 import { verifyRecoveryAssertion } from './security-keys.js';
@@ -198,7 +198,7 @@ export async function recoverWithCode(
       return n;
     })
     .immediate();
-  await notifySecurity(
+  await notifyAllAddresses(
     ctx,
     account,
     securityNotice(

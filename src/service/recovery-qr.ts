@@ -29,7 +29,7 @@ import { recordActivity } from './activity.js';
 import type { Auth, RequestOrigin, ServiceContext } from './context.js';
 import { normalizeUsername } from './credentials.js';
 import { confirmIdentity } from './identity.js';
-import { notifySecurity, securityNotice } from './notifications.js';
+import { notifyAllAddresses, notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword } from './password-policy.js';
 import { recoveryThrottle, throttledCheck, type Throttle } from './throttle.js';
 
@@ -196,7 +196,7 @@ async function setRecoveredPassword(
       return n;
     })
     .immediate();
-  await notifySecurity(
+  await notifyAllAddresses(
     ctx,
     account,
     securityNotice(
@@ -356,7 +356,7 @@ export async function approveQrRecovery(
       recordActivity(ctx, account.id, 'recovery_qr.approved', { origin });
     })
     .immediate();
-  await notifySecurity(
+  await notifyAllAddresses(
     ctx,
     account,
     securityNotice(ctx, account, 'a password reset was approved with your recovery QR code', origin),

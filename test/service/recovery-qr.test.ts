@@ -9,7 +9,9 @@ import {
   qrPendingRequests,
   recoverWithQr,
 } from '../../src/service/recovery-qr.js';
+import type { Mailer, OutgoingMail } from '../../src/mail/mailer.js';
 import { signIn } from '../../src/service/sign-in.js';
+import { putRecoveryAddress, verifyRecoveryAddress } from '../../src/store/email.js';
 import { beginTotpEnrollment, confirmTotpEnrollment } from '../../src/service/totp.js';
 import { base32Decode, hotp } from '../rfc6238.js';
 import { PASSWORD, testContext, withAlice } from './context.js';
@@ -36,6 +38,27 @@ describe('recovery QR codes', () => {
     expect(JSON.stringify(activity)).not.toContain(created.text.slice(6));
     // A phone cannot reach a page that has no public address.
     expect(() => beginQrRecovery(ctx, 'alice', {}, undefined)).toThrow(Unavailable);
+  });
+
+  it('its use is told to the account address and every verified recovery address (issue #20 §1)', async () => {
+    const notices: OutgoingMail[] = [];
+    const mailer: Mailer = {
+      send: () => Promise.resolve({ delivered: true } as never),
+      notify: (mail) => {
+        notices.push(mail);
+        return Promise.resolve();
+      },
+    };
+    const ctx = testContext({ mailer });
+    const { auth } = await withAlice(ctx);
+    putRecoveryAddress(ctx.db, auth.account.id, 'backup@example.org', ctx.now());
+    verifyRecoveryAddress(ctx.db, auth.account.id, 'backup@example.org', ctx.now());
+    putRecoveryAddress(ctx.db, auth.account.id, 'unproven@example.org', ctx.now());
+    const secret = secretFromQrText((await createRecoveryQr(ctx, auth, undefined, {}, ORIGIN)).text)!;
+    notices.length = 0;
+    await recoverWithQr(ctx, { username: 'alice', code: secret, newPassword: NEW_PASSWORD, method: 'qr' }, {});
+    const used = notices.find((m) => /recovery QR code was used/.test(m.text));
+    expect(used?.to).toEqual(['alice@example.com', 'backup@example.org']);
   });
 
   it('is used once when parallel attempts race with the same secret', async () => {
