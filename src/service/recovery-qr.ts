@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { AuthFailed, Conflict, InvalidInput, NotFound, Unavailable } from '../errors.js';
+import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
 import { addressGroup } from '../ip-address.js';
 import { isQrSecret, QR_PAGE_PATH, QR_SECRET_PREFIX, recoveryQrText } from '../recovery-qr-text.js';
 import { findAccountById, findAccountByUsername, setPassword, type AccountRow } from '../store/accounts.js';
@@ -260,8 +260,10 @@ export function beginQrRecovery(
   pageOrigin: string | undefined,
 ): QrRecoveryRequest {
   if (!pageOrigin)
-    throw new Unavailable(
+    // A usage error, not an outage: this server was set up without the page; the other ways work.
+    throw new InvalidInput(
       'this server names no public address (--public-url), so a phone cannot reach its approval page; use --qr-image or --qr-text',
+      'method',
       'no_qr_page',
     );
   const name = normalizeUsername(username);

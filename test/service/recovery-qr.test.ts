@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AuthFailed, Unavailable } from '../../src/errors.js';
+import { AuthFailed, InvalidInput } from '../../src/errors.js';
 import { secretFromQrText } from '../../src/recovery-qr-text.js';
 import {
   approveQrRecovery,
@@ -37,7 +37,7 @@ describe('recovery QR codes', () => {
     const activity = ctx.db.prepare('SELECT detail FROM activity').all() as { detail: string | null }[];
     expect(JSON.stringify(activity)).not.toContain(created.text.slice(6));
     // A phone cannot reach a page that has no public address.
-    expect(() => beginQrRecovery(ctx, 'alice', {}, undefined)).toThrow(Unavailable);
+    expect(() => beginQrRecovery(ctx, 'alice', {}, undefined)).toThrow(InvalidInput);
   });
 
   it('its use is told to the account address and every verified recovery address (issue #20 §1)', async () => {
