@@ -123,22 +123,55 @@ function textChunk(keyword: string, text: string): Buffer {
   return Buffer.concat([length, type, data, crc]);
 }
 
+/** Page width in pixels of the PNG sheet, and its margin. */
+const PNG_WIDTH = 1000;
+const PNG_MARGIN = 40;
+
 /**
- * The PNG: the code, 8 pixels a module, for printing or keeping as an image. A PNG has no text layout
- * (and this project no font renderer): the account, the date and the instructions go in its text
- * chunks, which image viewers show as its properties; the SVG and HTML sheets print them.
+ * The PNG: a printable page like the SVG and HTML sheets: the title, the code (8 pixels a module, with
+ * its quiet zone) and under it the date and the instructions, drawn with jimp's bitmap Open Sans (pure
+ * JavaScript, loaded only here). The same words also go in its text chunks, which image viewers show
+ * as its properties and which a screen reader or a search can read.
  */
 async function pngSheet(c: SheetContent): Promise<Buffer> {
-  const { default: QRCode } = await import('qrcode');
-  const png = await QRCode.toBuffer(c.text, { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 8 });
-  const [title, made, how, keep] = instructions(c);
+  const [{ default: QRCode }, { Jimp, loadFont, measureTextHeight }, fonts] = await Promise.all([
+    import('qrcode'),
+    import('jimp'),
+    import('jimp/fonts'),
+  ]);
+  const [title, made, how, keep] = instructions(c).map((l) => l.replace(/\u00a0/g, ' ')) as [
+    string,
+    string,
+    string,
+    string,
+  ];
+  const [big, small] = await Promise.all([loadFont(fonts.SANS_32_BLACK), loadFont(fonts.SANS_16_BLACK)]);
+  const code = await Jimp.fromBuffer(
+    await QRCode.toBuffer(c.text, { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 8 }),
+  );
+  const textWidth = PNG_WIDTH - 2 * PNG_MARGIN;
+  const titleHeight = measureTextHeight(big, title, textWidth);
+  const paragraphs = [made, how, keep];
+  const heights = paragraphs.map((p) => measureTextHeight(small, p, textWidth));
+  const codeTop = PNG_MARGIN + titleHeight + 10;
+  const textTop = codeTop + code.bitmap.height + 10;
+  const height = textTop + heights.reduce((a, h) => a + h + 16, 0) + PNG_MARGIN;
+  const page = new Jimp({ width: PNG_WIDTH, height, color: 0xffffffff });
+  page.print({ font: big, x: PNG_MARGIN, y: PNG_MARGIN, text: title, maxWidth: textWidth });
+  page.composite(code, Math.round((PNG_WIDTH - code.bitmap.width) / 2), codeTop);
+  let y = textTop;
+  paragraphs.forEach((p, i) => {
+    page.print({ font: small, x: PNG_MARGIN, y, text: p, maxWidth: textWidth });
+    y += heights[i]! + 16;
+  });
+  const png = await page.getBuffer('image/png');
   // After the signature (8 bytes) and IHDR (25 bytes): text chunks may come anywhere before IEND.
   const at = 8 + 25;
   return Buffer.concat([
     png.subarray(0, at),
-    textChunk('Title', title!),
+    textChunk('Title', title),
     textChunk('Creation Time', new Date(c.createdAt).toUTCString()),
-    textChunk('Description', `${made!} ${how!} ${keep!}`),
+    textChunk('Description', `${made} ${how} ${keep}`),
     png.subarray(at),
   ]);
 }

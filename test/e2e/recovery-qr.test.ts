@@ -60,12 +60,30 @@ describe('recovery QR code: the sheet, and recover --qr-image', () => {
     expect(created).toMatchObject({ replaced: false, phone: false, file: kit });
     expect(created.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(statSync(kit).mode & 0o777).toBe(0o600);
-    // The account, the date and the instructions travel in the PNG's text chunks.
+    // The account, the date and the instructions also travel in the PNG's text chunks.
     const bytes = readFileSync(kit).toString('latin1');
     expect(bytes).toContain('tEXtTitle\0Recovery QR code for the acctsec account alice');
     expect(bytes).toMatch(/tEXtDescription\0Made \d{4}-\d\d-\d\d \d\d:\d\d UTC\./);
     const fromJs = jsQrText(kit);
     expect(fromJs).toMatch(/^acsqr_[A-Za-z0-9_-]{43}$/);
+    // A printable page, not the bare code: the title printed above the code and the date and the
+    // instructions below it (rows with ink outside the code's own rows).
+    const page = PNG.sync.read(readFileSync(kit));
+    const found = jsQR(new Uint8ClampedArray(page.data), page.width, page.height)!;
+    const inked = (y: number) => {
+      for (let x = 0; x < page.width; x++) if (page.data[(y * page.width + x) * 4]! < 128) return true;
+      return false;
+    };
+    const rows = (from: number, to: number) => {
+      let n = 0;
+      for (let y = Math.max(0, from); y < Math.min(page.height, to); y++) if (inked(y)) n++;
+      return n;
+    };
+    const top = Math.min(found.location.topLeftCorner.y, found.location.topRightCorner.y);
+    const bottom = Math.max(found.location.bottomLeftCorner.y, found.location.bottomRightCorner.y);
+    expect(page.width).toBeGreaterThan(found.location.topRightCorner.x - found.location.topLeftCorner.x + 200);
+    expect(rows(0, top - 40), 'a title above the code').toBeGreaterThan(15);
+    expect(rows(bottom + 40, page.height), 'three paragraphs under the code').toBeGreaterThan(36);
     if (HAVE_ZBAR || process.env.CI) {
       const zbar = execFileSync('zbarimg', ['--quiet', '--raw', kit], {
         encoding: 'utf8',

@@ -11,6 +11,7 @@ const HEAVY = [
   'better-sqlite3',
   '@inquirer/prompts',
   'qrcode',
+  'jimp',
   'undici',
   'conf',
   '@zxcvbn-ts',
@@ -31,6 +32,7 @@ const HEAVY_FOR_DATA = [
   'conf',
   'ajv',
   'qrcode',
+  'jimp',
   '@inquirer/prompts',
   // better-sqlite3's addon finder: the store names the addon's file (about 19 ms of CPU a run).
   'bindings',
