@@ -340,6 +340,8 @@ export interface UserSummary {
 
 /** What `status` shows, for another account, without secrets (`admin users show`). */
 export interface UserDetails extends UserSummary {
+  /** Issue #20 §3: the address proven by a code; until then it gets notices only. */
+  emailVerified: boolean;
   passwordChangedAt: string;
   mfa: MfaStatus;
   ipAllowList: IpEntry[];

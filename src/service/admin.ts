@@ -713,6 +713,7 @@ export function showUser(ctx: ServiceContext, auth: Auth, username: string, orig
   authorize(ctx, auth, 'users.show', t, '', origin);
   return {
     ...summary(t),
+    emailVerified: isEmailVerified(t),
     passwordChangedAt: new Date(t.password_changed_at).toISOString(),
     mfa: mfaOverview(ctx, t),
     ipAllowList: listIp(ctx, t),

@@ -21,6 +21,22 @@ import { insertAccount } from '../../src/store/accounts.js';
 import { openStore } from '../../src/store/db.js';
 import { HOUR, MINUTE, testContext, withAlice } from './context.js';
 
+describe('admin users show', () => {
+  it('says whether the address is verified (issue #20 §3): a new account is not until its owner enters the code', async () => {
+    const ctx = testContext();
+    const { auth } = await withAlice(ctx);
+    await createUser(
+      ctx,
+      auth,
+      { username: 'uma', email: 'uma@example.com', reason: 'new hire', printToken: true },
+      {},
+    );
+    expect(showUser(ctx, auth, 'uma', {}).emailVerified).toBe(false);
+    ctx.db.prepare("UPDATE accounts SET email_verified_at = 1 WHERE username = 'uma'").run();
+    expect(showUser(ctx, auth, 'uma', {}).emailVerified).toBe(true);
+  });
+});
+
 describe('reset tokens', () => {
   it('an expired reset token (injected clock) is refused; a new reset voids the earlier token', async () => {
     const ctx = testContext();

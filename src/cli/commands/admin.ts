@@ -238,7 +238,9 @@ export async function adminUsersShowRun(opts: { f: Factory; user: string }): Pro
     f.io.json(u);
     return;
   }
-  f.io.out(`${u.username} <${u.email}>  role ${u.role}${u.locked ? '  LOCKED' : ''}`);
+  f.io.out(
+    `${u.username} <${u.email}>${u.emailVerified ? '' : ' (unverified)'}  role ${u.role}${u.locked ? '  LOCKED' : ''}`,
+  );
   f.io.out(`Password   changed ${localTime(u.passwordChangedAt)}`);
   f.io.out(
     `MFA        ${
