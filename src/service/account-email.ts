@@ -15,6 +15,7 @@ import { validEmail } from './accounts.js';
 import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { checkEmailCode, sendEmailCode } from './email-codes.js';
+import { identityFactors } from './factor-list.js';
 import { confirmIdentity } from './identity.js';
 import { maskAddress, renderMessage, type MessageBody } from './messages.js';
 import { mailFormat, securityNotice } from './notifications.js';
@@ -139,7 +140,14 @@ export async function changeEmail(
         : `${address} is already your account's address; confirm it with \`acctsec email confirm --send-code\``,
     );
   }
-  await confirmIdentity(ctx, auth, proof, origin, { always: true });
+  // The address receives email codes (a second factor) and reset tokens: with a second factor active,
+  // the password alone is not enough to move it (SPEC §2: second-factor changes need a second-factor
+  // code), else a session thief who knows the password would take email codes over.
+  const secondFactorOnly = identityFactors(ctx, a).length > 0;
+  await confirmIdentity(ctx, auth, proof, origin, {
+    always: true,
+    ...(secondFactorOnly ? { accept: { password: false } } : {}),
+  });
   return startChange(ctx, a, address, null, origin, auth.session.id);
 }
 

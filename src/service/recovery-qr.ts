@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
+import { AuthFailed, Conflict, InvalidInput, NotFound, Throttled } from '../errors.js';
 import { addressGroup } from '../ip-address.js';
 import { isQrSecret, QR_PAGE_PATH, QR_SECRET_PREFIX, recoveryQrText } from '../recovery-qr-text.js';
 import { findAccountById, findAccountByUsername, setPassword, type AccountRow } from '../store/accounts.js';
@@ -8,6 +8,7 @@ import {
   findLiveRecoveryQrByHash,
   findQrRequestByHandle,
   finishQrRequest,
+  countWaitingQrRequestsFrom,
   insertQrRequest,
   liveRecoveryQr,
   pendingQrRequests,
@@ -253,6 +254,9 @@ export async function recoverWithQr(
  * Opens a request for `username`. The same answer, with the same work, for every name: a request for an
  * account that does not exist is stored too, and simply never approved.
  */
+/** Waiting phone requests one client address may have at once (review of issue #20 §1). */
+export const QR_REQUESTS_PER_ADDRESS = 5;
+
 export function beginQrRecovery(
   ctx: ServiceContext,
   username: string,
@@ -281,7 +285,18 @@ export function beginQrRecovery(
     created_at: now,
     expires_at: now + QR_REQUEST_TTL_MS,
   };
-  ctx.db.transaction(() => insertQrRequest(ctx.db, row)).immediate();
+  ctx.db
+    .transaction(() => {
+      // Opening a request costs nothing and proves nothing: one client address may have only a few
+      // waiting at once, so nobody floods the table or buries an owner's request on the page.
+      if (row.ip !== null && countWaitingQrRequestsFrom(ctx.db, row.ip, now) >= QR_REQUESTS_PER_ADDRESS)
+        throw new Throttled(
+          `too many recovery requests waiting from this address (${QR_REQUESTS_PER_ADDRESS}); try again when they expire`,
+          Math.ceil(QR_REQUEST_TTL_MS / 1000),
+        );
+      insertQrRequest(ctx.db, row);
+    })
+    .immediate();
   return {
     requestId: handle,
     phrase: row.phrase,

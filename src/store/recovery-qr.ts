@@ -82,6 +82,16 @@ export function insertQrRequest(
   ).run(row);
 }
 
+/** Requests from one client address still waiting (indexed by migration 017). */
+export function countWaitingQrRequestsFrom(db: Db, ip: string, now: number): number {
+  return (
+    sql(
+      db,
+      'SELECT count(*) AS n FROM recovery_qr_requests WHERE ip = ? AND expires_at > ? AND finished_at IS NULL',
+    ).get(ip, now) as { n: number }
+  ).n;
+}
+
 export function findQrRequestByHandle(db: Db, handleHash: Buffer): QrRequestRow | undefined {
   return sql(db, 'SELECT * FROM recovery_qr_requests WHERE handle_hash = ?').get(handleHash) as
     QrRequestRow | undefined;

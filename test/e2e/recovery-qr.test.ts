@@ -177,12 +177,15 @@ describe('recovery QR code: the sheet, and recover --qr-image', () => {
     const kit = join(home.dir, 'kit3.png');
     expect((await home.run(['recovery', 'qr', 'create', '--output', kit, '--yes'])).exitCode).toBe(0);
     const png = PNG.sync.read(readFileSync(kit));
-    // Three times larger, in the middle of a grey 1600x1200 frame, as JPEG at quality 80.
-    const [w, h, scale] = [1600, 1200, 3];
+    // One and a half times larger (the sheet is a 1000-pixel page), in the middle of a grey 1600x1200
+    // frame, as JPEG at quality 80.
+    const [w, h, scale] = [1600, 1200, 1.5];
+    const [sw, sh] = [Math.floor(png.width * scale), Math.floor(png.height * scale)];
+    expect(sw <= w && sh <= h, `the sheet (${png.width}x${png.height}) fits the frame`).toBe(true);
     const data = Buffer.alloc(w * h * 4, 0x90);
-    const [ox, oy] = [(w - png.width * scale) >> 1, (h - png.height * scale) >> 1];
-    for (let y = 0; y < png.height * scale; y++)
-      for (let x = 0; x < png.width * scale; x++) {
+    const [ox, oy] = [(w - sw) >> 1, (h - sh) >> 1];
+    for (let y = 0; y < sh; y++)
+      for (let x = 0; x < sw; x++) {
         const from = (Math.floor(y / scale) * png.width + Math.floor(x / scale)) * 4;
         png.data.copy(data, ((oy + y) * w + ox + x) * 4, from, from + 4);
       }

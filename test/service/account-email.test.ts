@@ -19,6 +19,8 @@ import { authenticate, type Auth } from '../../src/service/sessions.js';
 import { signIn } from '../../src/service/sign-in.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import { findAccountByUsername } from '../../src/store/accounts.js';
+import { beginTotpEnrollment, confirmTotpEnrollment } from '../../src/service/totp.js';
+import { base32Decode, hotp } from '../rfc6238.js';
 import { TestSmtp } from '../smtp.js';
 import { MINUTE, PASSWORD, testContext, withAlice } from './context.js';
 
@@ -124,6 +126,23 @@ describe('`email change`', () => {
     expect(emailView(ctx, fresh(ctx, auth).account).pending).toBeNull();
   });
 
+  it('with a second factor active, the password alone does not move the address email codes go to (review finding)', async () => {
+    const { ctx, auth } = await verified();
+    const e = await beginTotpEnrollment(ctx, auth, { password: PASSWORD }, {});
+    await confirmTotpEnrollment(ctx, auth, hotp(base32Decode(e.secret), Math.floor(ctx.now() / 30_000)), {});
+    const mark = smtp.messages.length;
+    const refused = await changeEmail(ctx, fresh(ctx, auth), NEW, { password: PASSWORD }, {}).catch(
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(IdentityRequired);
+    expect((refused as IdentityRequired).accepts).toEqual({ password: false, methods: ['totp'] });
+    expect(smtp.messages.slice(mark)).toEqual([]);
+    ctx.clock.advance(31_000);
+    const code = hotp(base32Decode(e.secret), Math.floor(ctx.now() / 30_000));
+    const sent = await changeEmail(ctx, fresh(ctx, auth), NEW, { secondFactor: { method: 'totp', code } }, {});
+    expect(sent).toMatchObject({ sentTo: NEW });
+  });
+
   it('sends a code to the new address and a notice to the old one; nothing changes until the code is entered', async () => {
     const { ctx, auth } = await verified();
     const mark = smtp.messages.length;
@@ -195,8 +214,13 @@ describe('`email change`', () => {
     await beginEmailMfa(ctx, auth, { password: PASSWORD }, {});
     await confirmEmailMfa(ctx, auth, await smtp.code(ALICE, mark), {});
     ctx.clock.advance(MINUTE + 1000);
+    // With email codes on, moving the address takes a code from the current one (not the password).
     mark = smtp.messages.length;
-    await changeEmail(ctx, auth, NEW, { password: PASSWORD }, {});
+    await sendFactorCode(ctx, auth.account, 'email', {});
+    const proof = await smtp.code(ALICE, mark);
+    ctx.clock.advance(MINUTE + 1000);
+    mark = smtp.messages.length;
+    await changeEmail(ctx, auth, NEW, { secondFactor: { method: 'email', code: proof } }, {});
     const code = await smtp.code(NEW, mark);
     ctx.clock.advance(MINUTE + 1000);
     expect((await sendFactorCode(ctx, auth.account, 'email', {})).sentTo).toBe('a***@example.com');

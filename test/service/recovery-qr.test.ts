@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AuthFailed, InvalidInput } from '../../src/errors.js';
+import { AuthFailed, InvalidInput, Throttled } from '../../src/errors.js';
 import { secretFromQrText } from '../../src/recovery-qr-text.js';
 import {
   approveQrRecovery,
   beginQrRecovery,
   createRecoveryQr,
   qrPendingRequests,
+  QR_REQUESTS_PER_ADDRESS,
   recoverWithQr,
 } from '../../src/service/recovery-qr.js';
 import type { Mailer, OutgoingMail } from '../../src/mail/mailer.js';
@@ -59,6 +60,22 @@ describe('recovery QR codes', () => {
     await recoverWithQr(ctx, { username: 'alice', code: secret, newPassword: NEW_PASSWORD, method: 'qr' }, {});
     const used = notices.find((m) => /recovery QR code was used/.test(m.text));
     expect(used?.to).toEqual(['alice@example.com', 'backup@example.org']);
+  });
+
+  it('caps the phone requests one address may have waiting, and prunes old ones through an index (review finding)', async () => {
+    const ctx = testContext();
+    await withAlice(ctx);
+    for (let i = 0; i < QR_REQUESTS_PER_ADDRESS; i++)
+      beginQrRecovery(ctx, i % 2 ? 'alice' : 'nobody', { ip: '203.0.113.9' }, ORIGIN);
+    expect(() => beginQrRecovery(ctx, 'alice', { ip: '203.0.113.9' }, ORIGIN)).toThrow(Throttled);
+    // Another address is not held back; and once the waiting ones expire, this one may ask again.
+    beginQrRecovery(ctx, 'alice', { ip: '198.51.100.7' }, ORIGIN);
+    ctx.clock.advance(11 * 60_000);
+    beginQrRecovery(ctx, 'alice', { ip: '203.0.113.9' }, ORIGIN);
+    const plan = ctx.db.prepare('EXPLAIN QUERY PLAN DELETE FROM recovery_qr_requests WHERE expires_at < ?').all(0) as {
+      detail: string;
+    }[];
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(/USING (COVERING )?INDEX recovery_qr_requests_by_expiry/);
   });
 
   it('is used once when parallel attempts race with the same secret', async () => {
