@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { strictPageHeaders } from './page-headers.js';
 
 // The approval page of QR-code recovery (issue #20 §1), served by `acctsec serve` at QR_PAGE_PATH
 // under its --public-url. A phone opens it by scanning the printed code; the secret is in the URL's
@@ -82,8 +82,6 @@ load();
 
 const STYLE = `body{font:17px/1.5 system-ui,sans-serif;max-width:34em;margin:2em auto;padding:0 1em}button{font-size:1.1em;padding:.6em 1.2em;margin:.3em 0}.bad{color:#b00020}.request{border:1px solid #888;border-radius:8px;padding:.2em 1em;margin:1em 0}.phrase{font:bold 1.5em/1.3 ui-monospace,monospace}`;
 
-const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
-
 export const QR_PAGE_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer"><meta name="robots" content="noindex"><title>acctsec: account recovery</title><style>${STYLE}</style></head>
@@ -93,11 +91,4 @@ export const QR_PAGE_HTML = `<!doctype html>
 `;
 
 /** Only this page's own script and style run; it talks only to its own origin and cannot be framed. */
-export const QR_PAGE_HEADERS: Record<string, string> = {
-  'content-type': 'text/html; charset=utf-8',
-  'cache-control': 'no-store',
-  'content-security-policy': `default-src 'none'; script-src ${sha256(SCRIPT)}; style-src ${sha256(STYLE)}; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-};
+export const QR_PAGE_HEADERS: Record<string, string> = strictPageHeaders(SCRIPT, STYLE);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { strictPageHeaders } from './page-headers.js';
 
 // The browser page of a security key ceremony (SPEC §4.3), served on loopback by the CLI in local mode
 // and by `acctsec serve` under its own origin in remote mode. It reads the ceremony id from the URL's
@@ -76,8 +76,6 @@ load();
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:34em;margin:4em auto;padding:0 1em}button{font-size:1.1em;padding:.5em 1.2em}.bad{color:#b00020}`;
 
-const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
-
 export const KEY_PAGE_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>acctsec: security key</title><style>${STYLE}</style></head>
@@ -86,11 +84,4 @@ export const KEY_PAGE_HTML = `<!doctype html>
 `;
 
 /** Only this page's own script and style run; it talks only to its own origin and cannot be framed. */
-export const KEY_PAGE_HEADERS: Record<string, string> = {
-  'content-type': 'text/html; charset=utf-8',
-  'cache-control': 'no-store',
-  'content-security-policy': `default-src 'none'; script-src ${sha256(SCRIPT)}; style-src ${sha256(STYLE)}; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-};
+export const KEY_PAGE_HEADERS: Record<string, string> = strictPageHeaders(SCRIPT, STYLE);
