@@ -1,7 +1,8 @@
 // The build: one ESM bundle for the CLI (commander included), split at every dynamic import, so
 // `acctsec --version` parses one file instead of resolving twenty (see bench/startup.bench.js).
-// Runtime dependencies stay external: native addons (argon2, better-sqlite3) cannot be bundled, and the
-// others are loaded lazily by the commands that need them. Type checking is `npm run typecheck`.
+// Runtime dependencies stay external (native addons cannot be bundled: argon2, and better-sqlite3's
+// addon file; see BUNDLED), and are loaded lazily by the commands that need them. Type checking is
+// `npm run typecheck`.
 import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +14,13 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 // pure-JS modules every command that opens the store loads (chalk, ipaddr.js, env-paths, otpauth):
 // resolving their dozen files through Node's ESM loader cost more than parsing them (issue #18:
 // `status` 0.21 s -> 0.14 s of user CPU, median of 15).
-const BUNDLED = new Set(['commander', 'valibot', 'chalk', 'ipaddr.js', 'env-paths', 'otpauth']);
-const external = Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name));
+//
+// better-sqlite3's JavaScript (a dozen small CommonJS files) is bundled too: its native addon is loaded
+// by path (store/db.ts, nativeBinding), and reading the files one by one cost `status` about 8% of its
+// CPU time (issue #18, measured interleaved). `bindings`, its addon finder, stays outside: it is only
+// used when the addon is not where the store looks.
+const BUNDLED = new Set(['commander', 'valibot', 'chalk', 'ipaddr.js', 'env-paths', 'otpauth', 'better-sqlite3']);
+const external = [...Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name)), 'bindings'];
 
 rmSync(new URL('../dist/', import.meta.url), { recursive: true, force: true });
 await build({

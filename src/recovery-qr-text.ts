@@ -5,6 +5,11 @@
 // secret reaches no access log; the page posts it.
 
 export const QR_SECRET_PREFIX = 'acsqr_';
+
+/** `recover --method qr` with the code's text (its secret), or with a phone-approved request's handle. */
+export const QR_METHOD = 'qr';
+export const QR_PHONE_METHOD = 'qr-phone';
+
 /** base64url of 32 random bytes. */
 const SECRET_PATTERN = /^acsqr_[A-Za-z0-9_-]{43}$/;
 

@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 
 // The shape of acctsec's secrets (SPEC §7), shared by the service (which issues and checks them) and
 // the CLI (`token inspect` works offline): a fixed prefix that secret scanners can match, 32 base62
@@ -31,6 +30,23 @@ function base62(n: number, width: number): string {
     n = Math.floor(n / 62);
   }
   return out;
+}
+
+/**
+ * CRC-32 (IEEE 802.3, the one zlib computes) of the text's UTF-8 bytes. Not node:zlib's crc32: loading
+ * zlib and the stream modules under it cost every command's start-up a few ms (issue #18); the unit
+ * test checks this one against zlib's on random input.
+ */
+const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+
+export function crc32(text: string): number {
+  let c = -1;
+  for (const byte of Buffer.from(text, 'utf8')) c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
 }
 
 function checksum(body: string): string {

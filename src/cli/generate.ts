@@ -4,7 +4,7 @@ import { bashScript, fishScript, zshScript } from './completion-scripts.js';
 import { EXAMPLES } from './examples.js';
 import type { Factory } from './factory.js';
 import { manPage } from './manpage.js';
-import { buildProgram, ENVIRONMENT, EXIT_CODES } from './program.js';
+import { allCommands, buildProgram, ENVIRONMENT, EXIT_CODES } from './program.js';
 import { recordRootHelp } from './root-help.js';
 
 // `npm run generate` writes the completion scripts and the man page from the command tree;
@@ -18,11 +18,11 @@ const RELEASE_DATE = '2026-11-23';
 
 const root = new URL('../', import.meta.url);
 if (process.argv.includes('--root-help')) {
-  const recorded = recordRootHelp(buildProgram({} as Factory, async () => undefined));
+  const recorded = recordRootHelp(buildProgram({} as Factory, async () => undefined, await allCommands()));
   writeFileSync(new URL('./root-help.json', import.meta.url), JSON.stringify(recorded));
   process.exit(0);
 }
-const program = buildProgram({} as Factory, async () => undefined);
+const program = buildProgram({} as Factory, async () => undefined, await allCommands());
 const tree = describeTree(program);
 const files: [string, string][] = [
   ['completions/acctsec.bash', bashScript(tree)],

@@ -1,7 +1,7 @@
 import { CommanderError } from 'commander';
 import { AcctsecError } from '../errors.js';
 import type { Factory, GlobalOptions } from './factory.js';
-import { buildProgram } from './program.js';
+import { buildProgram, commandsFor } from './program.js';
 
 // The one place that turns errors into SPEC §1 exit codes and one-line messages (cli/cli's
 // ghcmd/cmd.go). No other file sets the exit code or calls process.exit.
@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       const { createFactory } = await import('./factory.js');
       factory = createFactory(g);
     },
-    argv,
+    await commandsFor(argv),
   );
   try {
     await program.parseAsync(argv);

@@ -1,24 +1,4 @@
 import { Command } from 'commander';
-import { newCmdActivity } from './commands/activity.js';
-import { newCmdAdmin } from './commands/admin.js';
-import { newCmdApikey } from './commands/apikey.js';
-import { newCmdCompletion, newCmdComplete } from './commands/completion.js';
-import { newCmdConfig } from './commands/config.js';
-import { newCmdEmail } from './commands/email.js';
-import { newCmdInit } from './commands/init.js';
-import { newCmdIp } from './commands/ip.js';
-import { newCmdLogin } from './commands/login.js';
-import { newCmdLogout } from './commands/logout.js';
-import { newCmdMfa } from './commands/mfa.js';
-import { newCmdNotifications } from './commands/notifications.js';
-import { newCmdPassword } from './commands/password.js';
-import { newCmdRecoveryCodes } from './commands/recovery-codes.js';
-import { newCmdRecover, newCmdRecovery } from './commands/recovery.js';
-import { newCmdServe } from './commands/serve.js';
-import { newCmdSessions } from './commands/sessions.js';
-import { newCmdStatus } from './commands/status.js';
-import { newCmdToken } from './commands/token.js';
-import { newCmdUsername } from './commands/username.js';
 import { EXAMPLES } from './examples.js';
 import { boxWrap, formatItem } from './help-layout.js';
 import type { Factory, GlobalOptions } from './factory.js';
@@ -71,16 +51,10 @@ const ENVIRONMENT_COLUMN = Math.max(...ENVIRONMENT.map(([n]) => n.length)) + 2;
  * The command tree. `f` is a stand-in for the factory that `beforeAction` builds once the global
  * options are parsed: nothing heavy (not even chalk) is loaded for --help or --version.
  *
- * With `argv` (a run of the CLI), only the top-level command that the run names is built, when it names
- * one: building all fifty-odd commands with their options took about 8 ms of every run's start-up (issue
- * #18). The whole tree is built for the program's own help, a misspelt command (for the suggestion),
- * `help`, `completion` (it walks the tree), and for the generator.
+ * `makers` are the top-level commands to build: a run of the CLI builds only the one it names
+ * (`commandsFor`); the generator and the tests build them all (`allCommands`).
  */
-export function buildProgram(
-  f: Factory,
-  beforeAction: (g: GlobalOptions) => Promise<void>,
-  argv?: readonly string[],
-): Command {
+export function buildProgram(f: Factory, beforeAction: (g: GlobalOptions) => Promise<void>, makers: Makers): Command {
   const program = new Command('acctsec')
     .description(
       'Account security from the terminal: password, MFA (app, email, security keys), recovery codes, IP restriction, access tokens.',
@@ -109,13 +83,13 @@ export function buildProgram(
         '\n\nSecrets are never taken as arguments: prompts, --password-stdin or the variables above.',
     );
   program.hook('preAction', (_cmd, action) => beforeAction(action.optsWithGlobals<GlobalOptions>()));
-  const only = argv === undefined ? undefined : commandNamed(argv);
-  for (const [group, makers] of GROUPS) {
-    for (const [name, make] of makers) {
-      if (only === undefined || only === name) program.addCommand(make(f).helpGroup(group));
+  for (const [group, names] of GROUPS) {
+    for (const name of names) {
+      const make = makers[name];
+      if (make) program.addCommand(make(f).helpGroup(group));
     }
   }
-  if (only === undefined || only === '__complete') program.addCommand(newCmdComplete(f), { hidden: true });
+  if (makers.__complete) program.addCommand(makers.__complete(f), { hidden: true });
   applyToTree(program, (cmd) => {
     cmd.exitOverride();
     cmd.configureOutput({ outputError: () => undefined });
@@ -131,58 +105,24 @@ export function buildProgram(
   return program;
 }
 
-type Maker = (f: Factory) => Command;
+export type Maker = (f: Factory) => Command;
+/** Top-level commands by name (and the hidden `__complete`): all of them, or the one a run names. */
+export type Makers = Partial<Record<string, Maker>>;
 
 /** Top-level help groups commands by what they are for (issue #9); each command by its name. */
-const GROUPS: [string, [string, Maker][]][] = [
-  [
-    'Account:',
-    [
-      ['init', newCmdInit],
-      ['login', newCmdLogin],
-      ['logout', newCmdLogout],
-      ['status', newCmdStatus],
-      ['sessions', newCmdSessions],
-      ['password', newCmdPassword],
-      ['username', newCmdUsername],
-      ['email', newCmdEmail],
-      ['activity', newCmdActivity],
-    ],
-  ],
-  [
-    'Security:',
-    [
-      ['mfa', newCmdMfa],
-      ['recovery-codes', newCmdRecoveryCodes],
-      ['ip', newCmdIp],
-      ['recovery', newCmdRecovery],
-      ['recover', newCmdRecover],
-      ['notifications', newCmdNotifications],
-    ],
-  ],
-  [
-    'Developer access:',
-    [
-      ['token', newCmdToken],
-      ['apikey', newCmdApikey],
-    ],
-  ],
-  ['Support:', [['admin', newCmdAdmin]]],
-  [
-    'Other:',
-    [
-      ['serve', newCmdServe],
-      ['config', newCmdConfig],
-      ['completion', newCmdCompletion],
-    ],
-  ],
+const GROUPS: [string, string[]][] = [
+  ['Account:', ['init', 'login', 'logout', 'status', 'sessions', 'password', 'username', 'email', 'activity']],
+  ['Security:', ['mfa', 'recovery-codes', 'ip', 'recovery', 'recover', 'notifications']],
+  ['Developer access:', ['token', 'apikey']],
+  ['Support:', ['admin']],
+  ['Other:', ['serve', 'config', 'completion']],
 ];
 
 /** Other names of top-level commands (commander aliases); test/cli/unit/program.test.ts keeps both true. */
 export const TOP_LEVEL_ALIASES: Record<string, string> = { whoami: 'status' };
 
 /** The top-level commands by name, in help order, for the test that keeps GROUPS true. */
-export const TOP_LEVEL_NAMES: string[] = GROUPS.flatMap(([, makers]) => makers.map(([name]) => name));
+export const TOP_LEVEL_NAMES: string[] = GROUPS.flatMap(([, names]) => names);
 
 /** Global options that take a value (the value is not a command name). */
 const GLOBAL_WITH_VALUE = new Set(['--profile', '--db', '--remote']);
@@ -204,6 +144,56 @@ export function commandNamed(argv: readonly string[]): string | undefined {
     return name === '__complete' || TOP_LEVEL_NAMES.includes(name) ? name : undefined;
   }
   return undefined;
+}
+
+/**
+ * Each top-level command's module, loaded on its own (issue #18): a run that names one command parses
+ * only that command's code, not the fifty-odd others (the esbuild bundle splits at each import()).
+ */
+const LOADERS: Record<string, () => Promise<Maker>> = {
+  init: async () => (await import('./commands/init.js')).newCmdInit,
+  login: async () => (await import('./commands/login.js')).newCmdLogin,
+  logout: async () => (await import('./commands/logout.js')).newCmdLogout,
+  status: async () => (await import('./commands/status.js')).newCmdStatus,
+  sessions: async () => (await import('./commands/sessions.js')).newCmdSessions,
+  password: async () => (await import('./commands/password.js')).newCmdPassword,
+  username: async () => (await import('./commands/username.js')).newCmdUsername,
+  email: async () => (await import('./commands/email.js')).newCmdEmail,
+  activity: async () => (await import('./commands/activity.js')).newCmdActivity,
+  mfa: async () => (await import('./commands/mfa.js')).newCmdMfa,
+  'recovery-codes': async () => (await import('./commands/recovery-codes.js')).newCmdRecoveryCodes,
+  ip: async () => (await import('./commands/ip.js')).newCmdIp,
+  recovery: async () => (await import('./commands/recovery.js')).newCmdRecovery,
+  recover: async () => (await import('./commands/recovery.js')).newCmdRecover,
+  notifications: async () => (await import('./commands/notifications.js')).newCmdNotifications,
+  token: async () => (await import('./commands/token.js')).newCmdToken,
+  apikey: async () => (await import('./commands/apikey.js')).newCmdApikey,
+  admin: async () => (await import('./commands/admin.js')).newCmdAdmin,
+  serve: async () => (await import('./commands/serve.js')).newCmdServe,
+  config: async () => (await import('./commands/config.js')).newCmdConfig,
+  completion: async () => (await import('./commands/completion.js')).newCmdCompletion,
+  __complete: async () => (await import('./commands/completion.js')).newCmdComplete,
+};
+
+/**
+ * The commands a run needs: the one it names, alone (issue #18: building all fifty-odd commands took
+ * about 8 ms, and parsing their code more), or the whole tree for the program's help, `help`,
+ * `completion` (it walks the tree) and a misspelt command (for the suggestion).
+ */
+export async function commandsFor(argv: readonly string[]): Promise<Makers> {
+  const only = commandNamed(argv);
+  const load = only === undefined ? undefined : LOADERS[only];
+  return load ? { [only!]: await load() } : allCommands();
+}
+
+/**
+ * Every top-level command: the whole tree (the program's help, `help`, `completion`, a misspelt
+ * command, the generator, the tests). Loaded through LOADERS too, so that no command module is also
+ * imported statically (esbuild would then add a file for each command to every run).
+ */
+export async function allCommands(): Promise<Makers> {
+  const entries = await Promise.all(Object.entries(LOADERS).map(async ([name, load]) => [name, await load()]));
+  return Object.fromEntries(entries) as Makers;
 }
 
 /** "mfa totp enable" for that command; "" for the program. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { AuthFailed, Conflict, InvalidInput, NotFound, Throttled } from '../errors.js';
 import { addressGroup } from '../ip-address.js';
-import { isQrSecret, QR_PAGE_PATH, QR_SECRET_PREFIX, recoveryQrText } from '../recovery-qr-text.js';
+import { isQrSecret, QR_METHOD, QR_PAGE_PATH, QR_SECRET_PREFIX, recoveryQrText } from '../recovery-qr-text.js';
 import { findAccountById, findAccountByUsername, setPassword, type AccountRow } from '../store/accounts.js';
 import {
   approveQrRequest,
@@ -39,10 +39,6 @@ import { recoveryThrottle, throttledCheck, type Throttle } from './throttle.js';
 // a recovery credential, like a recovery code: used once (an atomic conditional UPDATE), under the
 // recovery throttle, announced to the owner, logged; it sets a new password and ends every session,
 // and never signs in, so second factors still apply at the next sign-in.
-
-/** `recover --method qr` with the code's text (its secret), or with a phone-approved request's handle. */
-export const QR_METHOD = 'qr';
-export const QR_PHONE_METHOD = 'qr-phone';
 
 /** How long a phone request waits for its approval and then for the CLI to finish it. */
 export const QR_REQUEST_TTL_MS = 10 * 60_000;

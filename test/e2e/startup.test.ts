@@ -38,6 +38,29 @@ const HEAVY_FOR_DATA = [
   'bindings',
 ];
 
+/**
+ * Our own code that the everyday commands do not parse (issue #18): each top-level command's module is
+ * loaded alone, and the service modules of occasional operations (support, bulk import, organizations,
+ * recovery QR codes) come in one chunk on first use. Found by the source comments esbuild keeps.
+ */
+const OCCASIONAL_CODE = [
+  'src/service/admin.ts',
+  'src/service/bulk-import.ts',
+  'src/service/orgs.ts',
+  'src/service/recovery-qr.ts',
+  'src/cli/commands/admin.ts',
+  'src/cli/commands/admin-bulk.ts',
+  'src/cli/recovery-sheet.ts',
+];
+
+/** The source files (esbuild's `// src/...` comments) inside the bundle files a run loaded. */
+function bundledSources(urls: string[]): string[] {
+  return urls
+    .filter((u) => u.includes('/dist/'))
+    .flatMap((u) => readFileSync(fileURLToPath(u), 'utf8').match(/^\/\/ src\/\S+/gm) ?? [])
+    .map((line) => line.slice(3));
+}
+
 describe('start-up stays lazy', () => {
   let home: Home;
   beforeEach(() => {
@@ -108,6 +131,15 @@ describe('start-up stays lazy', () => {
         urls.filter((u) => u.includes(`/node_modules/${name}`)),
         name,
       ).toEqual([]);
+    const sources = bundledSources(urls);
+    expect(sources, 'the recorder sees the bundle').toContain('src/backend/local.ts');
+    expect(sources.filter((s) => OCCASIONAL_CODE.includes(s))).toEqual([]);
+  });
+
+  it('an occasional operation does load its code (the check above can fail)', async () => {
+    await home.init();
+    const sources = bundledSources(await imported(['admin', 'users', 'list']));
+    expect(sources).toEqual(expect.arrayContaining(['src/service/admin.ts', 'src/cli/commands/admin.ts']));
   });
 
   it('the recorder does see them when a command uses them: a config write loads conf', async () => {

@@ -5,10 +5,15 @@ import {
   applyToTree,
   buildProgram,
   commandNamed,
+  commandsFor,
   commandPath,
   TOP_LEVEL_ALIASES,
   TOP_LEVEL_NAMES,
+  allCommands,
 } from '../../../src/cli/program.js';
+
+/** Every command, as the whole tree is built from them. */
+const ALL = await allCommands();
 
 // A run builds only the top-level command it names (issue #18): these tests keep the table of names
 // true to the commands, and the part that is built identical to the same part of the whole tree.
@@ -25,7 +30,7 @@ function helpTexts(root: Command): Map<string, string> {
 }
 
 describe('the command tree built for one run (issue #18)', () => {
-  const whole = buildProgram(noFactory, noop);
+  const whole = buildProgram(noFactory, noop, ALL);
 
   it('names every top-level command and alias of the whole tree, in order', () => {
     const visible = whole.commands.filter((c) => c.name() !== '__complete');
@@ -43,17 +48,24 @@ describe('the command tree built for one run (issue #18)', () => {
     expect(commandNamed(run('__complete', 'tokens'))).toBe('__complete');
   });
 
-  it('builds the whole tree for the program help, help, completion, a misspelt or no command', () => {
+  it('builds the whole tree for the program help, help, completion, a misspelt or no command', async () => {
     for (const args of [[], ['--help'], ['-h'], ['help', 'status'], ['completion', 'bash'], ['stauts'], ['--', 'x']]) {
       expect(commandNamed(run(...args)), args.join(' ')).toBeUndefined();
-      expect(buildProgram(noFactory, noop, run(...args)).commands).toHaveLength(whole.commands.length);
+      expect(await commandsFor(run(...args)), args.join(' ')).toEqual(ALL);
+      expect(buildProgram(noFactory, noop, await commandsFor(run(...args))).commands).toHaveLength(
+        whole.commands.length,
+      );
     }
+  });
+
+  it('loads only the hidden completion command for a completion request', async () => {
+    expect(Object.keys(await commandsFor(run('__complete', 'tokens')))).toEqual(['__complete']);
   });
 
   it.each(TOP_LEVEL_NAMES.filter((name) => name !== 'completion'))(
     '`%s` alone: only it is built, and every help text of it is the same',
-    (name) => {
-      const alone = buildProgram(noFactory, noop, run('--json', name));
+    async (name) => {
+      const alone = buildProgram(noFactory, noop, await commandsFor(run('--json', name)));
       expect(alone.commands.map((c) => c.name())).toEqual([name]);
       const part = whole.commands.find((c) => c.name() === name)!;
       const expected = helpTexts(part);
