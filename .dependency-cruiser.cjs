@@ -26,7 +26,7 @@ module.exports = {
         'Issue #18: every command starts fast. These libraries are imported with import() on the path that needs them (a key ceremony, a password hash, a mail, a strength check, a config write, a QR code, a prompt), never statically; undici only by the remote back end, itself loaded lazily.',
       from: { pathNot: '^src/backend/remote\\.ts$' },
       to: {
-        path: '^node_modules/(@simplewebauthn|argon2|nodemailer|@zxcvbn-ts|conf|qrcode|jimp|@jimp|@inquirer|undici)/',
+        path: '^node_modules/(@simplewebauthn|argon2|nodemailer|@zxcvbn-ts|conf|qrcode|jimp|@jimp|@inquirer|undici|oidc-provider)/',
         dynamic: false,
         dependencyTypesNot: ['type-only'],
       },

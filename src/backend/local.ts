@@ -62,6 +62,7 @@ import {
 } from '../service/account-email.js';
 import { AcctsecError } from '../errors.js';
 import { QR_METHOD, QR_PHONE_METHOD } from '../recovery-qr-text.js';
+import type { OAuthStorage } from '../oauth-types.js';
 
 // The service modules that only some operations need are loaded by those operations (issue #18):
 // `status`, `token list` and the other everyday commands then parse about a quarter less code at
@@ -141,6 +142,11 @@ export interface LocalStore {
    * counter, made on entry (serve answers the introspections read in one event-loop turn this way).
    */
   introspectionBatch<T>(fn: () => T): T;
+  /**
+   * The store of `acctsec serve`'s OAuth 2.0 / OpenID Connect provider (issue #21), loaded on first
+   * use: the provider's adapter, the registered applications, the ID-token signing keys.
+   */
+  oauthStorage(): Promise<OAuthStorage>;
   /** Waits for the work still running after its answers (mail), then closes the database. */
   close(): Promise<void>;
 }
@@ -183,6 +189,7 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
     return { db, now, policy, hasher, keyring, mailer, background, factors: FACTORS };
   };
   let fileCheckedAt = 0;
+  let oauth: OAuthStorage | undefined;
   return {
     location: options.dbPath,
     backend: (credentials, how) => {
@@ -200,6 +207,10 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
         return fn(); // no database yet: each call meets the error on its own
       }
       return introspectionBatch(ctx, fn);
+    },
+    oauthStorage: async () => {
+      const { createOAuthStorage } = await import('../service/oauth-storage.js');
+      return (oauth ??= createOAuthStorage(() => context(false)));
     },
     close: async () => {
       await background.settled();

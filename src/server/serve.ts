@@ -8,6 +8,7 @@ import type { RelyingParty } from '../service/security-keys.js';
 import { countAccounts } from '../store/accounts.js';
 import { openStore } from '../store/db.js';
 import { bootstrapSecretPath, createBootstrap } from './bootstrap.js';
+import { createOAuthHandler, OAUTH_PATH } from './oauth.js';
 import { createApiServer } from './server.js';
 
 // `acctsec serve`: the composition of the local store (the same service code as local mode) and the
@@ -178,6 +179,18 @@ export async function serve(options: ServeOptions): Promise<void> {
     checkStore: () => store.checkFile(),
     ...(options.introspectionRate !== undefined ? { callerRate: options.introspectionRate } : {}),
     ...(tls ? { tls } : {}),
+    // The OAuth 2.0 / OpenID Connect provider (issue #21) needs a public URL: its issuer is that URL
+    // with /oauth2, and the applications' users' browsers reach it there.
+    ...(options.publicUrl && relyingParty
+      ? {
+          oauth: createOAuthHandler({
+            issuer: `${relyingParty.origin}${OAUTH_PATH}`,
+            storage: () => store.oauthStorage(),
+            proxy: (options.trustProxy?.length ?? 0) > 0,
+            log: options.log,
+          }),
+        }
+      : {}),
     log: options.log,
   });
   await new Promise<void>((resolve, reject) => {

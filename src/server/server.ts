@@ -12,6 +12,7 @@ import { inspectSecret } from '../token-format.js';
 import { KEY_PAGE_HEADERS, KEY_PAGE_HTML, KEY_PAGE_PATH } from '../webauthn-page.js';
 import { QR_PAGE_HEADERS, QR_PAGE_HTML } from '../recovery-qr-page.js';
 import { QR_PAGE_PATH } from '../recovery-qr-text.js';
+import { isOAuthPath, type OAuthHandler } from './oauth.js';
 import { AddressLimiter, addressGroup } from './address-limiter.js';
 
 // `acctsec serve` (SPEC §10): a JSON HTTP API over the same service code, one route table
@@ -94,6 +95,8 @@ export interface ApiServerOptions {
   checkStore?: () => void;
   /** Unexpected errors, for the operator's log (never sent to clients). */
   log?: (line: string) => void;
+  /** The OAuth 2.0 / OpenID Connect provider under /oauth2 (issue #21); only with --public-url. */
+  oauth?: OAuthHandler;
 }
 
 export interface ApiServer {
@@ -485,6 +488,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const q = target.indexOf('?');
     const pathname = q < 0 ? target : target.slice(0, q);
     if (pathname === '/healthz' && req.method === 'GET') return send(res, 200, { ok: true });
+    if (options.oauth && isOAuthPath(pathname)) return options.oauth(req, res);
     if (pathname === KEY_PAGE_PATH && req.method === 'GET') {
       res.writeHead(200, { ...KEY_PAGE_HEADERS, 'content-length': Buffer.byteLength(KEY_PAGE_HTML) });
       res.end(KEY_PAGE_HTML);

@@ -1,0 +1,48 @@
+// What the OAuth 2.0 / OpenID Connect provider of `acctsec serve` (issue #21, src/server/oauth.ts)
+// needs from the store, as an interface: the server holds no SQL, the service layer implements it
+// (service/oauth-storage.ts) and the local back end hands it over.
+
+/** The prefix of the access and refresh tokens the provider issues: secret scanners can match it. */
+export const OAUTH_TOKEN_PREFIX = 'acsoa_';
+
+/** A registered application (oauth_apps), as the provider sees it. */
+export interface OAuthClientRecord {
+  clientId: string;
+  name: string;
+  redirectUris: string[];
+  public: boolean;
+  /** Hex SHA-256 of the client secret; null for a public client. */
+  secretHash: string | null;
+}
+
+/** A signed-in person, for the ID token and userinfo. */
+export interface OAuthAccount {
+  sub: string;
+  username: string;
+  email: string;
+  emailVerified: boolean;
+}
+
+export type OAuthPayload = Record<string, unknown>;
+
+/** A private JSON Web Key (RFC 7517) with its kid, alg and use. */
+export type OAuthJwk = Record<string, string>;
+
+export interface OAuthStorage {
+  /** oidc-provider's adapter contract, per model ("AccessToken", "Grant", ...). */
+  upsert(model: string, id: string, payload: OAuthPayload, expiresInSeconds: number | undefined): void;
+  find(model: string, id: string): OAuthPayload | undefined;
+  findByUid(model: string, uid: string): OAuthPayload | undefined;
+  findByUserCode(model: string, userCode: string): OAuthPayload | undefined;
+  /** false when it was consumed already (a racing second use). */
+  consume(model: string, id: string): boolean;
+  destroy(model: string, id: string): void;
+  revokeByGrantId(grantId: string): void;
+  /** An application that may get tokens now: registered, not deleted, not disabled. */
+  client(clientId: string): OAuthClientRecord | undefined;
+  /** The ID-token signing keys as private JWKs, the current one first (one is made on first use). */
+  signingKeys(): { version: string; keys: OAuthJwk[] };
+  /** The version of the keys alone (a cheap read: the provider is rebuilt when it changes). */
+  keysVersion(): string;
+  account(sub: string): OAuthAccount | undefined;
+}

@@ -1,0 +1,218 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OAUTH_TOKEN_PREFIX, type OAuthClientRecord, type OAuthStorage } from '../oauth-types.js';
+
+// acctsec as an OAuth 2.0 / OpenID Connect provider (issue #21): oidc-provider (OpenID Certified,
+// panva), mounted by `acctsec serve --public-url URL` under /oauth2, so the issuer is URL/oauth2 and
+// discovery is at URL/oauth2/.well-known/openid-configuration. Its storage is ours (the adapter below
+// over OAuthStorage, service/oauth-storage.ts); it is loaded on the first request under /oauth2, so a
+// server that never sees one, and every CLI command, pays nothing for it.
+//
+// What is decided here (docs/oauth.md says why):
+// - clients are the registered applications (oauth_apps); a deleted or disabled one is unknown;
+// - a client secret is checked against its SHA-256, in constant time (oidc-provider would compare the
+//   plain secret, which we do not keep); HMAC-based algorithms that would key on it are not offered;
+// - PKCE with S256 on every authorization code request; refresh tokens rotate on each use;
+// - access and refresh tokens carry the prefix acsoa_ (secret scanners match it); only their SHA-256
+//   is stored;
+// - ID tokens are signed with RS256 keys kept sealed in the database; `admin oauth keys rotate` adds
+//   one, and the provider is rebuilt when the keys change (JWKS then lists the new and the old key).
+
+export const OAUTH_PATH = '/oauth2';
+
+export interface OAuthHandlerOptions {
+  /** The issuer: the server's public URL and OAUTH_PATH. */
+  issuer: string;
+  storage: () => Promise<OAuthStorage>;
+  /** Behind a trusted proxy, the provider reads X-Forwarded-Proto/Host for its own URLs. */
+  proxy?: boolean;
+  log?: (line: string) => void;
+}
+
+export type OAuthHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** True for the paths the provider answers. */
+export function isOAuthPath(pathname: string): boolean {
+  return pathname === OAUTH_PATH || pathname.startsWith(`${OAUTH_PATH}/`);
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Client metadata (RFC 7591 names) for a registered application. */
+function clientMetadata(app: OAuthClientRecord): Record<string, unknown> {
+  const loopback = app.redirectUris.some((u) => u.startsWith('http:'));
+  return {
+    client_id: app.clientId,
+    client_name: app.name,
+    redirect_uris: app.redirectUris,
+    response_types: ['code'],
+    grant_types: app.public
+      ? ['authorization_code', 'refresh_token']
+      : ['authorization_code', 'refresh_token', 'client_credentials'],
+    token_endpoint_auth_method: app.public ? 'none' : 'client_secret_basic',
+    // The secret's hash stands where the provider keeps a secret; compareClientSecret checks against it.
+    ...(app.public ? {} : { client_secret: app.secretHash ?? '' }),
+    application_type: loopback ? 'native' : 'web',
+    id_token_signed_response_alg: 'RS256',
+  };
+}
+
+export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
+  let built: { version: string; callback: (req: IncomingMessage, res: ServerResponse) => unknown } | undefined;
+  let building: Promise<typeof built> | undefined;
+
+  async function build(storage: OAuthStorage) {
+    const { default: Provider, errors } = await import('oidc-provider');
+    const { version, keys } = storage.signingKeys();
+
+    class StoreAdapter {
+      constructor(private readonly model: string) {}
+      async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number) {
+        storage.upsert(this.model, id, payload, expiresIn);
+      }
+      async find(id: string) {
+        if (this.model === 'Client') {
+          const app = storage.client(id);
+          return app ? clientMetadata(app) : undefined;
+        }
+        return storage.find(this.model, id);
+      }
+      async findByUid(uid: string) {
+        return storage.findByUid(this.model, uid);
+      }
+      async findByUserCode(userCode: string) {
+        return storage.findByUserCode(this.model, userCode);
+      }
+      async consume(id: string) {
+        // One conditional UPDATE: the second of two racing uses of a code is refused here.
+        if (!storage.consume(this.model, id)) throw new errors.InvalidGrant('grant request is invalid');
+      }
+      async destroy(id: string) {
+        storage.destroy(this.model, id);
+      }
+      async revokeByGrantId(grantId: string) {
+        storage.revokeByGrantId(grantId);
+      }
+    }
+
+    const provider = new Provider(options.issuer, {
+      adapter: StoreAdapter,
+      clients: [],
+      findAccount: async (_ctx, sub) => {
+        const account = storage.account(sub);
+        if (!account) return undefined;
+        return {
+          accountId: sub,
+          claims: async () => ({
+            sub,
+            preferred_username: account.username,
+            email: account.email,
+            email_verified: account.emailVerified,
+          }),
+        };
+      },
+      claims: { openid: ['sub'], profile: ['preferred_username'], email: ['email', 'email_verified'] },
+      scopes: ['openid', 'offline_access', 'profile', 'email'],
+      jwks: { keys: keys },
+      cookies: {
+        // Derived from the signing key's private part: secret, stable across restarts, rotated with it.
+        keys: [sha256(`acctsec oauth cookies ${keys[0]!.d}`).toString('base64url')],
+      },
+      features: {
+        devInteractions: { enabled: false },
+        clientCredentials: { enabled: true },
+        revocation: { enabled: true },
+        // RFC 7662 at /oauth2/token/introspection: an application may ask about the tokens issued to it.
+        introspection: {
+          enabled: true,
+          allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+        },
+      },
+      clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+      enabledJWA: {
+        idTokenSigningAlgValues: ['RS256'],
+        userinfoSigningAlgValues: ['RS256'],
+        introspectionSigningAlgValues: ['RS256'],
+        authorizationSigningAlgValues: ['RS256'],
+        requestObjectSigningAlgValues: ['RS256'],
+        clientAuthSigningAlgValues: ['RS256'],
+      },
+      responseTypes: ['code'],
+      pkce: { methods: ['S256'], required: () => true },
+      rotateRefreshToken: true,
+      ttl: {
+        AccessToken: 600,
+        ClientCredentials: 600,
+        AuthorizationCode: 60,
+        IdToken: 3600,
+        RefreshToken: 14 * 24 * 3600,
+        Interaction: 600,
+        Session: 24 * 3600,
+        Grant: 365 * 24 * 3600,
+        DeviceCode: 600,
+      },
+      interactions: { url: (_ctx, interaction) => `${OAUTH_PATH}/interaction/${interaction.uid}` },
+      clientBasedCORS: () => false,
+      renderError: async (ctx, out) => {
+        // No stack, no internals: the standard error code and its description, escaped.
+        ctx.type = 'html';
+        ctx.set('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+        ctx.body = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>acctsec: ${escapeHtml(
+          String(out.error ?? 'error'),
+        )}</title></head><body><h1>${escapeHtml(String(out.error ?? 'error'))}</h1><p>${escapeHtml(
+          String(out.error_description ?? ''),
+        )}</p></body></html>`;
+      },
+    });
+    provider.proxy = options.proxy ?? false;
+    provider.on('server_error', (_ctx, err) => options.log?.(`oauth: ${err instanceof Error ? err.message : err}`));
+
+    // Tokens with our prefix; the id is the token, so only its hash is stored (OAuthStorage).
+    for (const model of [provider.AccessToken, provider.ClientCredentials, provider.RefreshToken]) {
+      // generateTokenId is not in the type definitions; it is the method every opaque token's id comes from.
+      const proto = model.prototype as unknown as { generateTokenId: (this: unknown) => string };
+      const generate = proto.generateTokenId;
+      proto.generateTokenId = function (this: unknown) {
+        return OAUTH_TOKEN_PREFIX + generate.call(this);
+      };
+    }
+    provider.Client.prototype.compareClientSecret = async function (this: { clientSecret?: string }, actual: unknown) {
+      if (typeof actual !== 'string' || !this.clientSecret) return false;
+      const stored = Buffer.from(this.clientSecret, 'hex');
+      const given = sha256(actual);
+      return stored.length === given.length && timingSafeEqual(stored, given);
+    };
+    return { version, callback: provider.callback() };
+  }
+
+  async function current() {
+    const storage = await options.storage();
+    if (built && built.version === storage.keysVersion()) return built;
+    building ??= build(storage).finally(() => {
+      building = undefined;
+    });
+    built = await building;
+    return built!;
+  }
+
+  return (req, res) => {
+    current().then(
+      ({ callback }) => {
+        const url = req.url ?? '/';
+        // Mounted under /oauth2: the provider finds its mount path from originalUrl.
+        (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
+        req.url = url.slice(OAUTH_PATH.length) || '/';
+        void callback(req, res);
+      },
+      (err: unknown) => {
+        options.log?.(`oauth: the provider could not start: ${err instanceof Error ? err.message : String(err)}`);
+        if (!res.headersSent) {
+          res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+          res.end(JSON.stringify({ error: 'temporarily_unavailable' }));
+        }
+      },
+    );
+  };
+}

@@ -1,0 +1,177 @@
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import type { OAuthAccount, OAuthClientRecord, OAuthJwk, OAuthPayload, OAuthStorage } from '../oauth-types.js';
+import { findAccountById } from '../store/accounts.js';
+import { findOAuthApp } from '../store/oauth-apps.js';
+import {
+  consumeOAuthPayload,
+  destroyOAuthPayload,
+  findOAuthPayload,
+  findOAuthPayloadByUid,
+  findOAuthPayloadByUserCode,
+  insertOAuthKey,
+  oauthKeysVersion,
+  publishedOAuthKeys,
+  pruneOAuthPayloads,
+  retireOldOAuthKeys,
+  revokeOAuthGrant,
+  upsertOAuthPayload,
+  type OAuthPayloadRow,
+} from '../store/oauth-payloads.js';
+import type { ServiceContext } from './context.js';
+import { databaseKey, open, seal } from './encryption.js';
+
+// The store under the OAuth 2.0 / OpenID Connect provider (issue #21): oidc-provider's adapter
+// contract over the oauth_payloads table, the registered applications as clients, and the keys that
+// sign ID tokens.
+//
+// - A row is keyed by the SHA-256 of its id: an access or refresh token's id is the token itself, and
+//   the database never holds one that works. The user code of a device login is kept hashed too.
+// - Payloads are sealed with the database key (AES-256-GCM), bound to their model and hashed id.
+// - Consuming a code is one conditional UPDATE: of two requests racing with one authorization code,
+//   one wins (the provider then refuses the other and revokes the grant).
+// - Signing keys (RSA 2048, RS256: the algorithm every OpenID client must accept) are sealed the same
+//   way; the newest signs and JWKS publishes it with the one before, so tokens signed before a
+//   rotation still verify until they expire.
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/** How often (at most) expired rows are pruned, piggybacked on writes. */
+const PRUNE_EVERY_MS = 60_000;
+
+export function createOAuthStorage(context: () => ServiceContext): OAuthStorage {
+  let prunedAt = 0;
+
+  function sealPayload(ctx: ServiceContext, model: string, idHash: Buffer, payload: OAuthPayload): Buffer {
+    return seal(
+      databaseKey(ctx.db, ctx.keyring),
+      Buffer.from(JSON.stringify(payload), 'utf8'),
+      `oauth:${model}:${idHash.toString('hex')}`,
+    );
+  }
+
+  function read(ctx: ServiceContext, row: OAuthPayloadRow | undefined): OAuthPayload | undefined {
+    if (!row) return undefined;
+    const payload = JSON.parse(
+      open(databaseKey(ctx.db, ctx.keyring), row.payload, `oauth:${row.model}:${row.id_hash.toString('hex')}`).toString(
+        'utf8',
+      ),
+    ) as OAuthPayload;
+    // Consumption is a column of its own (set atomically), seconds since the epoch for the provider.
+    return row.consumed_at === null ? payload : { ...payload, consumed: Math.floor(row.consumed_at / 1000) };
+  }
+
+  return {
+    upsert(model, id, payload, expiresInSeconds) {
+      const ctx = context();
+      const now = ctx.now();
+      const idHash = sha256(id);
+      const str = (key: string) => (typeof payload[key] === 'string' ? payload[key] : null);
+      const accountId = str('accountId');
+      const userCode = str('userCode');
+      ctx.db.transaction(() => {
+        upsertOAuthPayload(ctx.db, {
+          model,
+          id_hash: idHash,
+          payload: sealPayload(ctx, model, idHash, payload),
+          grant_id: str('grantId'),
+          user_code_hash: userCode ? sha256(userCode) : null,
+          uid: str('uid'),
+          client_id: str('clientId'),
+          account_id: accountId !== null && /^\d+$/.test(accountId) ? Number(accountId) : null,
+          expires_at: expiresInSeconds ? now + expiresInSeconds * 1000 : null,
+          consumed_at: null,
+        });
+        if (now - prunedAt >= PRUNE_EVERY_MS) {
+          prunedAt = now;
+          pruneOAuthPayloads(ctx.db, now);
+        }
+      })();
+    },
+    find(model, id) {
+      const ctx = context();
+      return read(ctx, findOAuthPayload(ctx.db, model, sha256(id), ctx.now()));
+    },
+    findByUid(model, uid) {
+      const ctx = context();
+      return read(ctx, findOAuthPayloadByUid(ctx.db, model, uid, ctx.now()));
+    },
+    findByUserCode(model, userCode) {
+      const ctx = context();
+      return read(ctx, findOAuthPayloadByUserCode(ctx.db, model, sha256(userCode), ctx.now()));
+    },
+    consume(model, id) {
+      const ctx = context();
+      return consumeOAuthPayload(ctx.db, model, sha256(id), ctx.now());
+    },
+    destroy(model, id) {
+      destroyOAuthPayload(context().db, model, sha256(id));
+    },
+    revokeByGrantId(grantId) {
+      revokeOAuthGrant(context().db, grantId);
+    },
+    client(clientId): OAuthClientRecord | undefined {
+      const app = findOAuthApp(context().db, clientId);
+      if (!app || app.deleted_at !== null || app.disabled_at !== null) return undefined;
+      return {
+        clientId: app.client_id,
+        name: app.name,
+        redirectUris: JSON.parse(app.redirect_uris) as string[],
+        public: app.public === 1,
+        secretHash: app.secret_hash ? app.secret_hash.toString('hex') : null,
+      };
+    },
+    signingKeys() {
+      const ctx = context();
+      const key = databaseKey(ctx.db, ctx.keyring);
+      let rows = publishedOAuthKeys(ctx.db);
+      if (rows.length === 0) {
+        ctx.db.transaction(() => {
+          if (publishedOAuthKeys(ctx.db).length === 0) addSigningKey(ctx);
+        })();
+        rows = publishedOAuthKeys(ctx.db);
+      }
+      return {
+        version: oauthKeysVersion(ctx.db),
+        keys: rows.map((r) => JSON.parse(open(key, r.jwk, `oauth-key:${r.kid}`).toString('utf8')) as OAuthJwk),
+      };
+    },
+    keysVersion() {
+      return oauthKeysVersion(context().db);
+    },
+    account(sub): OAuthAccount | undefined {
+      if (!/^\d+$/.test(sub)) return undefined;
+      const account = findAccountById(context().db, Number(sub));
+      if (!account) return undefined;
+      return {
+        sub,
+        username: account.username,
+        email: account.email,
+        emailVerified: account.email_verified_at !== null,
+      };
+    },
+  };
+}
+
+/**
+ * A new ID-token signing key (RSA 2048 for RS256), sealed; keys older than the two published ones
+ * are retired. Returns the new key id. Runs inside the caller's transaction.
+ */
+export function addSigningKey(ctx: ServiceContext): string {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' });
+  const now = ctx.now();
+  // RFC 7638 thumbprint of the public part, shortened: a stable id that names the key, not a secret.
+  const thumbprint = createHash('sha256')
+    .update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n }))
+    .digest('base64url')
+    .slice(0, 16);
+  const kid = `${new Date(now).toISOString().slice(0, 10)}-${thumbprint}`;
+  const full = { ...jwk, kid, alg: 'RS256', use: 'sig' };
+  insertOAuthKey(ctx.db, {
+    kid,
+    jwk: seal(databaseKey(ctx.db, ctx.keyring), Buffer.from(JSON.stringify(full), 'utf8'), `oauth-key:${kid}`),
+    created_at: now,
+  });
+  retireOldOAuthKeys(ctx.db, now);
+  return kid;
+}

@@ -1,0 +1,114 @@
+import { sql, type Db } from './db.js';
+
+// What oidc-provider stores through its adapter, and the keys that sign ID tokens (issue #21,
+// migration 018). Rows are keyed by the SHA-256 of the id; payloads arrive sealed.
+
+export interface OAuthPayloadRow {
+  model: string;
+  id_hash: Buffer;
+  payload: Buffer;
+  grant_id: string | null;
+  user_code_hash: Buffer | null;
+  uid: string | null;
+  client_id: string | null;
+  account_id: number | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+export function upsertOAuthPayload(db: Db, row: OAuthPayloadRow): void {
+  sql(
+    db,
+    `INSERT INTO oauth_payloads
+       (model, id_hash, payload, grant_id, user_code_hash, uid, client_id, account_id, expires_at, consumed_at)
+     VALUES (@model, @id_hash, @payload, @grant_id, @user_code_hash, @uid, @client_id, @account_id, @expires_at, @consumed_at)
+     ON CONFLICT (model, id_hash) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+       user_code_hash = excluded.user_code_hash, uid = excluded.uid, client_id = excluded.client_id,
+       account_id = excluded.account_id, expires_at = excluded.expires_at`,
+  ).run(row);
+}
+
+/** A live (unexpired) row: expired ones are never handed back, whatever the pruning. */
+export function findOAuthPayload(db: Db, model: string, idHash: Buffer, now: number): OAuthPayloadRow | undefined {
+  return sql(
+    db,
+    'SELECT * FROM oauth_payloads WHERE model = ? AND id_hash = ? AND (expires_at IS NULL OR expires_at > ?)',
+  ).get(model, idHash, now) as OAuthPayloadRow | undefined;
+}
+
+export function findOAuthPayloadByUid(db: Db, model: string, uid: string, now: number): OAuthPayloadRow | undefined {
+  return sql(
+    db,
+    'SELECT * FROM oauth_payloads WHERE model = ? AND uid = ? AND (expires_at IS NULL OR expires_at > ?)',
+  ).get(model, uid, now) as OAuthPayloadRow | undefined;
+}
+
+export function findOAuthPayloadByUserCode(
+  db: Db,
+  model: string,
+  userCodeHash: Buffer,
+  now: number,
+): OAuthPayloadRow | undefined {
+  return sql(
+    db,
+    'SELECT * FROM oauth_payloads WHERE model = ? AND user_code_hash = ? AND (expires_at IS NULL OR expires_at > ?)',
+  ).get(model, userCodeHash, now) as OAuthPayloadRow | undefined;
+}
+
+/** Marks a code used; false when it was used already (the second of two racing requests). */
+export function consumeOAuthPayload(db: Db, model: string, idHash: Buffer, now: number): boolean {
+  return (
+    sql(db, 'UPDATE oauth_payloads SET consumed_at = ? WHERE model = ? AND id_hash = ? AND consumed_at IS NULL').run(
+      now,
+      model,
+      idHash,
+    ).changes > 0
+  );
+}
+
+export function destroyOAuthPayload(db: Db, model: string, idHash: Buffer): void {
+  sql(db, 'DELETE FROM oauth_payloads WHERE model = ? AND id_hash = ?').run(model, idHash);
+}
+
+/** Every row of a grant, whatever its model (the grant, its codes and tokens). */
+export function revokeOAuthGrant(db: Db, grantId: string): number {
+  return sql(db, 'DELETE FROM oauth_payloads WHERE grant_id = ?').run(grantId).changes;
+}
+
+export function pruneOAuthPayloads(db: Db, now: number): number {
+  return sql(db, 'DELETE FROM oauth_payloads WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes;
+}
+
+export interface OAuthKeyRow {
+  kid: string;
+  jwk: Buffer;
+  created_at: number;
+  retired_at: number | null;
+}
+
+/** The signing key first, then the one before it: what JWKS publishes. */
+export function publishedOAuthKeys(db: Db): OAuthKeyRow[] {
+  return sql(db, 'SELECT * FROM oauth_keys ORDER BY created_at DESC, rowid DESC LIMIT 2').all() as OAuthKeyRow[];
+}
+
+export function insertOAuthKey(db: Db, row: Omit<OAuthKeyRow, 'retired_at'>): void {
+  sql(db, 'INSERT INTO oauth_keys (kid, jwk, created_at) VALUES (@kid, @jwk, @created_at)').run(row);
+}
+
+/** Keys older than the two published ones are retired: their ID tokens no longer verify. */
+export function retireOldOAuthKeys(db: Db, now: number): void {
+  sql(
+    db,
+    `UPDATE oauth_keys SET retired_at = ? WHERE retired_at IS NULL AND kid NOT IN
+       (SELECT kid FROM oauth_keys ORDER BY created_at DESC, rowid DESC LIMIT 2)`,
+  ).run(now);
+}
+
+/** A number that changes whenever the keys do (the provider is rebuilt when it differs). */
+export function oauthKeysVersion(db: Db): string {
+  const row = sql(db, 'SELECT count(*) AS n, max(created_at) AS last FROM oauth_keys').get() as {
+    n: number;
+    last: number | null;
+  };
+  return `${row.n}:${row.last ?? 0}`;
+}

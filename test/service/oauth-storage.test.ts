@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { addSigningKey, createOAuthStorage } from '../../src/service/oauth-storage.js';
+import { insertOAuthApp, setOAuthAppDisabled, deleteOAuthApp, findOAuthApp } from '../../src/store/oauth-apps.js';
+import { MINUTE, testContext, withAlice } from './context.js';
+
+// Issue #21: the store under oidc-provider (its adapter contract) keeps no usable token, seals every
+// payload, lets a code be consumed once, and hands the provider only live applications.
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+async function setUp() {
+  const ctx = testContext();
+  const { auth } = await withAlice(ctx);
+  const storage = createOAuthStorage(() => ctx);
+  return { ctx, auth, storage };
+}
+
+describe('OAuth storage (the provider adapter over our store)', () => {
+  it('keeps a token only as its hash, the payload sealed; finds it by the token', async () => {
+    const { ctx, storage } = await setUp();
+    const token = 'acsoa_' + 'x'.repeat(43);
+    storage.upsert('AccessToken', token, { jti: token, accountId: '1', clientId: 'app_a', grantId: 'g1' }, 600);
+    expect(storage.find('AccessToken', token)).toMatchObject({ jti: token, clientId: 'app_a' });
+    expect(storage.find('RefreshToken', token)).toBeUndefined();
+    const dump = JSON.stringify(
+      ctx.db.prepare('SELECT model, hex(id_hash) AS h, hex(payload) AS p, client_id FROM oauth_payloads').all(),
+    );
+    expect(dump).not.toContain(Buffer.from(token).toString('hex').toUpperCase());
+    expect(dump).not.toContain(token);
+    expect(dump).toContain(sha256(token).toString('hex').toUpperCase());
+    // The payload cannot be moved to another row: it is bound to its model and id.
+    ctx.db.prepare("UPDATE oauth_payloads SET model = 'RefreshToken'").run();
+    expect(() => storage.find('RefreshToken', token)).toThrow();
+  });
+
+  it('expires rows at their time, whatever the pruning', async () => {
+    const { ctx, storage } = await setUp();
+    storage.upsert('AuthorizationCode', 'code1', { jti: 'code1', grantId: 'g' }, 60);
+    expect(storage.find('AuthorizationCode', 'code1')).toBeDefined();
+    ctx.clock.advance(MINUTE + 1);
+    expect(storage.find('AuthorizationCode', 'code1')).toBeUndefined();
+  });
+
+  it('a code is consumed once: the second use (a race) is refused, and the payload says when', async () => {
+    const { storage } = await setUp();
+    storage.upsert('AuthorizationCode', 'code2', { jti: 'code2', grantId: 'g' }, 60);
+    const uses = await Promise.all([0, 1, 2, 3].map(async () => storage.consume('AuthorizationCode', 'code2')));
+    expect(uses.filter(Boolean)).toHaveLength(1);
+    expect(storage.find('AuthorizationCode', 'code2')).toMatchObject({ consumed: expect.any(Number) as number });
+  });
+
+  it('revoking a grant removes its codes and tokens; user codes and uids are found', async () => {
+    const { storage } = await setUp();
+    storage.upsert('AccessToken', 'acsoa_1', { grantId: 'g9' }, 600);
+    storage.upsert('RefreshToken', 'acsoa_2', { grantId: 'g9' }, 600);
+    storage.upsert('AccessToken', 'acsoa_3', { grantId: 'other' }, 600);
+    storage.revokeByGrantId('g9');
+    expect(storage.find('AccessToken', 'acsoa_1')).toBeUndefined();
+    expect(storage.find('RefreshToken', 'acsoa_2')).toBeUndefined();
+    expect(storage.find('AccessToken', 'acsoa_3')).toBeDefined();
+    storage.upsert('DeviceCode', 'dc1', { userCode: 'ABCD-EFGH' }, 600);
+    expect(storage.findByUserCode('DeviceCode', 'ABCD-EFGH')).toMatchObject({ userCode: 'ABCD-EFGH' });
+    storage.upsert('Session', 's1', { uid: 'u1' }, 600);
+    expect(storage.findByUid('Session', 'u1')).toMatchObject({ uid: 'u1' });
+    storage.destroy('Session', 's1');
+    expect(storage.findByUid('Session', 'u1')).toBeUndefined();
+  });
+
+  it('hands the provider only live applications, with the hash of the secret, never a secret', async () => {
+    const { ctx, auth, storage } = await setUp();
+    const id = insertOAuthApp(ctx.db, {
+      client_id: 'app_live',
+      owner_account_id: auth.account.id,
+      name: 'Live',
+      redirect_uris: JSON.stringify(['https://app.example/cb']),
+      public: 0,
+      secret_hash: sha256('acsapp_s'),
+      created_at: ctx.now(),
+    });
+    expect(storage.client('app_live')).toEqual({
+      clientId: 'app_live',
+      name: 'Live',
+      redirectUris: ['https://app.example/cb'],
+      public: false,
+      secretHash: sha256('acsapp_s').toString('hex'),
+    });
+    expect(storage.client('app_unknown')).toBeUndefined();
+    setOAuthAppDisabled(ctx.db, id, { at: ctx.now(), by: 'alice', reason: 'abuse' });
+    expect(storage.client('app_live')).toBeUndefined();
+    setOAuthAppDisabled(ctx.db, id, null);
+    expect(storage.client('app_live')).toBeDefined();
+    deleteOAuthApp(ctx.db, id, ctx.now());
+    expect(storage.client('app_live')).toBeUndefined();
+    expect(findOAuthApp(ctx.db, 'app_live')?.secret_hash).toBeNull();
+  });
+
+  it('makes one signing key on first use, sealed; a rotation publishes the new and the previous key only', async () => {
+    const { ctx, storage } = await setUp();
+    const first = storage.signingKeys();
+    expect(first.keys).toHaveLength(1);
+    expect(first.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', d: expect.any(String) as string });
+    expect(storage.signingKeys().keys[0]!.kid).toBe(first.keys[0]!.kid);
+    const stored = ctx.db.prepare('SELECT hex(jwk) AS j FROM oauth_keys').get() as { j: string };
+    expect(Buffer.from(stored.j, 'hex').toString('latin1')).not.toContain(first.keys[0]!.d!);
+    ctx.clock.advance(MINUTE);
+    const second = ctx.db.transaction(() => addSigningKey(ctx))();
+    ctx.clock.advance(MINUTE);
+    const third = ctx.db.transaction(() => addSigningKey(ctx))();
+    const now = storage.signingKeys();
+    expect(now.keys.map((k) => k.kid)).toEqual([third, second]);
+    expect(now.version).not.toBe(first.version);
+    expect(storage.keysVersion()).toBe(now.version);
+    const retired = ctx.db.prepare('SELECT kid FROM oauth_keys WHERE retired_at IS NOT NULL').all();
+    expect(retired).toEqual([{ kid: first.keys[0]!.kid }]);
+  });
+
+  it('names an account for the ID token by its number only', async () => {
+    const { auth, storage } = await setUp();
+    expect(storage.account(String(auth.account.id))).toMatchObject({ username: 'alice', email: 'alice@example.com' });
+    expect(storage.account('alice')).toBeUndefined();
+    expect(storage.account('999')).toBeUndefined();
+  });
+});
