@@ -9,6 +9,8 @@ export const OAUTH_TOKEN_PREFIX = 'acsoa_';
 export interface OAuthClientRecord {
   clientId: string;
   name: string;
+  /** The username of the account that registered it (the consent page names it). */
+  owner: string;
   redirectUris: string[];
   public: boolean;
   /** Hex SHA-256 of the client secret; null for a public client. */
@@ -45,4 +47,14 @@ export interface OAuthStorage {
   /** The version of the keys alone (a cheap read: the provider is rebuilt when it changes). */
   keysVersion(): string;
   account(sub: string): OAuthAccount | undefined;
+  /**
+   * The account a fresh acctsec session belongs to (the sign-in page signs in through the Backend, as
+   * every client does), as the provider's subject: the account's number, stable across renames.
+   */
+  sessionAccount(sessionToken: string): string | undefined;
+  /**
+   * The person allowed the application: the activity log says so and, the first time this
+   * application is allowed, a security notice goes to the account's address.
+   */
+  authorized(sub: string, clientId: string, scopes: string[], first: boolean, ip: string | undefined): void;
 }

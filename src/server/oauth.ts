@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
 import { OAUTH_TOKEN_PREFIX, type OAuthClientRecord, type OAuthStorage } from '../oauth-types.js';
+import { handleInteraction, interactionRoute, type InteractionDeps } from './oauth-pages.js';
 
 // acctsec as an OAuth 2.0 / OpenID Connect provider (issue #21): oidc-provider (OpenID Certified,
 // panva), mounted by `acctsec serve --public-url URL` under /oauth2, so the issuer is URL/oauth2 and
@@ -26,10 +28,13 @@ export interface OAuthHandlerOptions {
   storage: () => Promise<OAuthStorage>;
   /** Behind a trusted proxy, the provider reads X-Forwarded-Proto/Host for its own URLs. */
   proxy?: boolean;
+  /** Backends for the sign-in page (it signs in as every client does). */
+  backendFor: InteractionDeps['backendFor'];
   log?: (line: string) => void;
 }
 
-export type OAuthHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** Serves a request under /oauth2; `ip` is the client address the server settled on. */
+export type OAuthHandler = (req: IncomingMessage, res: ServerResponse, ip: string) => void;
 
 /** True for the paths the provider answers. */
 export function isOAuthPath(pathname: string): boolean {
@@ -60,11 +65,18 @@ function clientMetadata(app: OAuthClientRecord): Record<string, unknown> {
 }
 
 export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
-  let built: { version: string; callback: (req: IncomingMessage, res: ServerResponse) => unknown } | undefined;
+  let built:
+    | {
+        version: string;
+        provider: Provider;
+        storage: OAuthStorage;
+        callback: (req: IncomingMessage, res: ServerResponse) => unknown;
+      }
+    | undefined;
   let building: Promise<typeof built> | undefined;
 
   async function build(storage: OAuthStorage) {
-    const { default: Provider, errors } = await import('oidc-provider');
+    const { default: OidcProvider, errors } = await import('oidc-provider');
     const { version, keys } = storage.signingKeys();
 
     class StoreAdapter {
@@ -97,7 +109,7 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
       }
     }
 
-    const provider = new Provider(options.issuer, {
+    const provider = new OidcProvider(options.issuer, {
       adapter: StoreAdapter,
       clients: [],
       findAccount: async (_ctx, sub) => {
@@ -184,7 +196,7 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
       const given = sha256(actual);
       return stored.length === given.length && timingSafeEqual(stored, given);
     };
-    return { version, callback: provider.callback() };
+    return { version, provider, storage, callback: provider.callback() };
   }
 
   async function current() {
@@ -197,10 +209,27 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
     return built!;
   }
 
-  return (req, res) => {
+  return (req, res, ip) => {
     current().then(
-      ({ callback }) => {
+      ({ provider, storage, callback }) => {
         const url = req.url ?? '/';
+        const q = url.indexOf('?');
+        const interaction = interactionRoute(q < 0 ? url : url.slice(0, q), req.method ?? '');
+        if (interaction) {
+          handleInteraction(req, res, interaction.action, {
+            provider,
+            storage,
+            backendFor: options.backendFor,
+            ip,
+          }).catch((err: unknown) => {
+            options.log?.(`oauth: sign-in page: ${err instanceof Error ? err.message : String(err)}`);
+            if (!res.headersSent) {
+              res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+              res.end('the sign-in page failed; start again from the application');
+            }
+          });
+          return;
+        }
         // Mounted under /oauth2: the provider finds its mount path from originalUrl.
         (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
         req.url = url.slice(OAUTH_PATH.length) || '/';

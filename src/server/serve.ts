@@ -149,22 +149,23 @@ export async function serve(options: ServeOptions): Promise<void> {
   // a resource server sends many requests with the same ones, and building one is ~70 closures. A
   // few thousand at most; a back end holds no state of its own beyond what it was built with.
   const backends = new Map<string, Backend>();
+  const backendFor = (c: { sessionToken?: string; accessToken?: string; ip: string; client: string }): Backend => {
+    const key = `${c.sessionToken ?? ''}\n${c.accessToken ?? ''}\n${c.ip}\n${c.client}`;
+    let backend = backends.get(key);
+    if (!backend) {
+      if (backends.size >= 4096) backends.clear();
+      backends.set(
+        key,
+        (backend = store.backend(
+          { sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client },
+          { checked: true, checkFileEachCall: false },
+        )),
+      );
+    }
+    return backend;
+  };
   const api = createApiServer({
-    backendFor: (c) => {
-      const key = `${c.sessionToken ?? ''}\n${c.accessToken ?? ''}\n${c.ip}\n${c.client}`;
-      let backend = backends.get(key);
-      if (!backend) {
-        if (backends.size >= 4096) backends.clear();
-        backends.set(
-          key,
-          (backend = store.backend(
-            { sessionToken: c.sessionToken, accessToken: c.accessToken, ip: c.ip, client: c.client },
-            { checked: true, checkFileEachCall: false },
-          )),
-        );
-      }
-      return backend;
-    },
+    backendFor,
     trustProxy: options.trustProxy,
     // Host names a client may use besides loopback names and IP literals (DNS rebinding, issue #14).
     hosts: [...(relyingParty ? [relyingParty.rpId] : []), ...(WILDCARD.has(host) ? [] : [host])],
@@ -186,6 +187,9 @@ export async function serve(options: ServeOptions): Promise<void> {
           oauth: createOAuthHandler({
             issuer: `${relyingParty.origin}${OAUTH_PATH}`,
             storage: () => store.oauthStorage(),
+            // The sign-in page's form fields are checked against the route schemas like any call's.
+            backendFor: (c) =>
+              store.backend({ sessionToken: c.sessionToken, ip: c.ip, client: c.client }, { checkFileEachCall: false }),
             proxy: (options.trustProxy?.length ?? 0) > 0,
             log: options.log,
           }),

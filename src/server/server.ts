@@ -488,7 +488,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const q = target.indexOf('?');
     const pathname = q < 0 ? target : target.slice(0, q);
     if (pathname === '/healthz' && req.method === 'GET') return send(res, 200, { ok: true });
-    if (options.oauth && isOAuthPath(pathname)) return options.oauth(req, res);
+    if (options.oauth && isOAuthPath(pathname)) return options.oauth(req, res, clientAddress(req));
     if (pathname === KEY_PAGE_PATH && req.method === 'GET') {
       res.writeHead(200, { ...KEY_PAGE_HEADERS, 'content-length': Buffer.byteLength(KEY_PAGE_HTML) });
       res.end(KEY_PAGE_HTML);

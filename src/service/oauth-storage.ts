@@ -17,7 +17,10 @@ import {
   upsertOAuthPayload,
   type OAuthPayloadRow,
 } from '../store/oauth-payloads.js';
+import { recordActivity } from './activity.js';
 import type { ServiceContext } from './context.js';
+import { notifySecurity, securityNotice } from './notifications.js';
+import { authenticate } from './sessions.js';
 import { databaseKey, open, seal } from './encryption.js';
 
 // The store under the OAuth 2.0 / OpenID Connect provider (issue #21): oidc-provider's adapter
@@ -115,6 +118,7 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
       return {
         clientId: app.client_id,
         name: app.name,
+        owner: findAccountById(context().db, app.owner_account_id)?.username ?? '?',
         redirectUris: JSON.parse(app.redirect_uris) as string[],
         public: app.public === 1,
         secretHash: app.secret_hash ? app.secret_hash.toString('hex') : null,
@@ -137,6 +141,37 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
     },
     keysVersion() {
       return oauthKeysVersion(context().db);
+    },
+    sessionAccount(sessionToken) {
+      try {
+        return String(authenticate(context(), sessionToken).account.id);
+      } catch {
+        return undefined;
+      }
+    },
+    authorized(sub, clientId, scopes, first, ip) {
+      const ctx = context();
+      const account = /^\d+$/.test(sub) ? findAccountById(ctx.db, Number(sub)) : undefined;
+      const app = findOAuthApp(ctx.db, clientId);
+      if (!account || !app) return;
+      const origin = { ip, client: `OAuth application ${app.name}` };
+      recordActivity(ctx, account.id, 'oauth.authorized', {
+        detail: { clientId, app: app.name, scopes },
+        origin,
+      });
+      if (first)
+        ctx.background.run('mail: application authorized notice', () =>
+          notifySecurity(
+            ctx,
+            account,
+            securityNotice(
+              ctx,
+              account,
+              `the application "${app.name}" (client ${clientId}) was allowed to use your account (scopes: ${scopes.join(' ') || 'none'})`,
+              origin,
+            ),
+          ),
+        );
     },
     account(sub): OAuthAccount | undefined {
       if (!/^\d+$/.test(sub)) return undefined;

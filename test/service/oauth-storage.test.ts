@@ -81,6 +81,7 @@ describe('OAuth storage (the provider adapter over our store)', () => {
     expect(storage.client('app_live')).toEqual({
       clientId: 'app_live',
       name: 'Live',
+      owner: 'alice',
       redirectUris: ['https://app.example/cb'],
       public: false,
       secretHash: sha256('acsapp_s').toString('hex'),
