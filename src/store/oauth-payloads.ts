@@ -112,3 +112,15 @@ export function oauthKeysVersion(db: Db): string {
   };
   return `${row.n}:${row.last ?? 0}`;
 }
+
+/** The rows an account has with each application (grants, tokens, sessions), for "authorized applications". */
+export function oauthRowsOfAccount(db: Db, accountId: number): OAuthPayloadRow[] {
+  return sql(db, 'SELECT * FROM oauth_payloads WHERE account_id = ? AND client_id IS NOT NULL').all(
+    accountId,
+  ) as OAuthPayloadRow[];
+}
+
+/** Ends what an account allowed an application: its grants and every code and token under them. */
+export function revokeOAuthAccountClient(db: Db, accountId: number, clientId: string): number {
+  return sql(db, 'DELETE FROM oauth_payloads WHERE account_id = ? AND client_id = ?').run(accountId, clientId).changes;
+}
