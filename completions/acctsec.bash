@@ -35,7 +35,7 @@ _acctsec() {
   local -A opts=(
     ['acctsec']='--version -V --json --no-input --yes -y --profile --db --no-color --quiet -q --remote --insecure-http --help'
     ['acctsec init']='--username --email --password-stdin --bootstrap-secret-file --help'
-    ['acctsec login']='--username --method --code --send-code --password-stdin --no-open --timeout --help'
+    ['acctsec login']='--username --method --code --send-code --password-stdin --device --no-open --timeout --help'
     ['acctsec logout']='--help'
     ['acctsec status']='--help'
     ['acctsec sessions']='--help'

@@ -63,7 +63,7 @@ function __acctsec_opts
         case 'acctsec init'
             echo '--username --email --password-stdin --bootstrap-secret-file --help'
         case 'acctsec login'
-            echo '--username --method --code --send-code --password-stdin --no-open --timeout --help'
+            echo '--username --method --code --send-code --password-stdin --device --no-open --timeout --help'
         case 'acctsec logout'
             echo '--help'
         case 'acctsec status'

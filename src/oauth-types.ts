@@ -5,6 +5,15 @@
 /** The prefix of the access and refresh tokens the provider issues: secret scanners can match it. */
 export const OAUTH_TOKEN_PREFIX = 'acsoa_';
 
+/**
+ * The client id of the acctsec CLI itself: a public client built into every server, allowed only the
+ * device authorization grant (RFC 8628), for `acctsec login --device`.
+ */
+export const CLI_CLIENT_ID = 'acctsec-cli';
+
+/** Where the CLI trades the access token of a device login for an acctsec session. */
+export const DEVICE_SESSION_PATH = '/oauth2/acctsec/session';
+
 /** A registered application (oauth_apps), as the provider sees it. */
 export interface OAuthClientRecord {
   clientId: string;
@@ -57,4 +66,13 @@ export interface OAuthStorage {
    * application is allowed, a security notice goes to the account's address.
    */
   authorized(sub: string, clientId: string, scopes: string[], first: boolean, ip: string | undefined): void;
+  /**
+   * `acctsec login --device`: the access token the CLI got from the device grant, traded once for an
+   * acctsec session of the same account (the token is spent). Undefined when the token is not an
+   * active one issued to the CLI.
+   */
+  deviceSession(
+    accessToken: string,
+    origin: { ip: string; client: string },
+  ): { token: string; sessionId: string; username: string; expiresAt: string } | undefined;
 }

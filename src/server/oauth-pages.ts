@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Backend } from '../backend/backend.js';
 import { AcctsecError } from '../errors.js';
-import type { OAuthStorage } from '../oauth-types.js';
+import { CLI_CLIENT_ID, type OAuthStorage } from '../oauth-types.js';
 import type { FactorChoice } from '../views.js';
 
 // The sign-in and consent pages of the OAuth provider (issue #21). A person signs in here with the
@@ -125,7 +125,10 @@ export async function handleInteraction(
   }
   const { uid, prompt, params } = details;
   const clientId = typeof params.client_id === 'string' ? params.client_id : '';
-  const app = storage.client(clientId);
+  const app =
+    clientId === CLI_CLIENT_ID
+      ? { name: 'acctsec command line (a device login)', owner: 'acctsec' }
+      : storage.client(clientId);
   if (!app) return page(res, 400, 'Unknown application', '<p>This application is not available.</p>');
   const clientLabel = `OAuth sign-in for ${app.name}`;
 

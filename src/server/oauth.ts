@@ -1,7 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
-import { OAUTH_TOKEN_PREFIX, type OAuthClientRecord, type OAuthStorage } from '../oauth-types.js';
+import {
+  CLI_CLIENT_ID,
+  DEVICE_SESSION_PATH,
+  OAUTH_TOKEN_PREFIX,
+  type OAuthClientRecord,
+  type OAuthStorage,
+} from '../oauth-types.js';
 import { handleInteraction, interactionRoute, type InteractionDeps } from './oauth-pages.js';
 
 // acctsec as an OAuth 2.0 / OpenID Connect provider (issue #21): oidc-provider (OpenID Certified,
@@ -45,6 +51,32 @@ const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').diges
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** The acctsec CLI: a public client, allowed only the device grant (`acctsec login --device`). */
+const CLI_CLIENT: Record<string, unknown> = {
+  client_id: CLI_CLIENT_ID,
+  client_name: 'acctsec command line',
+  grant_types: ['urn:ietf:params:oauth:grant-type:device_code'],
+  response_types: [],
+  redirect_uris: [],
+  token_endpoint_auth_method: 'none',
+  application_type: 'native',
+};
+
+/** A page of the device login (RFC 8628), in the look of the sign-in pages: no script, no style. */
+function devicePage(
+  ctx: { type: string; body: unknown; set(name: string, value: string): void },
+  title: string,
+  body: string,
+) {
+  ctx.type = 'html';
+  ctx.set('content-security-policy', "default-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+  ctx.set('cache-control', 'no-store');
+  ctx.set('referrer-policy', 'no-referrer');
+  ctx.body = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(
+    title,
+  )}</title></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+}
+
 /** Client metadata (RFC 7591 names) for a registered application. */
 function clientMetadata(app: OAuthClientRecord): Record<string, unknown> {
   const loopback = app.redirectUris.some((u) => u.startsWith('http:'));
@@ -64,6 +96,36 @@ function clientMetadata(app: OAuthClientRecord): Record<string, unknown> {
   };
 }
 
+/**
+ * `acctsec login --device`, last step: the CLI presents the access token of its device grant and gets
+ * an acctsec session of that account in exchange; the token is spent.
+ */
+function deviceSession(req: IncomingMessage, res: ServerResponse, storage: OAuthStorage, ip: string): void {
+  const answer = (status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(text),
+      ...(status === 401 ? { 'www-authenticate': 'Bearer error="invalid_token"' } : {}),
+    });
+    res.end(text);
+  };
+  if (req.method !== 'POST') return answer(405, { error: 'invalid_request', error_description: 'use POST' });
+  req.resume();
+  const auth = req.headers.authorization ?? '';
+  const token = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+  const session = token?.startsWith(OAUTH_TOKEN_PREFIX)
+    ? storage.deviceSession(token, { ip, client: `device login from ${ip}` })
+    : undefined;
+  if (!session)
+    return answer(401, {
+      error: 'invalid_token',
+      error_description: 'not an active access token of a device login (each is good for one session)',
+    });
+  answer(200, session);
+}
+
 export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
   let built:
     | {
@@ -74,6 +136,7 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
       }
     | undefined;
   let building: Promise<typeof built> | undefined;
+  const publicHost = new URL(options.issuer).host;
 
   async function build(storage: OAuthStorage) {
     const { default: OidcProvider, errors } = await import('oidc-provider');
@@ -86,6 +149,7 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
       }
       async find(id: string) {
         if (this.model === 'Client') {
+          if (id === CLI_CLIENT_ID) return CLI_CLIENT;
           const app = storage.client(id);
           return app ? clientMetadata(app) : undefined;
         }
@@ -137,6 +201,35 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
         clientCredentials: { enabled: true },
         revocation: { enabled: true },
         // RFC 7662 at /oauth2/token/introspection: an application may ask about the tokens issued to it.
+        // RFC 8628, for `acctsec login --device` (the CLI client above) and any registered app.
+        deviceFlow: {
+          enabled: true,
+          charset: 'base-20',
+          mask: '****-****',
+          userCodeInputSource: async (ctx, form, _out, err) => {
+            const msg = err
+              ? '<p role="alert"><strong>That code is not valid (mistyped, used, or expired). Try again.</strong></p>'
+              : '<p>Enter the code your terminal shows.</p>';
+            devicePage(
+              ctx,
+              'Sign in a device',
+              `${msg}${form}<p><button type="submit" form="op.deviceInputForm">Continue</button></p>`,
+            );
+          },
+          userCodeConfirmSource: async (ctx, form, client, _deviceInfo, userCode) => {
+            devicePage(
+              ctx,
+              'Confirm the device',
+              `<p><strong>${escapeHtml(String(client.clientName ?? client.clientId))}</strong> asks to sign in.</p>
+<p>Continue only if your terminal shows this code: <code>${escapeHtml(userCode)}</code></p>${form}
+<p><button type="submit" form="op.deviceConfirmForm">Continue</button></p>
+<p><button type="submit" form="op.deviceConfirmForm" value="yes" name="abort">Abort</button></p>`,
+            );
+          },
+          successSource: async (ctx) => {
+            devicePage(ctx, 'Device signed in', '<p>You can close this page and go back to your terminal.</p>');
+          },
+        },
         introspection: {
           enabled: true,
           allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
@@ -214,7 +307,9 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
       ({ provider, storage, callback }) => {
         const url = req.url ?? '/';
         const q = url.indexOf('?');
-        const interaction = interactionRoute(q < 0 ? url : url.slice(0, q), req.method ?? '');
+        const pathname = q < 0 ? url : url.slice(0, q);
+        if (pathname === DEVICE_SESSION_PATH) return deviceSession(req, res, storage, ip);
+        const interaction = interactionRoute(pathname, req.method ?? '');
         if (interaction) {
           handleInteraction(req, res, interaction.action, {
             provider,
@@ -230,6 +325,9 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
           });
           return;
         }
+        // The provider builds its URLs (a device login's verification URL among them) from the request:
+        // they name the public host, whichever address the client used.
+        req.headers.host = publicHost;
         // Mounted under /oauth2: the provider finds its mount path from originalUrl.
         (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
         req.url = url.slice(OAUTH_PATH.length) || '/';

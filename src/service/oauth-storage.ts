@@ -1,4 +1,5 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
+import { CLI_CLIENT_ID } from '../oauth-types.js';
 import type { OAuthAccount, OAuthClientRecord, OAuthJwk, OAuthPayload, OAuthStorage } from '../oauth-types.js';
 import { findAccountById } from '../store/accounts.js';
 import { findOAuthApp } from '../store/oauth-apps.js';
@@ -20,7 +21,7 @@ import {
 import { recordActivity } from './activity.js';
 import type { ServiceContext } from './context.js';
 import { notifySecurity, securityNotice } from './notifications.js';
-import { authenticate } from './sessions.js';
+import { authenticate, createSession } from './sessions.js';
 import { databaseKey, open, seal } from './encryption.js';
 
 // The store under the OAuth 2.0 / OpenID Connect provider (issue #21): oidc-provider's adapter
@@ -172,6 +173,21 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
             ),
           ),
         );
+    },
+    deviceSession(accessToken, origin) {
+      const ctx = context();
+      const idHash = sha256(accessToken);
+      return ctx.db.transaction(() => {
+        const row = findOAuthPayload(ctx.db, 'AccessToken', idHash, ctx.now());
+        if (!row || row.client_id !== CLI_CLIENT_ID || row.account_id === null) return undefined;
+        const account = findAccountById(ctx.db, row.account_id);
+        if (!account || account.locked_at !== null) return undefined;
+        // Spent: the token makes one session, never two.
+        destroyOAuthPayload(ctx.db, 'AccessToken', idHash);
+        const session = createSession(ctx, account, origin);
+        recordActivity(ctx, account.id, 'session.device', { origin, sessionId: session.sessionId });
+        return session;
+      })();
     },
     account(sub): OAuthAccount | undefined {
       if (!/^\d+$/.test(sub)) return undefined;

@@ -26,7 +26,13 @@ export function newCmdLogin(f: Factory): Command {
       )
       .option('--code <code>', 'the one-time code of that method')
       .option('--send-code', `with --method ${MAILED_DEFAULT}: email a code, then run again with --code`)
-      .option('--password-stdin', 'read the password from the first line of stdin'),
+      .option('--password-stdin', 'read the password from the first line of stdin')
+      .addOption(
+        new Option(
+          '--device',
+          'sign in to a server in a browser anywhere, with a code shown here (OAuth device login)',
+        ).conflicts(['username', 'method', 'code', 'sendCode', 'passwordStdin']),
+      ),
   )
     .addHelpText(
       'after',
@@ -40,19 +46,28 @@ export function newCmdLogin(f: Factory): Command {
           code?: string;
           sendCode?: boolean;
           passwordStdin?: boolean;
+          device?: boolean;
         } & CeremonyFlags,
       ) =>
-        loginRun({
-          f,
-          username: o.username,
-          method: o.method,
-          code: o.code,
-          sendCode: Boolean(o.sendCode),
-          passwordStdin: Boolean(o.passwordStdin),
-          open: o.open,
-          timeout: o.timeout,
-        }),
+        o.device
+          ? deviceLogin(f, o.timeout)
+          : loginRun({
+              f,
+              username: o.username,
+              method: o.method,
+              code: o.code,
+              sendCode: Boolean(o.sendCode),
+              passwordStdin: Boolean(o.passwordStdin),
+              open: o.open,
+              timeout: o.timeout,
+            }),
     );
+}
+
+/** `login --device` (issue #21): its code is loaded only when asked for. */
+async function deviceLogin(f: Factory, timeout: string | undefined): Promise<void> {
+  const { deviceLoginRun } = await import('../device-login.js');
+  return deviceLoginRun(f, { timeout });
 }
 
 export async function loginRun(opts: LoginOptions): Promise<void> {
