@@ -51,6 +51,13 @@ export const IdentityProof = object({
 });
 export const OptionalProof = v.optional(IdentityProof);
 
+/** Issue #21: an OAuth application to register. */
+export const AppCreateInput = object({
+  name: Short,
+  redirectUris: v.pipe(v.array(text(2048)), v.maxLength(10, 'must have at most 10 entries')),
+  public: v.optional(Flag),
+});
+
 export const InitInput = object({
   username: Short,
   email: Short,
@@ -207,6 +214,7 @@ export type IpEntryInput = v.InferOutput<typeof IpEntryInput>;
 export type IpChangeOptions = v.InferOutput<typeof IpChangeOptions>;
 export type TokenRequest = v.InferOutput<typeof TokenRequest>;
 export type AdminActionInput = v.InferOutput<typeof AdminActionInput>;
+export type AppCreateInput = v.InferOutput<typeof AppCreateInput>;
 export type AdminCreateUserInput = v.InferOutput<typeof AdminCreateUserInput>;
 export type AdminResetInput = v.InferOutput<typeof AdminResetInput>;
 export type ImportRow = v.InferOutput<typeof ImportRow>;

@@ -9,14 +9,21 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RANDOM_CHARS = 32;
 const CHECKSUM_CHARS = 6;
 
-export type SecretKind = 'token' | 'apikey' | 'reset';
+export type SecretKind = 'token' | 'apikey' | 'reset' | 'appsecret';
 
-export const PREFIXES: Record<SecretKind, string> = { token: 'acs_', apikey: 'acsk_', reset: 'acs_rst_' };
+export const PREFIXES: Record<SecretKind, string> = {
+  token: 'acs_',
+  apikey: 'acsk_',
+  reset: 'acs_rst_',
+  // Issue #21: an OAuth application's client secret.
+  appsecret: 'acsapp_',
+};
 
 const NAMES: Record<SecretKind, string> = {
   token: 'personal access token',
   apikey: 'API key (deprecated)',
   reset: 'password reset token',
+  appsecret: 'OAuth client secret',
 };
 
 export function secretName(kind: SecretKind): string {

@@ -23,6 +23,7 @@ export type {
   TokenRecoverInput,
   TokenRequest,
   RecipientQuery,
+  AppCreateInput,
 } from './schemas.js';
 
 export type Role = 'user' | 'support' | 'admin';
@@ -474,4 +475,31 @@ export interface QrPendingRequests {
     phrase: string;
     expiresAt: string;
   }[];
+}
+
+/** Issue #21: a registered OAuth application, as its owner (or support) sees it. Never a secret. */
+export interface AppView {
+  clientId: string;
+  name: string;
+  owner: string;
+  redirectUris: string[];
+  public: boolean;
+  createdAt: string;
+  secretRotatedAt: string | null;
+  disabled: { at: string; by: string; reason: string } | null;
+}
+
+/** A new app, or a new secret: the secret is shown here once. */
+export interface AppCreated extends AppView {
+  clientSecret?: string;
+}
+
+/** Issue #21: an application this account allowed. */
+export interface AuthorizedAppView {
+  clientId: string;
+  name: string;
+  owner: string;
+  scopes: string[];
+  firstAuthorizedAt: string;
+  lastUsedAt: string;
 }

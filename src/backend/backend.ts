@@ -59,6 +59,10 @@ import type {
   QrRecoveryState,
   RecoveryQrCreated,
   RecoveryQrStatus,
+  AppCreateInput,
+  AppCreated,
+  AppView,
+  AuthorizedAppView,
 } from '../views.js';
 
 /**
@@ -215,6 +219,18 @@ export interface Backend {
   adminRemoveOrgMember(org: string, username: string, input: AdminActionInput): Promise<AdminResult>;
   adminListOrgs(): Promise<OrgView[]>;
   adminRecipients(query: RecipientQuery): Promise<RecipientList>;
+
+  // Issue #21: OAuth applications ("My apps", support's view), what a person allowed, the signing keys.
+  createApp(input: AppCreateInput, proof?: IdentityProof): Promise<AppCreated>;
+  listApps(): Promise<AppView[]>;
+  showApp(app: string): Promise<AppView>;
+  rotateAppSecret(app: string, proof?: IdentityProof): Promise<AppCreated>;
+  deleteApp(app: string, proof?: IdentityProof): Promise<AppView>;
+  authorizedApps(): Promise<AuthorizedAppView[]>;
+  revokeAuthorizedApp(app: string): Promise<{ clientId: string; name: string; removed: number }>;
+  adminListApps(): Promise<AppView[]>;
+  adminSetAppDisabled(clientId: string, disabled: boolean, input: AdminActionInput): Promise<AppView>;
+  adminRotateOAuthKeys(input: AdminActionInput): Promise<{ kid: string }>;
 
   close(): Promise<void>;
 }

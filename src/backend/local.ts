@@ -77,6 +77,8 @@ const admin = async () => (await occasional()).admin;
 const bulk = async () => (await occasional()).bulk;
 const adminEmail = async () => (await occasional()).adminEmail;
 const orgs = async () => (await occasional()).orgs;
+const oauthApps = async () => (await occasional()).oauthApps;
+const oauthGrants = async () => (await occasional()).oauthGrants;
 import type { EmailCodeSent } from '../views.js';
 
 export interface LocalStoreOptions {
@@ -634,6 +636,30 @@ function localBackend(
     adminListOrgs: () => authedWith(orgs, (m, ctx, me) => m.adminListOrgs(ctx, me, origin)),
 
     adminRecipients: (query) => authedWith(orgs, (m, ctx, me) => m.adminRecipients(ctx, me, query, origin)),
+
+    // Issue #21: OAuth applications.
+    createApp: (input, proof) => authedWith(oauthApps, (m, ctx, me) => m.createApp(ctx, me, input, proof, origin)),
+
+    listApps: () => authedWith(oauthApps, (m, ctx, me) => m.listMyApps(ctx, me)),
+
+    showApp: (app) => authedWith(oauthApps, (m, ctx, me) => m.showApp(ctx, me, app)),
+
+    rotateAppSecret: (app, proof) =>
+      authedWith(oauthApps, (m, ctx, me) => m.rotateAppSecret(ctx, me, app, proof, origin)),
+
+    deleteApp: (app, proof) => authedWith(oauthApps, (m, ctx, me) => m.deleteApp(ctx, me, app, proof, origin)),
+
+    authorizedApps: () => authedWith(oauthGrants, (m, ctx, me) => m.authorizedApps(ctx, me)),
+
+    revokeAuthorizedApp: (app) => authedWith(oauthGrants, (m, ctx, me) => m.revokeAuthorizedApp(ctx, me, app, origin)),
+
+    adminListApps: () => authedWith(oauthApps, (m, ctx, me) => m.adminListApps(ctx, me)),
+
+    adminSetAppDisabled: (clientId, disabled, input) =>
+      authedWith(oauthApps, (m, ctx, me) => m.adminSetAppDisabled(ctx, me, clientId, disabled, input.reason, origin)),
+
+    adminRotateOAuthKeys: (input) =>
+      authedWith(oauthGrants, (m, ctx, me) => m.rotateOAuthKeys(ctx, me, input.reason, origin)),
 
     close: async () => undefined,
   };

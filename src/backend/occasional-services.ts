@@ -11,3 +11,5 @@ export * as admin from '../service/admin.js';
 export * as bulk from '../service/bulk-import.js';
 export * as adminEmail from '../service/admin-email.js';
 export * as orgs from '../service/orgs.js';
+export * as oauthApps from '../service/oauth-apps.js';
+export * as oauthGrants from '../service/oauth-grants.js';

@@ -664,6 +664,57 @@ export const ROUTES: Route[] = [
     params: [p('query', S.RecipientQuery)],
     auth: 'session',
   }),
+
+  // Issue #21: OAuth applications and what a person allowed them.
+  route({
+    op: 'createApp',
+    method: 'POST',
+    path: '/v1/apps/create',
+    params: [p('input', S.AppCreateInput), p('proof', S.OptionalProof)],
+    auth: 'session',
+    limited: true,
+  }),
+  route({ op: 'listApps', method: 'GET', path: '/v1/apps', params: [], auth: 'session' }),
+  route({ op: 'showApp', method: 'GET', path: '/v1/apps/show', params: [p('app', S.Short)], auth: 'session' }),
+  route({
+    op: 'rotateAppSecret',
+    method: 'POST',
+    path: '/v1/apps/rotate-secret',
+    params: [p('app', S.Short), p('proof', S.OptionalProof)],
+    auth: 'session',
+    limited: true,
+  }),
+  route({
+    op: 'deleteApp',
+    method: 'POST',
+    path: '/v1/apps/delete',
+    params: [p('app', S.Short), p('proof', S.OptionalProof)],
+    auth: 'session',
+    limited: true,
+  }),
+  route({ op: 'authorizedApps', method: 'GET', path: '/v1/apps/authorized', params: [], auth: 'session' }),
+  route({
+    op: 'revokeAuthorizedApp',
+    method: 'POST',
+    path: '/v1/apps/revoke',
+    params: [p('app', S.Short)],
+    auth: 'session',
+  }),
+  route({ op: 'adminListApps', method: 'GET', path: '/v1/admin/apps', params: [], auth: 'session' }),
+  route({
+    op: 'adminSetAppDisabled',
+    method: 'POST',
+    path: '/v1/admin/apps/set-disabled',
+    params: [p('clientId', S.Short), p('disabled', S.Flag), p('input', S.AdminActionInput)],
+    auth: 'session',
+  }),
+  route({
+    op: 'adminRotateOAuthKeys',
+    method: 'POST',
+    path: '/v1/admin/oauth/keys/rotate',
+    params: [p('input', S.AdminActionInput)],
+    auth: 'session',
+  }),
 ];
 
 export const ROUTE_BY_OP = new Map(ROUTES.map((r) => [r.op, r]));

@@ -113,7 +113,7 @@ export type Makers = Partial<Record<string, Maker>>;
 const GROUPS: [string, string[]][] = [
   ['Account:', ['init', 'login', 'logout', 'status', 'sessions', 'password', 'username', 'email', 'activity']],
   ['Security:', ['mfa', 'recovery-codes', 'ip', 'recovery', 'recover', 'notifications']],
-  ['Developer access:', ['token', 'apikey']],
+  ['Developer access:', ['token', 'apikey', 'apps']],
   ['Support:', ['admin']],
   ['Other:', ['serve', 'config', 'completion']],
 ];
@@ -168,6 +168,7 @@ const LOADERS: Record<string, () => Promise<Maker>> = {
   notifications: async () => (await import('./commands/notifications.js')).newCmdNotifications,
   token: async () => (await import('./commands/token.js')).newCmdToken,
   apikey: async () => (await import('./commands/apikey.js')).newCmdApikey,
+  apps: async () => (await import('./commands/apps.js')).newCmdApps,
   admin: async () => (await import('./commands/admin.js')).newCmdAdmin,
   serve: async () => (await import('./commands/serve.js')).newCmdServe,
   config: async () => (await import('./commands/config.js')).newCmdConfig,

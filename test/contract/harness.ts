@@ -403,6 +403,10 @@ const RANDOM_KEYS = new Set([
   'resetToken',
   'aaguid',
   'importId',
+  // Issue #21: an OAuth application's client id and secret, and a signing key's id.
+  'clientId',
+  'clientSecret',
+  'kid',
 ]);
 const TRANSPORT_KEYS = new Set(['ip', 'lastUsedIp']);
 
@@ -420,7 +424,8 @@ export function normalise(value: unknown, key?: string): unknown {
   // Local calls have no client address (SPEC §6, documented): null locally, 127.0.0.1 over HTTP.
   if (key !== undefined && TRANSPORT_KEYS.has(key)) return `<${key}>`;
   // Random values quoted inside messages (a WebAuthn challenge, base64url of 32 bytes).
-  if (typeof value === 'string') return value.replace(/"[A-Za-z0-9_-]{40,}"/g, '"<random>"');
+  if (typeof value === 'string')
+    return value.replace(/"[A-Za-z0-9_-]{40,}"/g, '"<random>"').replace(/\bapp_[0-9A-Za-z]{22}\b/g, 'app_<clientId>');
   return value;
 }
 

@@ -17,6 +17,7 @@ const HEAVY = [
   '@zxcvbn-ts',
   'nodemailer',
   'otpauth',
+  'oidc-provider',
 ];
 /**
  * What a command that opens the store must still not load (issue #18): the WebAuthn library (most of
@@ -34,6 +35,8 @@ const HEAVY_FOR_DATA = [
   'qrcode',
   'jimp',
   '@inquirer/prompts',
+  // The OAuth provider (issue #21): only `serve`, on the first request under /oauth2.
+  'oidc-provider',
   // better-sqlite3's addon finder: the store names the addon's file (about 19 ms of CPU a run).
   'bindings',
 ];

@@ -4,6 +4,7 @@ import type { AdminResult } from '../../views.js';
 import type { Factory } from '../factory.js';
 import { addBulkCommands } from './admin-bulk.js';
 import { addEmailAndOrgCommands } from './admin-orgs.js';
+import { addAppCommands } from './admin-apps.js';
 import { localTime, table } from '../format.js';
 
 interface ActionFlags {
@@ -65,6 +66,7 @@ export function newCmdAdmin(f: Factory): Command {
   );
   addBulkCommands(users, f);
   addEmailAndOrgCommands(cmd, users, f, adminRun); // issue #20 §3 and §5
+  addAppCommands(cmd, f); // issue #21
   actionOptions(
     users
       .command('set-role')
