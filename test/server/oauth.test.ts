@@ -352,4 +352,46 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('acctsec as an OAuth 2.0 / Op
       await terminal.remove();
     }
   }, 120_000);
+
+  it('the sign-in page applies the account rules: a wrong password is refused there, the app learns nothing', async () => {
+    const app = await register('Curious app');
+    const config = await discover(app.clientId, app.clientSecret);
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    await browserPage();
+    const context = await browser!.newContext();
+    try {
+      const p = await context.newPage();
+      let redirected = false;
+      await p.route(`${REDIRECT}**`, (route) => {
+        redirected = true;
+        return route.fulfill({ body: 'x' });
+      });
+      await p.goto(url.href);
+      await p.fill('input[name=username]', 'alice');
+      await p.fill('input[name=password]', 'not the password at all');
+      const [answer] = await Promise.all([
+        p.waitForResponse((r) => r.url().endsWith('/login')),
+        p.click('button[type=submit]'),
+      ]);
+      expect(answer.status()).toBe(401);
+      expect(await p.title()).toBe('Sign in with acctsec');
+      expect(await p.textContent('[role=alert]')).toMatch(/wrong username or password/i);
+      // Unknown names get the same answer (no account enumeration through the page).
+      await p.fill('input[name=username]', 'nobody-here');
+      await p.fill('input[name=password]', 'not the password at all');
+      await p.click('button[type=submit]');
+      expect(await p.textContent('[role=alert]')).toMatch(/wrong username or password/i);
+      expect(redirected).toBe(false);
+      // The page carries no script and cannot be framed.
+      expect(answer.headers()['content-security-policy']).toContain("default-src 'none'");
+      expect(answer.headers()['x-frame-options']).toBe('DENY');
+    } finally {
+      await context.close();
+    }
+  });
 });
