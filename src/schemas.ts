@@ -54,7 +54,7 @@ export const OptionalProof = v.optional(IdentityProof);
 /** Issue #21: an OAuth application to register. */
 export const AppCreateInput = object({
   name: Short,
-  redirectUris: v.pipe(v.array(text(2048)), v.maxLength(10, 'must have at most 10 entries')),
+  redirectUris: v.pipe(v.array(text(2048)), v.maxLength(32, 'must have at most 32 entries')),
   public: v.optional(Flag),
 });
 

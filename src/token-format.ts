@@ -90,7 +90,8 @@ export function inspectSecret(raw: string): Inspection {
     return {
       kind: 'unknown',
       valid: false,
-      reason: 'not an acctsec token, API key or reset token (no acs_, acsk_ or acs_rst_ prefix)',
+      reason:
+        'not an acctsec token, API key, reset token or OAuth client secret (no acs_, acsk_, acs_rst_ or acsapp_ prefix)',
     };
   const rest = s.slice(PREFIXES[kind].length);
   if (rest.length !== RANDOM_CHARS + CHECKSUM_CHARS || !BASE62_ONLY.test(rest)) {

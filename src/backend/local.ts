@@ -653,10 +653,10 @@ function localBackend(
 
     revokeAuthorizedApp: (app) => authedWith(oauthGrants, (m, ctx, me) => m.revokeAuthorizedApp(ctx, me, app, origin)),
 
-    adminListApps: () => authedWith(oauthApps, (m, ctx, me) => m.adminListApps(ctx, me)),
+    adminListApps: () => authedWith(oauthApps, (m, ctx, me) => m.adminListApps(ctx, me, origin)),
 
     adminSetAppDisabled: (clientId, disabled, input) =>
-      authedWith(oauthApps, (m, ctx, me) => m.adminSetAppDisabled(ctx, me, clientId, disabled, input.reason, origin)),
+      authedWith(oauthApps, (m, ctx, me) => m.adminSetAppDisabled(ctx, me, clientId, disabled, input, origin)),
 
     adminRotateOAuthKeys: (input) =>
       authedWith(oauthGrants, (m, ctx, me) => m.rotateOAuthKeys(ctx, me, input.reason, origin)),

@@ -94,6 +94,10 @@ const SUPPORT_MAY: ReadonlySet<string> = new Set([
   'orgs.list',
   'orgs.add-member',
   'orgs.remove-member',
+  // Issue #21 (docs/oauth.md): support lists applications and turns those of user accounts off or on.
+  'apps.list',
+  'apps.disable',
+  'apps.enable',
 ]);
 /** Actions that would leave no active admin when aimed at the last one. */
 const HARMS_LAST_ADMIN: ReadonlySet<string> = new Set(['lock', 'reset-password', 'reset-mfa', 'users.set-role']);

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
-import { Conflict, Forbidden, InvalidInput, NotFound } from '../errors.js';
-import type { AppCreateInput, IdentityProof } from '../schemas.js';
+import { Conflict, InvalidInput, NotFound } from '../errors.js';
+import type { AdminActionInput, AppCreateInput, IdentityProof } from '../schemas.js';
 import { findAccountById } from '../store/accounts.js';
 import {
   deleteOAuthApp,
@@ -16,6 +16,7 @@ import {
 import { newSecret } from '../token-format.js';
 import type { AppCreated, AppView } from '../views.js';
 import { recordActivity } from './activity.js';
+import { authorize, validReason } from './admin.js';
 import { appendAudit } from './audit.js';
 import type { Auth, RequestOrigin, ServiceContext } from './context.js';
 import { confirmIdentity } from './identity.js';
@@ -37,29 +38,74 @@ function newClientId(): string {
   return id;
 }
 
-function validName(name: string): string {
-  const n = name.trim();
-  if (n.length < 1 || n.length > 64 || /[\p{Cc}\p{Cf}]/u.test(n))
-    throw new InvalidInput(`invalid application name "${name.slice(0, 80)}": 1 to 64 printable characters`, '--name');
-  return n;
+const MAX_REDIRECT_URIS = 10;
+/** Control, format, private-use and surrogate characters, and line or paragraph separators. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+export function validAppName(raw: string): string {
+  const name = raw.trim();
+  const length = [...name].length;
+  if (length < 1 || length > 64 || UNPRINTABLE.test(name))
+    throw new InvalidInput(
+      `invalid application name ${JSON.stringify(raw.slice(0, 100))}: use 1 to 64 printable characters`,
+      '--name',
+    );
+  return name;
 }
 
-/** RFC 6749 §3.1.2 and RFC 8252 §7.3: absolute, no fragment; https, or http only to this machine. */
+/**
+ * RFC 6749 §3.1.2 and RFC 8252 §7.3, §8.3: absolute, no fragment, no user name or password; https
+ * anywhere, or http only to this machine (127.0.0.1, [::1], localhost), for native apps.
+ */
 export function validRedirectUri(text: string): string {
+  const bad = (why: string) =>
+    new InvalidInput(`invalid redirect URI ${JSON.stringify(text.slice(0, 200))}: ${why}`, '--redirect-uri');
+  // The URL parser would drop tabs and line breaks and trim spaces: the stored text is compared exactly.
+  if (/[\s\p{Cc}]/u.test(text)) throw bad('a redirect URI has no spaces or control characters');
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new InvalidInput(`invalid redirect URI "${text.slice(0, 200)}": not an absolute URL`, '--redirect-uri');
+    throw bad('not an absolute URL');
   }
-  const bad = (why: string) =>
-    new InvalidInput(`invalid redirect URI "${text.slice(0, 200)}": ${why}`, '--redirect-uri');
-  if (url.hash || text.includes('#')) throw bad('a redirect URI has no fragment');
-  if (url.username || url.password) throw bad('a redirect URI carries no user name or password');
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname))
-    throw bad('http is allowed only to this machine (127.0.0.1, [::1], localhost); use https');
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw bad('use https (or http to this machine)');
+  if (url.hash || text.includes('#')) throw bad('a redirect URI has no fragment (#...)');
+  if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?]*@/i.test(text))
+    throw bad('a redirect URI carries no user name or password');
+  if (url.protocol === 'http:') {
+    if (!LOOPBACK_HOSTS.has(url.hostname))
+      throw bad('http is allowed only to this machine (127.0.0.1, [::1] or localhost); use https');
+  } else if (url.protocol !== 'https:') throw bad(`use https (or http to this machine), not ${url.protocol}`);
   return text;
+}
+
+function validRedirectUris(uris: readonly string[]): string[] {
+  if (uris.length === 0) throw new InvalidInput('an application needs at least one --redirect-uri', '--redirect-uri');
+  if (uris.length > MAX_REDIRECT_URIS)
+    throw new InvalidInput(
+      `an application has at most ${MAX_REDIRECT_URIS} redirect URIs (${uris.length} given)`,
+      '--redirect-uri',
+    );
+  return [...new Set(uris.map(validRedirectUri))];
+}
+
+/** An owner's change, in the audit log as in their activity. Never a secret: ids, names and URIs. */
+function record(
+  ctx: ServiceContext,
+  auth: Auth,
+  [event, action]: [string, string],
+  origin: RequestOrigin,
+  detail: Record<string, unknown>,
+): void {
+  recordActivity(ctx, auth.account.id, event, { origin, sessionId: auth.session.id, detail });
+  appendAudit(ctx, {
+    actor: auth.account.username,
+    target: auth.account.username,
+    action,
+    reason: '-',
+    outcome: 'ok',
+    ip: origin.ip ?? null,
+    detail,
+  });
 }
 
 function view(ctx: ServiceContext, row: OAuthAppRow, owner?: string): AppView {
@@ -89,8 +135,12 @@ function ownApp(ctx: ServiceContext, auth: Auth, ref: string): OAuthAppRow {
   if (byId) return byId;
   const byName = mine.filter((a) => a.name.toLowerCase() === ref.trim().toLowerCase());
   if (byName.length > 1)
-    throw new InvalidInput(`more than one of your applications is named "${ref}": use its client id`, 'app');
-  if (!byName[0]) throw new NotFound(`you have no application "${ref.slice(0, 100)}" (see \`acctsec apps list\`)`);
+    throw new InvalidInput(
+      `more than one of your applications is named ${JSON.stringify(ref.slice(0, 100))}: use its client id`,
+      'app',
+    );
+  if (!byName[0])
+    throw new NotFound(`you have no application ${JSON.stringify(ref.slice(0, 100))} (see \`acctsec apps list\`)`);
   return byName[0];
 }
 
@@ -101,50 +151,55 @@ export async function createApp(
   proof: IdentityProof | undefined,
   origin: RequestOrigin,
 ): Promise<AppCreated> {
-  const name = validName(input.name);
-  if (input.redirectUris.length === 0)
-    throw new InvalidInput('an application needs at least one --redirect-uri', '--redirect-uri');
-  const redirectUris = [...new Set(input.redirectUris.map(validRedirectUri))];
+  const name = validAppName(input.name);
+  const redirectUris = validRedirectUris(input.redirectUris);
   const isPublic = input.public === true;
-  if (listOwnOAuthApps(ctx.db, auth.account.id).length >= MAX_APPS_PER_ACCOUNT)
-    throw new Conflict(`you have ${MAX_APPS_PER_ACCOUNT} applications, the most one account may register`);
+  const vacancy = () => {
+    const mine = listOwnOAuthApps(ctx.db, auth.account.id);
+    if (mine.some((a) => a.name.toLowerCase() === name.toLowerCase()))
+      throw new Conflict(`you have an application named "${name}" already; choose another name`);
+    if (mine.length >= MAX_APPS_PER_ACCOUNT)
+      throw new Conflict(`you have ${MAX_APPS_PER_ACCOUNT} applications, the most one account may register`);
+  };
+  vacancy();
   await confirmIdentity(ctx, auth, proof, origin);
+  // A public client cannot keep a secret, so it never gets one (RFC 6749 §2.1).
   const secret = isPublic ? undefined : newSecret('appsecret');
-  const row = ctx.db.transaction(() => {
-    const clientId = newClientId();
-    insertOAuthApp(ctx.db, {
-      client_id: clientId,
-      owner_account_id: auth.account.id,
-      name,
-      redirect_uris: JSON.stringify(redirectUris),
-      public: isPublic ? 1 : 0,
-      secret_hash: secret ? hashSecret(secret) : null,
-      created_at: ctx.now(),
-    });
-    recordActivity(ctx, auth.account.id, 'app.created', {
-      origin,
-      sessionId: auth.session.id,
-      detail: { clientId, name, public: isPublic },
-    });
-    return findOAuthApp(ctx.db, clientId)!;
-  })();
+  const row = ctx.db
+    .transaction(() => {
+      vacancy(); // again inside the write lock: two concurrent registrations make one app of a name
+      const clientId = newClientId();
+      insertOAuthApp(ctx.db, {
+        client_id: clientId,
+        owner_account_id: auth.account.id,
+        name,
+        redirect_uris: JSON.stringify(redirectUris),
+        public: isPublic ? 1 : 0,
+        secret_hash: secret === undefined ? null : hashSecret(secret),
+        created_at: ctx.now(),
+      });
+      record(ctx, auth, ['app.created', 'apps.create'], origin, { clientId, name, public: isPublic, redirectUris });
+      return findOAuthApp(ctx.db, clientId)!;
+    })
+    .immediate();
   await notifySecurity(
     ctx,
     auth.account,
     securityNotice(
       ctx,
       auth.account,
-      `an OAuth application "${name}" (client ${row.client_id}) was registered`,
+      `an OAuth application "${name}" (client id ${row.client_id}) was registered`,
       origin,
     ),
   );
-  return { ...view(ctx, row, auth.account.username), ...(secret ? { clientSecret: secret } : {}) };
+  return { ...view(ctx, row, auth.account.username), ...(secret === undefined ? {} : { clientSecret: secret }) };
 }
 
 export function listMyApps(ctx: ServiceContext, auth: Auth): AppView[] {
   return listOwnOAuthApps(ctx.db, auth.account.id).map((r) => view(ctx, r, auth.account.username));
 }
 
+/** One of the caller's apps; another account's app is "not found", as one that does not exist. */
 export function showApp(ctx: ServiceContext, auth: Auth, ref: string): AppView {
   return view(ctx, ownApp(ctx, auth, ref), auth.account.username);
 }
@@ -158,26 +213,38 @@ export async function rotateAppSecret(
   origin: RequestOrigin,
 ): Promise<AppCreated> {
   const app = ownApp(ctx, auth, ref);
-  if (app.public === 1) throw new InvalidInput(`"${app.name}" is a public application: it has no secret`, 'app');
+  if (app.public === 1)
+    throw new InvalidInput(`"${app.name}" is a public application: it has no secret to rotate`, 'app');
   await confirmIdentity(ctx, auth, proof, origin);
   const secret = newSecret('appsecret');
-  ctx.db.transaction(() => {
-    setOAuthAppSecret(ctx.db, app.id, hashSecret(secret), ctx.now());
-    deleteOAuthPayloadsOfClient(ctx.db, app.client_id);
-    recordActivity(ctx, auth.account.id, 'app.secret_rotated', {
-      origin,
-      sessionId: auth.session.id,
-      detail: { clientId: app.client_id },
-    });
-  })();
+  const removed = ctx.db
+    .transaction(() => {
+      const now = findOAuthApp(ctx.db, app.client_id);
+      if (!now || now.deleted_at !== null) throw new NotFound(`the application "${app.name}" was deleted meanwhile`);
+      setOAuthAppSecret(ctx.db, app.id, hashSecret(secret), ctx.now());
+      const n = deleteOAuthPayloadsOfClient(ctx.db, app.client_id);
+      record(ctx, auth, ['app.secret_rotated', 'apps.rotate-secret'], origin, {
+        clientId: app.client_id,
+        name: app.name,
+        tokensRemoved: n,
+      });
+      return n;
+    })
+    .immediate();
   await notifySecurity(
     ctx,
     auth.account,
-    securityNotice(ctx, auth.account, `the secret of the OAuth application "${app.name}" was replaced`, origin),
+    securityNotice(
+      ctx,
+      auth.account,
+      `the client secret of the OAuth application "${app.name}" (client id ${app.client_id}) was replaced${removed ? `, and the ${removed} tokens and grants issued to it were revoked` : ''}`,
+      origin,
+    ),
   );
   return { ...view(ctx, findOAuthApp(ctx.db, app.client_id)!, auth.account.username), clientSecret: secret };
 }
 
+/** Gone from every list; its client id is never handed out again; every token issued to it removed. */
 export async function deleteApp(
   ctx: ServiceContext,
   auth: Auth,
@@ -187,73 +254,93 @@ export async function deleteApp(
 ): Promise<AppView> {
   const app = ownApp(ctx, auth, ref);
   await confirmIdentity(ctx, auth, proof, origin);
-  ctx.db.transaction(() => {
-    deleteOAuthApp(ctx.db, app.id, ctx.now());
-    deleteOAuthPayloadsOfClient(ctx.db, app.client_id);
-    recordActivity(ctx, auth.account.id, 'app.deleted', {
-      origin,
-      sessionId: auth.session.id,
-      detail: { clientId: app.client_id, name: app.name },
-    });
-  })();
+  ctx.db
+    .transaction(() => {
+      if (!deleteOAuthApp(ctx.db, app.id, ctx.now()))
+        throw new NotFound(`the application "${app.name}" was deleted meanwhile`);
+      const n = deleteOAuthPayloadsOfClient(ctx.db, app.client_id);
+      record(ctx, auth, ['app.deleted', 'apps.delete'], origin, {
+        clientId: app.client_id,
+        name: app.name,
+        tokensRemoved: n,
+      });
+    })
+    .immediate();
   await notifySecurity(
     ctx,
     auth.account,
-    securityNotice(ctx, auth.account, `the OAuth application "${app.name}" was deleted`, origin),
+    securityNotice(
+      ctx,
+      auth.account,
+      `the OAuth application "${app.name}" (client id ${app.client_id}) was deleted`,
+      origin,
+    ),
   );
   return view(ctx, app, auth.account.username);
 }
 
-function requireStaff(auth: Auth): void {
-  if (auth.account.role !== 'admin' && auth.account.role !== 'support')
-    throw new Forbidden('only support and admins may manage every application');
-}
-
-export function adminListApps(ctx: ServiceContext, auth: Auth): AppView[] {
-  requireStaff(auth);
+/** Every registered application with its owner: support and admins (a plain user's try is audited). */
+export function adminListApps(ctx: ServiceContext, auth: Auth, origin: RequestOrigin): AppView[] {
+  authorize(ctx, auth, 'apps.list', null, '', origin);
   return listAllOAuthApps(ctx.db).map((r) => view(ctx, r, r.owner));
 }
 
-/** Support turns an app off (no new tokens, the issued ones gone) or back on; audited; the owner told. */
+/**
+ * Support turns an app off (no new tokens, and the issued ones removed at once) or on again. A reason
+ * is required and audited; the owner is told. Support may act on apps of user accounts only.
+ */
 export async function adminSetAppDisabled(
   ctx: ServiceContext,
   auth: Auth,
   clientId: string,
   disabled: boolean,
-  reason: string,
+  input: AdminActionInput,
   origin: RequestOrigin,
 ): Promise<AppView> {
-  requireStaff(auth);
-  const why = reason.trim();
-  if (!why) throw new InvalidInput('--reason is required: say why, for the audit log', '--reason');
+  const action = disabled ? 'apps.disable' : 'apps.enable';
+  const reason = validReason(input.reason);
+  // A plain user is refused before anything is looked up: no probing which client ids exist.
+  authorize(ctx, auth, action, null, reason, origin);
   const app = findOAuthApp(ctx.db, clientId);
-  if (!app || app.deleted_at !== null) throw new NotFound(`no application with client id "${clientId.slice(0, 100)}"`);
+  if (!app || app.deleted_at !== null)
+    throw new NotFound(`no application with client id ${JSON.stringify(clientId.slice(0, 100))}`);
+  const owner = findAccountById(ctx.db, app.owner_account_id)!;
+  authorize(ctx, auth, action, owner, reason, origin);
   if ((app.disabled_at !== null) === disabled)
-    throw new Conflict(`"${app.name}" is already ${disabled ? 'disabled' : 'enabled'}`);
-  ctx.db.transaction(() => {
-    setOAuthAppDisabled(ctx.db, app.id, disabled ? { at: ctx.now(), by: auth.account.username, reason: why } : null);
-    if (disabled) deleteOAuthPayloadsOfClient(ctx.db, app.client_id);
-    appendAudit(ctx, {
-      actor: auth.account.username,
-      target: findAccountById(ctx.db, app.owner_account_id)?.username ?? null,
-      action: disabled ? 'app.disable' : 'app.enable',
-      reason: why,
-      outcome: 'ok',
-      ip: origin.ip ?? null,
-      detail: { clientId: app.client_id, name: app.name },
-    });
-  })();
-  const owner = findAccountById(ctx.db, app.owner_account_id);
-  if (owner)
-    await notifySecurity(
+    throw new Conflict(
+      `the application "${app.name}" (${app.client_id}) is ${disabled ? 'disabled' : 'enabled'} already`,
+    );
+  ctx.db
+    .transaction(() => {
+      setOAuthAppDisabled(ctx.db, app.id, disabled ? { at: ctx.now(), by: auth.account.username, reason } : null);
+      const n = disabled ? deleteOAuthPayloadsOfClient(ctx.db, app.client_id) : 0;
+      recordActivity(ctx, owner.id, disabled ? 'app.disabled' : 'app.enabled', {
+        origin,
+        detail: { clientId: app.client_id, name: app.name, by: auth.account.username },
+      });
+      appendAudit(ctx, {
+        actor: auth.account.username,
+        target: owner.username,
+        action,
+        reason,
+        outcome: 'ok',
+        ip: origin.ip ?? null,
+        detail: { clientId: app.client_id, name: app.name, ...(disabled ? { tokensRemoved: n } : {}) },
+      });
+    })
+    .immediate();
+  // SPEC §9: every admin action notifies the account owner.
+  await notifySecurity(
+    ctx,
+    owner,
+    securityNotice(
       ctx,
       owner,
-      securityNotice(
-        ctx,
-        owner,
-        `support ${disabled ? 'disabled' : 'enabled'} your OAuth application "${app.name}" (reason: ${why})`,
-        origin,
-      ),
-    );
-  return view(ctx, findOAuthApp(ctx.db, app.client_id)!);
+      disabled
+        ? `your OAuth application "${app.name}" (client id ${app.client_id}) was disabled by ${auth.account.username}: it gets no tokens and the ones issued to it were revoked (reason: ${reason})`
+        : `your OAuth application "${app.name}" (client id ${app.client_id}) was enabled again by ${auth.account.username} (reason: ${reason})`,
+      origin,
+    ),
+  );
+  return view(ctx, findOAuthApp(ctx.db, app.client_id)!, owner.username);
 }

@@ -96,9 +96,51 @@ const cases: Record<string, Case> = {
       rec(await failure(alice.adminSetAppDisabled(app.clientId, true, WHY)));
       expect(rec(await alice.adminSetAppDisabled(app.clientId, false, WHY)).disabled).toBeNull();
       const audit = await alice.adminAudit({ actor: 'alice' });
-      expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['app.disable', 'app.enable']));
+      expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['apps.disable', 'apps.enable']));
       const key = rec(await alice.adminRotateOAuthKeys(WHY));
       expect(key.kid).toMatch(/^\d{4}-\d{2}-\d{2}-/);
+    },
+
+  'apps: a name is unique per owner; more than 10 redirect URIs or a bad one named in the message; support disables apps of user accounts only':
+    async (world, rec) => {
+      const { me: alice } = await initAlice(world);
+      await alice.createApp({ name: 'Calendar', redirectUris: [REDIRECT] }, { password: PASSWORD });
+      expect(
+        rec(await failure(alice.createApp({ name: 'calendar', redirectUris: [REDIRECT] }, { password: PASSWORD }))),
+      ).toMatchObject({ class: 'Conflict', exitCode: 5 });
+      const many = Array.from({ length: 11 }, (_, i) => `https://a.example/${i}`);
+      expect(
+        rec(await failure(alice.createApp({ name: 'Many', redirectUris: many }, { password: PASSWORD }))),
+      ).toMatchObject({
+        class: 'InvalidInput',
+        message: expect.stringContaining('at most 10 redirect URIs') as unknown,
+      });
+      expect(
+        rec(
+          await failure(
+            alice.createApp({ name: 'Plain', redirectUris: ['http://printer.example/cb'] }, { password: PASSWORD }),
+          ),
+        ),
+      ).toMatchObject({ message: expect.stringContaining('"http://printer.example/cb"') as unknown });
+      const made = await alice.adminCreateUser({
+        username: 'sam',
+        email: 'sam@example.com',
+        role: 'support',
+        printToken: true,
+        ...WHY,
+      });
+      await world.anonymous().recoverWithToken({
+        username: 'sam',
+        token: made.resetToken!,
+        newPassword: 'a long passphrase of the support person',
+      });
+      const sam = await signIn(world, 'sam', 'a long passphrase of the support person');
+      expect(rec(await sam.adminListApps()).map((a) => a.owner)).toEqual(['alice']);
+      const mine = (await alice.listApps())[0]!;
+      expect(rec(await failure(sam.adminSetAppDisabled(mine.clientId, true, WHY)))).toMatchObject({
+        class: 'Forbidden',
+        exitCode: 7,
+      });
     },
 };
 

@@ -98,7 +98,14 @@ export async function appsCreateRun(opts: {
   if (opts.redirectUris.length === 0)
     throw new InvalidInput('an application needs at least one --redirect-uri', '--redirect-uri');
   const backend = await f.backend();
-  if (await sendIdentityCodeIfAsked(f, backend, opts.identity, `apps create --name ${JSON.stringify(opts.name)}`))
+  if (
+    await sendIdentityCodeIfAsked(
+      f,
+      backend,
+      opts.identity,
+      `apps create --name ${JSON.stringify(opts.name)}${opts.redirectUris.map((u) => ` --redirect-uri ${u}`).join('')}${opts.isPublic ? ' --public' : ''}`,
+    )
+  )
     return;
   showSecret(
     f,
