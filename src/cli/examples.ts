@@ -109,6 +109,8 @@ export const EXAMPLES: Record<string, string[]> = {
   'admin apps enable': [
     'acctsec admin apps enable app_4bT2Zq8YxW1mNcR7LpVs0d --reason "owner fixed the redirect" --yes',
   ],
+  'admin oauth': ['acctsec admin oauth keys rotate --reason "yearly rotation" --yes'],
+  'admin oauth keys': ['acctsec admin oauth keys rotate --reason "key custodian changed" --yes'],
   'admin oauth keys rotate': ['acctsec admin oauth keys rotate --reason "yearly rotation" --yes'],
   'token create': ['acctsec token create --name ci --scope dns:write --resource domain:example.com --expires 90d'],
   'token list': ['acctsec token list --json'],

@@ -435,6 +435,7 @@ describe.runIf(!REMOTE)('a database from before the HMAC chain', () => {
        DROP TABLE email_changes; ALTER TABLE accounts DROP COLUMN email_verified_at;
        DROP TABLE organization_members; DROP TABLE organizations;
        DROP TABLE recovery_qr_requests; DROP TABLE recovery_qr;
+       DROP TABLE oauth_apps; DROP TABLE oauth_payloads; DROP TABLE oauth_keys;
        PRAGMA user_version = 8;`,
     ]);
     const v = await home.run(['admin', 'audit', 'verify', '--json']);
