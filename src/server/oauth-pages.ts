@@ -23,7 +23,8 @@ export interface InteractionDeps {
   ip: string;
 }
 
-const PAGE_HEADERS = {
+/** The headers of every page under /oauth2 (here and the device pages of oauth.ts): no script, no framing, no copy kept. */
+export const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; base-uri 'none'; frame-ancestors 'none'",
@@ -32,7 +33,7 @@ const PAGE_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const INTERACTION = /^\/oauth2\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|send-code|confirm|abort))?$/;
 
@@ -46,9 +47,14 @@ export function interactionRoute(pathname: string, method: string): { action: st
   return { action };
 }
 
-function page(res: ServerResponse, status: number, title: string, body: string): void {
-  const html = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+/** A page with a title and a body (HTML the caller escaped). */
+export function pageHtml(title: string, body: string): string {
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${esc(title)}</title></head><body><main><h1>${esc(title)}</h1>${body}</main></body></html>`;
+}
+
+function page(res: ServerResponse, status: number, title: string, body: string): void {
+  const html = pageHtml(title, body);
   res.writeHead(status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(html) });
   res.end(html);
 }

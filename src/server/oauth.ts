@@ -8,7 +8,14 @@ import {
   type OAuthClientRecord,
   type OAuthStorage,
 } from '../oauth-types.js';
-import { handleInteraction, interactionRoute, type InteractionDeps } from './oauth-pages.js';
+import {
+  esc,
+  handleInteraction,
+  interactionRoute,
+  PAGE_HEADERS,
+  pageHtml,
+  type InteractionDeps,
+} from './oauth-pages.js';
 
 // acctsec as an OAuth 2.0 / OpenID Connect provider (issue #21): oidc-provider (OpenID Certified,
 // panva), mounted by `acctsec serve --public-url URL` under /oauth2, so the issuer is URL/oauth2 and
@@ -49,8 +56,6 @@ export function isOAuthPath(pathname: string): boolean {
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
 /** The acctsec CLI: a public client, allowed only the device grant (`acctsec login --device`). */
 const CLI_CLIENT: Record<string, unknown> = {
   client_id: CLI_CLIENT_ID,
@@ -62,19 +67,15 @@ const CLI_CLIENT: Record<string, unknown> = {
   application_type: 'native',
 };
 
-/** A page of the device login (RFC 8628), in the look of the sign-in pages: no script, no style. */
+/** A page of the device login (RFC 8628), with the sign-in pages' look and headers. */
 function devicePage(
   ctx: { type: string; body: unknown; set(name: string, value: string): void },
   title: string,
   body: string,
 ) {
   ctx.type = 'html';
-  ctx.set('content-security-policy', "default-src 'none'; base-uri 'none'; frame-ancestors 'none'");
-  ctx.set('cache-control', 'no-store');
-  ctx.set('referrer-policy', 'no-referrer');
-  ctx.body = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(
-    title,
-  )}</title></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+  for (const [name, value] of Object.entries(PAGE_HEADERS)) if (name !== 'content-type') ctx.set(name, value);
+  ctx.body = pageHtml(title, body);
 }
 
 /** Client metadata (RFC 7591 names) for a registered application. */
@@ -220,8 +221,8 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
             devicePage(
               ctx,
               'Confirm the device',
-              `<p><strong>${escapeHtml(String(client.clientName ?? client.clientId))}</strong> asks to sign in.</p>
-<p>Continue only if your terminal shows this code: <code>${escapeHtml(userCode)}</code></p>${form}
+              `<p><strong>${esc(String(client.clientName ?? client.clientId))}</strong> asks to sign in.</p>
+<p>Continue only if your terminal shows this code: <code>${esc(userCode)}</code></p>${form}
 <p><button type="submit" form="op.deviceConfirmForm">Continue</button></p>
 <p><button type="submit" form="op.deviceConfirmForm" value="yes" name="abort">Abort</button></p>`,
             );
@@ -264,9 +265,9 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
         // No stack, no internals: the standard error code and its description, escaped.
         ctx.type = 'html';
         ctx.set('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
-        ctx.body = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>acctsec: ${escapeHtml(
+        ctx.body = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>acctsec: ${esc(
           String(out.error ?? 'error'),
-        )}</title></head><body><h1>${escapeHtml(String(out.error ?? 'error'))}</h1><p>${escapeHtml(
+        )}</title></head><body><h1>${esc(String(out.error ?? 'error'))}</h1><p>${esc(
           String(out.error_description ?? ''),
         )}</p></body></html>`;
       },

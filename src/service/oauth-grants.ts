@@ -4,9 +4,9 @@ import { oauthRowsOfAccount, revokeOAuthAccountClient } from '../store/oauth-pay
 import { recordActivity } from './activity.js';
 import { appendAudit } from './audit.js';
 import type { Auth, RequestOrigin, ServiceContext } from './context.js';
-import { databaseKey, open } from './encryption.js';
+import { databaseKey } from './encryption.js';
 import { notifySecurity, securityNotice } from './notifications.js';
-import { addSigningKey } from './oauth-storage.js';
+import { addSigningKey, openOAuthPayload } from './oauth-storage.js';
 
 // What a person allowed applications to do (issue #21): `apps authorized` lists each application
 // with its scopes and when it was first allowed and last given a token; `apps revoke` ends the grant
@@ -31,9 +31,7 @@ export function authorizedApps(ctx: ServiceContext, auth: Auth): AuthorizedApp[]
   for (const row of oauthRowsOfAccount(ctx.db, auth.account.id)) {
     if (row.expires_at !== null && row.expires_at <= now) continue;
     if (row.model !== 'Grant' && row.model !== 'AccessToken' && row.model !== 'RefreshToken') continue;
-    const payload = JSON.parse(
-      open(key, row.payload, `oauth:${row.model}:${row.id_hash.toString('hex')}`).toString('utf8'),
-    ) as { iat?: number; openid?: { scope?: string }; scope?: string };
+    const payload = openOAuthPayload(ctx, row, key) as { iat?: number; openid?: { scope?: string }; scope?: string };
     const at = (payload.iat ?? 0) * 1000;
     const entry = byClient.get(row.client_id!) ?? { scopes: new Set<string>(), first: at, last: at };
     if (row.model === 'Grant') {

@@ -42,6 +42,13 @@ const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').diges
 /** How often (at most) expired rows are pruned, piggybacked on writes. */
 const PRUNE_EVERY_MS = 60_000;
 
+/** A stored payload, unsealed (bound to its model and hashed id, as it was sealed). */
+export function openOAuthPayload(ctx: ServiceContext, row: OAuthPayloadRow, key = databaseKey(ctx.db, ctx.keyring)) {
+  return JSON.parse(
+    open(key, row.payload, `oauth:${row.model}:${row.id_hash.toString('hex')}`).toString('utf8'),
+  ) as OAuthPayload;
+}
+
 export function createOAuthStorage(context: () => ServiceContext): OAuthStorage {
   let prunedAt = 0;
 
@@ -55,11 +62,7 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
 
   function read(ctx: ServiceContext, row: OAuthPayloadRow | undefined): OAuthPayload | undefined {
     if (!row) return undefined;
-    const payload = JSON.parse(
-      open(databaseKey(ctx.db, ctx.keyring), row.payload, `oauth:${row.model}:${row.id_hash.toString('hex')}`).toString(
-        'utf8',
-      ),
-    ) as OAuthPayload;
+    const payload = openOAuthPayload(ctx, row);
     // Consumption is a column of its own (set atomically), seconds since the epoch for the provider.
     return row.consumed_at === null ? payload : { ...payload, consumed: Math.floor(row.consumed_at / 1000) };
   }

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import * as jpeg from 'jpeg-js';
@@ -9,7 +8,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, HAVE_CHROMIUM } from './browser.js';
-import { BIN, Home, json, PASSWORD, REMOTE } from './helpers.js';
+import { BIN, freePort, Home, json, PASSWORD, REMOTE } from './helpers.js';
 import { Terminal } from './tmux.js';
 
 // QR-code recovery (issue #20 §1) end to end, through the built CLI: the printable sheet read back by
@@ -283,18 +282,6 @@ describe('recovery QR code: the sheet, and recover --qr-image', () => {
     }
   });
 });
-
-/** A free loopback port: --public-url must name the port the server listens on. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(REMOTE)('recovery QR code: the phone approves on the page of `acctsec serve --public-url`', () => {
   const home = new Home(false);

@@ -1,10 +1,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { smtpPlan } from '../../src/mail/mailer.js';
-import { Home, PASSWORD, REMOTE } from './helpers.js';
+import { freePort, Home, PASSWORD, REMOTE } from './helpers.js';
 
 // Issue #17 §3: SMTP credentials and the codes in the messages never go out in clear. Checked against
 // aiosmtpd (Debian's python3-aiosmtpd), an SMTP server nobody here wrote, listening on this machine's
@@ -13,15 +13,6 @@ import { Home, PASSWORD, REMOTE } from './helpers.js';
 const EXTERNAL = Object.values(networkInterfaces())
   .flat()
   .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
-
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, host, () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** aiosmtpd on host:port (its Debugging handler prints each message it accepts on stdout). */
 async function aiosmtpd(

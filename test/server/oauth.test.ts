@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM, HAVE_CHROMIUM } from '../e2e/browser.js';
-import { BIN, Home, json, PASSWORD } from '../e2e/helpers.js';
+import { BIN, freePort, Home, json, PASSWORD } from '../e2e/helpers.js';
 import { awayFromStepEdge, codeAt } from '../rfc6238.js';
 
 // Issue #21: `acctsec serve --public-url` is an OAuth 2.0 / OpenID Connect provider. Checked with
@@ -16,17 +15,6 @@ import { awayFromStepEdge, codeAt } from '../rfc6238.js';
 // (test/rfc6238.ts).
 
 const REDIRECT = 'http://127.0.0.1:9/cb';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('acctsec as an OAuth 2.0 / OpenID Connect provider', () => {
   const home = new Home(false);
