@@ -148,3 +148,44 @@ export class AddressLimiter {
     if (lane.active === 0 && lane.queue.length === 0 && this.lanes.get(group) === lane) this.lanes.delete(group);
   }
 }
+
+export interface RequestBudgetOptions {
+  now: () => number;
+  /** Requests an address group may make at once, and again per `perMs`. */
+  capacity: number;
+  perMs: number;
+  /** Address groups remembered at most; past it, the full ones (nothing spent) are dropped. */
+  maxAddresses: number;
+}
+
+/**
+ * A budget of requests per address group (a token bucket): for anonymous requests that make the
+ * server store something (an OAuth authorization or device request), so one address cannot fill
+ * the store however fast it asks. Rows they make expire; the budget bounds how many live at once.
+ */
+export class RequestBudget {
+  private readonly buckets = new Map<string, [number, number]>();
+
+  constructor(private readonly o: RequestBudgetOptions) {}
+
+  /** Spends one request of the group's budget; false when nothing is left. */
+  take(group: string): boolean {
+    const now = this.o.now();
+    const rate = this.o.capacity / this.o.perMs;
+    const [left, at] = this.buckets.get(group) ?? [this.o.capacity, now];
+    const tokens = Math.min(this.o.capacity, left + (now - at) * rate);
+    if (tokens < 1) {
+      this.buckets.set(group, [tokens, now]);
+      return false;
+    }
+    this.buckets.delete(group);
+    this.buckets.set(group, [tokens - 1, now]);
+    if (this.buckets.size > this.o.maxAddresses) {
+      // Groups whose bucket has refilled carry no information: forget them first, then the oldest.
+      for (const [key, [l, t]] of this.buckets) if (l + (now - t) * rate >= this.o.capacity) this.buckets.delete(key);
+      const over = this.buckets.size - Math.floor(this.o.maxAddresses * 0.9);
+      if (over > 0) for (const key of [...this.buckets.keys()].slice(0, over)) this.buckets.delete(key);
+    }
+    return true;
+  }
+}

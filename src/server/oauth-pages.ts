@@ -108,6 +108,12 @@ ${sendCode}
 
 function consentForm(uid: string, app: { name: string; owner: string }, scopes: string[], redirectHost: string) {
   const action = `/oauth2/interaction/${esc(uid)}`;
+  if (redirectHost === '')
+    // The CLI's device login: no application, no redirect; what is asked is a whole session.
+    return `<p>A terminal asks for a session of your account: it can then do everything you can do with acctsec.</p>
+<p>Allow it only if you started <code>acctsec login --device</code> yourself just now.</p>
+<form method="post" action="${action}/confirm"><p><button type="submit">Allow</button></p></form>
+<form method="post" action="${action}/abort"><p><button type="submit">Deny</button></p></form>`;
   return `<p><strong>${esc(app.name)}</strong>, registered by <strong>${esc(app.owner)}</strong>, asks to use your account.</p>
 <p>It will receive: ${scopes.length ? `<ul>${scopes.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : 'your account number only.'}</p>
 <p>After you answer, your browser goes to <strong>${esc(redirectHost)}</strong>.</p>
@@ -208,7 +214,7 @@ export async function handleInteraction(
 
   if (prompt.name === 'consent') {
     const missing = (prompt.details.missingOIDCScope as string[] | undefined) ?? [];
-    const redirect = typeof params.redirect_uri === 'string' ? params.redirect_uri : '';
+    const redirect = clientId !== CLI_CLIENT_ID && typeof params.redirect_uri === 'string' ? params.redirect_uri : '';
     let redirectHost = redirect;
     try {
       redirectHost = new URL(redirect).host;

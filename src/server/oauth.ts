@@ -39,15 +39,34 @@ export interface OAuthHandlerOptions {
   /** The issuer: the server's public URL and OAUTH_PATH. */
   issuer: string;
   storage: () => Promise<OAuthStorage>;
-  /** Behind a trusted proxy, the provider reads X-Forwarded-Proto/Host for its own URLs. */
-  proxy?: boolean;
   /** Backends for the sign-in page (it signs in as every client does). */
   backendFor: InteractionDeps['backendFor'];
   log?: (line: string) => void;
 }
 
+/**
+ * The server's per-address limits, as the OAuth pages use them (issue #15's limiter: the sign-in page
+ * counts failed sign-ins against the address like the API does; anonymous requests that make the
+ * provider store something draw from a budget per address).
+ */
+export interface OAuthGuard {
+  /** Seconds until the address may try a sign-in again, or 0 when it may now. */
+  retryAfter(ip: string): number;
+  /** A turn among the address's sign-in checks in flight, or a refusal with the seconds to wait. */
+  admit(ip: string): Promise<{ release: () => void } | { retryAfter: number }>;
+  recordFailure(ip: string): void;
+  /** One request that makes the provider store a row (an authorization or device request): false when over budget. */
+  take(ip: string): boolean;
+}
+
 /** Serves a request under /oauth2; `ip` is the client address the server settled on. */
-export type OAuthHandler = (req: IncomingMessage, res: ServerResponse, ip: string) => void;
+export type OAuthHandler = (req: IncomingMessage, res: ServerResponse, ip: string, guard?: OAuthGuard) => void;
+
+/** Requests that store something for an anonymous caller (an interaction, a device code), by method and path. */
+const STORING = new Set(['GET /oauth2/auth', 'POST /oauth2/auth', 'POST /oauth2/device/auth', 'POST /oauth2/device']);
+
+/** The sign-in page's posts that check a password or code. */
+const SIGN_IN_ACTIONS = new Set(['login', 'send-code', 'key']);
 
 /** True for the paths the provider answers. */
 export function isOAuthPath(pathname: string): boolean {
@@ -101,7 +120,13 @@ function clientMetadata(app: OAuthClientRecord): Record<string, unknown> {
  * `acctsec login --device`, last step: the CLI presents the access token of its device grant and gets
  * an acctsec session of that account in exchange; the token is spent.
  */
-function deviceSession(req: IncomingMessage, res: ServerResponse, storage: OAuthStorage, ip: string): void {
+function deviceSession(
+  req: IncomingMessage,
+  res: ServerResponse,
+  storage: OAuthStorage,
+  ip: string,
+  log?: (line: string) => void,
+): void {
   const answer = (status: number, body: unknown) => {
     const text = JSON.stringify(body);
     res.writeHead(status, {
@@ -116,9 +141,15 @@ function deviceSession(req: IncomingMessage, res: ServerResponse, storage: OAuth
   req.resume();
   const auth = req.headers.authorization ?? '';
   const token = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
-  const session = token?.startsWith(OAUTH_TOKEN_PREFIX)
-    ? storage.deviceSession(token, { ip, client: `device login from ${ip}` })
-    : undefined;
+  let session: ReturnType<OAuthStorage['deviceSession']>;
+  try {
+    session = token?.startsWith(OAUTH_TOKEN_PREFIX)
+      ? storage.deviceSession(token, { ip, client: `device login from ${ip}` })
+      : undefined;
+  } catch (err) {
+    log?.(`oauth: device session: ${err instanceof Error ? err.message : String(err)}`);
+    return answer(500, { error: 'server_error', error_description: 'the session could not be made; try again' });
+  }
   if (!session)
     return answer(401, {
       error: 'invalid_token',
@@ -137,10 +168,12 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
       }
     | undefined;
   let building: Promise<typeof built> | undefined;
-  const publicHost = new URL(options.issuer).host;
+  const issuerUrl = new URL(options.issuer);
+  const publicHost = issuerUrl.host;
+  const publicOrigin = issuerUrl.origin;
 
   async function build(storage: OAuthStorage) {
-    const { default: OidcProvider, errors } = await import('oidc-provider');
+    const { default: OidcProvider, errors, interactionPolicy } = await import('oidc-provider');
     const { version, keys } = storage.signingKeys();
 
     class StoreAdapter {
@@ -174,6 +207,30 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
       }
     }
 
+    // A device login of the acctsec CLI makes a full acctsec session: it always asks to sign in and to
+    // confirm, even in a browser already signed in that allowed it before (a user code someone else
+    // sends you must not be one click away from a session of your account).
+    const { Check } = interactionPolicy;
+    const policy = interactionPolicy.base();
+    policy
+      .get('login')!
+      .checks.add(
+        new Check('acctsec_device_login', 'a device login asks to sign in every time', (ctx) =>
+          ctx.oidc.client?.clientId === CLI_CLIENT_ID && !ctx.oidc.result?.login
+            ? Check.REQUEST_PROMPT
+            : Check.NO_NEED_TO_PROMPT,
+        ),
+      );
+    policy
+      .get('consent')!
+      .checks.add(
+        new Check('acctsec_device_consent', 'a device login asks to confirm every time', (ctx) =>
+          ctx.oidc.client?.clientId === CLI_CLIENT_ID && !ctx.oidc.result?.consent
+            ? Check.REQUEST_PROMPT
+            : Check.NO_NEED_TO_PROMPT,
+        ),
+      );
+
     const provider = new OidcProvider(options.issuer, {
       adapter: StoreAdapter,
       clients: [],
@@ -199,6 +256,8 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
       },
       features: {
         devInteractions: { enabled: false },
+        // Not offered: a pushed request is one more row an anonymous caller could make us store.
+        pushedAuthorizationRequests: { enabled: false },
         clientCredentials: { enabled: true },
         revocation: { enabled: true },
         // RFC 7662 at /oauth2/token/introspection: an application may ask about the tokens issued to it.
@@ -207,6 +266,9 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
           enabled: true,
           charset: 'base-20',
           mask: '****-****',
+          // The address the server settled on (set as the only X-Forwarded-For hop below) and a
+          // bounded user agent: shown on the confirm page, kept with the device code.
+          deviceInfo: (ctx) => ({ ip: ctx.ip, ua: String(ctx.get('user-agent') ?? '').slice(0, 200) }),
           userCodeInputSource: async (ctx, form, _out, err) => {
             const msg = err
               ? '<p role="alert"><strong>That code is not valid (mistyped, used, or expired). Try again.</strong></p>'
@@ -217,12 +279,18 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
               `${msg}${form}<p><button type="submit" form="op.deviceInputForm">Continue</button></p>`,
             );
           },
-          userCodeConfirmSource: async (ctx, form, client, _deviceInfo, userCode) => {
+          userCodeConfirmSource: async (ctx, form, client, deviceInfo, userCode) => {
+            const info = deviceInfo as { ip?: string; ua?: string };
             devicePage(
               ctx,
               'Confirm the device',
               `<p><strong>${esc(String(client.clientName ?? client.clientId))}</strong> asks to sign in.</p>
-<p>Continue only if your terminal shows this code: <code>${esc(userCode)}</code></p>${form}
+<p>The request came from the address <strong>${esc(String(info.ip ?? 'unknown'))}</strong>${
+                info.ua ? ` (${esc(String(info.ua))})` : ''
+              }.</p>
+<p>Continue only if you started this sign-in yourself, in your own terminal, and it shows this code: <code>${esc(
+                userCode,
+              )}</code>. If someone sent you this code or link, stop: they would get access to your account.</p>${form}
 <p><button type="submit" form="op.deviceConfirmForm">Continue</button></p>
 <p><button type="submit" form="op.deviceConfirmForm" value="yes" name="abort">Abort</button></p>`,
             );
@@ -259,7 +327,7 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
         Grant: 365 * 24 * 3600,
         DeviceCode: 600,
       },
-      interactions: { url: (_ctx, interaction) => `${OAUTH_PATH}/interaction/${interaction.uid}` },
+      interactions: { policy, url: (_ctx, interaction) => `${OAUTH_PATH}/interaction/${interaction.uid}` },
       clientBasedCORS: () => false,
       renderError: async (ctx, out) => {
         // No stack, no internals: the standard error code and its description, escaped.
@@ -272,7 +340,10 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
         )}</p></body></html>`;
       },
     });
-    provider.proxy = options.proxy ?? false;
+    // The provider reads the client's address and the scheme from X-Forwarded-*, which the handler
+    // below sets itself on every request (the address the server settled on, the issuer's scheme);
+    // whatever a client sent in them is gone by then.
+    provider.proxy = true;
     provider.on('server_error', (_ctx, err) => options.log?.(`oauth: ${err instanceof Error ? err.message : err}`));
 
     // Tokens with our prefix; the id is the token, so only its hash is stored (OAuthStorage).
@@ -303,21 +374,105 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
     return built!;
   }
 
-  return (req, res, ip) => {
+  /** A refusal page of the sign-in pages (throttled, or a form posted from another site). */
+  function refuse(res: ServerResponse, status: number, title: string, text: string, retry?: number): void {
+    {
+      const html = pageHtml(title, `<p>${esc(text)}</p>`);
+      res.writeHead(status, {
+        ...PAGE_HEADERS,
+        'content-length': Buffer.byteLength(html),
+        ...(retry ? { 'retry-after': String(retry) } : {}),
+      });
+      res.end(html);
+    }
+  }
+
+  /** True when a form post comes from a page of another site (Origin or Fetch Metadata says so). */
+  function crossSite(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== 'null' && origin !== publicOrigin) return true;
+    const site = req.headers['sec-fetch-site'];
+    return site !== undefined && site !== 'same-origin' && site !== 'none';
+  }
+
+  async function interact(
+    req: IncomingMessage,
+    res: ServerResponse,
+    action: string,
+    deps: InteractionDeps,
+    guard: OAuthGuard | undefined,
+  ): Promise<void> {
+    if (req.method === 'POST' && crossSite(req)) {
+      req.resume();
+      return refuse(res, 403, 'Refused', 'This form was sent from another site; start again from the application.');
+    }
+    if (!guard || !SIGN_IN_ACTIONS.has(action)) return handleInteraction(req, res, action, deps);
+    // The sign-in page checks passwords and codes as the API does: under the same per-address limits.
+    const wait = guard.retryAfter(deps.ip);
+    if (wait > 0) {
+      req.resume();
+      return refuse(
+        res,
+        429,
+        'Too many attempts',
+        `Too many failed attempts from your address; try again in ${wait} s.`,
+        wait,
+      );
+    }
+    const turn = await guard.admit(deps.ip);
+    if (!('release' in turn)) {
+      req.resume();
+      return refuse(
+        res,
+        429,
+        'Too many attempts',
+        `Too many attempts from your address; try again in ${turn.retryAfter} s.`,
+        turn.retryAfter,
+      );
+    }
+    try {
+      await handleInteraction(req, res, action, deps);
+      // Refused credentials (401), or an account's own throttle (429): a failed attempt, as on the API.
+      if (res.statusCode === 401 || res.statusCode === 429) guard.recordFailure(deps.ip);
+    } finally {
+      turn.release();
+    }
+  }
+
+  return (req, res, ip, guard) => {
+    const method = req.method ?? '';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q < 0 ? url : url.slice(0, q);
+    if (guard && STORING.has(`${method} ${pathname}`) && !guard.take(ip)) {
+      req.resume();
+      return refuse(
+        res,
+        429,
+        'Too many requests',
+        'Too many sign-in requests from your address; try again in a minute.',
+        60,
+      );
+    }
+    // The provider's view of the request: the client address the server settled on, the issuer's
+    // scheme (what a client sent in these headers is not believed; the host is set further down).
+    req.headers['x-forwarded-for'] = ip;
+    req.headers['x-forwarded-proto'] = issuerUrl.protocol.slice(0, -1);
+    delete req.headers['x-forwarded-host'];
+    delete req.headers['x-forwarded-port'];
+    delete req.headers.forwarded;
     current().then(
       ({ provider, storage, callback }) => {
-        const url = req.url ?? '/';
-        const q = url.indexOf('?');
-        const pathname = q < 0 ? url : url.slice(0, q);
-        if (pathname === DEVICE_SESSION_PATH) return deviceSession(req, res, storage, ip);
-        const interaction = interactionRoute(pathname, req.method ?? '');
+        if (pathname === DEVICE_SESSION_PATH) return deviceSession(req, res, storage, ip, options.log);
+        const interaction = interactionRoute(pathname, method);
         if (interaction) {
-          handleInteraction(req, res, interaction.action, {
-            provider,
-            storage,
-            backendFor: options.backendFor,
-            ip,
-          }).catch((err: unknown) => {
+          interact(
+            req,
+            res,
+            interaction.action,
+            { provider, storage, backendFor: options.backendFor, ip },
+            guard,
+          ).catch((err: unknown) => {
             options.log?.(`oauth: sign-in page: ${err instanceof Error ? err.message : String(err)}`);
             if (!res.headersSent) {
               res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });

@@ -190,7 +190,6 @@ export async function serve(options: ServeOptions): Promise<void> {
             // The sign-in page's form fields are checked against the route schemas like any call's.
             backendFor: (c) =>
               store.backend({ sessionToken: c.sessionToken, ip: c.ip, client: c.client }, { checkFileEachCall: false }),
-            proxy: (options.trustProxy?.length ?? 0) > 0,
             log: options.log,
           }),
         }

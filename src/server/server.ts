@@ -12,8 +12,8 @@ import { inspectSecret } from '../token-format.js';
 import { KEY_PAGE_HEADERS, KEY_PAGE_HTML, KEY_PAGE_PATH } from '../webauthn-page.js';
 import { QR_PAGE_HEADERS, QR_PAGE_HTML } from '../recovery-qr-page.js';
 import { QR_PAGE_PATH } from '../recovery-qr-text.js';
-import { isOAuthPath, type OAuthHandler } from './oauth.js';
-import { AddressLimiter, addressGroup } from './address-limiter.js';
+import { isOAuthPath, type OAuthGuard, type OAuthHandler } from './oauth.js';
+import { AddressLimiter, addressGroup, RequestBudget } from './address-limiter.js';
 
 // `acctsec serve` (SPEC §10): a JSON HTTP API over the same service code, one route table
 // (backend/routes.ts), Node's own http/https.
@@ -29,6 +29,8 @@ export const DEFAULT_CALLER_RATE = 1000;
  * failed first out: at most 30 times each, about 20 MB in all (README: the server's RSS bound).
  */
 export const MAX_TRACKED_ADDRESSES = 50_000;
+/** Anonymous OAuth requests that store a row (authorization and device requests) per address group, per 10 minutes. */
+export const OAUTH_STORING_PER_10_MIN = 60;
 /** Limited calls (sign-in, codes: argon2 and friends) of one address group running at once (issue #15). */
 export const CHECKS_IN_FLIGHT_PER_ADDRESS = 4;
 /** How long a limited call waits for its address's turn before it gets 429. */
@@ -338,6 +340,19 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     maxWaiting: MAX_WAITING_PER_ADDRESS,
   });
   const callerRate = options.callerRate ?? DEFAULT_CALLER_RATE;
+  const storing = new RequestBudget({
+    now,
+    capacity: OAUTH_STORING_PER_10_MIN,
+    perMs: 10 * 60_000,
+    maxAddresses: MAX_TRACKED_ADDRESSES,
+  });
+  /** The OAuth pages' share of the per-address limits: the same failure window as the API's routes. */
+  const oauthGuard: OAuthGuard = {
+    retryAfter: (ip) => limiter.retryAfter(addressGroup(ip)),
+    admit: (ip) => limiter.admit(addressGroup(ip)),
+    recordFailure: (ip) => limiter.recordFailure(addressGroup(ip)),
+    take: (ip) => storing.take(addressGroup(ip)),
+  };
   /** Token buckets of the introspection callers: [tokens left, last refill]. */
   const buckets = new Map<string, [number, number]>();
 
@@ -488,7 +503,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const q = target.indexOf('?');
     const pathname = q < 0 ? target : target.slice(0, q);
     if (pathname === '/healthz' && req.method === 'GET') return send(res, 200, { ok: true });
-    if (options.oauth && isOAuthPath(pathname)) return options.oauth(req, res, clientAddress(req));
+    if (options.oauth && isOAuthPath(pathname)) return options.oauth(req, res, clientAddress(req), oauthGuard);
     if (pathname === KEY_PAGE_PATH && req.method === 'GET') {
       res.writeHead(200, { ...KEY_PAGE_HEADERS, 'content-length': Buffer.byteLength(KEY_PAGE_HTML) });
       res.end(KEY_PAGE_HTML);

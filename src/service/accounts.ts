@@ -8,7 +8,7 @@ import {
   setUsername,
   type AccountRow,
 } from '../store/accounts.js';
-import { markSessionAuthenticated, revokeSessionsExcept } from '../store/sessions.js';
+import { markSessionAuthenticated } from '../store/sessions.js';
 import type { AccountStatus, IdentityProof, InitInput, PasswordChangeResult, SessionGrant } from '../views.js';
 import { recordActivity } from './activity.js';
 import { sealEmptyAuditLog } from './audit.js';
@@ -26,7 +26,7 @@ import { mfaOverview } from './second-factors.js';
 // Issue #20 §2 and §4: the repair window in status, the first sign-in's device, the username notice.
 import { repairWindowUntil } from './repair-window.js';
 import { rememberSignInSource } from './known-sign-ins.js';
-import { createSession, sessionViews, type Auth } from './sessions.js';
+import { createSession, endSessions, sessionViews, type Auth } from './sessions.js';
 import { checkPassword, normalizeUsername } from './credentials.js';
 import { confirmThrottleKey } from './throttle.js';
 
@@ -170,7 +170,7 @@ export async function changePassword(
   const revoked = ctx.db
     .transaction(() => {
       setPassword(ctx.db, a.id, hash, now);
-      const n = revokeSessionsExcept(ctx.db, a.id, auth.session.id, now);
+      const n = endSessions(ctx, a.id, auth.session.id);
       markSessionAuthenticated(ctx.db, auth.session.id, now);
       recordActivity(ctx, a.id, 'password.changed', {
         origin,

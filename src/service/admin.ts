@@ -29,7 +29,7 @@ import {
   voidResetTokens,
 } from '../store/admin.js';
 import { deleteAllEmailCodes, listRecoveryAddresses } from '../store/email.js';
-import { listLiveSessions, revokeSessionsExcept } from '../store/sessions.js';
+import { listLiveSessions } from '../store/sessions.js';
 import { inspectSecret, newSecret } from '../token-format.js';
 import type {
   AdminActionInput,
@@ -53,7 +53,7 @@ import { mailFormat, notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword } from './password-policy.js';
 import { listRecoveryEmails } from './recovery-emails.js';
 import { mfaOverview, removeAllFactors } from './second-factors.js';
-import type { Auth } from './sessions.js';
+import { endSessions, type Auth } from './sessions.js';
 import { normalizeUsername } from './credentials.js';
 import { clearAccountThrottles, countAccountThrottles } from './throttle.js';
 import { apiKeyStatus, tokenSummary } from './tokens.js';
@@ -451,7 +451,7 @@ export async function resetPassword(
     origin,
     () => {
       token = issueResetToken(ctx, t);
-      revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
+      endSessions(ctx, t.id, null);
       recordActivity(ctx, t.id, 'password.reset_started', { origin, detail: { by: auth.account.username } });
       return input.printToken
         ? { resetToken: token.token, resetTokenExpiresAt: new Date(token.expiresAt).toISOString() }
@@ -529,7 +529,7 @@ export async function resetMfa(
     removeAllFactors(ctx, t.id);
     // Pending email codes of every purpose go too (a recovery in flight is started again after the reset).
     deleteAllEmailCodes(ctx.db, t.id);
-    revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
+    endSessions(ctx, t.id, null);
     recordActivity(ctx, t.id, 'mfa.reset', { origin, detail: { by: auth.account.username, removed: methods } });
     return {
       notice: `your second factors were removed by support (${auth.account.username}); sign in with your password and set one up again`,
@@ -557,7 +557,7 @@ export async function lockUser(
     : ['allow sign-in and tokens again'];
   return act(ctx, auth, { action, target: t.username, changes }, { ...input, reason }, origin, () => {
     setLocked(ctx.db, t.id, locked ? ctx.now() : null);
-    if (locked) revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
+    if (locked) endSessions(ctx, t.id, null);
     recordActivity(ctx, t.id, locked ? 'account.locked' : 'account.unlocked', {
       origin,
       detail: { by: auth.account.username },
@@ -615,7 +615,7 @@ export async function revokeUserSessions(
     { ...input, reason },
     origin,
     () => {
-      revokeSessionsExcept(ctx.db, t.id, null, ctx.now());
+      endSessions(ctx, t.id, null);
       recordActivity(ctx, t.id, 'sessions.revoked_by_support', { origin, detail: { by: auth.account.username } });
       return { notice: `every session of your account was signed out by support (${auth.account.username})` };
     },
@@ -793,7 +793,7 @@ export async function recoverWithResetToken(
     .transaction(() => {
       if (!useResetToken(ctx.db, row.id, ctx.now())) throw wrong;
       setPassword(ctx.db, account.id, hash, ctx.now());
-      const n = revokeSessionsExcept(ctx.db, account.id, null, ctx.now());
+      const n = endSessions(ctx, account.id, null);
       recordActivity(ctx, account.id, 'password.recovered', {
         origin,
         detail: { via: 'reset-token', revokedSessions: n },

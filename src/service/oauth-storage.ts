@@ -19,6 +19,8 @@ import {
   type OAuthPayloadRow,
 } from '../store/oauth-payloads.js';
 import { recordActivity } from './activity.js';
+import { isAllowed } from './ip-networks.js';
+import { noticeNewSignInSource } from './known-sign-ins.js';
 import type { ServiceContext } from './context.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { authenticate, createSession } from './sessions.js';
@@ -38,6 +40,18 @@ import { databaseKey, open, seal } from './encryption.js';
 //   rotation still verify until they expire.
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * The models whose id is a credential (a bearer token, a code) and that the provider only ever looks
+ * up by that id: their sealed payload leaves the id out (even with the database key, a copy of the
+ * database holds no token that works); reading one puts back the id it was asked for.
+ */
+const BY_ID_ONLY = new Set(['AccessToken', 'RefreshToken', 'ClientCredentials', 'AuthorizationCode']);
+
+function withoutId(payload: OAuthPayload): OAuthPayload {
+  const { jti: _jti, ...rest } = payload;
+  return rest;
+}
 
 /** How often (at most) expired rows are pruned, piggybacked on writes. */
 const PRUNE_EVERY_MS = 60_000;
@@ -60,9 +74,11 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
     );
   }
 
-  function read(ctx: ServiceContext, row: OAuthPayloadRow | undefined): OAuthPayload | undefined {
+  function read(ctx: ServiceContext, row: OAuthPayloadRow | undefined, id?: string): OAuthPayload | undefined {
     if (!row) return undefined;
-    const payload = openOAuthPayload(ctx, row);
+    const sealed = openOAuthPayload(ctx, row);
+    // A token's id is the token: kept out of the sealed payload, given back by whoever presents it.
+    const payload = BY_ID_ONLY.has(row.model) && id !== undefined ? { ...sealed, jti: id } : sealed;
     // Consumption is a column of its own (set atomically), seconds since the epoch for the provider.
     return row.consumed_at === null ? payload : { ...payload, consumed: Math.floor(row.consumed_at / 1000) };
   }
@@ -79,7 +95,7 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
         upsertOAuthPayload(ctx.db, {
           model,
           id_hash: idHash,
-          payload: sealPayload(ctx, model, idHash, payload),
+          payload: sealPayload(ctx, model, idHash, BY_ID_ONLY.has(model) ? withoutId(payload) : payload),
           grant_id: str('grantId'),
           user_code_hash: userCode ? sha256(userCode) : null,
           uid: str('uid'),
@@ -96,7 +112,7 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
     },
     find(model, id) {
       const ctx = context();
-      return read(ctx, findOAuthPayload(ctx.db, model, sha256(id), ctx.now()));
+      return read(ctx, findOAuthPayload(ctx.db, model, sha256(id), ctx.now()), id);
     },
     findByUid(model, uid) {
       const ctx = context();
@@ -185,17 +201,25 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
         if (!row || row.client_id !== CLI_CLIENT_ID || row.account_id === null) return undefined;
         const account = findAccountById(ctx.db, row.account_id);
         if (!account || account.locked_at !== null) return undefined;
-        // Spent: the token makes one session, never two.
+        // Spent: the token makes one session, never two (also when it is refused below).
         destroyOAuthPayload(ctx.db, 'AccessToken', idHash);
+        // The session is used from the device's address: the account's IP list applies to it as to
+        // any sign-in (the browser that approved may have been elsewhere).
+        if (origin.ip && !isAllowed(ctx, account, origin.ip)) {
+          recordActivity(ctx, account.id, 'signin.refused', { origin, detail: { reason: 'ip', method: 'device' } });
+          return undefined;
+        }
         const session = createSession(ctx, account, origin);
         recordActivity(ctx, account.id, 'session.device', { origin, sessionId: session.sessionId });
+        noticeNewSignInSource(ctx, account, origin, session.sessionId);
         return session;
       })();
     },
     account(sub): OAuthAccount | undefined {
       if (!/^\d+$/.test(sub)) return undefined;
       const account = findAccountById(context().db, Number(sub));
-      if (!account) return undefined;
+      // A locked account is nobody to the provider: no userinfo, no new tokens for it.
+      if (!account || account.locked_at !== null) return undefined;
       return {
         sub,
         username: account.username,

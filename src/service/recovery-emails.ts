@@ -6,7 +6,6 @@ import {
   putRecoveryAddress,
   verifyRecoveryAddress,
 } from '../store/email.js';
-import { revokeSessionsExcept } from '../store/sessions.js';
 import type { EmailCodeSent, IdentityProof, RecoveryEmail } from '../views.js';
 import { validEmail } from './accounts.js';
 import { recordActivity } from './activity.js';
@@ -16,7 +15,7 @@ import { confirmIdentity } from './identity.js';
 import { maskAddress } from './messages.js';
 import { notifyAllAddresses, notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword } from './password-policy.js';
-import type { Auth } from './sessions.js';
+import { endSessions, type Auth } from './sessions.js';
 import { verifyRecoveryAssertion } from './security-keys.js';
 import { normalizeUsername } from './credentials.js';
 import { confirmThrottleKey, recoveryThrottle, throttledCheck } from './throttle.js';
@@ -190,7 +189,7 @@ export async function recoverWithCode(
   const revoked = ctx.db
     .transaction(() => {
       setPassword(ctx.db, account.id, hash, ctx.now());
-      const n = revokeSessionsExcept(ctx.db, account.id, null, ctx.now());
+      const n = endSessions(ctx, account.id, null);
       recordActivity(ctx, account.id, 'password.recovered', {
         origin,
         detail: { via: viaKey ? 'security-key' : 'recovery-email', revokedSessions: n },

@@ -17,7 +17,6 @@ import {
   voidRecoveryQr,
   type RecoveryQrRow,
 } from '../store/recovery-qr.js';
-import { revokeSessionsExcept } from '../store/sessions.js';
 import type {
   IdentityProof,
   QrPendingRequests,
@@ -32,6 +31,7 @@ import { normalizeUsername } from './credentials.js';
 import { confirmIdentity } from './identity.js';
 import { notifyAllAddresses, notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword } from './password-policy.js';
+import { endSessions } from './sessions.js';
 import { recoveryThrottle, throttledCheck, type Throttle } from './throttle.js';
 
 // Recovery QR codes (issue #20 §1): a printed code holding a single-use secret of 256 bits, of which
@@ -187,7 +187,7 @@ async function setRecoveredPassword(
     .transaction(() => {
       take();
       setPassword(ctx.db, account.id, hash, ctx.now());
-      const n = revokeSessionsExcept(ctx.db, account.id, null, ctx.now());
+      const n = endSessions(ctx, account.id, null);
       recordActivity(ctx, account.id, 'recovery_qr.used', { origin, detail: { via } });
       recordActivity(ctx, account.id, 'password.recovered', { origin, detail: { via, revokedSessions: n } });
       return n;

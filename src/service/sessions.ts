@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AuthFailed, Forbidden, NotFound } from '../errors.js';
 import { findAccountById, type AccountRow } from '../store/accounts.js';
+import { endOAuthOfAccount } from '../store/oauth-payloads.js';
 import {
   findSessionByTokenHash,
   insertSession,
@@ -93,5 +94,16 @@ export function revokeOne(ctx: ServiceContext, auth: Auth, id: string): void {
 
 /** Every session of the account but the caller's; returns how many ended. */
 export function revokeOthers(ctx: ServiceContext, auth: Auth): number {
-  return revokeSessionsExcept(ctx.db, auth.account.id, auth.session.id, ctx.now());
+  return endSessions(ctx, auth.account.id, auth.session.id);
+}
+
+/**
+ * Ends every session of the account but `keepId` (all of them when it is null), and with them what
+ * the OAuth provider holds for it: its sessions there and the applications' grants and tokens (a
+ * lock, a password change or reset, a sign-out everywhere must also end an app's refresh token, or an
+ * intruder who authorized an app keeps the account). Returns how many acctsec sessions ended.
+ */
+export function endSessions(ctx: ServiceContext, accountId: number, keepId: string | null): number {
+  endOAuthOfAccount(ctx.db, accountId);
+  return revokeSessionsExcept(ctx.db, accountId, keepId, ctx.now());
 }

@@ -124,3 +124,12 @@ export function oauthRowsOfAccount(db: Db, accountId: number): OAuthPayloadRow[]
 export function revokeOAuthAccountClient(db: Db, accountId: number, clientId: string): number {
   return sql(db, 'DELETE FROM oauth_payloads WHERE account_id = ? AND client_id = ?').run(accountId, clientId).changes;
 }
+
+/**
+ * Ends everything the OAuth provider holds for an account: its sign-in sessions there, the grants it
+ * gave and every code and token under them (the account's sessions were ended: a lock, a reset, a
+ * sign-out everywhere). Returns how many rows went.
+ */
+export function endOAuthOfAccount(db: Db, accountId: number): number {
+  return sql(db, 'DELETE FROM oauth_payloads WHERE account_id = ?').run(accountId).changes;
+}

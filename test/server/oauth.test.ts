@@ -92,6 +92,7 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('acctsec as an OAuth 2.0 / Op
   }
 
   /** On the sign-in page when it shows (the provider's own session spares it): password, then TOTP. */
+  let lastStep = -1;
   async function signInIfAsked(p: Page): Promise<void> {
     if ((await p.title()) !== 'Sign in with acctsec') return;
     await p.fill('input[name=username]', 'alice');
@@ -102,6 +103,12 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('acctsec as an OAuth 2.0 / Op
     await p.fill('input[name=password]', PASSWORD);
     await p.selectOption('select[name=method]', 'totp');
     await awayFromStepEdge(1500);
+    // A code is good once (SPEC §2): a second sign-in in the same 30 s step waits for the next one.
+    while (Math.floor(Date.now() / 30_000) === lastStep) {
+      await new Promise((r) => setTimeout(r, 30_000 - (Date.now() % 30_000) + 200));
+      await awayFromStepEdge(1500);
+    }
+    lastStep = Math.floor(Date.now() / 30_000);
     await p.fill('input[name=code]', codeAt(totpSecret, 0));
     await p.click('button[type=submit]');
   }
@@ -311,11 +318,17 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('acctsec as an OAuth 2.0 / Op
       const p = await browserPage();
       await p.goto(shown.url);
       expect(await p.title()).toBe('Confirm the device');
-      expect(await p.textContent('main')).toContain(shown.code);
+      const confirmText = (await p.textContent('main')) ?? '';
+      expect(confirmText).toContain(shown.code);
+      // Where the request came from, and a warning for someone who was sent the code.
+      expect(confirmText).toContain('127.0.0.1');
+      expect(confirmText).toContain('If someone sent you this code or link, stop');
       await p.click('button:has-text("Continue")');
+      // This browser signed in and allowed apps in the tests before; a device login asks again anyway.
+      await p.waitForLoadState();
+      expect(await p.title()).toBe('Sign in with acctsec');
       await signInIfAsked(p);
-      await p.waitForSelector('text=asks to use your account');
-      expect(await p.textContent('main')).toContain('acctsec command line');
+      await p.waitForSelector('text=A terminal asks for a session of your account');
       await p.click('button:has-text("Allow")');
       await p.waitForSelector('text=go back to your terminal');
       const done = await cli;

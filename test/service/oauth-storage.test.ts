@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { addSigningKey, createOAuthStorage } from '../../src/service/oauth-storage.js';
+import { createUser, lockUser, recoverWithResetToken } from '../../src/service/admin.js';
+import { addSigningKey, createOAuthStorage, openOAuthPayload } from '../../src/service/oauth-storage.js';
+import { authenticate, revokeOthers } from '../../src/service/sessions.js';
+import { signIn } from '../../src/service/sign-in.js';
+import { findAccountByUsername } from '../../src/store/accounts.js';
+import { findOAuthPayload } from '../../src/store/oauth-payloads.js';
 import { insertOAuthApp, setOAuthAppDisabled, deleteOAuthApp, findOAuthApp } from '../../src/store/oauth-apps.js';
 import { MINUTE, testContext, withAlice } from './context.js';
 
@@ -29,6 +34,9 @@ describe('OAuth storage (the provider adapter over our store)', () => {
     expect(dump).not.toContain(Buffer.from(token).toString('hex').toUpperCase());
     expect(dump).not.toContain(token);
     expect(dump).toContain(sha256(token).toString('hex').toUpperCase());
+    // Not even inside the sealed payload: unsealed with the database key, it has no id.
+    const row = findOAuthPayload(ctx.db, 'AccessToken', sha256(token), ctx.now())!;
+    expect(openOAuthPayload(ctx, row)).toEqual({ accountId: '1', clientId: 'app_a', grantId: 'g1' });
     // The payload cannot be moved to another row: it is bound to its model and id.
     ctx.db.prepare("UPDATE oauth_payloads SET model = 'RefreshToken'").run();
     expect(() => storage.find('RefreshToken', token)).toThrow();
@@ -121,5 +129,67 @@ describe('OAuth storage (the provider adapter over our store)', () => {
     expect(storage.account(String(auth.account.id))).toMatchObject({ username: 'alice', email: 'alice@example.com' });
     expect(storage.account('alice')).toBeUndefined();
     expect(storage.account('999')).toBeUndefined();
+  });
+
+  it('a lock, a password reset or a sign-out everywhere ends what the provider holds for the account', async () => {
+    const { ctx, auth, storage } = await setUp();
+    const made = await createUser(
+      ctx,
+      auth,
+      { username: 'bob', email: 'bob@example.com', role: 'user', printToken: true, reason: 'ticket 1' },
+      {},
+    );
+    const bobId = String(findAccountByUsername(ctx.db, 'bob')!.id);
+    const rows = (sub: string) => {
+      storage.upsert('Grant', `grant-${sub}`, { accountId: sub, clientId: 'app_a' }, 600);
+      storage.upsert('Session', `session-${sub}`, { accountId: sub, uid: `u-${sub}` }, 600);
+      storage.upsert(
+        'AccessToken',
+        `acsoa_a${sub}`,
+        { accountId: sub, clientId: 'app_a', grantId: `grant-${sub}` },
+        600,
+      );
+      storage.upsert(
+        'RefreshToken',
+        `acsoa_r${sub}`,
+        { accountId: sub, clientId: 'app_a', grantId: `grant-${sub}` },
+        600,
+      );
+    };
+    const left = (sub: string) =>
+      (
+        ctx.db.prepare('SELECT count(*) AS n FROM oauth_payloads WHERE account_id = ?').get(Number(sub)) as {
+          n: number;
+        }
+      ).n;
+    const aliceId = String(auth.account.id);
+    expect(bobId).toMatch(/^\d+$/);
+
+    // Sign out everywhere (alice's own `sessions revoke --others`): her app tokens go, bob's stay.
+    rows(aliceId);
+    rows(bobId);
+    revokeOthers(ctx, auth);
+    expect(left(aliceId)).toBe(0);
+    expect(storage.find('RefreshToken', `acsoa_r${aliceId}`)).toBeUndefined();
+    expect(left(bobId)).toBe(4);
+
+    // A password reset with a reset token (the way back after a takeover).
+    await recoverWithResetToken(
+      ctx,
+      { username: 'bob', token: made.resetToken!, newPassword: 'a plain member passphrase' },
+      {},
+    );
+    expect(left(bobId)).toBe(0);
+
+    // A lock: and a locked account is nobody to the provider (no userinfo, no ID token).
+    rows(bobId);
+    await lockUser(ctx, auth, 'bob', true, { reason: 'ticket 7' }, {});
+    expect(left(bobId)).toBe(0);
+    expect(storage.account(bobId)).toBeUndefined();
+    await lockUser(ctx, auth, 'bob', false, { reason: 'ticket 7' }, {});
+    expect(storage.account(bobId)).toMatchObject({ username: 'bob' });
+    const r = await signIn(ctx, { username: 'bob', password: 'a plain member passphrase' }, {});
+    expect(r.status).toBe('signed-in');
+    expect(authenticate(ctx, r.status === 'signed-in' ? r.session.token : '').account.username).toBe('bob');
   });
 });

@@ -18,7 +18,7 @@ export function newCmdServe(f: Factory): Command {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option(
       '--public-url <url>',
-      'origin browsers use to reach this server, for the security key page (default: http(s)://localhost:PORT on a loopback address)',
+      'origin browsers use to reach this server, for the security key page and the OAuth 2.0 / OpenID Connect provider under /oauth2, which runs only when this is given (default: http(s)://localhost:PORT on a loopback address)',
     )
     .option('--trust-proxy <cidr>', 'believe X-Forwarded-For from proxies in this range (repeat)', collect, [])
     .option(

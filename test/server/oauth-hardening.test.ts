@@ -1,0 +1,362 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, freePort, Home, json, PASSWORD } from '../e2e/helpers.js';
+
+// Issue #21, after the outside review of the OAuth provider: what someone with only a browser tab on
+// another site, a user code they send to a victim, a forged X-Forwarded-* header or a botnet's worth
+// of addresses can do. The person's browser is played by fetch with a cookie jar (the pages run no
+// script: a form post is all a browser does there); the server runs behind a "proxy" (--trust-proxy
+// 127.0.0.1), so X-Forwarded-For names the address each request is judged by.
+
+const REDIRECT = 'http://127.0.0.1:9/cb';
+
+/** A browser without a screen: cookies (by name; the paths do not matter here) and manual redirects. */
+class Jar {
+  private readonly cookies = new Map<string, string>();
+
+  constructor(
+    private readonly base: string,
+    private readonly from?: string,
+  ) {}
+
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    if (this.from) headers.set('x-forwarded-for', this.from);
+    const res = await fetch(new URL(url, this.base), { ...init, headers, redirect: 'manual' });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return res;
+  }
+
+  /** Follows redirects on this server; returns the last answer and where a redirect elsewhere pointed. */
+  async follow(url: string, init: RequestInit = {}): Promise<{ res: Response; url: string; away?: string }> {
+    let res = await this.fetch(url, init);
+    let at = new URL(url, this.base).href;
+    for (let i = 0; i < 10 && res.status >= 300 && res.status < 400; i++) {
+      const next = new URL(res.headers.get('location')!, at);
+      if (next.origin !== new URL(this.base).origin) return { res, url: at, away: next.href };
+      at = next.href;
+      res = await this.fetch(at);
+    }
+    return { res, url: at };
+  }
+
+  /** Posts a form (as a browser would from a page of this server: same-origin). */
+  post(url: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
+    return this.follow(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', ...headers },
+      body: new URLSearchParams(fields).toString(),
+    });
+  }
+}
+
+/**
+ * The device page for a verification URL with the code in it: the provider answers with a page that
+ * posts the code back at once (a script does it in a browser; here the jar does), then the confirm page.
+ */
+async function confirmPage(jar: Jar, verificationUriComplete: string): Promise<string> {
+  const auto = await jar.fetch(verificationUriComplete);
+  const html = await auto.text();
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+  if (!action) throw new Error(`no form on the device page: ${html.slice(0, 300)}`);
+  const next = await jar.post(action.replace(/&amp;/g, '&'), hiddenFields(html));
+  return next.res.text();
+}
+
+const title = async (res: Response) => /<title>([^<]*)<\/title>/.exec(await res.text())?.[1] ?? '';
+
+/** The hidden fields of the provider's device forms. */
+function hiddenFields(html: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of html.matchAll(/<input\b[^>]*>/g)) {
+    const name = /\bname="([^"]*)"/.exec(m[0])?.[1];
+    const value = /\bvalue="([^"]*)"/.exec(m[0])?.[1];
+    if (name && value !== undefined && /type="hidden"/.test(m[0])) out[name] = value;
+  }
+  return out;
+}
+
+describe('the OAuth provider against an outsider', () => {
+  const home = new Home(false);
+  let server: ResultPromise | undefined;
+  let base = '';
+  let issuer = '';
+
+  beforeAll(async () => {
+    const port = await freePort();
+    base = `http://localhost:${port}`;
+    issuer = `${base}/oauth2`;
+    const db = join(home.dir, 'server.db');
+    server = execa(
+      'node',
+      [
+        BIN,
+        'serve',
+        '--db',
+        db,
+        '--create',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--public-url',
+        base,
+        '--trust-proxy',
+        '127.0.0.1/32',
+      ],
+      { env: home.env, extendEnv: false, reject: false },
+    );
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      server!.stdout?.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('listening on')) resolve();
+      });
+      server!.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+      void server!.then(() => reject(new Error(`serve ended: ${out}`)));
+    });
+    home.env.ACCTSEC_REMOTE = `http://127.0.0.1:${port}`;
+    home.env.ACCTSEC_BOOTSTRAP_SECRET = readFileSync(`${db}.bootstrap-secret`, 'utf8').trim();
+    expect((await home.init()).exitCode).toBe(0);
+  }, 90_000);
+
+  afterAll(async () => {
+    server?.kill('SIGTERM');
+    await server;
+    await home.remove();
+  });
+
+  async function register(name: string): Promise<string> {
+    const r = await home.run(['apps', 'create', '--name', name, '--redirect-uri', REDIRECT, '--public', '--json'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    return json<{ clientId: string }>(r).clientId;
+  }
+
+  function authorizeUrl(clientId: string, scope = 'openid offline_access') {
+    const verifier = randomBytes(32).toString('base64url');
+    const url = new URL(`${issuer}/auth`);
+    url.search = new URLSearchParams({
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: REDIRECT,
+      scope,
+      prompt: 'consent',
+      state: 'st',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    return { url, verifier };
+  }
+
+  /** Signs alice in on the page and allows; returns the redirect back to the app. */
+  async function signInAndAllow(jar: Jar, start: { res: Response; url: string; away?: string }) {
+    let step = start;
+    if ((await title(step.res.clone())) === 'Sign in with acctsec')
+      step = await jar.post(`${step.url}/login`, { username: 'alice', password: PASSWORD });
+    const page = await step.res.text();
+    expect(page).toMatch(/asks to use your account|A terminal asks for a session/);
+    return jar.post(`${step.url}/confirm`, {});
+  }
+
+  async function codeFlow(jar: Jar, clientId: string) {
+    const { url, verifier } = authorizeUrl(clientId);
+    const done = await signInAndAllow(jar, await jar.follow(url.href));
+    expect(done.away).toMatch(/^http:\/\/127\.0\.0\.1:9\/cb\?code=/);
+    const config = await client.discovery(new URL(issuer), clientId, undefined, client.None(), {
+      execute: [client.allowInsecureRequests],
+    });
+    const tokens = await client.authorizationCodeGrant(config, new URL(done.away!), {
+      pkceCodeVerifier: verifier,
+      expectedState: 'st',
+    });
+    return { config, tokens };
+  }
+
+  it('X-Forwarded-Host and -Proto steer nothing, even from a trusted proxy; the device page shows the real address', async () => {
+    const res = await fetch(`${issuer}/device/auth`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+        forwarded: 'host=evil.example;proto=https',
+        'x-forwarded-for': '203.0.113.9',
+        'user-agent': `curl/8 ${'x'.repeat(500)}`,
+      },
+      body: 'client_id=acctsec-cli&scope=openid',
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { verification_uri: string; verification_uri_complete: string };
+    expect(body.verification_uri).toBe(`${issuer}/device`);
+    expect(body.verification_uri_complete.startsWith(`${issuer}/device?user_code=`)).toBe(true);
+    const html = await confirmPage(new Jar(base), body.verification_uri_complete);
+    expect(html).toContain('<strong>203.0.113.9</strong>');
+    // The user agent is shown, bounded (the stored device code keeps at most 200 characters of it).
+    expect(html).toContain('curl/8 x');
+    expect(html).not.toContain('x'.repeat(250));
+  });
+
+  it('a device login always asks to sign in and to allow; its session is judged by the IP list at the device', async () => {
+    const jar = new Jar(base);
+    // The browser signs in and allows an app first: the provider now has a session for it.
+    await codeFlow(jar, await register('Warm-up app'));
+    const cidr = await home.run(['ip', 'add', '127.0.0.1', '203.0.113.0/24', '--allow-private', '--json'], {
+      env: { ACCTSEC_PASSWORD: PASSWORD },
+    });
+    expect(cidr.exitCode, cidr.stderr).toBe(0);
+
+    async function deviceToken(): Promise<string> {
+      const started = await fetch(`${issuer}/device/auth`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'client_id=acctsec-cli&scope=openid',
+      });
+      const d = (await started.json()) as { device_code: string; verification_uri_complete: string };
+      const form = hiddenFields(await confirmPage(jar, d.verification_uri_complete));
+      const next = await jar.post(`${issuer}/device`, form);
+      // Asked to sign in although this browser is signed in.
+      expect(await title(next.res.clone())).toBe('Sign in with acctsec');
+      const done = await signInAndAllow(jar, next);
+      expect(await done.res.text()).toContain('go back to your terminal');
+      const token = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+          device_code: d.device_code,
+          client_id: 'acctsec-cli',
+        }),
+      });
+      expect(token.status).toBe(200);
+      return ((await token.json()) as { access_token: string }).access_token;
+    }
+
+    const trade = (token: string, from: string) =>
+      fetch(`${issuer}/acctsec/session`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': from },
+      });
+    try {
+      // Traded from outside the list: refused, and the token is spent.
+      const outside = await deviceToken();
+      expect((await trade(outside, '198.51.100.7')).status).toBe(401);
+      expect((await trade(outside, '203.0.113.5')).status).toBe(401);
+      const activity = await home.run(['activity', '--json']);
+      expect(activity.stdout).toContain('signin.refused');
+      // From inside the list: a session.
+      const inside = await deviceToken();
+      const ok = await trade(inside, '203.0.113.5');
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ token: expect.stringMatching(/^acs_ses_/) as string });
+    } finally {
+      const cleared = await home.run(['ip', 'clear', '--yes', '--json'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+      expect(cleared.exitCode, cleared.stderr).toBe(0);
+    }
+  }, 60_000);
+
+  it("signing out everywhere ends the apps' tokens too: the refresh token and userinfo stop working", async () => {
+    const { config, tokens } = await codeFlow(new Jar(base), await register('Kept app'));
+    expect(tokens.refresh_token).toMatch(/^acsoa_/);
+    expect((await client.fetchUserInfo(config, tokens.access_token, client.skipSubjectCheck)).sub).toBeTruthy();
+    const out = await home.run(['sessions', 'revoke', '--others', '--json'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    expect(out.exitCode, out.stderr).toBe(0);
+    await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await expect(client.fetchUserInfo(config, tokens.access_token, client.skipSubjectCheck)).rejects.toBeDefined();
+  }, 60_000);
+
+  it('a form posted from a page of another site is refused before anything is checked', async () => {
+    const jar = new Jar(base, '198.51.100.40');
+    const { url } = authorizeUrl(await register('Framed app'));
+    const start = await jar.follow(url.href);
+    expect(await title(start.res)).toBe('Sign in with acctsec');
+    for (const headers of [
+      { origin: 'https://evil.example' } as Record<string, string>,
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+    ]) {
+      const r = await jar.post(`${start.url}/login`, { username: 'alice', password: PASSWORD }, headers);
+      expect(r.res.status).toBe(403);
+      expect(await r.res.text()).toContain('sent from another site');
+    }
+    // The same form from the page itself goes through (Chromium sends Origin: null under no-referrer).
+    const r = await jar.post(`${start.url}/login`, { username: 'alice', password: PASSWORD }, { origin: 'null' });
+    expect(await r.res.text()).toContain('asks to use your account');
+  });
+
+  it("failed sign-ins on the page count against the address like the API's; other addresses are not affected", async () => {
+    const clientId = await register('Sprayed app');
+    const jar = new Jar(base, '198.51.100.50');
+    const start = await jar.follow(authorizeUrl(clientId).url.href);
+    // Password spraying: a different name each time, so no account's own throttle fills.
+    for (let i = 0; i < 30; i++) {
+      const r = await jar.fetch(`${start.url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ username: `user${i}`, password: 'guess' }).toString(),
+      });
+      expect(r.status).toBe(401);
+      await r.arrayBuffer();
+    }
+    const refused = await jar.fetch(`${start.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username=alice&password=' + encodeURIComponent(PASSWORD),
+    });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The API refuses that address too: one window for both doors.
+    const api = await fetch(`${base}/v1/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.50' },
+      body: JSON.stringify({ username: 'alice', password: PASSWORD }),
+    });
+    expect(api.status).toBe(429);
+    // Someone else signs in.
+    const other = new Jar(base, '198.51.100.51');
+    const mine = await other.follow(authorizeUrl(clientId).url.href);
+    const ok = await other.post(`${mine.url}/login`, { username: 'alice', password: PASSWORD });
+    expect(await ok.res.text()).toContain('asks to use your account');
+  }, 60_000);
+
+  it('anonymous requests that make the provider store something are budgeted per address', async () => {
+    const clientId = await register('Flooded app');
+    const ask = (from: string) =>
+      fetch(authorizeUrl(clientId).url, { headers: { 'x-forwarded-for': from }, redirect: 'manual' });
+    let status = 0;
+    let n = 0;
+    for (; n < 100; n++) {
+      const r = await ask('198.51.100.60');
+      status = r.status;
+      await r.arrayBuffer();
+      if (status !== 303) break;
+    }
+    expect(status).toBe(429);
+    expect(n).toBe(60);
+    const device = await fetch(`${issuer}/device/auth`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '198.51.100.60' },
+      body: 'client_id=acctsec-cli',
+    });
+    expect(device.status).toBe(429);
+    // Pushed authorization requests (another way to store a request) are not offered.
+    const par = await fetch(`${issuer}/request`, { method: 'POST', headers: { 'x-forwarded-for': '198.51.100.61' } });
+    expect(par.status).toBe(404);
+    const meta = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(meta.pushed_authorization_request_endpoint).toBeUndefined();
+    expect((await ask('198.51.100.62')).status).toBe(303);
+  });
+});
