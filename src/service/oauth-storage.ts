@@ -53,6 +53,9 @@ function withoutId(payload: OAuthPayload): OAuthPayload {
   return rest;
 }
 
+/** How long a device code's row is kept after the code expired (seconds). */
+const DEVICE_CODE_GRACE_S = 3600;
+
 /** How often (at most) expired rows are pruned, piggybacked on writes. */
 const PRUNE_EVERY_MS = 60_000;
 
@@ -101,7 +104,11 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
           uid: str('uid'),
           client_id: str('clientId'),
           account_id: accountId !== null && /^\d+$/.test(accountId) ? Number(accountId) : null,
-          expires_at: expiresInSeconds ? now + expiresInSeconds * 1000 : null,
+          // A device code's row outlives the code by GRACE: polled after its time, the provider finds
+          // it and answers expired_token (RFC 8628 §3.5), not "unknown code".
+          expires_at: expiresInSeconds
+            ? now + (expiresInSeconds + (model === 'DeviceCode' ? DEVICE_CODE_GRACE_S : 0)) * 1000
+            : null,
           consumed_at: null,
         });
         if (now - prunedAt >= PRUNE_EVERY_MS) {

@@ -5,6 +5,7 @@ import { execa, type ResultPromise } from 'execa';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, freePort, Home, json, PASSWORD } from '../e2e/helpers.js';
+import { confirmPage, hiddenFields, Jar, title } from './oauth-jar.js';
 
 // Issue #21, after the outside review of the OAuth provider: what someone with only a browser tab on
 // another site, a user code they send to a victim, a forged X-Forwarded-* header or a botnet's worth
@@ -13,80 +14,6 @@ import { BIN, freePort, Home, json, PASSWORD } from '../e2e/helpers.js';
 // 127.0.0.1), so X-Forwarded-For names the address each request is judged by.
 
 const REDIRECT = 'http://127.0.0.1:9/cb';
-
-/** A browser without a screen: cookies (by name; the paths do not matter here) and manual redirects. */
-class Jar {
-  private readonly cookies = new Map<string, string>();
-
-  constructor(
-    private readonly base: string,
-    private readonly from?: string,
-  ) {}
-
-  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    if (this.from) headers.set('x-forwarded-for', this.from);
-    const res = await fetch(new URL(url, this.base), { ...init, headers, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return res;
-  }
-
-  /** Follows redirects on this server; returns the last answer and where a redirect elsewhere pointed. */
-  async follow(url: string, init: RequestInit = {}): Promise<{ res: Response; url: string; away?: string }> {
-    let res = await this.fetch(url, init);
-    let at = new URL(url, this.base).href;
-    for (let i = 0; i < 10 && res.status >= 300 && res.status < 400; i++) {
-      const next = new URL(res.headers.get('location')!, at);
-      if (next.origin !== new URL(this.base).origin) return { res, url: at, away: next.href };
-      at = next.href;
-      res = await this.fetch(at);
-    }
-    return { res, url: at };
-  }
-
-  /** Posts a form (as a browser would from a page of this server: same-origin). */
-  post(url: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
-    return this.follow(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', ...headers },
-      body: new URLSearchParams(fields).toString(),
-    });
-  }
-}
-
-/**
- * The device page for a verification URL with the code in it: the provider answers with a page that
- * posts the code back at once (a script does it in a browser; here the jar does), then the confirm page.
- */
-async function confirmPage(jar: Jar, verificationUriComplete: string): Promise<string> {
-  const auto = await jar.fetch(verificationUriComplete);
-  const html = await auto.text();
-  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-  if (!action) throw new Error(`no form on the device page: ${html.slice(0, 300)}`);
-  const next = await jar.post(action.replace(/&amp;/g, '&'), hiddenFields(html));
-  return next.res.text();
-}
-
-const title = async (res: Response) => /<title>([^<]*)<\/title>/.exec(await res.text())?.[1] ?? '';
-
-/** The hidden fields of the provider's device forms. */
-function hiddenFields(html: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of html.matchAll(/<input\b[^>]*>/g)) {
-    const name = /\bname="([^"]*)"/.exec(m[0])?.[1];
-    const value = /\bvalue="([^"]*)"/.exec(m[0])?.[1];
-    if (name && value !== undefined && /type="hidden"/.test(m[0])) out[name] = value;
-  }
-  return out;
-}
 
 describe('the OAuth provider against an outsider', () => {
   const home = new Home(false);

@@ -1,0 +1,78 @@
+// A browser without a screen for the OAuth provider's pages (issue #21): they run no script, so a
+// cookie jar that follows redirects and posts forms is all a browser does there. The provider's
+// device page with the code in its URL is the exception (a page that posts the code back by script):
+// confirmPage does that post.
+
+/** A browser without a screen: cookies (by name; the paths do not matter here) and manual redirects. */
+export class Jar {
+  private readonly cookies = new Map<string, string>();
+
+  constructor(
+    private readonly base: string,
+    private readonly from?: string,
+  ) {}
+
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    if (this.from) headers.set('x-forwarded-for', this.from);
+    const res = await fetch(new URL(url, this.base), { ...init, headers, redirect: 'manual' });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return res;
+  }
+
+  /** Follows redirects on this server; returns the last answer and where a redirect elsewhere pointed. */
+  async follow(url: string, init: RequestInit = {}): Promise<{ res: Response; url: string; away?: string }> {
+    let res = await this.fetch(url, init);
+    let at = new URL(url, this.base).href;
+    for (let i = 0; i < 10 && res.status >= 300 && res.status < 400; i++) {
+      const next = new URL(res.headers.get('location')!, at);
+      if (next.origin !== new URL(this.base).origin) return { res, url: at, away: next.href };
+      at = next.href;
+      res = await this.fetch(at);
+    }
+    return { res, url: at };
+  }
+
+  /** Posts a form (as a browser would from a page of this server: same-origin). */
+  post(url: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
+    return this.follow(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', ...headers },
+      body: new URLSearchParams(fields).toString(),
+    });
+  }
+}
+
+/**
+ * The device page for a verification URL with the code in it: the provider answers with a page that
+ * posts the code back at once (a script does it in a browser; here the jar does), then the confirm page.
+ */
+export async function confirmPage(jar: Jar, verificationUriComplete: string): Promise<string> {
+  const auto = await jar.fetch(verificationUriComplete);
+  const html = await auto.text();
+  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+  if (!action) throw new Error(`no form on the device page: ${html.slice(0, 300)}`);
+  const next = await jar.post(action.replace(/&amp;/g, '&'), hiddenFields(html));
+  return next.res.text();
+}
+
+export const title = async (res: Response) => /<title>([^<]*)<\/title>/.exec(await res.text())?.[1] ?? '';
+
+/** The hidden fields of the provider's device forms. */
+export function hiddenFields(html: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of html.matchAll(/<input\b[^>]*>/g)) {
+    const name = /\bname="([^"]*)"/.exec(m[0])?.[1];
+    const value = /\bvalue="([^"]*)"/.exec(m[0])?.[1];
+    if (name && value !== undefined && /type="hidden"/.test(m[0])) out[name] = value;
+  }
+  return out;
+}
