@@ -20,6 +20,7 @@ import {
 } from '../store/oauth-payloads.js';
 import { recordActivity } from './activity.js';
 import type { ServiceContext } from './context.js';
+import { isAllowedById } from './ip-networks.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { authenticate, createSession } from './sessions.js';
 import { databaseKey, open, seal } from './encryption.js';
@@ -43,7 +44,11 @@ const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').diges
 const PRUNE_EVERY_MS = 60_000;
 
 /** A stored payload, unsealed (bound to its model and hashed id, as it was sealed). */
-export function openOAuthPayload(ctx: ServiceContext, row: OAuthPayloadRow, key = databaseKey(ctx.db, ctx.keyring)) {
+export function openOAuthPayload(
+  ctx: ServiceContext,
+  row: Pick<OAuthPayloadRow, 'model' | 'id_hash' | 'payload'>,
+  key = databaseKey(ctx.db, ctx.keyring),
+) {
   return JSON.parse(
     open(key, row.payload, `oauth:${row.model}:${row.id_hash.toString('hex')}`).toString('utf8'),
   ) as OAuthPayload;
@@ -192,10 +197,16 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
         return session;
       })();
     },
-    account(sub): OAuthAccount | undefined {
+    account(sub, accessTokenFrom): OAuthAccount | undefined {
       if (!/^\d+$/.test(sub)) return undefined;
-      const account = findAccountById(context().db, Number(sub));
+      const ctx = context();
+      const account = findAccountById(ctx.db, Number(sub));
       if (!account) return undefined;
+      if (
+        accessTokenFrom !== undefined &&
+        (account.locked_at !== null || !isAllowedById(ctx, account.id, accessTokenFrom))
+      )
+        return undefined;
       return {
         sub,
         username: account.username,
