@@ -55,7 +55,12 @@ export interface OAuthStorage {
   signingKeys(): { version: string; keys: OAuthJwk[] };
   /** The version of the keys alone (a cheap read: the provider is rebuilt when it changes). */
   keysVersion(): string;
-  account(sub: string): OAuthAccount | undefined;
+  /**
+   * The person behind a subject. With `accessTokenFrom` (userinfo: the address an access token is
+   * presented from), undefined as well when the account is locked or its IP list does not allow that
+   * address, as for introspection of the same token.
+   */
+  account(sub: string, accessTokenFrom?: string): OAuthAccount | undefined;
   /**
    * The account a fresh acctsec session belongs to (the sign-in page signs in through the Backend, as
    * every client does), as the provider's subject: the account's number, stable across renames.

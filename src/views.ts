@@ -266,15 +266,18 @@ export interface TokenView {
 
 /**
  * `token verify --json` and POST /v1/tokens/introspect: RFC 7662 §2.2's members (`active`, `scope`
- * space-separated, `exp` and `iat` in seconds, `sub`, `username`, `token_type`) and SPEC §7's. An
- * inactive token answers `{"active": false}` alone (RFC 7662 §2.2: nothing about a token that is not
- * active).
+ * space-separated, `exp` and `iat` in seconds, `sub`, `username`, `token_type`, and `client_id` for
+ * a token issued to an OAuth application) and SPEC §7's. An inactive token answers `{"active": false}`
+ * alone (RFC 7662 §2.2: nothing about a token that is not active).
  */
-export type Introspection = { active: false } | ActiveIntrospection;
+export type Introspection = { active: false } | ActiveIntrospection | ActiveAppIntrospection;
 
+/** A personal access token, the legacy API key, or an access token an application got for a person. */
 export interface ActiveIntrospection {
   active: true;
   scope: string;
+  /** The OAuth application the token was issued to (issue #21); absent for a personal access token. */
+  client_id?: string;
   /** Seconds since the epoch; absent for a token that never expires (the legacy API key). */
   exp?: number;
   iat: number;
@@ -287,6 +290,20 @@ export interface ActiveIntrospection {
   resources: string[];
   expiresAt: string | null;
   deprecated: boolean;
+}
+
+/**
+ * An application's own token (OAuth client credentials grant): no person stands behind it, so it has
+ * no `sub`, `username` or `account` (optional in RFC 7662 §2.2), and no IP list applies to it.
+ */
+export interface ActiveAppIntrospection extends Omit<
+  ActiveIntrospection,
+  'client_id' | 'sub' | 'username' | 'account'
+> {
+  client_id: string;
+  sub?: undefined;
+  username?: undefined;
+  account?: undefined;
 }
 
 export interface ApiKeyStatus {

@@ -75,6 +75,12 @@ export function isOAuthPath(pathname: string): boolean {
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
+/**
+ * The client address the server settled on (its trusted-proxy rules applied), per request handed to
+ * the provider: never a header the client sent, which the provider's own ctx.ip would read.
+ */
+const requestAddress = new WeakMap<IncomingMessage, string>();
+
 /** The acctsec CLI: a public client, allowed only the device grant (`acctsec login --device`). */
 const CLI_CLIENT: Record<string, unknown> = {
   client_id: CLI_CLIENT_ID,
@@ -234,8 +240,12 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
     const provider = new OidcProvider(options.issuer, {
       adapter: StoreAdapter,
       clients: [],
-      findAccount: async (_ctx, sub) => {
-        const account = storage.account(sub);
+      findAccount: async (ctx, sub, token) => {
+        // Userinfo (the one caller that hands over an access token): the token is used from the
+        // address the server settled on, and the person's IP list holds, as introspection has it.
+        const from = token?.kind === 'AccessToken' ? requestAddress.get(ctx.req) : undefined;
+        if (token?.kind === 'AccessToken' && from === undefined) return undefined;
+        const account = storage.account(sub, from);
         if (!account) return undefined;
         return {
           accountId: sub,
@@ -487,6 +497,7 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
         // Mounted under /oauth2: the provider finds its mount path from originalUrl.
         (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
         req.url = url.slice(OAUTH_PATH.length) || '/';
+        requestAddress.set(req, ip);
         void callback(req, res);
       },
       (err: unknown) => {

@@ -19,9 +19,9 @@ import {
   type OAuthPayloadRow,
 } from '../store/oauth-payloads.js';
 import { recordActivity } from './activity.js';
-import { isAllowed } from './ip-networks.js';
 import { noticeNewSignInSource } from './known-sign-ins.js';
 import type { ServiceContext } from './context.js';
+import { isAllowed, isAllowedById } from './ip-networks.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { authenticate, createSession } from './sessions.js';
 import { databaseKey, open, seal } from './encryption.js';
@@ -60,7 +60,11 @@ const DEVICE_CODE_GRACE_S = 3600;
 const PRUNE_EVERY_MS = 60_000;
 
 /** A stored payload, unsealed (bound to its model and hashed id, as it was sealed). */
-export function openOAuthPayload(ctx: ServiceContext, row: OAuthPayloadRow, key = databaseKey(ctx.db, ctx.keyring)) {
+export function openOAuthPayload(
+  ctx: ServiceContext,
+  row: Pick<OAuthPayloadRow, 'model' | 'id_hash' | 'payload'>,
+  key = databaseKey(ctx.db, ctx.keyring),
+) {
   return JSON.parse(
     open(key, row.payload, `oauth:${row.model}:${row.id_hash.toString('hex')}`).toString('utf8'),
   ) as OAuthPayload;
@@ -222,11 +226,13 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
         return session;
       })();
     },
-    account(sub): OAuthAccount | undefined {
+    account(sub, accessTokenFrom): OAuthAccount | undefined {
       if (!/^\d+$/.test(sub)) return undefined;
-      const account = findAccountById(context().db, Number(sub));
+      const ctx = context();
+      const account = findAccountById(ctx.db, Number(sub));
       // A locked account is nobody to the provider: no userinfo, no new tokens for it.
       if (!account || account.locked_at !== null) return undefined;
+      if (accessTokenFrom !== undefined && !isAllowedById(ctx, account.id, accessTokenFrom)) return undefined;
       return {
         sub,
         username: account.username,

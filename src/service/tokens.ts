@@ -29,6 +29,7 @@ import { recordActivity } from './activity.js';
 import type { RequestOrigin, ServiceContext } from './context.js';
 import { confirmIdentity } from './identity.js';
 import { isAllowedById, parseAddress } from './ip-networks.js';
+import { activeAppToken, isAppToken } from './oauth-introspection.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import type { Auth } from './sessions.js';
 
@@ -288,12 +289,16 @@ const INACTIVE: Introspection = Object.freeze({ active: false as const });
 /**
  * Introspection (`token verify`, RFC 7662's shape): inactive when malformed (caught by the checksum,
  * before any lookup), unknown, revoked, expired, of a locked account, or used from outside the
- * account's IP list. `last used` is written at most once a minute, not on every check.
+ * account's IP list. `last used` is written at most once a minute, not on every check. An access
+ * token issued to an OAuth application (acsoa_) is judged by oauth-introspection.ts, on a fresh read
+ * of its row whatever the change counter says.
  */
 export function verifyToken(ctx: ServiceContext, raw: string, rawIp?: string, generation?: number): Introspection {
   // Judged for every token, active or not (an answer that depended on it would tell which tokens
   // are live), and stored only in its normal form: `last used from` shows an address, nothing else.
   const ip = rawIp === undefined ? undefined : normalAddress(rawIp);
+  const secret = raw.trim();
+  if (isAppToken(secret)) return activeAppToken(ctx, secret, ip) ?? INACTIVE;
   const checked = activeToken(ctx, raw, ip, generation);
   if (!checked) return INACTIVE;
   // Built once per row as the store gave it, frozen: every check until the counter moves hands out

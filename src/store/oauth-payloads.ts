@@ -133,3 +133,37 @@ export function revokeOAuthAccountClient(db: Db, accountId: number, clientId: st
 export function endOAuthOfAccount(db: Db, accountId: number): number {
   return sql(db, 'DELETE FROM oauth_payloads WHERE account_id = ?').run(accountId).changes;
 }
+
+/**
+ * What introspection needs of an access token issued to an application, in one indexed read: the row
+ * of a live token (an AccessToken with its account existing and unlocked, or a ClientCredentials
+ * token, which has none), of an application neither disabled nor deleted, with whether the account
+ * restricts sign-in to an IP list. Anything else (unknown, expired, another model, a dead app or
+ * account) is no row at all, so every inactive token costs the same one lookup.
+ */
+export interface OAuthTokenCheckRow {
+  model: 'AccessToken' | 'ClientCredentials';
+  id_hash: Buffer;
+  payload: Buffer;
+  client_id: string;
+  account_id: number | null;
+  expires_at: number | null;
+  username: string | null;
+  /** 1 when the account has an IP allow-list (only then is the caller's address checked). */
+  restricted: number;
+}
+
+export function findOAuthTokenForCheck(db: Db, idHash: Buffer, now: number): OAuthTokenCheckRow | undefined {
+  return sql(
+    db,
+    `SELECT p.model, p.id_hash, p.payload, p.client_id, p.account_id, p.expires_at, a.username,
+       EXISTS (SELECT 1 FROM ip_allow_list i WHERE i.account_id = p.account_id) AS restricted
+     FROM oauth_payloads p
+       JOIN oauth_apps o ON o.client_id = p.client_id AND o.disabled_at IS NULL AND o.deleted_at IS NULL
+       LEFT JOIN accounts a ON a.id = p.account_id
+     WHERE p.model IN ('AccessToken', 'ClientCredentials') AND p.id_hash = ?
+       AND (p.expires_at IS NULL OR p.expires_at > ?) AND p.consumed_at IS NULL
+       AND ((p.model = 'AccessToken' AND a.id IS NOT NULL AND a.locked_at IS NULL)
+         OR (p.model = 'ClientCredentials' AND p.account_id IS NULL))`,
+  ).get(idHash, now) as OAuthTokenCheckRow | undefined;
+}

@@ -182,8 +182,16 @@ export async function tokenVerifyRun(opts: { f: Factory; ip?: string | undefined
   const result = await backend.verifyToken(token, opts.ip);
   if (f.globals.json) f.io.json(result);
   else if (result.active) {
+    // An OAuth application's token (issue #21) names its application: alone for its own token (client
+    // credentials), after the person for one it got from them.
+    const holder =
+      result.account === undefined
+        ? `application ${result.client_id}`
+        : result.client_id === undefined
+          ? result.account
+          : `${result.account} through application ${result.client_id}`;
     f.io.out(
-      `active: ${result.account}, scopes ${result.scopes.join(', ')}, resources ${result.resources.join(', ') || 'all'}, expires ${result.expiresAt ? localTime(result.expiresAt) : 'never'}`,
+      `active: ${holder}, scopes ${result.scopes.join(', ')}, resources ${result.resources.join(', ') || 'all'}, expires ${result.expiresAt ? localTime(result.expiresAt) : 'never'}`,
     );
   } else f.io.out('inactive');
   if (result.active && result.deprecated)
