@@ -322,7 +322,7 @@ describe("an application's access token at POST /v1/tokens/introspect (RFC 7662)
     expect((await introspect(tokens.access_token)).text).toBe(INACTIVE);
   }, 90_000);
 
-  it("a locked account's access tokens are inactive at the next request, active again once unlocked", async () => {
+  it("a locked account's access tokens are inactive at the next request, and stay so after the unlock (the lock ended them)", async () => {
     const made = await cli([
       'admin',
       'users',
@@ -348,7 +348,10 @@ describe("an application's access token at POST /v1/tokens/introspect (RFC 7662)
     await cli(['admin', 'lock', 'bob', '--reason', 'stolen laptop', '--yes']);
     expect((await introspect(tokens.access_token)).text).toBe(INACTIVE);
     await cli(['admin', 'unlock', 'bob', '--reason', 'laptop found', '--yes']);
-    expect(await active(tokens.access_token)).toBe(true);
+    expect(await active(tokens.access_token)).toBe(false);
+    // Bob allows the app again: a new token is active.
+    const again = await authorize(app.config, { ...bob, jar: new Map<string, string>() });
+    expect(await active(again.tokens.access_token)).toBe(true);
   }, 90_000);
 
   it("the resource server still needs its own token with tokens:introspect; an application's token is none", async () => {
