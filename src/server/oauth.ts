@@ -14,6 +14,7 @@ import {
   interactionRoute,
   PAGE_HEADERS,
   pageHtml,
+  PendingKeySignIns,
   type InteractionDeps,
 } from './oauth-pages.js';
 
@@ -138,6 +139,9 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
     | undefined;
   let building: Promise<typeof built> | undefined;
   const publicHost = new URL(options.issuer).host;
+  const publicOrigin = new URL(options.issuer).origin;
+  // Key steps of the sign-in page in progress; kept across rebuilds of the provider.
+  const keySignIns = new PendingKeySignIns();
 
   async function build(storage: OAuthStorage) {
     const { default: OidcProvider, errors } = await import('oidc-provider');
@@ -317,6 +321,8 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
             storage,
             backendFor: options.backendFor,
             ip,
+            origin: publicOrigin,
+            keySignIns,
           }).catch((err: unknown) => {
             options.log?.(`oauth: sign-in page: ${err instanceof Error ? err.message : String(err)}`);
             if (!res.headersSent) {
