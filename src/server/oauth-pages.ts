@@ -268,7 +268,9 @@ export async function handleInteraction(
   }
 
   if (prompt.name === 'login') {
-    if (action === 'show') return page(res, 200, 'Sign in with acctsec', loginForm({ uid, app: app.name }));
+    const signInPage = (status: number, view: Omit<LoginView, 'uid' | 'app'>, headers = PAGE_HEADERS) =>
+      page(res, status, 'Sign in with acctsec', loginForm({ uid, app: app.name, ...view }), headers);
+    if (action === 'show') return signInPage(200, {});
     if (action !== 'login' && action !== 'send-code' && action !== 'key') return page(res, 400, 'Sign in first', '');
     // Any answer to this interaction ends a key step in progress: it is taken once.
     const pending = deps.keySignIns.take(uid);
@@ -276,7 +278,7 @@ export async function handleInteraction(
     try {
       form = await readForm(req);
     } catch (err) {
-      return page(res, 400, 'Sign in with acctsec', loginForm({ uid, app: app.name, message: (err as Error).message }));
+      return signInPage(400, { message: (err as Error).message });
     }
     const backend = deps.backendFor({ ip: deps.ip, client: clientLabel });
 
@@ -293,17 +295,11 @@ export async function handleInteraction(
     const refused = (err: unknown, username: string) => {
       const message = err instanceof AcctsecError ? err.message : 'the sign-in failed';
       const status = err instanceof AcctsecError && err.slug === 'throttled' ? 429 : 401;
-      return page(res, status, 'Sign in with acctsec', loginForm({ uid, app: app.name, username, message }));
+      return signInPage(status, { username, message });
     };
 
     if (action === 'key') {
-      if (!pending)
-        return page(
-          res,
-          400,
-          'Sign in with acctsec',
-          loginForm({ uid, app: app.name, message: 'The security key step has ended; sign in again.' }),
-        );
+      if (!pending) return signInPage(400, { message: 'The security key step has ended; sign in again.' });
       try {
         const answer = keyAnswer(form.get('assertion'));
         await backend.submitKeyCeremony(pending.ceremonyId, answer).catch(async (err: unknown) => {
@@ -331,19 +327,12 @@ export async function handleInteraction(
     try {
       if (action === 'send-code') {
         await backend.sendSignInCode({ username, password, method: 'email' });
-        return page(
-          res,
-          200,
-          'Sign in with acctsec',
-          loginForm({
-            uid,
-            app: app.name,
-            username,
-            methods: [{ id: 'email', label: 'a code sent by email' }],
-            method: 'email',
-            message: 'A code is on its way to your address.',
-          }),
-        );
+        return signInPage(200, {
+          username,
+          methods: [{ id: 'email', label: 'a code sent by email' }],
+          method: 'email',
+          message: 'A code is on its way to your address.',
+        });
       }
       const result = await backend.signIn({
         username,
@@ -352,13 +341,7 @@ export async function handleInteraction(
         ...(method && code ? { secondFactor: { method, code } } : {}),
       });
       if (result.status === 'signed-in') return await finish(result);
-      if (!result.methods.some((m) => m.id === 'key'))
-        return page(
-          res,
-          200,
-          'Sign in with acctsec',
-          loginForm({ uid, app: app.name, username, methods: result.methods }),
-        );
+      if (!result.methods.some((m) => m.id === 'key')) return signInPage(200, { username, methods: result.methods });
       // The key step: the CLI's `login --method key`, whose ceremony runs on this page.
       const ceremony = await backend.beginKeySignIn({ username, password });
       // The service verifies the answer against the origin the ceremony was made for: it must be this page's.
@@ -373,17 +356,9 @@ export async function handleInteraction(
         ceremonyId: ceremony.ceremonyId,
         expiresAt: Date.parse(ceremony.expiresAt),
       });
-      return page(
-        res,
+      return signInPage(
         200,
-        'Sign in with acctsec',
-        loginForm({
-          uid,
-          app: app.name,
-          username,
-          methods: result.methods,
-          keyOptions: JSON.stringify(options.publicKey),
-        }),
+        { username, methods: result.methods, keyOptions: JSON.stringify(options.publicKey) },
         KEY_STEP_HEADERS,
       );
     } catch (err) {

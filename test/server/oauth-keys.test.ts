@@ -6,7 +6,7 @@ import * as client from 'openid-client';
 import type { BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PendingKeySignIns } from '../../src/server/oauth-pages.js';
-import { HAVE_CHROMIUM, KeyBrowser } from '../e2e/browser.js';
+import { HAVE_CHROMIUM, KeyBrowser, VIRTUAL_KEY } from '../e2e/browser.js';
 import { BIN, freePort, Home, json, PASSWORD } from '../e2e/helpers.js';
 
 // Issue #21: the OAuth sign-in page offers the account's security key, through the same WebAuthn
@@ -135,16 +135,7 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys on the OAuth s
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'usb',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: VIRTUAL_KEY });
     await setUp?.(cdp, authenticatorId);
     await page.route(`${REDIRECT}**`, (route) => route.fulfill({ body: 'back at the app' }));
     return { context, page };
