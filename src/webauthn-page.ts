@@ -8,14 +8,32 @@ import { strictPageHeaders } from './page-headers.js';
 
 export const KEY_PAGE_PATH = '/webauthn';
 
+/**
+ * The browser's side of WebAuthn shared by every page that runs a ceremony (this page, and the key
+ * step of the OAuth sign-in page, server/oauth-pages.ts): base64url to and from bytes,
+ * navigator.credentials.get() with the server's options answered as AuthenticationResponseJSON, and
+ * a refusal as one line.
+ */
+export const WEBAUTHN_BROWSER_CODE = `
+const dec = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0)).buffer;
+const enc = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+async function assertion(pk) {
+  const c = await navigator.credentials.get({ publicKey: { ...pk, challenge: dec(pk.challenge),
+    allowCredentials: (pk.allowCredentials || []).map((x) => ({ ...x, id: dec(x.id) })) } });
+  return { id: c.id, rawId: enc(c.rawId), type: c.type, authenticatorAttachment: c.authenticatorAttachment || undefined,
+    clientExtensionResults: c.getClientExtensionResults(),
+    response: { clientDataJSON: enc(c.response.clientDataJSON), authenticatorData: enc(c.response.authenticatorData),
+      signature: enc(c.response.signature), userHandle: c.response.userHandle ? enc(c.response.userHandle) : undefined } };
+}
+const failure = (e) => (e && e.name ? e.name + ': ' : '') + (e && e.message ? e.message : String(e));
+`;
+
 const SCRIPT = `
 const id = location.hash.slice(1);
 const status = document.getElementById('status');
 const button = document.getElementById('go');
 const show = (text, bad) => { status.textContent = text; status.className = bad ? 'bad' : ''; };
-const dec = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0)).buffer;
-const enc = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
-async function call(path, body) {
+${WEBAUTHN_BROWSER_CODE}async function call(path, body) {
   const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const j = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error((j.error && j.error.message) || 'the server answered ' + r.status);
@@ -48,15 +66,10 @@ async function run() {
         response: { clientDataJSON: enc(c.response.clientDataJSON), attestationObject: enc(c.response.attestationObject),
           transports: c.response.getTransports ? c.response.getTransports() : [] } } };
     } else {
-      const c = await navigator.credentials.get({ publicKey: { ...pk, challenge: dec(pk.challenge),
-        allowCredentials: (pk.allowCredentials || []).map((x) => ({ ...x, id: dec(x.id) })) } });
-      answer = { response: { id: c.id, rawId: enc(c.rawId), type: c.type, authenticatorAttachment: c.authenticatorAttachment || undefined,
-        clientExtensionResults: c.getClientExtensionResults(),
-        response: { clientDataJSON: enc(c.response.clientDataJSON), authenticatorData: enc(c.response.authenticatorData),
-          signature: enc(c.response.signature), userHandle: c.response.userHandle ? enc(c.response.userHandle) : undefined } } };
+      answer = { response: await assertion(pk) };
     }
   } catch (e) {
-    answer = { error: (e && e.name ? e.name + ': ' : '') + (e && e.message ? e.message : String(e)) };
+    answer = { error: failure(e) };
   }
   try {
     await call('/v1/keys/ceremony/answer', { ceremonyId: id, answer });

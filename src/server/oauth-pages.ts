@@ -1,19 +1,30 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Backend } from '../backend/backend.js';
-import { AcctsecError } from '../errors.js';
+import { AcctsecError, InvalidInput, Unavailable } from '../errors.js';
 import { CLI_CLIENT_ID, type OAuthStorage } from '../oauth-types.js';
-import type { FactorChoice } from '../views.js';
+import { cspHash } from '../page-headers.js';
+import type { FactorChoice, KeyCeremonyAnswer, SignInResult } from '../views.js';
+import { WEBAUTHN_BROWSER_CODE } from '../webauthn-page.js';
 
 // The sign-in and consent pages of the OAuth provider (issue #21). A person signs in here with the
 // account's real rules: the page calls the same Backend `signIn` as the CLI (password, then a second
-// factor: an authenticator app code or an emailed code; locks, throttles and the IP restriction all
-// apply), and the acctsec session that sign-in makes is ended at once: the provider keeps its own.
-// Security keys are not offered on these pages yet (docs/oauth.md).
+// factor: an authenticator app code, an emailed code, a recovery code or a security key; locks,
+// throttles and the IP restriction all apply), and the acctsec session that sign-in makes is ended
+// at once: the provider keeps its own.
 //
-// The pages run no script and load nothing; the forms post back to the same interaction, whose
-// cookie (SameSite=Lax, set by the provider) a page on another site cannot send with a POST, so a
-// form there cannot drive one.
+// A security key goes through the CLI's own path: `beginKeySignIn` (the password again, then a
+// WebAuthn ceremony at the server's public URL, which is also this page's origin), the browser's
+// answer handed to `submitKeyCeremony`, then `signIn` with the ceremony as the key's code, so a
+// wrong or missing answer is a failed second factor like a wrong code. signIn takes the password
+// and the second factor in one call; the page must not carry the password, so between the two steps
+// it waits in this process's memory (PendingKeySignIns), bound to the interaction, taken once.
+//
+// The pages load nothing and run no script, except the key step's one inline script (allowed by its
+// SHA-256, no 'unsafe-inline'), which calls navigator.credentials.get() and posts the answer in the
+// form: it fetches nothing. The forms post back to the same interaction, whose cookie (SameSite=Lax,
+// set by the provider) a page on another site cannot send with a POST, so a form there cannot drive
+// one.
 
 export interface InteractionDeps {
   provider: Provider;
@@ -21,10 +32,57 @@ export interface InteractionDeps {
   /** A Backend for an anonymous caller from this address (sign-in), or for a session (sign-out). */
   backendFor(credentials: { sessionToken?: string; ip: string; client: string }): Backend;
   ip: string;
+  /** The origin this page is served at (the issuer's): a key ceremony must expect this one. */
+  origin: string;
+  keySignIns: PendingKeySignIns;
+}
+
+/** A sign-in between its password step and the key's answer. */
+interface PendingKeySignIn {
+  username: string;
+  password: string;
+  ceremonyId: string;
+  expiresAt: number;
+}
+
+/**
+ * Key steps in progress, by interaction uid: what `signIn` will need once the browser answers. Only
+ * in memory (never in the page, the database or a log), for the ceremony's lifetime at most, and
+ * taken by the first answer, right or wrong, so a failed step starts again from the password. The
+ * interaction's cookie, which only the person's browser holds, is checked before a step is looked
+ * up; an entry exists only after a right password, so filling the map takes passwords the sign-in
+ * throttles already count.
+ */
+export class PendingKeySignIns {
+  private readonly steps = new Map<string, PendingKeySignIn>();
+  constructor(
+    private readonly max = 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  put(uid: string, step: PendingKeySignIn): void {
+    const at = this.now();
+    for (const [k, v] of this.steps) if (v.expiresAt <= at) this.steps.delete(k);
+    this.steps.delete(uid);
+    // Full: the oldest step goes (its person signs in again).
+    if (this.steps.size >= this.max) this.steps.delete(this.steps.keys().next().value!);
+    this.steps.set(uid, step);
+  }
+
+  /** The interaction's step, once. */
+  take(uid: string): PendingKeySignIn | undefined {
+    const step = this.steps.get(uid);
+    this.steps.delete(uid);
+    return step && step.expiresAt > this.now() ? step : undefined;
+  }
+
+  drop(uid: string): void {
+    this.steps.delete(uid);
+  }
 }
 
 /** The headers of every page under /oauth2 (here and the device pages of oauth.ts): no script, no framing, no copy kept. */
-export const PAGE_HEADERS = {
+export const PAGE_HEADERS: Record<string, string> = {
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; base-uri 'none'; frame-ancestors 'none'",
@@ -35,7 +93,7 @@ export const PAGE_HEADERS = {
 
 export const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-const INTERACTION = /^\/oauth2\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|send-code|confirm|abort))?$/;
+const INTERACTION = /^\/oauth2\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|send-code|key|confirm|abort))?$/;
 
 /** The interaction a path names, and what is asked of it. */
 export function interactionRoute(pathname: string, method: string): { action: string } | undefined {
@@ -53,9 +111,39 @@ export function pageHtml(title: string, body: string): string {
 <title>${esc(title)}</title></head><body><main><h1>${esc(title)}</h1>${body}</main></body></html>`;
 }
 
-function page(res: ServerResponse, status: number, title: string, body: string): void {
+/**
+ * The key step's script: on the button, navigator.credentials.get() with the ceremony's options (in
+ * the form's data-options), then the answer, or the browser's refusal, into the form's hidden field,
+ * and the form posted. Without script the button stays hidden.
+ */
+const KEY_STEP_SCRIPT = `${WEBAUTHN_BROWSER_CODE}
+const form = document.getElementById('key-step');
+const button = document.getElementById('key-go');
+const status = document.getElementById('key-status');
+button.hidden = false;
+button.addEventListener('click', async () => {
+  button.disabled = true;
+  status.textContent = 'Touch your security key.';
+  let answer;
+  try {
+    answer = { response: await assertion(JSON.parse(form.dataset.options)) };
+  } catch (e) {
+    answer = { error: failure(e) };
+  }
+  form.elements.assertion.value = JSON.stringify(answer);
+  form.submit();
+});
+`;
+
+/** The key step's headers: those of every page, and its one script, by hash. */
+const KEY_STEP_HEADERS: Record<string, string> = {
+  ...PAGE_HEADERS,
+  'content-security-policy': `default-src 'none'; script-src ${cspHash(KEY_STEP_SCRIPT)}; base-uri 'none'; frame-ancestors 'none'`,
+};
+
+function page(res: ServerResponse, status: number, title: string, body: string, headers = PAGE_HEADERS): void {
   const html = pageHtml(title, body);
-  res.writeHead(status, { ...PAGE_HEADERS, 'content-length': Buffer.byteLength(html) });
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(html) });
   res.end(html);
 }
 
@@ -79,31 +167,62 @@ interface LoginView {
   methods?: FactorChoice[];
   method?: string;
   message?: string;
+  /** The key step: the ceremony's WebAuthn options (JSON), when the account has a key. */
+  keyOptions?: string;
 }
 
 function loginForm(v: LoginView): string {
   const action = `/oauth2/interaction/${esc(v.uid)}`;
-  const second = v.methods
-    ? `<p>This account has a second factor. Enter your password again with a code.</p>
-<p><label>Method <select name="method">${v.methods
-        .filter((m) => m.id !== 'key')
+  const codes = v.methods?.filter((m) => m.id !== 'key') ?? [];
+  const keyStep = v.keyOptions
+    ? `<form id="key-step" method="post" action="${action}/key" data-options="${esc(v.keyOptions)}">
+<input type="hidden" name="assertion" value="">
+<p>This account has a security key. Use it to finish signing in.</p>
+<p><button id="key-go" type="button" hidden>Use a security key</button></p>
+<p id="key-status" role="status"></p>
+<noscript><p>The security key step needs JavaScript in this browser.</p></noscript>
+</form>
+<script>${KEY_STEP_SCRIPT}</script>`
+    : '';
+  const second = codes.length
+    ? `<p>${v.keyOptions ? 'Or enter' : 'This account has a second factor. Enter'} your password again with a code.</p>
+<p><label>Method <select name="method">${codes
         .map((m) => `<option value="${esc(m.id)}"${m.id === v.method ? ' selected' : ''}>${esc(m.label)}</option>`)
         .join('')}</select></label></p>
 <p><label>Code <input name="code" autocomplete="one-time-code" inputmode="numeric" required></label></p>`
     : '';
-  const sendCode = v.methods?.some((m) => m.id === 'email')
+  const sendCode = codes.some((m) => m.id === 'email')
     ? `<p><button formaction="${action}/send-code" formnovalidate>Email me a code</button></p>`
     : '';
-  return `<p>Sign in to allow <strong>${esc(v.app)}</strong> to use your acctsec account.</p>
-${v.message ? `<p role="alert"><strong>${esc(v.message)}</strong></p>` : ''}
-<form method="post" action="${action}/login">
+  // With only a key, the password form would just start over: the key step stands alone.
+  const passwordForm =
+    v.keyOptions && !codes.length
+      ? ''
+      : `<form method="post" action="${action}/login">
 <p><label>Username <input name="username" autocomplete="username" required value="${esc(v.username ?? '')}"></label></p>
 <p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
 ${second}
 <p><button type="submit">Sign in</button></p>
 ${sendCode}
-</form>
+</form>`;
+  return `<p>Sign in to allow <strong>${esc(v.app)}</strong> to use your acctsec account.</p>
+${v.message ? `<p role="alert"><strong>${esc(v.message)}</strong></p>` : ''}
+${keyStep}
+${passwordForm}
 <form method="post" action="${action}/abort"><p><button type="submit">Cancel</button></p></form>`;
+}
+
+/**
+ * What the key step's form carried: the browser's answer (its shape is judged by the route schema of
+ * submitKeyCeremony), or why there is none, which is a failed step all the same.
+ */
+function keyAnswer(field: string | null): KeyCeremonyAnswer {
+  if (!field) return { error: 'the page sent no security key answer' };
+  try {
+    return JSON.parse(field) as KeyCeremonyAnswer;
+  } catch {
+    return { error: 'the page sent an answer that is not JSON' };
+  }
 }
 
 function consentForm(uid: string, app: { name: string; owner: string }, scopes: string[], redirectHost: string) {
@@ -145,6 +264,7 @@ export async function handleInteraction(
   const clientLabel = `OAuth sign-in for ${app.name}`;
 
   if (action === 'abort') {
+    deps.keySignIns.drop(uid);
     return provider.interactionFinished(
       req,
       res,
@@ -154,49 +274,21 @@ export async function handleInteraction(
   }
 
   if (prompt.name === 'login') {
-    if (action === 'show') return page(res, 200, 'Sign in with acctsec', loginForm({ uid, app: app.name }));
-    if (action !== 'login' && action !== 'send-code') return page(res, 400, 'Sign in first', '');
+    const signInPage = (status: number, view: Omit<LoginView, 'uid' | 'app'>, headers = PAGE_HEADERS) =>
+      page(res, status, 'Sign in with acctsec', loginForm({ uid, app: app.name, ...view }), headers);
+    if (action === 'show') return signInPage(200, {});
+    if (action !== 'login' && action !== 'send-code' && action !== 'key') return page(res, 400, 'Sign in first', '');
+    // Any answer to this interaction ends a key step in progress: it is taken once.
+    const pending = deps.keySignIns.take(uid);
     let form: URLSearchParams;
     try {
       form = await readForm(req);
     } catch (err) {
-      return page(res, 400, 'Sign in with acctsec', loginForm({ uid, app: app.name, message: (err as Error).message }));
+      return signInPage(400, { message: (err as Error).message });
     }
-    const username = (form.get('username') ?? '').slice(0, 200);
-    const password = form.get('password') ?? '';
-    const method = form.get('method') ?? undefined;
-    const code = form.get('code') ?? undefined;
     const backend = deps.backendFor({ ip: deps.ip, client: clientLabel });
-    try {
-      if (action === 'send-code') {
-        await backend.sendSignInCode({ username, password, method: 'email' });
-        return page(
-          res,
-          200,
-          'Sign in with acctsec',
-          loginForm({
-            uid,
-            app: app.name,
-            username,
-            methods: [{ id: 'email', label: 'a code sent by email' }],
-            method: 'email',
-            message: 'A code is on its way to your address.',
-          }),
-        );
-      }
-      const result = await backend.signIn({
-        username,
-        password,
-        client: clientLabel,
-        ...(method && code ? { secondFactor: { method, code } } : {}),
-      });
-      if (result.status === 'second-factor-required')
-        return page(
-          res,
-          200,
-          'Sign in with acctsec',
-          loginForm({ uid, app: app.name, username, methods: result.methods }),
-        );
+
+    const finish = async (result: Extract<SignInResult, { status: 'signed-in' }>) => {
       const sub = storage.sessionAccount(result.session.token);
       // The provider keeps its own session: the acctsec session the sign-in made ends now.
       await deps
@@ -205,10 +297,78 @@ export async function handleInteraction(
         .catch(() => undefined);
       if (!sub) return page(res, 500, 'Sign-in failed', '<p>Try again.</p>');
       return provider.interactionFinished(req, res, { login: { accountId: sub } }, { mergeWithLastSubmission: false });
-    } catch (err) {
+    };
+    const refused = (err: unknown, username: string) => {
       const message = err instanceof AcctsecError ? err.message : 'the sign-in failed';
       const status = err instanceof AcctsecError && err.slug === 'throttled' ? 429 : 401;
-      return page(res, status, 'Sign in with acctsec', loginForm({ uid, app: app.name, username, message }));
+      return signInPage(status, { username, message });
+    };
+
+    if (action === 'key') {
+      if (!pending) return signInPage(400, { message: 'The security key step has ended; sign in again.' });
+      try {
+        const answer = keyAnswer(form.get('assertion'));
+        await backend.submitKeyCeremony(pending.ceremonyId, answer).catch(async (err: unknown) => {
+          // Not a WebAuthn answer at all: recorded as the browser's failure, so signIn counts it.
+          if (!(err instanceof InvalidInput)) throw err;
+          await backend.submitKeyCeremony(pending.ceremonyId, { error: 'the page sent no WebAuthn answer' });
+        });
+        const result = await backend.signIn({
+          username: pending.username,
+          password: pending.password,
+          client: clientLabel,
+          secondFactor: { method: 'key', code: pending.ceremonyId },
+        });
+        if (result.status !== 'signed-in') throw new Error('the key sign-in asked for a second factor again');
+        return await finish(result);
+      } catch (err) {
+        return refused(err, pending.username);
+      }
+    }
+
+    const username = (form.get('username') ?? '').slice(0, 200);
+    const password = form.get('password') ?? '';
+    const method = form.get('method') ?? undefined;
+    const code = form.get('code') ?? undefined;
+    try {
+      if (action === 'send-code') {
+        await backend.sendSignInCode({ username, password, method: 'email' });
+        return signInPage(200, {
+          username,
+          methods: [{ id: 'email', label: 'a code sent by email' }],
+          method: 'email',
+          message: 'A code is on its way to your address.',
+        });
+      }
+      const result = await backend.signIn({
+        username,
+        password,
+        client: clientLabel,
+        ...(method && code ? { secondFactor: { method, code } } : {}),
+      });
+      if (result.status === 'signed-in') return await finish(result);
+      if (!result.methods.some((m) => m.id === 'key')) return signInPage(200, { username, methods: result.methods });
+      // The key step: the CLI's `login --method key`, whose ceremony runs on this page.
+      const ceremony = await backend.beginKeySignIn({ username, password });
+      // The service verifies the answer against the origin the ceremony was made for: it must be this page's.
+      if (new URL(ceremony.url).origin !== deps.origin)
+        throw new Unavailable(
+          `security keys cannot be used on this page: their ceremonies run at ${new URL(ceremony.url).origin}, not at ${deps.origin}`,
+        );
+      const options = await backend.keyCeremonyOptions(ceremony.ceremonyId);
+      deps.keySignIns.put(uid, {
+        username,
+        password,
+        ceremonyId: ceremony.ceremonyId,
+        expiresAt: Date.parse(ceremony.expiresAt),
+      });
+      return signInPage(
+        200,
+        { username, methods: result.methods, keyOptions: JSON.stringify(options.publicKey) },
+        KEY_STEP_HEADERS,
+      );
+    } catch (err) {
+      return refused(err, username);
     }
   }
 

@@ -14,6 +14,7 @@ import {
   interactionRoute,
   PAGE_HEADERS,
   pageHtml,
+  PendingKeySignIns,
   type InteractionDeps,
 } from './oauth-pages.js';
 
@@ -177,6 +178,8 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
   const issuerUrl = new URL(options.issuer);
   const publicHost = issuerUrl.host;
   const publicOrigin = issuerUrl.origin;
+  // Key steps of the sign-in page in progress; kept across rebuilds of the provider.
+  const keySignIns = new PendingKeySignIns();
 
   async function build(storage: OAuthStorage) {
     const { default: OidcProvider, errors, interactionPolicy } = await import('oidc-provider');
@@ -480,7 +483,7 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
             req,
             res,
             interaction.action,
-            { provider, storage, backendFor: options.backendFor, ip },
+            { provider, storage, backendFor: options.backendFor, ip, origin: publicOrigin, keySignIns },
             guard,
           ).catch((err: unknown) => {
             options.log?.(`oauth: sign-in page: ${err instanceof Error ? err.message : String(err)}`);
