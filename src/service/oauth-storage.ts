@@ -198,7 +198,7 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
             securityNotice(
               ctx,
               account,
-              `the application "${app.name}" (client ${clientId}) was allowed to use your account (scopes: ${scopes.join(' ') || 'none'})`,
+              `the application "${app.name}" (client ${clientId}) was authorized (scopes: ${scopes.join(' ') || 'none'})`,
               origin,
             ),
           ),

@@ -1,4 +1,9 @@
 import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMailer, DEFAULT_FROM } from '../../src/mail/mailer.js';
+import { accountActivity } from '../../src/service/activity.js';
 import { describe, expect, it } from 'vitest';
 import { createUser, lockUser, recoverWithResetToken } from '../../src/service/admin.js';
 import { addSigningKey, createOAuthStorage, openOAuthPayload } from '../../src/service/oauth-storage.js';
@@ -191,5 +196,43 @@ describe('OAuth storage (the provider adapter over our store)', () => {
     const r = await signIn(ctx, { username: 'bob', password: 'a plain member passphrase' }, {});
     expect(r.status).toBe('signed-in');
     expect(authenticate(ctx, r.status === 'signed-in' ? r.session.token : '').account.username).toBe('bob');
+  });
+
+  it('the first authorization of an application is logged and announced by mail; a later one only logged', async () => {
+    const outbox = join(tmpdir(), `acctsec-oauth-notice-${process.pid}-${Date.now()}`);
+    const ctx = testContext({ mailer: createMailer({ from: DEFAULT_FROM, outboxDir: outbox }) });
+    try {
+      const { auth } = await withAlice(ctx);
+      const storage = createOAuthStorage(() => ctx);
+      insertOAuthApp(ctx.db, {
+        client_id: 'app_notice',
+        owner_account_id: auth.account.id,
+        name: 'Photo printer',
+        redirect_uris: JSON.stringify(['https://printer.example/cb']),
+        public: 1,
+        secret_hash: null,
+        created_at: ctx.now(),
+      });
+      await ctx.background.settled();
+      mkdirSync(outbox, { recursive: true });
+      const before = readdirSync(outbox).length;
+      storage.authorized(String(auth.account.id), 'app_notice', ['openid', 'email'], true, '203.0.113.8');
+      await ctx.background.settled();
+      const mails = readdirSync(outbox);
+      expect(mails).toHaveLength(before + 1);
+      // Quoted-printable: soft line breaks undone.
+      const text = mails.map((f) => readFileSync(join(outbox, f), 'utf8').replace(/=\r?\n/g, '')).join('\n');
+      expect(text).toContain(
+        'The application "Photo printer" (client app_notice) was authorized (scopes: openid email) on your account',
+      );
+      expect(text).toContain('from 203.0.113.8');
+      storage.authorized(String(auth.account.id), 'app_notice', ['profile'], false, '203.0.113.8');
+      await ctx.background.settled();
+      expect(readdirSync(outbox)).toHaveLength(before + 1);
+      const events = accountActivity(ctx, auth.account.id, 100).filter((e) => e.event === 'oauth.authorized');
+      expect(events).toHaveLength(2);
+    } finally {
+      rmSync(outbox, { recursive: true, force: true });
+    }
   });
 });
