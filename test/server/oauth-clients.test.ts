@@ -1,13 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, freePort, Home, json, PASSWORD } from '../e2e/helpers.js';
-import { confirmPage, hiddenFields, Jar, title } from './oauth-jar.js';
+import { Home, json, PASSWORD } from '../e2e/helpers.js';
+import { confirmPage, hiddenFields, Jar, startOAuthServe, title } from './oauth-helpers.js';
 
 // Issue #21 with two more clients nobody here wrote: openid-client's own device-flow functions
 // (initiateDeviceAuthorization, pollDeviceAuthorizationGrant) and jose, which checks ID-token
@@ -25,39 +23,7 @@ describe('openid-client device flow, jose on ID tokens, expiry and key rotation'
   let issuer = '';
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    issuer = `${base}/oauth2`;
-    const db = join(home.dir, 'server.db');
-    server = execa(
-      'node',
-      [
-        '--import',
-        CLOCK_SHIFT,
-        BIN,
-        'serve',
-        '--db',
-        db,
-        '--create',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--public-url',
-        base,
-      ],
-      { env: home.env, extendEnv: false, reject: false },
-    );
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      server!.stdout?.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (out.includes('listening on')) resolve();
-      });
-      server!.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-      void server!.then(() => reject(new Error(`serve ended: ${out}`)));
-    });
-    home.env.ACCTSEC_REMOTE = `http://127.0.0.1:${port}`;
-    home.env.ACCTSEC_BOOTSTRAP_SECRET = readFileSync(`${db}.bootstrap-secret`, 'utf8').trim();
-    expect((await home.init()).exitCode).toBe(0);
+    ({ server, base, issuer } = await startOAuthServe(home, { nodeArgs: ['--import', CLOCK_SHIFT] }));
   }, 90_000);
 
   afterAll(async () => {

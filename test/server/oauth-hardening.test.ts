@@ -1,11 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, freePort, Home, json, PASSWORD } from '../e2e/helpers.js';
-import { confirmPage, hiddenFields, Jar, title } from './oauth-jar.js';
+import { Home, json, PASSWORD } from '../e2e/helpers.js';
+import { confirmPage, hiddenFields, Jar, startOAuthServe, title } from './oauth-helpers.js';
 
 // Issue #21, after the outside review of the OAuth provider: what someone with only a browser tab on
 // another site, a user code they send to a victim, a forged X-Forwarded-* header or a botnet's worth
@@ -22,39 +20,7 @@ describe('the OAuth provider against an outsider', () => {
   let issuer = '';
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    issuer = `${base}/oauth2`;
-    const db = join(home.dir, 'server.db');
-    server = execa(
-      'node',
-      [
-        BIN,
-        'serve',
-        '--db',
-        db,
-        '--create',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--public-url',
-        base,
-        '--trust-proxy',
-        '127.0.0.1/32',
-      ],
-      { env: home.env, extendEnv: false, reject: false },
-    );
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      server!.stdout?.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (out.includes('listening on')) resolve();
-      });
-      server!.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-      void server!.then(() => reject(new Error(`serve ended: ${out}`)));
-    });
-    home.env.ACCTSEC_REMOTE = `http://127.0.0.1:${port}`;
-    home.env.ACCTSEC_BOOTSTRAP_SECRET = readFileSync(`${db}.bootstrap-secret`, 'utf8').trim();
-    expect((await home.init()).exitCode).toBe(0);
+    ({ server, base, issuer } = await startOAuthServe(home, { args: ['--trust-proxy', '127.0.0.1/32'] }));
   }, 90_000);
 
   afterAll(async () => {

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import * as client from 'openid-client';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/db.js';
-import { BIN, freePort, Home, json, PASSWORD } from '../e2e/helpers.js';
+import { Home, json, PASSWORD } from '../e2e/helpers.js';
+import { startOAuthServe } from './oauth-helpers.js';
 
 // Issue #21: "Access tokens issued to apps are introspectable through the standard endpoint from the
 // server-boundary work (RFC 7662) and respect the user's IP list." A resource server asks
@@ -25,7 +25,6 @@ describe("an application's access token at POST /v1/tokens/introspect (RFC 7662)
   let server: ResultPromise | undefined;
   let db = '';
   /** The public URL (the issuer's host) and the address the CLI and the resource server use. */
-  let base = '';
   let api = '';
   let issuer = '';
   let rsToken = '';
@@ -33,42 +32,11 @@ describe("an application's access token at POST /v1/tokens/introspect (RFC 7662)
   let resourceServer: client.Configuration;
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    api = `http://127.0.0.1:${port}`;
-    issuer = `${base}/oauth2`;
-    db = join(home.dir, 'server.db');
     // Behind a "proxy" on loopback: a request's X-Forwarded-For is the address the server settles on,
     // so a test can come from inside or outside an IP list.
-    server = execa(
-      'node',
-      [
-        BIN,
-        'serve',
-        '--db',
-        db,
-        '--create',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--public-url',
-        base,
-        '--trust-proxy',
-        '127.0.0.1/32',
-      ],
-      { env: home.env, extendEnv: false, reject: false },
-    );
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      server!.stdout?.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (out.includes('listening on')) resolve();
-      });
-      server!.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-      void server!.then(() => reject(new Error(`serve ended: ${out}`)));
-    });
-    home.env.ACCTSEC_REMOTE = api;
-    home.env.ACCTSEC_BOOTSTRAP_SECRET = readFileSync(`${db}.bootstrap-secret`, 'utf8').trim();
-    expect((await home.init()).exitCode).toBe(0);
+    ({ server, issuer } = await startOAuthServe(home, { args: ['--trust-proxy', '127.0.0.1/32'] }));
+    api = home.env.ACCTSEC_REMOTE!;
+    db = join(home.dir, 'server.db');
     rsToken = await pat('rs', 'tokens:introspect');
     plainToken = await pat('plain', 'account:read');
     // The resource server: its own token in Authorization: Bearer (RFC 7662 §2.1 leaves the means open).

@@ -1,13 +1,12 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import * as client from 'openid-client';
 import type { BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PendingKeySignIns } from '../../src/server/oauth-pages.js';
 import { HAVE_CHROMIUM, KeyBrowser, VIRTUAL_KEY } from '../e2e/browser.js';
-import { BIN, freePort, Home, json, PASSWORD } from '../e2e/helpers.js';
+import { Home, json, PASSWORD } from '../e2e/helpers.js';
+import { startOAuthServe } from './oauth-helpers.js';
 
 // Issue #21: the OAuth sign-in page offers the account's security key, through the same WebAuthn
 // ceremony as `acctsec login --method key`. An account whose only second factor is a key (added
@@ -33,27 +32,7 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys on the OAuth s
   let config: client.Configuration;
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    issuer = `${base}/oauth2`;
-    const db = join(home.dir, 'server.db');
-    server = execa(
-      'node',
-      [BIN, 'serve', '--db', db, '--create', '--listen', `127.0.0.1:${port}`, '--public-url', base],
-      { env: home.env, extendEnv: false, reject: false },
-    );
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      server!.stdout?.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (out.includes('listening on')) resolve();
-      });
-      server!.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-      void server!.then(() => reject(new Error(`serve ended: ${out}`)));
-    });
-    home.env.ACCTSEC_REMOTE = `http://127.0.0.1:${port}`;
-    home.env.ACCTSEC_BOOTSTRAP_SECRET = readFileSync(`${db}.bootstrap-secret`, 'utf8').trim();
-    expect((await home.init()).exitCode).toBe(0);
+    ({ server, base, issuer } = await startOAuthServe(home));
 
     // The key, added as the CLI adds one: the server's own ceremony page, in the browser.
     keys = await KeyBrowser.launch();

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM, HAVE_CHROMIUM } from '../e2e/browser.js';
-import { BIN, freePort, Home, json, PASSWORD } from '../e2e/helpers.js';
+import { BIN, Home, json, PASSWORD } from '../e2e/helpers.js';
+import { startOAuthServe } from './oauth-helpers.js';
 import { awayFromStepEdge, codeAt } from '../rfc6238.js';
 
 // Issue #21: `acctsec serve --public-url` is an OAuth 2.0 / OpenID Connect provider. Checked with
@@ -24,27 +23,7 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('acctsec as an OAuth 2.0 / Op
   let totpSecret = '';
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    issuer = `${base}/oauth2`;
-    const db = join(home.dir, 'server.db');
-    server = execa(
-      'node',
-      [BIN, 'serve', '--db', db, '--create', '--listen', `127.0.0.1:${port}`, '--public-url', base],
-      { env: home.env, extendEnv: false, reject: false },
-    );
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      server!.stdout?.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (out.includes('listening on')) resolve();
-      });
-      server!.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-      void server!.then(() => reject(new Error(`serve ended: ${out}`)));
-    });
-    home.env.ACCTSEC_REMOTE = `http://127.0.0.1:${port}`;
-    home.env.ACCTSEC_BOOTSTRAP_SECRET = readFileSync(`${db}.bootstrap-secret`, 'utf8').trim();
-    expect((await home.init()).exitCode).toBe(0);
+    ({ server, base, issuer } = await startOAuthServe(home));
     await awayFromStepEdge(2500);
     const begin = await home.run(['mfa', 'totp', 'enable', '--no-input', '--json'], {
       env: { ACCTSEC_PASSWORD: PASSWORD },

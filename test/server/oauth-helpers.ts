@@ -1,7 +1,74 @@
-// A browser without a screen for the OAuth provider's pages (issue #21): they run no script, so a
-// cookie jar that follows redirects and posts forms is all a browser does there. The provider's
-// device page with the code in its URL is the exception (a page that posts the code back by script):
-// confirmPage does that post.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { expect } from 'vitest';
+import { BIN, freePort, type Home } from '../e2e/helpers.js';
+
+// What the OAuth provider's tests share (issue #21): a server with --public-url, and a browser
+// without a screen for the provider's pages. The pages run no script, so a cookie jar that follows
+// redirects and posts forms is all a browser does there; the provider's device page with the code in
+// its URL is the exception (a page that posts the code back by script): confirmPage does that post.
+
+export interface OAuthServer {
+  server: ResultPromise;
+  /** http://localhost:PORT: the public URL (browsers and OAuth clients use it). */
+  base: string;
+  /** base + /oauth2 */
+  issuer: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `acctsec serve --public-url http://localhost:PORT` over a new database in the home, set up with
+ * `init` over HTTP (alice, PASSWORD); the home's CLI is pointed at it. `nodeArgs` go before the bin
+ * (a preload), `args` after `serve`'s own.
+ */
+export async function startOAuthServe(
+  home: Home,
+  options: { args?: string[]; nodeArgs?: string[] } = {},
+): Promise<OAuthServer> {
+  const port = await freePort();
+  const base = `http://localhost:${port}`;
+  const db = join(home.dir, 'server.db');
+  const server = execa(
+    'node',
+    [
+      ...(options.nodeArgs ?? []),
+      BIN,
+      'serve',
+      '--db',
+      db,
+      '--create',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--public-url',
+      base,
+      ...(options.args ?? []),
+    ],
+    { env: home.env, extendEnv: false, reject: false },
+  );
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    server.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('listening on')) resolve();
+    });
+    server.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    void server.then(() => reject(new Error(`serve ended: ${out}`)));
+  });
+  home.env.ACCTSEC_REMOTE = `http://127.0.0.1:${port}`;
+  home.env.ACCTSEC_BOOTSTRAP_SECRET = readFileSync(`${db}.bootstrap-secret`, 'utf8').trim();
+  expect((await home.init()).exitCode).toBe(0);
+  return {
+    server,
+    base,
+    issuer: `${base}/oauth2`,
+    stop: async () => {
+      server.kill('SIGTERM');
+      await server;
+    },
+  };
+}
 
 /** A browser without a screen: cookies (by name; the paths do not matter here) and manual redirects. */
 export class Jar {
