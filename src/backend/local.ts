@@ -542,7 +542,9 @@ function localBackend(
     verifyToken: (token, ip) => {
       const { accessToken, sessionToken } = credentials;
       if (accessToken) return run((ctx) => introspectFor(ctx, { token: accessToken, ip: origin.ip }, token, ip));
-      return sessionToken ? authed((ctx) => verifyToken(ctx, token, ip)) : run((ctx) => verifyToken(ctx, token, ip));
+      return sessionToken
+        ? authed((ctx, me) => verifyToken(ctx, token, ip, undefined, me.account.id))
+        : run((ctx) => verifyToken(ctx, token, ip));
     },
 
     apiKeyStatus: () => authed((ctx, me) => apiKeyStatus(ctx, me.account)),

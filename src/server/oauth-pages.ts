@@ -60,14 +60,25 @@ export class PendingKeySignIns {
     private readonly now: () => number = Date.now,
   ) {}
 
-  put(uid: string, step: PendingKeySignIn): void {
+  /**
+   * Keeps the interaction's step; false (nothing kept) when the account already has PER_ACCOUNT steps
+   * waiting or the table is full. Nobody's waiting step is ever pushed out by someone else's: one
+   * account (or many) opening steps can only be refused, not end the steps of others.
+   */
+  put(uid: string, step: PendingKeySignIn): boolean {
     const at = this.now();
     for (const [k, v] of this.steps) if (v.expiresAt <= at) this.steps.delete(k);
     this.steps.delete(uid);
-    // Full: the oldest step goes (its person signs in again).
-    if (this.steps.size >= this.max) this.steps.delete(this.steps.keys().next().value!);
+    const name = step.username.trim().toLowerCase();
+    let same = 0;
+    for (const v of this.steps.values()) if (v.username.trim().toLowerCase() === name) same++;
+    if (same >= PendingKeySignIns.PER_ACCOUNT || this.steps.size >= this.max) return false;
     this.steps.set(uid, step);
+    return true;
   }
+
+  /** Key steps one account may have waiting at once (a person signs in in a browser or two). */
+  static readonly PER_ACCOUNT = 3;
 
   /** The interaction's step, once. */
   take(uid: string): PendingKeySignIn | undefined {
@@ -356,12 +367,16 @@ export async function handleInteraction(
           `security keys cannot be used on this page: their ceremonies run at ${new URL(ceremony.url).origin}, not at ${deps.origin}`,
         );
       const options = await backend.keyCeremonyOptions(ceremony.ceremonyId);
-      deps.keySignIns.put(uid, {
+      const kept = deps.keySignIns.put(uid, {
         username,
         password,
         ceremonyId: ceremony.ceremonyId,
         expiresAt: Date.parse(ceremony.expiresAt),
       });
+      if (!kept)
+        throw new Unavailable(
+          'too many sign-ins with a security key are waiting for this account or this server; finish or cancel one, or try again in a few minutes',
+        );
       return signInPage(
         200,
         { username, methods: result.methods, keyOptions: JSON.stringify(options.publicKey) },

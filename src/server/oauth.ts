@@ -63,8 +63,23 @@ export interface OAuthGuard {
 /** Serves a request under /oauth2; `ip` is the client address the server settled on. */
 export type OAuthHandler = (req: IncomingMessage, res: ServerResponse, ip: string, guard?: OAuthGuard) => void;
 
-/** Requests that store something for an anonymous caller (an interaction, a device code), by method and path. */
-const STORING = new Set(['GET /oauth2/auth', 'POST /oauth2/auth', 'POST /oauth2/device/auth', 'POST /oauth2/device']);
+/**
+ * Requests that store something for an anonymous caller (an interaction, a device code, a session
+ * with the device page's xsrf secret), by method and path as the provider's router matches them:
+ * HEAD as GET, any case, trailing slashes ignored (see budgetKey).
+ */
+const STORING = new Set([
+  'GET /oauth2/auth',
+  'POST /oauth2/auth',
+  'POST /oauth2/device/auth',
+  'GET /oauth2/device',
+  'POST /oauth2/device',
+]);
+
+/** A request as the provider's router sees it (@koa/router: case-insensitive, trailing slash optional, HEAD for GET). */
+function budgetKey(method: string, pathname: string): string {
+  return `${method === 'HEAD' ? 'GET' : method} ${pathname.toLowerCase().replace(/\/+$/, '')}`;
+}
 
 /** The sign-in page's posts that check a password or code. */
 const SIGN_IN_ACTIONS = new Set(['login', 'send-code', 'key']);
@@ -271,6 +286,9 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
         devInteractions: { enabled: false },
         // Not offered: a pushed request is one more row an anonymous caller could make us store.
         pushedAuthorizationRequests: { enabled: false },
+        // Not offered either: RP-initiated logout (/oauth2/session/end) would let anyone make the
+        // provider store a session (its xsrf secret) for a day; apps end their tokens by revocation.
+        rpInitiatedLogout: { enabled: false },
         clientCredentials: { enabled: true },
         revocation: { enabled: true },
         // RFC 7662 at /oauth2/token/introspection: an application may ask about the tokens issued to it.
@@ -457,7 +475,7 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const pathname = q < 0 ? url : url.slice(0, q);
-    if (guard && STORING.has(`${method} ${pathname}`) && !guard.take(ip)) {
+    if (guard && STORING.has(budgetKey(method, pathname)) && !guard.take(ip)) {
       req.resume();
       return refuse(
         res,

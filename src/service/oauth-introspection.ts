@@ -52,6 +52,7 @@ export function activeAppToken(
   ctx: ServiceContext,
   secret: string,
   ip: string | undefined,
+  askedBy?: number,
 ): ActiveIntrospection | ActiveAppIntrospection | undefined {
   if (!APP_TOKEN.test(secret)) return undefined;
   let cache = unsealed.get(ctx.db);
@@ -62,6 +63,10 @@ export function activeAppToken(
     cache.delete(secret);
     return undefined;
   }
+  // An application's tokens are for its own resource servers: over HTTP only the account that
+  // registered it is told they are active (a resource server of another app, or one written for
+  // personal access tokens, must not take them for its own); anyone else hears "inactive".
+  if (askedBy !== undefined && row.owner_account_id !== askedBy) return undefined;
   // The person's IP list holds for what an application does with their token, as for their own tokens.
   if (ip !== undefined && row.account_id !== null && row.restricted && !isAllowedById(ctx, row.account_id, ip))
     return undefined;

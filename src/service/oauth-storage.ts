@@ -48,13 +48,20 @@ const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').diges
  */
 const BY_ID_ONLY = new Set(['AccessToken', 'RefreshToken', 'ClientCredentials', 'AuthorizationCode']);
 
+function nestedAccountId(payload: OAuthPayload): string | null {
+  const result = payload.result as { login?: { accountId?: unknown } } | undefined;
+  const session = payload.session as { accountId?: unknown } | undefined;
+  const id = result?.login?.accountId ?? session?.accountId;
+  return typeof id === 'string' ? id : null;
+}
+
 function withoutId(payload: OAuthPayload): OAuthPayload {
   const { jti: _jti, ...rest } = payload;
   return rest;
 }
 
 /** How long a device code's row is kept after the code expired (seconds). */
-const DEVICE_CODE_GRACE_S = 3600;
+const DEVICE_CODE_GRACE_S = 600;
 
 /** How often (at most) expired rows are pruned, piggybacked on writes. */
 const PRUNE_EVERY_MS = 60_000;
@@ -96,7 +103,10 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
       const now = ctx.now();
       const idHash = sha256(id);
       const str = (key: string) => (typeof payload[key] === 'string' ? payload[key] : null);
-      const accountId = str('accountId');
+      // The account a row is of, also where the provider nests it: an interaction the sign-in page
+      // finished (result.login) or that runs in a signed-in session (session). Ending the account's
+      // sessions deletes by this column, so a sign-in finished but not yet resumed ends with them.
+      const accountId = str('accountId') ?? nestedAccountId(payload);
       const userCode = str('userCode');
       ctx.db.transaction(() => {
         upsertOAuthPayload(ctx.db, {

@@ -293,12 +293,19 @@ const INACTIVE: Introspection = Object.freeze({ active: false as const });
  * token issued to an OAuth application (acsoa_) is judged by oauth-introspection.ts, on a fresh read
  * of its row whatever the change counter says.
  */
-export function verifyToken(ctx: ServiceContext, raw: string, rawIp?: string, generation?: number): Introspection {
+export function verifyToken(
+  ctx: ServiceContext,
+  raw: string,
+  rawIp?: string,
+  generation?: number,
+  /** The account asking over HTTP (its session or its token); an application's token is answered to its owner only. */
+  askedBy?: number,
+): Introspection {
   // Judged for every token, active or not (an answer that depended on it would tell which tokens
   // are live), and stored only in its normal form: `last used from` shows an address, nothing else.
   const ip = rawIp === undefined ? undefined : normalAddress(rawIp);
   const secret = raw.trim();
-  if (isAppToken(secret)) return activeAppToken(ctx, secret, ip) ?? INACTIVE;
+  if (isAppToken(secret)) return activeAppToken(ctx, secret, ip, askedBy) ?? INACTIVE;
   const checked = activeToken(ctx, raw, ip, generation);
   if (!checked) return INACTIVE;
   // Built once per row as the store gave it, frozen: every check until the counter moves hands out
@@ -454,7 +461,7 @@ export function introspectFor(
     );
   if (!own.scopes.includes(INTROSPECT_SCOPE))
     throw new Forbidden(`the access token lacks the scope ${INTROSPECT_SCOPE}`, 'missing_scope');
-  return verifyToken(ctx, raw, ip, generation);
+  return verifyToken(ctx, raw, ip, generation, own.row.account_id);
 }
 
 /**

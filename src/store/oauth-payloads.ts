@@ -149,6 +149,8 @@ export interface OAuthTokenCheckRow {
   account_id: number | null;
   expires_at: number | null;
   username: string | null;
+  /** The account that registered the application: only it is told about the app's tokens. */
+  owner_account_id: number;
   /** 1 when the account has an IP allow-list (only then is the caller's address checked). */
   restricted: number;
 }
@@ -156,7 +158,7 @@ export interface OAuthTokenCheckRow {
 export function findOAuthTokenForCheck(db: Db, idHash: Buffer, now: number): OAuthTokenCheckRow | undefined {
   return sql(
     db,
-    `SELECT p.model, p.id_hash, p.payload, p.client_id, p.account_id, p.expires_at, a.username,
+    `SELECT p.model, p.id_hash, p.payload, p.client_id, p.account_id, p.expires_at, a.username, o.owner_account_id,
        EXISTS (SELECT 1 FROM ip_allow_list i WHERE i.account_id = p.account_id) AS restricted
      FROM oauth_payloads p
        JOIN oauth_apps o ON o.client_id = p.client_id AND o.disabled_at IS NULL AND o.deleted_at IS NULL

@@ -171,6 +171,27 @@ describe('the OAuth provider against an outsider', () => {
     await expect(client.fetchUserInfo(config, tokens.access_token, client.skipSubjectCheck)).rejects.toBeDefined();
   }, 60_000);
 
+  it('a sign-in finished on the page but not yet resumed ends with the account sessions too', async () => {
+    const jar = new Jar(base);
+    const start = await jar.follow(authorizeUrl(await register('Patient app')).url.href);
+    expect(await title(start.res)).toBe('Sign in with acctsec');
+    // The right password, and the browser stops before following the provider's redirect.
+    const signedIn = await jar.fetch(`${start.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+      body: new URLSearchParams({ username: 'alice', password: PASSWORD }).toString(),
+    });
+    expect(signedIn.status).toBe(303);
+    const resume = signedIn.headers.get('location')!;
+    const out = await home.run(['sessions', 'revoke', '--others', '--json'], { env: { ACCTSEC_PASSWORD: PASSWORD } });
+    expect(out.exitCode, out.stderr).toBe(0);
+    const after = await jar.follow(resume);
+    expect(after.away).toBeUndefined();
+    const page = await after.res.text();
+    expect(page).not.toContain('asks to use your account');
+    expect(after.res.status).toBeGreaterThanOrEqual(400);
+  }, 60_000);
+
   it('a form posted from a page of another site is refused before anything is checked', async () => {
     const jar = new Jar(base, '198.51.100.40');
     const { url } = authorizeUrl(await register('Framed app'));
@@ -245,6 +266,28 @@ describe('the OAuth provider against an outsider', () => {
       body: 'client_id=acctsec-cli',
     });
     expect(device.status).toBe(429);
+    // The provider's router takes other spellings of the same paths, and HEAD for GET: all budgeted.
+    for (const [method, path] of [
+      ['GET', '/oauth2/auth/'],
+      ['GET', '/oauth2/AUTH'],
+      ['HEAD', '/oauth2/auth'],
+      ['POST', '/oauth2/device/auth/'],
+      ['POST', '/oauth2/Device/Auth'],
+      ['GET', '/oauth2/device'],
+      ['GET', '/oauth2/device/'],
+    ] as const) {
+      const r = await fetch(`${base}${path}${method === 'POST' ? '' : authorizeUrl(clientId).url.search}`, {
+        method,
+        headers: { 'x-forwarded-for': '198.51.100.60', 'content-type': 'application/x-www-form-urlencoded' },
+        ...(method === 'POST' ? { body: 'client_id=acctsec-cli' } : {}),
+        redirect: 'manual',
+      });
+      expect(r.status, `${method} ${path}`).toBe(429);
+      await r.arrayBuffer();
+    }
+    // RP-initiated logout (which stores a session for a day for anyone who asks) is not offered.
+    const logout = await fetch(`${issuer}/session/end`, { headers: { 'x-forwarded-for': '198.51.100.63' } });
+    expect(logout.status).toBe(404);
     // Pushed authorization requests (another way to store a request) are not offered.
     const par = await fetch(`${issuer}/request`, { method: 'POST', headers: { 'x-forwarded-for': '198.51.100.61' } });
     expect(par.status).toBe(404);

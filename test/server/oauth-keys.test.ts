@@ -280,30 +280,46 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys on the OAuth s
 });
 
 describe('PendingKeySignIns: the password waits in memory between the two steps, once, for a while', () => {
-  const step = (ceremonyId: string, expiresAt: number) => ({
-    username: 'alice',
+  const step = (ceremonyId: string, expiresAt: number, username = 'alice') => ({
+    username,
     password: 'pw',
     ceremonyId,
     expiresAt,
   });
 
-  it('gives a step once, nothing after it expires, and drops the oldest when full', () => {
+  it('gives a step once, nothing after it expires; a full table refuses new steps and never pushes one out', () => {
     let now = 1000;
     const steps = new PendingKeySignIns(2, () => now);
-    steps.put('a', step('ca', 2000));
+    expect(steps.put('a', step('ca', 2000))).toBe(true);
     expect(steps.take('a')?.ceremonyId).toBe('ca');
     expect(steps.take('a')).toBeUndefined();
     steps.put('b', step('cb', 2000));
     now = 2000;
     expect(steps.take('b')).toBeUndefined();
-    steps.put('c', step('cc', 5000));
-    steps.put('d', step('cd', 5000));
-    steps.put('e', step('ce', 5000));
-    expect(steps.take('c')).toBeUndefined();
-    expect(steps.take('d')?.ceremonyId).toBe('cd');
-    steps.put('f', step('cf', 5000));
+    expect(steps.put('c', step('cc', 5000, 'carol'))).toBe(true);
+    expect(steps.put('d', step('cd', 5000, 'dave'))).toBe(true);
+    // Full: the newcomer is refused; the two waiting keep their steps.
+    expect(steps.put('e', step('ce', 5000, 'mallory'))).toBe(false);
+    expect(steps.take('e')).toBeUndefined();
+    expect(steps.take('c')?.ceremonyId).toBe('cc');
+    expect(steps.put('f', step('cf', 5000))).toBe(true);
     steps.drop('f');
     expect(steps.take('f')).toBeUndefined();
-    expect(steps.take('e')?.ceremonyId).toBe('ce');
+    expect(steps.take('d')?.ceremonyId).toBe('cd');
+  });
+
+  it('an account has at most three steps waiting (any case of its name); others are not affected', () => {
+    const steps = new PendingKeySignIns(100, () => 0);
+    for (const [uid, name] of [
+      ['1', 'mallory'],
+      ['2', 'Mallory'],
+      ['3', ' MALLORY '],
+    ])
+      expect(steps.put(uid!, step(`c${uid}`, 5000, name))).toBe(true);
+    expect(steps.put('4', step('c4', 5000, 'mallory'))).toBe(false);
+    expect(steps.put('5', step('c5', 5000, 'alice'))).toBe(true);
+    // The same interaction asking again replaces its own step.
+    expect(steps.put('3', step('c3b', 5000, 'mallory'))).toBe(true);
+    expect(steps.take('3')?.ceremonyId).toBe('c3b');
   });
 });

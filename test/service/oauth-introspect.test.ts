@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuthFailed, Forbidden } from '../../src/errors.js';
 import type { ServiceContext } from '../../src/service/context.js';
+import { createUser, recoverWithResetToken } from '../../src/service/admin.js';
 import { addIp } from '../../src/service/ip-allow-list.js';
 import { adminSetAppDisabled, createApp, deleteApp } from '../../src/service/oauth-apps.js';
 import { revokeAuthorizedApp } from '../../src/service/oauth-grants.js';
 import { createOAuthStorage } from '../../src/service/oauth-storage.js';
+import { authenticate } from '../../src/service/sessions.js';
+import { signIn } from '../../src/service/sign-in.js';
 import { createToken, introspectFor, introspectionBatch, verifyToken } from '../../src/service/tokens.js';
 import { openStore } from '../../src/store/db.js';
 import { CLI_CLIENT_ID } from '../../src/oauth-types.js';
@@ -288,6 +291,42 @@ describe('a resource server asking about an application token', () => {
     });
     expect(() => introspectFor(ctx, { token: plain }, access)).toThrow(Forbidden);
     expect(() => introspectFor(ctx, { token: access }, access)).toThrow(AuthFailed);
+  });
+
+  it("an application's tokens are answered active to its owner only; to another account's resource server they are unknown", async () => {
+    const { ctx, auth, rs, app, authorize, clientCredentials } = await callers();
+    const { access } = authorize();
+    const own = clientCredentials();
+    const bob = await createUser(
+      ctx,
+      auth,
+      { username: 'bob', email: 'bob@example.com', role: 'user', printToken: true, reason: 'ticket 1' },
+      {},
+    );
+    await recoverWithResetToken(
+      ctx,
+      { username: 'bob', token: bob.resetToken!, newPassword: 'a plain member passphrase' },
+      {},
+    );
+    const signedIn = await signIn(ctx, { username: 'bob', password: 'a plain member passphrase' }, {});
+    if (signedIn.status !== 'signed-in') throw new Error(signedIn.status);
+    const bobAuth = authenticate(ctx, signedIn.session.token);
+    const bobRs = (
+      await createToken(
+        ctx,
+        bobAuth,
+        { name: 'bob-rs', scopes: ['tokens:introspect'], resources: [], expires: '30d' },
+        undefined,
+        {},
+      )
+    ).token;
+    for (const token of [access, own]) {
+      expect(introspectFor(ctx, { token: rs }, token)).toMatchObject({ active: true, client_id: app.clientId });
+      expect(introspectFor(ctx, { token: bobRs }, token)).toEqual(INACTIVE);
+      // Asked with a session (the CLI's `token verify` over HTTP): the same rule.
+      expect(verifyToken(ctx, token, undefined, undefined, bobAuth.account.id)).toEqual(INACTIVE);
+      expect(verifyToken(ctx, token, undefined, undefined, auth.account.id).active).toBe(true);
+    }
   });
 });
 
