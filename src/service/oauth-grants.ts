@@ -6,7 +6,8 @@ import { appendAudit } from './audit.js';
 import type { Auth, RequestOrigin, ServiceContext } from './context.js';
 import { databaseKey } from './encryption.js';
 import { notifySecurity, securityNotice } from './notifications.js';
-import { addSigningKey, openOAuthPayload } from './oauth-storage.js';
+import { openOAuthPayload } from './oauth-payload.js';
+import { addSigningKey } from './oauth-storage.js';
 
 // What a person allowed applications to do (issue #21): `apps authorized` lists each application
 // with its scopes and when it was first allowed and last given a token; `apps revoke` ends the grant

@@ -5,7 +5,7 @@ import { findOAuthTokenForCheck, type OAuthTokenCheckRow } from '../store/oauth-
 import type { ActiveAppIntrospection, ActiveIntrospection } from '../views.js';
 import type { ServiceContext } from './context.js';
 import { isAllowedById } from './ip-networks.js';
-import { openOAuthPayload } from './oauth-storage.js';
+import { openOAuthPayload } from './oauth-payload.js';
 
 // Issue #21: the access tokens the OAuth provider of `acctsec serve` issues to applications (prefix
 // acsoa_), answered by the same RFC 7662 introspection as personal access tokens (tokens.ts's

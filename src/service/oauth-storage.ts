@@ -19,6 +19,7 @@ import {
   type OAuthPayloadRow,
 } from '../store/oauth-payloads.js';
 import { recordActivity } from './activity.js';
+import { openOAuthPayload } from './oauth-payload.js';
 import { noticeNewSignInSource } from './known-sign-ins.js';
 import type { ServiceContext } from './context.js';
 import { isAllowed, isAllowedById } from './ip-networks.js';
@@ -65,17 +66,6 @@ const DEVICE_CODE_GRACE_S = 600;
 
 /** How often (at most) expired rows are pruned, piggybacked on writes. */
 const PRUNE_EVERY_MS = 60_000;
-
-/** A stored payload, unsealed (bound to its model and hashed id, as it was sealed). */
-export function openOAuthPayload(
-  ctx: ServiceContext,
-  row: Pick<OAuthPayloadRow, 'model' | 'id_hash' | 'payload'>,
-  key = databaseKey(ctx.db, ctx.keyring),
-) {
-  return JSON.parse(
-    open(key, row.payload, `oauth:${row.model}:${row.id_hash.toString('hex')}`).toString('utf8'),
-  ) as OAuthPayload;
-}
 
 export function createOAuthStorage(context: () => ServiceContext): OAuthStorage {
   let prunedAt = 0;

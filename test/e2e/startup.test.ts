@@ -54,6 +54,10 @@ const OCCASIONAL_CODE = [
   'src/cli/commands/admin.ts',
   'src/cli/commands/admin-bulk.ts',
   'src/cli/recovery-sheet.ts',
+  // The OAuth provider's adapter and registry (issue #21): introspection of an app's token needs neither.
+  'src/service/oauth-storage.ts',
+  'src/service/oauth-apps.ts',
+  'src/service/oauth-grants.ts',
 ];
 
 /** The source files (esbuild's `// src/...` comments) inside the bundle files a run loaded. */
