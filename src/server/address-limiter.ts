@@ -151,41 +151,48 @@ export class AddressLimiter {
 
 export interface RequestBudgetOptions {
   now: () => number;
-  /** Requests an address group may make at once, and again per `perMs`. */
+  /** Requests a group may make at once, and again per `perMs`. */
   capacity: number;
   perMs: number;
-  /** Address groups remembered at most; past it, the full ones (nothing spent) are dropped. */
-  maxAddresses: number;
+  /** Groups remembered at most (see take). */
+  maxGroups: number;
 }
 
 /**
- * A budget of requests per address group (a token bucket): for anonymous requests that make the
- * server store something (an OAuth authorization or device request), so one address cannot fill
- * the store however fast it asks. Rows they make expire; the budget bounds how many live at once.
+ * A budget of requests per group (a token bucket): per calling credential for introspection, per
+ * address group for anonymous OAuth requests that make the server store something (an authorization
+ * or device request), so one caller cannot take more than its rate however fast it asks.
  */
 export class RequestBudget {
+  /** [requests left, when counted], updated in place: this runs on introspection's hot path. */
   private readonly buckets = new Map<string, [number, number]>();
+  private readonly perMs: number;
 
-  constructor(private readonly o: RequestBudgetOptions) {}
+  constructor(private readonly o: RequestBudgetOptions) {
+    this.perMs = o.capacity / o.perMs;
+  }
 
-  /** Spends one request of the group's budget; false when nothing is left. */
-  take(group: string): boolean {
+  /**
+   * Spends one request of the group's budget: 0 when it had one, otherwise the seconds until it has.
+   * A new group past maxGroups first forgets the groups whose bucket has refilled (a full bucket is
+   * what a new one would be); if none has, it starts over.
+   */
+  take(group: string): number {
     const now = this.o.now();
-    const rate = this.o.capacity / this.o.perMs;
-    const [left, at] = this.buckets.get(group) ?? [this.o.capacity, now];
-    const tokens = Math.min(this.o.capacity, left + (now - at) * rate);
-    if (tokens < 1) {
-      this.buckets.set(group, [tokens, now]);
-      return false;
+    let bucket = this.buckets.get(group);
+    if (!bucket) {
+      if (this.buckets.size >= this.o.maxGroups) {
+        for (const [k, [left, at]] of this.buckets)
+          if (left + (now - at) * this.perMs >= this.o.capacity) this.buckets.delete(k);
+        if (this.buckets.size >= this.o.maxGroups) this.buckets.clear();
+      }
+      this.buckets.set(group, (bucket = [this.o.capacity, now]));
+    } else {
+      bucket[0] = Math.min(this.o.capacity, bucket[0] + (now - bucket[1]) * this.perMs);
+      bucket[1] = now;
     }
-    this.buckets.delete(group);
-    this.buckets.set(group, [tokens - 1, now]);
-    if (this.buckets.size > this.o.maxAddresses) {
-      // Groups whose bucket has refilled carry no information: forget them first, then the oldest.
-      for (const [key, [l, t]] of this.buckets) if (l + (now - t) * rate >= this.o.capacity) this.buckets.delete(key);
-      const over = this.buckets.size - Math.floor(this.o.maxAddresses * 0.9);
-      if (over > 0) for (const key of [...this.buckets.keys()].slice(0, over)) this.buckets.delete(key);
-    }
-    return true;
+    if (bucket[0] < 1) return Math.max(1, Math.ceil((1 - bucket[0]) / this.perMs / 1000));
+    bucket[0] -= 1;
+    return 0;
   }
 }

@@ -236,24 +236,16 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
     // sends you must not be one click away from a session of your account).
     const { Check } = interactionPolicy;
     const policy = interactionPolicy.base();
-    policy
-      .get('login')!
-      .checks.add(
-        new Check('acctsec_device_login', 'a device login asks to sign in every time', (ctx) =>
-          ctx.oidc.client?.clientId === CLI_CLIENT_ID && !ctx.oidc.result?.login
-            ? Check.REQUEST_PROMPT
-            : Check.NO_NEED_TO_PROMPT,
-        ),
-      );
-    policy
-      .get('consent')!
-      .checks.add(
-        new Check('acctsec_device_consent', 'a device login asks to confirm every time', (ctx) =>
-          ctx.oidc.client?.clientId === CLI_CLIENT_ID && !ctx.oidc.result?.consent
-            ? Check.REQUEST_PROMPT
-            : Check.NO_NEED_TO_PROMPT,
-        ),
-      );
+    for (const prompt of ['login', 'consent'] as const)
+      policy
+        .get(prompt)!
+        .checks.add(
+          new Check(`acctsec_device_${prompt}`, `a device login asks for ${prompt} every time`, (ctx) =>
+            ctx.oidc.client?.clientId === CLI_CLIENT_ID && !ctx.oidc.result?.[prompt]
+              ? Check.REQUEST_PROMPT
+              : Check.NO_NEED_TO_PROMPT,
+          ),
+        );
 
     const provider = new OidcProvider(options.issuer, {
       adapter: StoreAdapter,
@@ -407,15 +399,13 @@ export function createOAuthHandler(options: OAuthHandlerOptions): OAuthHandler {
 
   /** A refusal page of the sign-in pages (throttled, or a form posted from another site). */
   function refuse(res: ServerResponse, status: number, title: string, text: string, retry?: number): void {
-    {
-      const html = pageHtml(title, `<p>${esc(text)}</p>`);
-      res.writeHead(status, {
-        ...PAGE_HEADERS,
-        'content-length': Buffer.byteLength(html),
-        ...(retry ? { 'retry-after': String(retry) } : {}),
-      });
-      res.end(html);
-    }
+    const html = pageHtml(title, `<p>${esc(text)}</p>`);
+    res.writeHead(status, {
+      ...PAGE_HEADERS,
+      'content-length': Buffer.byteLength(html),
+      ...(retry ? { 'retry-after': String(retry) } : {}),
+    });
+    res.end(html);
   }
 
   /** True when a form post comes from a page of another site (Origin or Fetch Metadata says so). */

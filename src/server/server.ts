@@ -344,17 +344,17 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     now,
     capacity: OAUTH_STORING_PER_10_MIN,
     perMs: 10 * 60_000,
-    maxAddresses: MAX_TRACKED_ADDRESSES,
+    maxGroups: MAX_TRACKED_ADDRESSES,
   });
   /** The OAuth pages' share of the per-address limits: the same failure window as the API's routes. */
   const oauthGuard: OAuthGuard = {
     retryAfter: (ip) => limiter.retryAfter(addressGroup(ip)),
     admit: (ip) => limiter.admit(addressGroup(ip)),
     recordFailure: (ip) => limiter.recordFailure(addressGroup(ip)),
-    take: (ip) => storing.take(addressGroup(ip)),
+    take: (ip) => storing.take(addressGroup(ip)) === 0,
   };
-  /** Token buckets of the introspection callers: [tokens left, last refill]. */
-  const buckets = new Map<string, [number, number]>();
+  /** The introspection callers' budgets: bursts of twice the rate, then the rate per second. */
+  const callers = new RequestBudget({ now, capacity: callerRate * 2, perMs: 2000, maxGroups: 10_000 });
 
   /** A keep-alive connection's peer is parsed once, not on each of its requests. */
   const peers = new WeakMap<object, string>();
@@ -401,22 +401,6 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     hostsSeen.set(req.socket, header);
   }
 
-  /** A caller's bucket, refilled for the time since it was last used. */
-  function bucketOf(caller: string, create: boolean): [number, number] | undefined {
-    const t = now();
-    let bucket = buckets.get(caller);
-    if (!bucket) {
-      if (!create) return undefined;
-      // Bounded: idle callers go first; past the cap even busy ones start over with a full bucket.
-      if (buckets.size >= 10_000) for (const [k, [, at]] of buckets) if (t - at > 60_000) buckets.delete(k);
-      if (buckets.size >= 10_000) buckets.clear();
-      buckets.set(caller, (bucket = [callerRate * 2, t]));
-    }
-    bucket[0] = Math.min(callerRate * 2, bucket[0] + ((t - bucket[1]) / 1000) * callerRate);
-    bucket[1] = t;
-    return bucket;
-  }
-
   /**
    * 429 when this caller's bucket is empty (only this caller waits); otherwise the call is charged at
    * once. Charged when checked, not after the answer: the introspections of one event-loop turn are
@@ -426,14 +410,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
    * against its address as a failed caller credential.
    */
   function takeCallerBudget(caller: string): void {
-    const bucket = bucketOf(caller, true)!;
-    if (bucket[0] < 1) {
-      const retry = Math.max(1, Math.ceil((1 - bucket[0]) / callerRate));
+    const retry = callers.take(caller);
+    if (retry > 0)
       throw new HttpError(429, 'throttled', `too many introspection calls from this caller; try again in ${retry} s`, {
         'retry-after': String(retry),
       });
-    }
-    bucket[0] -= 1;
   }
 
   /**

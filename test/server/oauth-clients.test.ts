@@ -1,11 +1,19 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Home, json, PASSWORD } from '../e2e/helpers.js';
-import { confirmPage, hiddenFields, Jar, startOAuthServe, title } from './oauth-helpers.js';
+import {
+  authorizeUrl,
+  confirmPage,
+  deviceTokenRequest,
+  hiddenFields,
+  Jar,
+  REDIRECT,
+  signInAndAllow,
+  startOAuthServe,
+} from './oauth-helpers.js';
 
 // Issue #21 with two more clients nobody here wrote: openid-client's own device-flow functions
 // (initiateDeviceAuthorization, pollDeviceAuthorizationGrant) and jose, which checks ID-token
@@ -13,7 +21,6 @@ import { confirmPage, hiddenFields, Jar, startOAuthServe, title } from './oauth-
 // the token endpoint) across a key rotation. The server runs with a clock a test can move forward
 // (test/server/clock-shift.mjs, preloaded: SIGUSR2 = 11 minutes later), to let a device code expire.
 
-const REDIRECT = 'http://127.0.0.1:9/cb';
 const CLOCK_SHIFT = fileURLToPath(new URL('./clock-shift.mjs', import.meta.url));
 
 describe('openid-client device flow, jose on ID tokens, expiry and key rotation', () => {
@@ -37,29 +44,9 @@ describe('openid-client device flow, jose on ID tokens, expiry and key rotation'
       execute: [client.allowInsecureRequests],
     });
 
-  /** Signs alice in on the page when asked, and allows. */
-  async function signInAndAllow(jar: Jar, start: { res: Response; url: string; away?: string }) {
-    let step = start;
-    if ((await title(step.res.clone())) === 'Sign in with acctsec')
-      step = await jar.post(`${step.url}/login`, { username: 'alice', password: PASSWORD });
-    expect(await step.res.text()).toMatch(/asks to use your account|A terminal asks for a session/);
-    return jar.post(`${step.url}/confirm`, {});
-  }
-
   /** The authorization code flow for a public app, by the jar; the tokens from openid-client. */
   async function idTokenFor(clientId: string): Promise<string> {
-    const verifier = randomBytes(32).toString('base64url');
-    const url = new URL(`${issuer}/auth`);
-    url.search = new URLSearchParams({
-      client_id: clientId,
-      response_type: 'code',
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-      state: 'st',
-      nonce: 'n1',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
+    const { url, verifier } = authorizeUrl(issuer, clientId, { scope: 'openid', nonce: 'n1' });
     const jar = new Jar(base);
     const done = await signInAndAllow(jar, await jar.follow(url.href));
     const tokens = await client.authorizationCodeGrant(await discover(clientId), new URL(done.away!), {
@@ -111,15 +98,7 @@ describe('openid-client device flow, jose on ID tokens, expiry and key rotation'
       error: 'expired_token',
     });
     // Asked by hand as well: a 400 with the standard code, never a 500.
-    const res = await fetch(`${issuer}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
-        device_code: started.device_code,
-        client_id: 'acctsec-cli',
-      }),
-    });
+    const res = await deviceTokenRequest(issuer, started.device_code);
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'expired_token' });
   }, 60_000);

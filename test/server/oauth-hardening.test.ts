@@ -1,17 +1,24 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { ResultPromise } from 'execa';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Home, json, PASSWORD } from '../e2e/helpers.js';
-import { confirmPage, hiddenFields, Jar, startOAuthServe, title } from './oauth-helpers.js';
+import {
+  authorizeUrl,
+  confirmPage,
+  deviceTokenRequest,
+  hiddenFields,
+  Jar,
+  REDIRECT,
+  signInAndAllow,
+  startOAuthServe,
+  title,
+} from './oauth-helpers.js';
 
 // Issue #21, after the outside review of the OAuth provider: what someone with only a browser tab on
 // another site, a user code they send to a victim, a forged X-Forwarded-* header or a botnet's worth
 // of addresses can do. The person's browser is played by fetch with a cookie jar (the pages run no
 // script: a form post is all a browser does there); the server runs behind a "proxy" (--trust-proxy
 // 127.0.0.1), so X-Forwarded-For names the address each request is judged by.
-
-const REDIRECT = 'http://127.0.0.1:9/cb';
 
 describe('the OAuth provider against an outsider', () => {
   const home = new Home(false);
@@ -37,34 +44,8 @@ describe('the OAuth provider against an outsider', () => {
     return json<{ clientId: string }>(r).clientId;
   }
 
-  function authorizeUrl(clientId: string, scope = 'openid offline_access') {
-    const verifier = randomBytes(32).toString('base64url');
-    const url = new URL(`${issuer}/auth`);
-    url.search = new URLSearchParams({
-      client_id: clientId,
-      response_type: 'code',
-      redirect_uri: REDIRECT,
-      scope,
-      prompt: 'consent',
-      state: 'st',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    return { url, verifier };
-  }
-
-  /** Signs alice in on the page and allows; returns the redirect back to the app. */
-  async function signInAndAllow(jar: Jar, start: { res: Response; url: string; away?: string }) {
-    let step = start;
-    if ((await title(step.res.clone())) === 'Sign in with acctsec')
-      step = await jar.post(`${step.url}/login`, { username: 'alice', password: PASSWORD });
-    const page = await step.res.text();
-    expect(page).toMatch(/asks to use your account|A terminal asks for a session/);
-    return jar.post(`${step.url}/confirm`, {});
-  }
-
   async function codeFlow(jar: Jar, clientId: string) {
-    const { url, verifier } = authorizeUrl(clientId);
+    const { url, verifier } = authorizeUrl(issuer, clientId, { prompt: 'consent' });
     const done = await signInAndAllow(jar, await jar.follow(url.href));
     expect(done.away).toMatch(/^http:\/\/127\.0\.0\.1:9\/cb\?code=/);
     const config = await client.discovery(new URL(issuer), clientId, undefined, client.None(), {
@@ -123,15 +104,7 @@ describe('the OAuth provider against an outsider', () => {
       expect(await title(next.res.clone())).toBe('Sign in with acctsec');
       const done = await signInAndAllow(jar, next);
       expect(await done.res.text()).toContain('go back to your terminal');
-      const token = await fetch(`${issuer}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
-          device_code: d.device_code,
-          client_id: 'acctsec-cli',
-        }),
-      });
+      const token = await deviceTokenRequest(issuer, d.device_code);
       expect(token.status).toBe(200);
       return ((await token.json()) as { access_token: string }).access_token;
     }
@@ -173,7 +146,7 @@ describe('the OAuth provider against an outsider', () => {
 
   it('a sign-in finished on the page but not yet resumed ends with the account sessions too', async () => {
     const jar = new Jar(base);
-    const start = await jar.follow(authorizeUrl(await register('Patient app')).url.href);
+    const start = await jar.follow(authorizeUrl(issuer, await register('Patient app'), { prompt: 'consent' }).url.href);
     expect(await title(start.res)).toBe('Sign in with acctsec');
     // The right password, and the browser stops before following the provider's redirect.
     const signedIn = await jar.fetch(`${start.url}/login`, {
@@ -194,7 +167,7 @@ describe('the OAuth provider against an outsider', () => {
 
   it('a form posted from a page of another site is refused before anything is checked', async () => {
     const jar = new Jar(base, '198.51.100.40');
-    const { url } = authorizeUrl(await register('Framed app'));
+    const { url } = authorizeUrl(issuer, await register('Framed app'), { prompt: 'consent' });
     const start = await jar.follow(url.href);
     expect(await title(start.res)).toBe('Sign in with acctsec');
     for (const headers of [
@@ -214,7 +187,7 @@ describe('the OAuth provider against an outsider', () => {
   it("failed sign-ins on the page count against the address like the API's; other addresses are not affected", async () => {
     const clientId = await register('Sprayed app');
     const jar = new Jar(base, '198.51.100.50');
-    const start = await jar.follow(authorizeUrl(clientId).url.href);
+    const start = await jar.follow(authorizeUrl(issuer, clientId, { prompt: 'consent' }).url.href);
     // Password spraying: a different name each time, so no account's own throttle fills.
     for (let i = 0; i < 30; i++) {
       const r = await jar.fetch(`${start.url}/login`, {
@@ -241,7 +214,7 @@ describe('the OAuth provider against an outsider', () => {
     expect(api.status).toBe(429);
     // Someone else signs in.
     const other = new Jar(base, '198.51.100.51');
-    const mine = await other.follow(authorizeUrl(clientId).url.href);
+    const mine = await other.follow(authorizeUrl(issuer, clientId, { prompt: 'consent' }).url.href);
     const ok = await other.post(`${mine.url}/login`, { username: 'alice', password: PASSWORD });
     expect(await ok.res.text()).toContain('asks to use your account');
   }, 60_000);
@@ -249,7 +222,10 @@ describe('the OAuth provider against an outsider', () => {
   it('anonymous requests that make the provider store something are budgeted per address', async () => {
     const clientId = await register('Flooded app');
     const ask = (from: string) =>
-      fetch(authorizeUrl(clientId).url, { headers: { 'x-forwarded-for': from }, redirect: 'manual' });
+      fetch(authorizeUrl(issuer, clientId, { prompt: 'consent' }).url, {
+        headers: { 'x-forwarded-for': from },
+        redirect: 'manual',
+      });
     let status = 0;
     let n = 0;
     for (; n < 100; n++) {
@@ -276,12 +252,15 @@ describe('the OAuth provider against an outsider', () => {
       ['GET', '/oauth2/device'],
       ['GET', '/oauth2/device/'],
     ] as const) {
-      const r = await fetch(`${base}${path}${method === 'POST' ? '' : authorizeUrl(clientId).url.search}`, {
-        method,
-        headers: { 'x-forwarded-for': '198.51.100.60', 'content-type': 'application/x-www-form-urlencoded' },
-        ...(method === 'POST' ? { body: 'client_id=acctsec-cli' } : {}),
-        redirect: 'manual',
-      });
+      const r = await fetch(
+        `${base}${path}${method === 'POST' ? '' : authorizeUrl(issuer, clientId, { prompt: 'consent' }).url.search}`,
+        {
+          method,
+          headers: { 'x-forwarded-for': '198.51.100.60', 'content-type': 'application/x-www-form-urlencoded' },
+          ...(method === 'POST' ? { body: 'client_id=acctsec-cli' } : {}),
+          redirect: 'manual',
+        },
+      );
       expect(r.status, `${method} ${path}`).toBe(429);
       await r.arrayBuffer();
     }

@@ -1,8 +1,9 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { expect } from 'vitest';
-import { BIN, freePort, type Home } from '../e2e/helpers.js';
+import { BIN, freePort, PASSWORD, type Home } from '../e2e/helpers.js';
 
 // What the OAuth provider's tests share (issue #21): a server with --public-url, and a browser
 // without a screen for the provider's pages. The pages run no script, so a cookie jar that follows
@@ -74,8 +75,9 @@ export async function startOAuthServe(
 export class Jar {
   private readonly cookies = new Map<string, string>();
 
+  /** `base`: the server's origin, or that of the jar's first request; `from`: the X-Forwarded-For to send. */
   constructor(
-    private readonly base: string,
+    private base?: string,
     private readonly from?: string,
   ) {}
 
@@ -83,13 +85,22 @@ export class Jar {
     const headers = new Headers(init.headers);
     if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     if (this.from) headers.set('x-forwarded-for', this.from);
-    const res = await fetch(new URL(url, this.base), { ...init, headers, redirect: 'manual' });
+    const target = new URL(url, this.base);
+    this.base ??= target.origin;
+    const res = await fetch(target, { ...init, headers, redirect: 'manual' });
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq).trim();
       const value = pair!.slice(eq + 1).trim();
-      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
+      const gone = line
+        .split(';')
+        .slice(1)
+        .some((attribute) => {
+          const [k = '', v = ''] = attribute.trim().split('=');
+          return (/^max-age$/i.test(k) && Number(v) <= 0) || (/^expires$/i.test(k) && Date.parse(v) < Date.now());
+        });
+      if (value === '' || gone) this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
     return res;
@@ -101,7 +112,7 @@ export class Jar {
     let at = new URL(url, this.base).href;
     for (let i = 0; i < 10 && res.status >= 300 && res.status < 400; i++) {
       const next = new URL(res.headers.get('location')!, at);
-      if (next.origin !== new URL(this.base).origin) return { res, url: at, away: next.href };
+      if (next.origin !== new URL(this.base!).origin) return { res, url: at, away: next.href };
       at = next.href;
       res = await this.fetch(at);
     }
@@ -142,4 +153,57 @@ export function hiddenFields(html: string): Record<string, string> {
     if (name && value !== undefined && /type="hidden"/.test(m[0])) out[name] = value;
   }
   return out;
+}
+
+/** Where the tests' applications are sent back (nothing listens there: the jar stops at it). */
+export const REDIRECT = 'http://127.0.0.1:9/cb';
+
+/** An authorization request with PKCE (S256), state `st`; the verifier to trade its code with. */
+export function authorizeUrl(
+  issuer: string,
+  clientId: string,
+  extra: Record<string, string> = {},
+): { url: URL; verifier: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  const url = new URL(`${issuer}/auth`);
+  url.search = new URLSearchParams({
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: 'openid offline_access',
+    state: 'st',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    ...extra,
+  }).toString();
+  return { url, verifier };
+}
+
+/**
+ * On the provider's pages from `start`: signs in with the password when the page asks (alice by
+ * default), then allows; returns the last answer (a redirect back to the app is in `away`).
+ */
+export async function signInAndAllow(
+  jar: Jar,
+  start: { res: Response; url: string; away?: string },
+  who: { username: string; password: string } = { username: 'alice', password: PASSWORD },
+) {
+  let step = start;
+  if ((await title(step.res.clone())) === 'Sign in with acctsec')
+    step = await jar.post(`${step.url}/login`, { username: who.username, password: who.password });
+  expect(await step.res.text()).toMatch(/asks to use your account|A terminal asks for a session/);
+  return jar.post(`${step.url}/confirm`, {});
+}
+
+/** The device's poll at the token endpoint, by hand (RFC 8628 §3.4), as the CLI client. */
+export function deviceTokenRequest(issuer: string, deviceCode: string): Promise<Response> {
+  return fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+      device_code: deviceCode,
+      client_id: 'acctsec-cli',
+    }),
+  });
 }

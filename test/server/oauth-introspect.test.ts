@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/db.js';
 import { Home, json, PASSWORD } from '../e2e/helpers.js';
-import { startOAuthServe } from './oauth-helpers.js';
+import { Jar, REDIRECT, signInAndAllow, startOAuthServe } from './oauth-helpers.js';
 
 // Issue #21: "Access tokens issued to apps are introspectable through the standard endpoint from the
 // server-boundary work (RFC 7662) and respect the user's IP list." A resource server asks
@@ -14,7 +14,6 @@ import { startOAuthServe } from './oauth-helpers.js';
 // provider, with openid-client (panva) as the application and as the resource server. The person's
 // browser is played with fetch and a cookie jar: the sign-in and consent pages are plain forms.
 
-const REDIRECT = 'http://127.0.0.1:9/cb';
 const BOB_PASSWORD = 'a calendar passphrase of his own';
 const INACTIVE = '{"active":false}';
 
@@ -79,9 +78,6 @@ describe("an application's access token at POST /v1/tokens/introspect (RFC 7662)
     return { clientId: app.clientId, config };
   }
 
-  /** A browser's cookies, by name (the provider's cookies are few, and each flow sets its own anew). */
-  type Jar = Map<string, string>;
-
   /**
    * The person signs in (password) and allows the application on the provider's pages; the
    * application trades the code for tokens. Returns them and the callback URL (its code is spent).
@@ -92,65 +88,25 @@ describe("an application's access token at POST /v1/tokens/introspect (RFC 7662)
   ): Promise<{ tokens: Tokens; callback: URL }> {
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
-    let next = client.buildAuthorizationUrl(config, {
+    const url = client.buildAuthorizationUrl(config, {
       redirect_uri: REDIRECT,
       scope: 'openid profile offline_access',
       prompt: 'consent',
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,
-    }).href;
-    let body: string | undefined;
-    for (let step = 0; step < 12; step++) {
-      const r = await fetch(next, {
-        method: body === undefined ? 'GET' : 'POST',
-        redirect: 'manual',
-        headers: {
-          cookie: [...who.jar].map(([k, v]) => `${k}=${v}`).join('; '),
-          ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
-        },
-        ...(body === undefined ? {} : { body }),
-      });
-      for (const cookie of r.headers.getSetCookie()) {
-        const [pair = '', ...attributes] = cookie.split(';');
-        const name = pair.slice(0, pair.indexOf('=')).trim();
-        const value = pair.slice(pair.indexOf('=') + 1).trim();
-        const expired = attributes.some((a) => {
-          const [k = '', v = ''] = a.trim().split('=');
-          return (/^max-age$/i.test(k) && Number(v) <= 0) || (/^expires$/i.test(k) && Date.parse(v) < Date.now());
-        });
-        if (expired || value === '') who.jar.delete(name);
-        else who.jar.set(name, value);
-      }
-      const location = r.headers.get('location');
-      body = undefined;
-      if (location) {
-        const to = new URL(location, next);
-        if (to.href.startsWith(REDIRECT)) {
-          const tokens = await client.authorizationCodeGrant(config, to, {
-            pkceCodeVerifier: verifier,
-            expectedState: state,
-          });
-          return { tokens, callback: to };
-        }
-        next = to.href;
-        continue;
-      }
-      const html = await r.text();
-      const login = /action="([^"]*\/login)"/.exec(html);
-      const confirm = /action="([^"]*\/confirm)"/.exec(html);
-      if (login) {
-        next = new URL(login[1]!, next).href;
-        body = new URLSearchParams({ username: who.username, password: who.password }).toString();
-      } else if (confirm) {
-        next = new URL(confirm[1]!, next).href;
-        body = '';
-      } else throw new Error(`an unexpected page (HTTP ${r.status}): ${html.slice(0, 400)}`);
-    }
-    throw new Error('the authorization took too many steps');
+    });
+    const done = await signInAndAllow(who.jar, await who.jar.follow(url.href), who);
+    if (!done.away?.startsWith(REDIRECT)) throw new Error(`not sent back to the app (HTTP ${done.res.status})`);
+    const callback = new URL(done.away);
+    const tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    return { tokens, callback };
   }
 
-  const alice = { username: 'alice', password: PASSWORD, jar: new Map<string, string>() };
+  const alice = { username: 'alice', password: PASSWORD, jar: new Jar() };
 
   /** Form-encoded introspection as a resource server sends it; the answer's status and raw text. */
   async function introspect(
@@ -310,7 +266,7 @@ describe("an application's access token at POST /v1/tokens/introspect (RFC 7662)
     });
     expect(claim.exitCode, claim.stderr).toBe(0);
     const app = await register('Calendar');
-    const bob = { username: 'bob', password: BOB_PASSWORD, jar: new Map<string, string>() };
+    const bob = { username: 'bob', password: BOB_PASSWORD, jar: new Jar() };
     const { tokens } = await authorize(app.config, bob);
     expect((await introspect(tokens.access_token)).body).toMatchObject({ active: true, username: 'bob' });
     await cli(['admin', 'lock', 'bob', '--reason', 'stolen laptop', '--yes']);
@@ -318,7 +274,7 @@ describe("an application's access token at POST /v1/tokens/introspect (RFC 7662)
     await cli(['admin', 'unlock', 'bob', '--reason', 'laptop found', '--yes']);
     expect(await active(tokens.access_token)).toBe(false);
     // Bob allows the app again: a new token is active.
-    const again = await authorize(app.config, { ...bob, jar: new Map<string, string>() });
+    const again = await authorize(app.config, { ...bob, jar: new Jar() });
     expect(await active(again.tokens.access_token)).toBe(true);
   }, 90_000);
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PendingKeySignIns } from '../../src/server/oauth-pages.js';
 import { HAVE_CHROMIUM, KeyBrowser, VIRTUAL_KEY } from '../e2e/browser.js';
 import { Home, json, PASSWORD } from '../e2e/helpers.js';
-import { startOAuthServe } from './oauth-helpers.js';
+import { REDIRECT, startOAuthServe } from './oauth-helpers.js';
 
 // Issue #21: the OAuth sign-in page offers the account's security key, through the same WebAuthn
 // ceremony as `acctsec login --method key`. An account whose only second factor is a key (added
@@ -14,7 +14,6 @@ import { startOAuthServe } from './oauth-helpers.js';
 // Chromium with a CDP virtual authenticator; openid-client (panva) is the application. A wrong key,
 // or no answer at all, is a failed second factor, counted by the same throttle as a wrong code.
 
-const REDIRECT = 'http://127.0.0.1:9/cb';
 const PAGE_URL = /open (http:\/\/localhost:\d+\/webauthn#([A-Za-z0-9_-]+))/;
 
 interface Activity {

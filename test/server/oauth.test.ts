@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM, HAVE_CHROMIUM } from '../e2e/browser.js';
 import { BIN, Home, json, PASSWORD } from '../e2e/helpers.js';
-import { startOAuthServe } from './oauth-helpers.js';
+import { REDIRECT, startOAuthServe } from './oauth-helpers.js';
 import { awayFromStepEdge, codeAt } from '../rfc6238.js';
 
 // Issue #21: `acctsec serve --public-url` is an OAuth 2.0 / OpenID Connect provider. Checked with
@@ -12,8 +12,6 @@ import { awayFromStepEdge, codeAt } from '../rfc6238.js';
 // PKCE, refresh, client credentials, introspection and revocation; Debian's Chromium (playwright-core)
 // as the person's browser, signing in with the password and a TOTP code computed independently
 // (test/rfc6238.ts).
-
-const REDIRECT = 'http://127.0.0.1:9/cb';
 
 describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('acctsec as an OAuth 2.0 / OpenID Connect provider', () => {
   const home = new Home(false);
