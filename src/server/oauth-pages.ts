@@ -311,7 +311,10 @@ export async function handleInteraction(
     };
     const refused = (err: unknown, username: string) => {
       const message = err instanceof AcctsecError ? err.message : 'the sign-in failed';
-      const status = err instanceof AcctsecError && err.slug === 'throttled' ? 429 : 401;
+      // Throttled: 429; the server cannot take the step now (a full key-step table): 503, which the
+      // per-address limit does not count; anything else is a refused sign-in.
+      const status =
+        err instanceof AcctsecError && err.slug === 'throttled' ? 429 : err instanceof Unavailable ? 503 : 401;
       return signInPage(status, { username, message });
     };
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PendingKeySignIns } from '../../src/server/oauth-pages.js';
 import { HAVE_CHROMIUM, KeyBrowser, VIRTUAL_KEY } from '../e2e/browser.js';
 import { Home, json, PASSWORD } from '../e2e/helpers.js';
-import { REDIRECT, startOAuthServe } from './oauth-helpers.js';
+import { Jar, REDIRECT, startOAuthServe } from './oauth-helpers.js';
 
 // Issue #21: the OAuth sign-in page offers the account's security key, through the same WebAuthn
 // ceremony as `acctsec login --method key`. An account whose only second factor is a key (added
@@ -275,6 +275,23 @@ describe.skipIf(!HAVE_CHROMIUM && !process.env.CI)('security keys on the OAuth s
     });
     expect(forged.status).toBe(400);
     expect(await forged.text()).toContain('This sign-in has expired');
+  });
+
+  // Last in this file: the three steps it leaves waiting block alice's key steps for 5 minutes.
+  it("an account's fourth waiting key step is refused with 503 (not counted as a failed sign-in); the three before wait", async () => {
+    const step = async () => {
+      const jar = new Jar(base);
+      const start = await jar.follow((await request('login')).url.href);
+      return jar.post(`${start.url}/login`, { username: 'alice', password: PASSWORD });
+    };
+    for (let i = 0; i < 3; i++) {
+      const waiting = await step();
+      expect(waiting.res.status).toBe(200);
+      expect(await waiting.res.text()).toContain('Use a security key');
+    }
+    const fourth = await step();
+    expect(fourth.res.status).toBe(503);
+    expect(await fourth.res.text()).toContain('too many sign-ins with a security key are waiting');
   });
 });
 
