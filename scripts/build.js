@@ -20,7 +20,11 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 // CPU time (issue #18, measured interleaved). `bindings`, its addon finder, stays outside: it is only
 // used when the addon is not where the store looks.
 const BUNDLED = new Set(['commander', 'valibot', 'chalk', 'ipaddr.js', 'env-paths', 'otpauth', 'better-sqlite3']);
-const external = [...Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name)), 'bindings'];
+const external = [
+  ...Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name)),
+  ...Object.keys(pkg.optionalDependencies ?? {}),
+  'bindings',
+];
 
 rmSync(new URL('../dist/', import.meta.url), { recursive: true, force: true });
 await build({

@@ -12,7 +12,7 @@ import {
 } from '../store/admin.js';
 import { countAccounts } from '../store/accounts.js';
 import { deleteMeta, getMeta, setMeta } from '../store/meta.js';
-import { fileIdentity, type Db } from '../store/db.js';
+import { fileIdentity, isPostgres, locationOf, type Db } from '../store/db.js';
 import type { AuditEntry, AuditHead, AuditVerification } from '../views.js';
 import type { ServiceContext } from './context.js';
 import { auditChainKey } from './encryption.js';
@@ -36,7 +36,7 @@ const LEGACY_HEAD = 'audit_head';
 const MAC_TEXT = /^[0-9a-f]{64}$/;
 
 /** The append-only triggers as 006_admin.sql created them: a missing or altered one is reported. */
-const TRIGGERS: Record<string, string> = {
+const SQLITE_TRIGGERS: Record<string, string> = {
   audit_log_no_update:
     "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
   audit_log_no_delete:
@@ -191,8 +191,20 @@ export function parseAuditHead(text: string): KeptHead {
   return { seq: Number(m[1]), mac: m[2]!.toLowerCase() };
 }
 
+/**
+ * PostgreSQL's: as auditTriggers reads them (definition, enabled state O, the function's body). TRUNCATE
+ * skips row triggers there, so a statement trigger refuses it too.
+ */
+const PG_BODY = "O BEGIN RAISE EXCEPTION 'the audit log is append-only'; END";
+const PG_TRIGGERS: Record<string, string> = {
+  audit_log_no_update: `CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only() ${PG_BODY}`,
+  audit_log_no_delete: `CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only() ${PG_BODY}`,
+  audit_log_no_truncate: `CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only() ${PG_BODY}`,
+};
+
 function triggerProblems(db: Db): { missing: string[]; problems: string[] } {
   const found = auditTriggers(db);
+  const TRIGGERS = isPostgres(db) ? PG_TRIGGERS : SQLITE_TRIGGERS;
   const normal = (s: string) => s.replace(/\s+/g, ' ').replace(/;\s*$/, '').trim();
   const missing = Object.keys(TRIGGERS).filter(
     (name) => !found.has(name) || normal(found.get(name)!) !== normal(TRIGGERS[name]!),
@@ -386,7 +398,7 @@ async function walkInWorker(ctx: ServiceContext, file: URL, kept?: KeptHead): Pr
       // refuses to walk another one (a file swapped in at the path meanwhile).
       const opened = fileIdentity(ctx.db);
       const request: AuditWorkerRequest = {
-        dbPath: ctx.db.name,
+        dbPath: locationOf(ctx.db),
         key,
         ...(opened ? { file: opened } : {}),
         ...(kept ? { kept } : {}),

@@ -1,5 +1,5 @@
 import type { AccountRow, Role } from './accounts.js';
-import { sql, type Db } from './db.js';
+import { isPostgres, sql, type Db } from './db.js';
 
 export interface ResetTokenRow {
   id: number;
@@ -97,6 +97,17 @@ export function findAuditRow(db: Db, id: number): AuditRow | undefined {
 
 /** The triggers on the audit table, by name, with their SQL as the schema holds it. */
 export function auditTriggers(db: Db): Map<string, string> {
+  if (isPostgres(db)) {
+    // PostgreSQL's form: the trigger's definition, whether it is enabled (O: origin and local) and the
+    // body of the function it runs; the schema prefix is dropped (a search_path may or may not show it).
+    const rows = sql(
+      db,
+      `SELECT t.tgname AS name, pg_get_triggerdef(t.oid) || ' ' || t.tgenabled::text || ' ' || p.prosrc AS sql
+         FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+        WHERE t.tgrelid = to_regclass('audit_log') AND NOT t.tgisinternal`,
+    ).all() as { name: string; sql: string }[];
+    return new Map(rows.map((r) => [r.name, r.sql.replace(/ ON \w+\.audit_log /, ' ON audit_log ')]));
+  }
   const rows = sql(
     db,
     "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'",
@@ -139,8 +150,9 @@ export function queryAudit(
   }
   if (filter.actor !== undefined) {
     // With a target too, the target's index leads (unary + keeps SQLite off the actor's): an account
-    // has few rows, a staff member may have written most of the log.
-    where.push(filter.target !== undefined ? '+actor = @actor' : 'actor = @actor');
+    // has few rows, a staff member may have written most of the log. PostgreSQL has no unary + on text
+    // (its planner weighs both indexes by their statistics).
+    where.push(filter.target !== undefined && !isPostgres(db) ? '+actor = @actor' : 'actor = @actor');
     params.actor = filter.actor;
   }
   if (filter.since !== undefined) {

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AcctsecError, NotFound, Unavailable } from '../errors.js';
+import { isPostgresUrl, PgDatabase, redactUrl } from './pg.js';
 
 export type Db = Database.Database;
 
@@ -49,6 +50,8 @@ export const BUSY_TIMEOUT_MS = 10_000;
 
 // Beside this module in src/store/, beside the bundle in dist/ (scripts/build.js copies them there).
 const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+/** PostgreSQL's migrations are the same numbers in its dialect, in migrations/pg. */
+const migrationsDirOf = (db: Db) => (isPostgres(db) ? join(migrationsDir, 'pg') : migrationsDir);
 
 export interface OpenOptions {
   /** Create the file (0600) and its directory (0700) when missing; otherwise a missing file is an error. */
@@ -63,6 +66,7 @@ export interface OpenOptions {
 }
 
 export function openStore(path: string, options: OpenOptions): Db {
+  if (isPostgresUrl(path)) return openPostgres(path, options);
   if (path !== ':memory:') prepareFile(path, options.create);
   let db: Db;
   try {
@@ -91,6 +95,39 @@ export function openStore(path: string, options: OpenOptions): Db {
   return db;
 }
 
+/**
+ * A PostgreSQL database (issue #22): the same store behind the same interface (src/store/pg.ts). An
+ * empty database is an acctsec database only with `create` (its schema is made then); without it, it is
+ * refused as a missing file is.
+ */
+function openPostgres(url: string, options: OpenOptions): Db {
+  const pg = new PgDatabase(url, { busyTimeoutMs: BUSY_TIMEOUT_MS });
+  const db = pg as unknown as Db;
+  try {
+    if (!options.create && pg.schemaVersion() === 0)
+      throw new NotFound(
+        `no acctsec schema in the database ${pg.name}; create it with \`acctsec init\` or \`acctsec serve --create\``,
+        'no_database',
+      );
+    if (options.migrate !== false) migrate(db, options.afterMigrate);
+    else refuseNewer(db);
+  } catch (err) {
+    pg.close();
+    throw storeError(err, pg.name);
+  }
+  return db;
+}
+
+/** What another connection opens to reach the same database: the file's path, or the full URL. */
+export function locationOf(db: Db): string {
+  return (db as unknown) instanceof PgDatabase ? (db as unknown as PgDatabase).url : db.name;
+}
+
+/** Whether this connection is to PostgreSQL (else a SQLite file). */
+export function isPostgres(db: Db): boolean {
+  return (db as unknown) instanceof PgDatabase;
+}
+
 function prepareFile(path: string, create: boolean): void {
   if (existsSync(path)) {
     // SQLite would take an empty file as a new database and initialise it: a truncated or mistaken
@@ -112,8 +149,8 @@ function prepareFile(path: string, create: boolean): void {
   closeSync(openSync(path, 'wx', 0o600));
 }
 
-function migrationFiles(): string[] {
-  return readdirSync(migrationsDir)
+function migrationFiles(db: Db): string[] {
+  return readdirSync(migrationsDirOf(db))
     .filter((f) => /^\d{3}_.+\.sql$/.test(f))
     .sort();
 }
@@ -125,14 +162,14 @@ function latestVersion(files: string[]): number {
 
 /** Opened without migrating: still refused when a newer acctsec wrote it. */
 function refuseNewer(db: Db): void {
-  const latest = latestVersion(migrationFiles());
+  const latest = latestVersion(migrationFiles(db));
   const found = db.pragma('user_version', { simple: true }) as number;
   if (found > latest) throw newerSchema(db, found, latest);
 }
 
 /** Numbered .sql files, each applied once in its own transaction; PRAGMA user_version records the last. */
 export function migrate(db: Db, afterMigrate?: OpenOptions['afterMigrate']): void {
-  const files = migrationFiles();
+  const files = migrationFiles(db);
   const latest = latestVersion(files);
   const found = db.pragma('user_version', { simple: true }) as number;
   if (found > latest) throw newerSchema(db, found, latest);
@@ -145,7 +182,7 @@ export function migrate(db: Db, afterMigrate?: OpenOptions['afterMigrate']): voi
     for (const file of files) {
       const version = Number(file.slice(0, 3));
       if (version <= current) continue;
-      db.exec(readFileSync(join(migrationsDir, file), 'utf8'));
+      db.exec(readFileSync(join(migrationsDirOf(db), file), 'utf8'));
       db.pragma(`user_version = ${version}`);
       applied.push(version);
     }
@@ -180,8 +217,7 @@ export function writeIfFree(db: Db, write: () => void): boolean {
     write();
     return true;
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('SQLITE_BUSY')) return false;
+    if (isBusy(err)) return false;
     throw err;
   } finally {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -229,13 +265,33 @@ function nearlyFull(path: string): boolean {
   }
 }
 
+/** PostgreSQL's SQLSTATEs of a lock wait or statement that ran out of time (lock_timeout, statement_timeout). */
+const PG_BUSY = new Set(['55P03', '57014', '40001', '40P01']);
+
+/** Another writer held the lock for longer than we wait (SQLite's SQLITE_BUSY, PostgreSQL's lock timeout). */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return (
+    typeof code === 'string' &&
+    (code.startsWith('SQLITE_BUSY') || (err instanceof Error && err.name === 'PgError' && PG_BUSY.has(code)))
+  );
+}
+
 /** better-sqlite3 throws SqliteError with a code; a busy or unreadable store is "back end unavailable". */
 export function storeError(err: unknown, path?: string, waitedMs?: number): Error {
   if (err instanceof AcctsecError) return err;
   const code = (err as { code?: unknown }).code;
-  const where = path ? ` at ${path}` : '';
+  const where = path ? ` at ${isPostgresUrl(path) ? redactUrl(path) : path}` : '';
   const is = (prefix: string) => typeof code === 'string' && code.startsWith(prefix);
-  if (is('SQLITE_BUSY') || is('SQLITE_LOCKED')) {
+  if (err instanceof Error && err.name === 'PgError' && typeof code === 'string' && !PG_BUSY.has(code)) {
+    // A lost or refused connection, a server shutting down, no resources: the store is unavailable.
+    if (code === '53100')
+      return new Unavailable(`the database${where} cannot grow: ${err.message}; nothing was written`, 'store_full');
+    if (code.startsWith('08') || code.startsWith('57P') || code.startsWith('53'))
+      return new Unavailable(`the database${where} cannot be reached: ${err.message}`, 'store_unreachable');
+    return err;
+  }
+  if (isBusy(err) || is('SQLITE_LOCKED')) {
     // The wait the caller measured, when it did: the message says what really happened (issue #19).
     const waited = waitedMs === undefined ? BUSY_TIMEOUT_MS / 1000 : Math.round(waitedMs / 100) / 10;
     return new Unavailable(

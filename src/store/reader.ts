@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Unavailable } from '../errors.js';
 import { BUSY_TIMEOUT_MS, type Db, nativeBinding } from './db.js';
+import { isPostgresUrl, PgDatabase } from './pg.js';
 
 /**
  * A read-only connection of its own to a database another connection keeps up to date (the audit
@@ -9,6 +10,9 @@ import { BUSY_TIMEOUT_MS, type Db, nativeBinding } from './db.js';
  * creates anything; the opener that holds the writer did that.
  */
 export function openReader(path: string, expected?: { dev: number; ino: number }): Db {
+  // PostgreSQL: a read-only session; its transactions are one snapshot each (REPEATABLE READ).
+  if (isPostgresUrl(path))
+    return new PgDatabase(path, { readonly: true, busyTimeoutMs: BUSY_TIMEOUT_MS }) as unknown as Db;
   // The path is opened by name: with `expected` (the file the writer has open), a file removed or
   // swapped in at the path before or while this opens is refused, as the writer refuses it.
   const same = () => {

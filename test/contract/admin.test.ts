@@ -1,3 +1,4 @@
+import { execOn, PG_TEST_URL } from '../pg.js';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -33,6 +34,11 @@ async function createAndClaim(
 
 /** What someone with the database file but not the key can do (the e2e suite uses the sqlite3 shell). */
 function tamper(world: World, sql: string): void {
+  if (PG_TEST_URL) {
+    // PostgreSQL names a trigger with its table.
+    execOn(world.location, sql.replace(/DROP TRIGGER (\w+);/g, 'DROP TRIGGER $1 ON audit_log;'));
+    return;
+  }
   const db = new Database(join(world.dir, 'acctsec.db'));
   try {
     db.exec(sql);

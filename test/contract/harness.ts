@@ -16,6 +16,7 @@ import type { Policy } from '../../src/service/policy.js';
 import type { RelyingParty } from '../../src/service/security-keys.js';
 import { totpCode } from '../../src/service/totp.js';
 import type { InitResult } from '../../src/views.js';
+import { freshSchema, PG_TEST_URL } from '../pg.js';
 
 // The Backend contract suite (issue #16, in the manner of Ory Kratos' persister tests): every case runs
 // against both back ends, in this process. `local` is the service layer over a SQLite file, as the CLI
@@ -51,6 +52,8 @@ export interface World {
   readonly name: BackendName;
   /** The temp folder of the database, its key and the outbox (only the audit tampering cases touch the file). */
   readonly dir: string;
+  /** The store: the SQLite file in `dir`, or with ACCTSEC_TEST_DATABASE a PostgreSQL URL (a schema of its own). */
+  readonly location: string;
   /**
    * The service's clock (LocalStoreOptions.now), shared by no one else: timestamps are equal across the
    * back ends, TOTP codes are computed at it, windows and expiries pass when a test moves it. The HTTP
@@ -95,8 +98,10 @@ function newWorldBase(name: BackendName, worldOptions: WorldOptions) {
     },
   };
   const deliveries: Delivery[] = [];
+  // With ACCTSEC_TEST_DATABASE, the store is a schema of its own on that PostgreSQL (issue #22).
+  const schema = PG_TEST_URL ? freshSchema() : undefined;
   const options: LocalStoreOptions = {
-    dbPath: join(dir, 'acctsec.db'),
+    dbPath: schema?.url ?? join(dir, 'acctsec.db'),
     keyPath: join(dir, 'acctsec.key'),
     hasher: TEST_HASHER,
     now: clock.now,
@@ -115,7 +120,7 @@ function newWorldBase(name: BackendName, worldOptions: WorldOptions) {
       const raw = d.via === 'outbox' ? readFileSync(d.path, 'utf8') : '';
       return { to: d.to, subject: d.subject, text: raw };
     });
-  return { dir, clock, options, mail };
+  return { dir, clock, options, mail, drop: () => schema?.drop() };
 }
 
 async function localWorld(options: WorldOptions): Promise<World> {
@@ -128,6 +133,7 @@ async function localWorld(options: WorldOptions): Promise<World> {
   return {
     name: 'local',
     dir: base.dir,
+    location: base.options.dbPath,
     clock: base.clock,
     relyingParty,
     bootstrapSecret: undefined,
@@ -137,6 +143,7 @@ async function localWorld(options: WorldOptions): Promise<World> {
     settle: () => store.close(),
     close: async () => {
       await store.close();
+      base.drop();
       rmSync(base.dir, { recursive: true, force: true });
     },
   };
@@ -149,7 +156,7 @@ async function remoteWorld(options: WorldOptions): Promise<World> {
   const log = (line: string) => serverLog.push(line);
   const serverLog: string[] = [];
   // A fresh database has no account: serve writes the one-time bootstrap secret beside it.
-  const bootstrap = createBootstrap(dbPath, false, log);
+  const bootstrap = createBootstrap(join(base.dir, 'acctsec.db'), false, log);
   // Known once the server listens (its port is in the origin), as in serve.
   const rp: { current?: RelyingParty } = {};
   const store: LocalStore = openLocalStore({
@@ -208,7 +215,7 @@ async function remoteWorld(options: WorldOptions): Promise<World> {
   const relyingParty: RelyingParty = { rpId: 'localhost', origin: `http://localhost:${port}` };
   rp.current = relyingParty;
   const url = `http://127.0.0.1:${port}`;
-  const secretFile = bootstrapSecretPath(dbPath);
+  const secretFile = bootstrapSecretPath(join(base.dir, 'acctsec.db'));
   const bootstrapSecret = existsSync(secretFile) ? readFileSync(secretFile, 'utf8').trim() : undefined;
   const clients: Backend[] = [];
   const client = (sessionToken?: string) => {
@@ -219,6 +226,7 @@ async function remoteWorld(options: WorldOptions): Promise<World> {
   return {
     name: 'remote',
     dir: base.dir,
+    location: base.options.dbPath,
     clock: base.clock,
     relyingParty,
     bootstrapSecret,
@@ -231,6 +239,7 @@ async function remoteWorld(options: WorldOptions): Promise<World> {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await api.shutdown();
       await store.close();
+      base.drop();
       if (serverLog.some((l) => l.startsWith('internal error'))) throw new Error(serverLog.join('\n'));
       rmSync(base.dir, { recursive: true, force: true });
     },
