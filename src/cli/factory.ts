@@ -5,6 +5,7 @@ import type { LocalStoreOptions } from '../backend/local.js';
 import type { KeyPageHost } from './key-page-host.js';
 import { AuthFailed } from '../errors.js';
 import { createIO, type IO } from './io.js';
+import { isPostgresUrl, refusePasswordInFlag } from '../database-url.js';
 import { defaultDbPath, keyPathFor, outboxDir } from './paths.js';
 import { createPrompter, type Prompter } from './prompts.js';
 
@@ -73,7 +74,12 @@ export function createFactory(globals: GlobalOptions): Factory {
   }
 
   async function dbPath(): Promise<string> {
-    if (globals.db) return globals.db;
+    if (globals.db) {
+      refusePasswordInFlag(globals.db, '--db');
+      return globals.db;
+    }
+    // PostgreSQL (issue #22): the URL may carry a password here, in the environment, never in a flag.
+    if (process.env.ACCTSEC_DATABASE_URL) return process.env.ACCTSEC_DATABASE_URL;
     if (process.env.ACCTSEC_DB) return process.env.ACCTSEC_DB;
     const configured = (await loadProfiles()).get('db');
     return typeof configured === 'string' ? configured : defaultDbPath();
@@ -171,7 +177,7 @@ export function createFactory(globals: GlobalOptions): Factory {
       if (!remote) {
         const path = await dbPath();
         const { existsSync } = await import('node:fs');
-        if (!existsSync(path))
+        if (!isPostgresUrl(path) && !existsSync(path))
           return `there is no acctsec database at ${path} yet: run \`acctsec init\` to create it with its first account (or use a server with --remote URL)`;
       }
       // A script reading --json gets the same message locally and remotely (SPEC §1); the hint is for people.

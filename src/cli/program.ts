@@ -30,6 +30,10 @@ export const ENVIRONMENT: [string, string][] = [
   ['ACCTSEC_NEW_PASSWORD', 'the new password for `password change`'],
   ['ACCTSEC_PROFILE', 'config profile (like --profile)'],
   ['ACCTSEC_DB', 'local database file (like --db)'],
+  [
+    'ACCTSEC_DATABASE_URL',
+    'PostgreSQL database URL (postgres://…), used instead of a local file (like serve --database)',
+  ],
   ['ACCTSEC_ENCRYPTION_KEY', 'the at-rest key (base64 or hex, 256 bits), instead of the key file'],
   ['ACCTSEC_CONFIG_DIR', 'folder of the config file'],
   ['ACCTSEC_REMOTE', 'URL of an acctsec serve to use (like --remote)'],

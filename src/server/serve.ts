@@ -7,6 +7,7 @@ import { InvalidInput, NotFound, Unavailable } from '../errors.js';
 import type { RelyingParty } from '../service/security-keys.js';
 import { countAccounts } from '../store/accounts.js';
 import { openStore } from '../store/db.js';
+import { isPostgresUrl, redactUrl } from '../database-url.js';
 import { bootstrapSecretPath, createBootstrap } from './bootstrap.js';
 import { createOAuthHandler, OAUTH_PATH } from './oauth.js';
 import { createApiServer } from './server.js';
@@ -48,9 +49,21 @@ export function parseListen(text: string): { host: string; port: number } {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const WILDCARD = new Set(['0.0.0.0', '::', '']);
 
+/** Whether there is an acctsec database at the path (a file) or URL (a PostgreSQL schema). */
+function storeExists(dbPath: string): boolean {
+  if (!isPostgresUrl(dbPath)) return existsSync(dbPath);
+  try {
+    openStore(dbPath, { create: false, migrate: false }).close();
+    return true;
+  } catch (err) {
+    if (err instanceof NotFound) return false;
+    throw err;
+  }
+}
+
 /** Whether the database exists and has its first account (else `serve` writes a bootstrap secret). */
 function hasAccounts(dbPath: string): boolean {
-  if (!existsSync(dbPath)) return false;
+  if (!storeExists(dbPath)) return false;
   // No migration here: the store opened below upgrades the file with the key at hand (audit log, 009).
   const db = openStore(dbPath, { create: false, migrate: false });
   try {
@@ -122,16 +135,21 @@ export async function serve(options: ServeOptions): Promise<void> {
       ? { cert: readPem(options.tlsCert, '--tls-cert'), key: readPem(options.tlsKey, '--tls-key') }
       : undefined;
   const dbPath = options.store.dbPath;
-  if (!existsSync(dbPath)) {
+  const postgres = isPostgresUrl(dbPath);
+  // Files beside the database (the bootstrap secret); a PostgreSQL database has them beside its key.
+  const anchor = postgres ? options.store.keyPath.replace(/\.key$/, '') : dbPath;
+  if (!storeExists(dbPath)) {
     if (!options.create)
       throw new NotFound(
-        `no acctsec database at ${dbPath}: create it with its first admin with \`acctsec init --db ${dbPath}\` on this host, ` +
-          'or start with --create to make an empty one, set up over HTTP with its one-time bootstrap secret',
+        postgres
+          ? `no acctsec schema in the database ${redactUrl(dbPath)}: start with --create to make it (then \`init\` over HTTP with its one-time bootstrap secret), or run \`acctsec init\` with ACCTSEC_DATABASE_URL set`
+          : `no acctsec database at ${dbPath}: create it with its first admin with \`acctsec init --db ${dbPath}\` on this host, ` +
+              'or start with --create to make an empty one, set up over HTTP with its one-time bootstrap secret',
         'no_database',
       );
     openStore(dbPath, { create: true }).close();
   }
-  const bootstrap = createBootstrap(dbPath, hasAccounts(dbPath), options.log);
+  const bootstrap = createBootstrap(anchor, hasAccounts(dbPath), options.log);
   const store = openLocalStore({
     ...options.store,
     // Recovery QR codes open this server's approval page only where a phone can reach it (issue #20 §1).
@@ -171,10 +189,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     hosts: [...(relyingParty ? [relyingParty.rpId] : []), ...(WILDCARD.has(host) ? [] : [host])],
     bootstrap,
     privatePaths: [
-      options.store.dbPath,
+      // A database URL is a path on the server too: an answer never shows it (nor its host).
+      ...(postgres ? [dbPath, redactUrl(dbPath)] : [dbPath]),
       options.store.keyPath,
       options.store.mail.outboxDir,
-      bootstrapSecretPath(options.store.dbPath),
+      bootstrapSecretPath(anchor),
     ],
     introspectionBatch: (fn) => store.introspectionBatch(fn),
     checkStore: () => store.checkFile(),

@@ -27,9 +27,9 @@ export function insertAccount(db: Db, a: NewAccount): number {
   const info = sql(
     db,
     `INSERT INTO accounts (username, email, role, password_hash, password_changed_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-  ).run(a.username, a.email, a.role, a.passwordHash, a.now, a.now);
-  return Number(info.lastInsertRowid);
+       VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+  ).get(a.username, a.email, a.role, a.passwordHash, a.now, a.now) as { id: number };
+  return Number(info.id);
 }
 
 export function countAccounts(db: Db): number {

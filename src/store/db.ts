@@ -14,7 +14,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AcctsecError, NotFound, Unavailable } from '../errors.js';
-import { isPostgresUrl, PgDatabase, redactUrl } from './pg.js';
+import { isPostgresUrl, redactUrl } from '../database-url.js';
+import { PgDatabase } from './pg.js';
 
 export type Db = Database.Database;
 

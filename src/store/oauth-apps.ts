@@ -27,11 +27,13 @@ export function insertOAuthApp(
   >,
 ): number {
   return Number(
-    sql(
-      db,
-      `INSERT INTO oauth_apps (client_id, owner_account_id, name, redirect_uris, public, secret_hash, created_at)
-       VALUES (@client_id, @owner_account_id, @name, @redirect_uris, @public, @secret_hash, @created_at)`,
-    ).run(row).lastInsertRowid,
+    (
+      sql(
+        db,
+        `INSERT INTO oauth_apps (client_id, owner_account_id, name, redirect_uris, public, secret_hash, created_at)
+       VALUES (@client_id, @owner_account_id, @name, @redirect_uris, @public, @secret_hash, @created_at) RETURNING id`,
+      ).get(row) as { id: number }
+    ).id,
   );
 }
 

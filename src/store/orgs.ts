@@ -19,8 +19,13 @@ export function findOrg(db: Db, name: string): OrgRow | undefined {
 
 export function insertOrg(db: Db, name: string, now: number, by: string): number {
   return Number(
-    sql(db, 'INSERT INTO organizations (name, created_at, created_by) VALUES (?, ?, ?)').run(name, now, by)
-      .lastInsertRowid,
+    (
+      sql(db, 'INSERT INTO organizations (name, created_at, created_by) VALUES (?, ?, ?) RETURNING id').get(
+        name,
+        now,
+        by,
+      ) as { id: number }
+    ).id,
   );
 }
 

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { redactUrl } from '../database-url.js';
 import { InvalidInput, Unavailable } from '../errors.js';
 
 // PostgreSQL under the same synchronous store interface as better-sqlite3 (issue #22, docs/postgres.md).
@@ -14,31 +15,6 @@ import { InvalidInput, Unavailable } from '../errors.js';
 
 /** The one advisory lock key of acctsec's writers ('acct' in ASCII). */
 const WRITE_LOCK = 0x61636374;
-
-/** A postgres:// or postgresql:// connection URL (anything else is a SQLite file path). */
-export function isPostgresUrl(location: string): boolean {
-  return /^postgres(?:ql)?:\/\//i.test(location);
-}
-
-/** The URL without its password, to show (messages, logs). */
-export function redactUrl(location: string): string {
-  try {
-    const url = new URL(location);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return location.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
-  }
-}
-
-/** Whether the URL carries a password (refused on the command line: `ps` shows it to every user). */
-export function urlHasPassword(location: string): boolean {
-  try {
-    return new URL(location).password !== '' || /[?&]password=/i.test(location);
-  } catch {
-    return /\/\/[^:/@]*:[^@/]*@/.test(location);
-  }
-}
 
 interface Libpq {
   cmdTuples(): string;

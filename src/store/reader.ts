@@ -2,7 +2,8 @@ import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Unavailable } from '../errors.js';
 import { BUSY_TIMEOUT_MS, type Db, nativeBinding } from './db.js';
-import { isPostgresUrl, PgDatabase } from './pg.js';
+import { isPostgresUrl } from '../database-url.js';
+import { PgDatabase } from './pg.js';
 
 /**
  * A read-only connection of its own to a database another connection keeps up to date (the audit

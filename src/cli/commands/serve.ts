@@ -1,5 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { isPostgresUrl, redactUrl, refusePasswordInFlag } from '../../database-url.js';
+import { InvalidInput } from '../../errors.js';
 import type { Factory } from '../factory.js';
+import { keyPathFor } from '../paths.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -28,12 +31,18 @@ export function newCmdServe(f: Factory): Command {
       1000,
     )
     .option(
+      '--database <url>',
+      'store in PostgreSQL at this postgres:// URL instead of a SQLite file (env ACCTSEC_DATABASE_URL; no password here: use PGPASSWORD or ~/.pgpass)',
+    )
+    .option(
       '--create',
-      'create an empty database when there is none at --db (then `init` over HTTP with the bootstrap secret)',
+      'create an empty database when there is none at --db or --database (then `init` over HTTP with the bootstrap secret)',
     )
     .addHelpText(
       'after',
-      "\nThe database is --db (or ACCTSEC_DB, or the profile's db); policy and mail settings come from this profile's config." +
+      "\nThe database is --database or ACCTSEC_DATABASE_URL (PostgreSQL), else --db (or ACCTSEC_DB, or the profile's db);" +
+        "\npolicy and mail settings come from this profile's config. Several instances may serve one PostgreSQL database" +
+        '\n(they need the same key: ACCTSEC_ENCRYPTION_KEY, or a copy of its key file); see docs/postgres.md.' +
         '\nA missing database is refused: create it with `acctsec init --db DB` on this host, or start with --create.' +
         '\nThe database file is watched: when it is removed or replaced while serve runs, every request gets 503 (restart serve).' +
         '\nOn a database with no account yet, serve writes a one-time bootstrap secret to DB.bootstrap-secret (mode 0600):' +
@@ -50,6 +59,7 @@ export function newCmdServe(f: Factory): Command {
         trustProxy: string[];
         publicUrl?: string;
         introspectionRate: number;
+        database?: string;
         create?: boolean;
       }) => serveRun({ f, ...o }),
     );
@@ -63,10 +73,20 @@ export async function serveRun(opts: {
   trustProxy: string[];
   publicUrl?: string | undefined;
   introspectionRate?: number | undefined;
+  database?: string | undefined;
   create?: boolean | undefined;
 }): Promise<void> {
   const { f } = opts;
-  const store = await f.storeOptions();
+  let store = await f.storeOptions();
+  if (opts.database !== undefined) {
+    if (!isPostgresUrl(opts.database))
+      throw new InvalidInput(
+        `invalid --database "${redactUrl(opts.database)}": use a postgres:// URL, e.g. postgres://acctsec@db.example.com/acctsec?sslmode=verify-full (a SQLite file is --db)`,
+        '--database',
+      );
+    refusePasswordInFlag(opts.database, '--database');
+    store = { ...store, dbPath: opts.database, keyPath: keyPathFor(opts.database) };
+  }
   const { serve } = await import('../../server/serve.js');
   await serve({
     store,
@@ -77,7 +97,7 @@ export async function serveRun(opts: {
     publicUrl: opts.publicUrl,
     introspectionRate: opts.introspectionRate,
     create: opts.create,
-    onListening: (url) => f.io.out(`acctsec serve listening on ${url} (database ${store.dbPath})`),
+    onListening: (url) => f.io.out(`acctsec serve listening on ${url} (database ${redactUrl(store.dbPath)})`),
     log: (line) => f.io.note(line),
   });
 }

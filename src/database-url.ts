@@ -1,0 +1,39 @@
+import { InvalidInput } from './errors.js';
+
+// Where the store is: a SQLite file path, or a PostgreSQL connection URL (issue #22). Shared by the CLI
+// (which refuses a password on its command line), the server and the store.
+
+/** A postgres:// or postgresql:// connection URL (anything else is a SQLite file path). */
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(?:ql)?:\/\//i.test(location);
+}
+
+/** The URL without its password, to show (messages, logs). */
+export function redactUrl(location: string): string {
+  try {
+    const url = new URL(location);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return location.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+  }
+}
+
+/** Whether the URL carries a password (refused on the command line: `ps` shows it to every user). */
+export function urlHasPassword(location: string): boolean {
+  try {
+    return new URL(location).password !== '' || /[?&]password=/i.test(location);
+  } catch {
+    return /\/\/[^:/@]*:[^@/]*@/.test(location);
+  }
+}
+
+/** A database URL given as a command-line flag: a password in it would be shown by `ps` to every user. */
+export function refusePasswordInFlag(location: string, flag: string): void {
+  if (isPostgresUrl(location) && urlHasPassword(location))
+    throw new InvalidInput(
+      `${flag} ${redactUrl(location)}: a password on the command line is visible to every user of this machine; ` +
+        'put the URL in ACCTSEC_DATABASE_URL, or the password in PGPASSWORD or ~/.pgpass',
+      flag,
+    );
+}
