@@ -42,6 +42,22 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
         },
       },
+      // The contract suite again on PostgreSQL (issue #22), when a cluster is given: ACCTSEC_TEST_DATABASE
+      // (.ci/run starts one with scripts/pg-cluster.sh). Each world is a schema of its own on it.
+      ...(process.env.ACCTSEC_TEST_DATABASE
+        ? [
+            {
+              extends: true,
+              test: {
+                name: 'contract-pg',
+                include: ['test/contract/**/*.test.ts'],
+                exclude: ['test/contract/coverage.test.ts'],
+                env: { ACCTSEC_TEST_STORE: 'postgres' },
+                sequence: { groupOrder: 0 },
+              },
+            },
+          ]
+        : []),
       // The contract suite's meta test reads what the contract files recorded: it runs after them.
       {
         extends: true,

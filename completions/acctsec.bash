@@ -155,7 +155,7 @@ _acctsec() {
     ['acctsec admin audit']='--user --actor --since --limit --help'
     ['acctsec admin audit verify']='--head --help'
     ['acctsec admin audit head']='--help'
-    ['acctsec serve']='--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --create --help'
+    ['acctsec serve']='--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --database --create --help'
     ['acctsec config']='--help'
     ['acctsec config get']='--help'
     ['acctsec config set']='--help'
@@ -208,6 +208,7 @@ _acctsec() {
     ['--public-url']='1'
     ['--trust-proxy']='1'
     ['--introspection-rate']='1'
+    ['--database']='1'
   )
   local -A values=(
     ['acctsec login|--method']='totp email key recovery'

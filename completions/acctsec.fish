@@ -303,7 +303,7 @@ function __acctsec_opts
         case 'acctsec admin audit head'
             echo '--help'
         case 'acctsec serve'
-            echo '--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --create --help'
+            echo '--listen --tls-cert --tls-key --public-url --trust-proxy --introspection-rate --database --create --help'
         case 'acctsec config'
             echo '--help'
         case 'acctsec config get'
@@ -453,7 +453,7 @@ function __acctsec_dynargs
     end
 end
 
-set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--qr-image' '--qr-text' '--scope' '--resource' '--expires' '--ip' '--redirect-uri' '--role' '--reason' '--tokens-to' '--from-line' '--format' '--newsletter' '--org' '--user' '--actor' '--since' '--head' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate'
+set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--qr-image' '--qr-text' '--scope' '--resource' '--expires' '--ip' '--redirect-uri' '--role' '--reason' '--tokens-to' '--from-line' '--format' '--newsletter' '--org' '--user' '--actor' '--since' '--head' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate' '--database'
 
 function __acctsec_complete
     set -l tokens (commandline -opc)

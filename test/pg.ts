@@ -2,10 +2,16 @@ import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 
 // PostgreSQL for the tests (issue #22): with ACCTSEC_TEST_DATABASE set to a cluster's URL (`.ci/run` starts
-// one with scripts/pg-cluster.sh), the contract suite and the service tests run on PostgreSQL too; each
-// world gets a schema of its own, so worlds in parallel never see each other's rows.
+// one with scripts/pg-cluster.sh), the contract suite runs a second time on PostgreSQL (project
+// contract-pg) and the PostgreSQL-only tests run; each world gets a schema of its own, so worlds in
+// parallel never see each other's rows.
 
 export const PG_TEST_URL = process.env.ACCTSEC_TEST_DATABASE || undefined;
+
+/** The contract-pg project (vitest.config.ts) runs the contract suite on PostgreSQL. */
+export const ON_POSTGRES = process.env.ACCTSEC_TEST_STORE === 'postgres';
+if (ON_POSTGRES && !PG_TEST_URL)
+  throw new Error('ACCTSEC_TEST_STORE=postgres needs ACCTSEC_TEST_DATABASE (a cluster URL)');
 
 interface Admin {
   querySync(text: string): unknown[];

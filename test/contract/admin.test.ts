@@ -1,4 +1,4 @@
-import { execOn, PG_TEST_URL } from '../pg.js';
+import { execOn, ON_POSTGRES } from '../pg.js';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -34,7 +34,7 @@ async function createAndClaim(
 
 /** What someone with the database file but not the key can do (the e2e suite uses the sqlite3 shell). */
 function tamper(world: World, sql: string): void {
-  if (PG_TEST_URL) {
+  if (ON_POSTGRES) {
     // PostgreSQL names a trigger with its table.
     execOn(world.location, sql.replace(/DROP TRIGGER (\w+);/g, 'DROP TRIGGER $1 ON audit_log;'));
     return;
