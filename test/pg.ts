@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
+import { endClient, type NativeClient } from '../src/store/pg.js';
 
 // PostgreSQL for the tests (issue #22): with ACCTSEC_TEST_DATABASE set to a cluster's URL (`.ci/run` starts
 // one with scripts/pg-cluster.sh), the contract suite runs a second time on PostgreSQL (project
@@ -52,6 +53,6 @@ export function execOn(url: string, text: string): void {
   try {
     client.querySync(text);
   } finally {
-    client.end();
+    endClient(client as unknown as NativeClient);
   }
 }

@@ -22,7 +22,7 @@ interface Libpq {
   errorMessage(): string;
 }
 
-interface NativeClient {
+export interface NativeClient {
   pq: Libpq;
   connectSync(params: string): void;
   querySync(text: string, values?: unknown[]): Record<string, unknown>[] | unknown[][];
@@ -259,6 +259,7 @@ export class PgDatabase {
     try {
       client.connectSync(this.url);
     } catch (err) {
+      endClient(client);
       throw new Unavailable(
         `cannot connect to the database ${this.name}: ${firstLine((err as Error).message)}`,
         'store_unreachable',
@@ -273,7 +274,12 @@ export class PgDatabase {
       'SET client_min_messages = warning',
       ...(this.readonly ? ['SET default_transaction_read_only = on'] : []),
     ];
-    client.querySync(settings.join('; '));
+    try {
+      client.querySync(settings.join('; '));
+    } catch (err) {
+      endClient(client);
+      throw err;
+    }
     this.client = client;
     this.names.clear();
     return client;
@@ -472,11 +478,7 @@ export class PgDatabase {
     if (!state || state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03') {
       // No SQLSTATE: libpq's own error, the connection is gone. Outside a transaction the next call
       // reconnects; inside one, the transaction is lost with it.
-      try {
-        this.client?.end();
-      } catch {
-        /* already closed */
-      }
+      if (this.client) endClient(this.client);
       this.client = undefined;
       this.names.clear();
       return new PgError(message, state ?? '08006');
@@ -487,15 +489,27 @@ export class PgDatabase {
   close(): this {
     if (this.open) {
       this.open = false;
-      try {
-        this.client?.end();
-      } catch {
-        /* closing a lost connection */
-      }
+      if (this.client) endClient(this.client);
       this.client = undefined;
     }
     return this;
   }
+}
+
+/**
+ * Ends a connection, and keeps its object alive a while: libpq's addon closes its poll handle
+ * asynchronously (uv_close) and frees it with the JavaScript object, so a connection collected before
+ * the event loop finished the close would crash the process (`uv__finish_close` assertion, seen).
+ */
+const retired = new Set<NativeClient>();
+export function endClient(client: NativeClient): void {
+  try {
+    client.end();
+  } catch {
+    /* already closed */
+  }
+  retired.add(client);
+  setTimeout(() => retired.delete(client), 1000).unref();
 }
 
 function firstLine(message: string): string {
