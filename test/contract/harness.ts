@@ -16,7 +16,7 @@ import type { Policy } from '../../src/service/policy.js';
 import type { RelyingParty } from '../../src/service/security-keys.js';
 import { totpCode } from '../../src/service/totp.js';
 import type { InitResult } from '../../src/views.js';
-import { freshSchema, ON_POSTGRES } from '../pg.js';
+import { ON_POSTGRES, worldSchema } from '../pg.js';
 
 // The Backend contract suite (issue #16, in the manner of Ory Kratos' persister tests): every case runs
 // against both back ends, in this process. `local` is the service layer over a SQLite file, as the CLI
@@ -99,7 +99,7 @@ function newWorldBase(name: BackendName, worldOptions: WorldOptions) {
   };
   const deliveries: Delivery[] = [];
   // In the contract-pg project, the store is a schema of its own on ACCTSEC_TEST_DATABASE (issue #22).
-  const schema = ON_POSTGRES ? freshSchema() : undefined;
+  const schema = ON_POSTGRES ? worldSchema() : undefined;
   const options: LocalStoreOptions = {
     dbPath: schema?.url ?? join(dir, 'acctsec.db'),
     keyPath: join(dir, 'acctsec.key'),
