@@ -60,6 +60,6 @@ export function revokeSession(db: Db, accountId: number, id: string, now: number
 /** Revokes every session of the account but `keepId` (all of them when it is null); returns how many. */
 export function revokeSessionsExcept(db: Db, accountId: number, keepId: string | null, now: number): number {
   return db
-    .prepare('UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL AND id IS NOT ?')
+    .prepare('UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL AND id IS DISTINCT FROM ?')
     .run(now, accountId, keepId).changes;
 }
