@@ -95,7 +95,8 @@ for (const file of readdirSync(new URL('../dist/', import.meta.url))) {
 execFileSync(process.execPath, [fileURLToPath(new URL('../dist/generate.js', import.meta.url)), '--root-help'], {
   stdio: 'inherit',
 });
-// Migrations are plain .sql files read at run time from beside the bundle.
+// Migrations are plain .sql files read at run time from beside the bundle: SQLite's in dist/migrations/,
+// PostgreSQL's in dist/migrations/pg/ (the copy is recursive; the SQLite opener reads only NNN_*.sql files).
 cpSync(new URL('../src/store/migrations/', import.meta.url), new URL('../dist/migrations/', import.meta.url), {
   recursive: true,
 });

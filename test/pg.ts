@@ -57,9 +57,19 @@ export function freshSchema(base = PG_TEST_URL): { url: string; drop(): void } {
 // runs are the same as in a fresh schema.
 const pooled: string[] = [];
 const made: string[] = [];
-let template: { schema: string; reset: string } | undefined;
+let template: { schema: string; reset: string; shape: string } | undefined;
 
-function templateOf(base: string): { schema: string; reset: string } {
+/** The schema's objects as the catalog has them (a test that drops a trigger makes a schema unfit for reuse). */
+function shapeOf(client: Admin, schema: string): string {
+  const rows = client.querySync(
+    `SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '${schema}') || '/' ||
+            (SELECT string_agg(t.tgname || t.tgenabled::text, ',' ORDER BY t.tgname) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '${schema}' AND NOT t.tgisinternal) AS shape`,
+  ) as { shape: string }[];
+  return rows[0]!.shape;
+}
+
+function templateOf(base: string): { schema: string; reset: string; shape: string } {
   if (template) return template;
   const client = adminClient(base);
   const schema = `tmpl_${randomBytes(6).toString('hex')}`;
@@ -80,7 +90,7 @@ function templateOf(base: string): { schema: string; reset: string } {
     ...sequences.map((c) => `SELECT setval(pg_get_serial_sequence('${c.table_name}', '${c.column_name}'), 1, false)`),
     'SET session_replication_role = origin',
   ].join(';\n');
-  return (template = { schema, reset });
+  return (template = { schema, reset, shape: shapeOf(client, schema) });
 }
 
 /**
@@ -103,6 +113,10 @@ export function worldSchema(base = PG_TEST_URL): { url: string; drop(): void } {
     url: urlFor(base, mine),
     drop: () => {
       const client = adminClient(base);
+      if (shapeOf(client, mine) !== tmpl.shape) {
+        client.querySync(`DROP SCHEMA ${mine} CASCADE`); // a case changed its tables or triggers
+        return;
+      }
       client.querySync(`SET search_path = ${mine}; ${tmpl.reset}; SET search_path = public`);
       pooled.push(mine);
     },

@@ -1,6 +1,12 @@
 # Mechanical SQLite -> PostgreSQL translation of src/store/migrations/*.sql, to see what a per-dialect set needs.
+# Usage: python3 translate.py [SRC_DIR [OUT_DIR]]  (defaults: src/store/migrations of this checkout, and
+# /tmp/pg-spike/pgmig). The checked-in src/store/migrations/pg/*.sql started from its output and were then
+# fixed by hand (docs/postgres-plan.md, "PostgreSQL dialect"): do not regenerate them over the hand edits.
 import re, glob, os, sys
-src = '/tmp/pg-spike/repo/src/store/migrations'; out = '/tmp/pg-spike/pgmig'
+here = os.path.dirname(os.path.abspath(__file__))
+src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, '..', '..', 'src', 'store', 'migrations')
+out = sys.argv[2] if len(sys.argv) > 2 else '/tmp/pg-spike/pgmig'
+os.makedirs(out, exist_ok=True)
 GEN = """CREATE OR REPLACE FUNCTION bump_change_generation() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN UPDATE change_generation SET n = n + 1 WHERE id = 1; RETURN NULL; END $$;
 """

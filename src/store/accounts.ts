@@ -24,12 +24,13 @@ export interface NewAccount {
 }
 
 export function insertAccount(db: Db, a: NewAccount): number {
-  const info = sql(
+  // RETURNING, not lastInsertRowid: the same statement gives the new id on PostgreSQL.
+  const row = sql(
     db,
     `INSERT INTO accounts (username, email, role, password_hash, password_changed_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
   ).get(a.username, a.email, a.role, a.passwordHash, a.now, a.now) as { id: number };
-  return Number(info.id);
+  return row.id;
 }
 
 export function countAccounts(db: Db): number {

@@ -149,10 +149,10 @@ export function queryAudit(
     params.target = filter.target;
   }
   if (filter.actor !== undefined) {
-    // With a target too, the target's index leads (unary + keeps SQLite off the actor's): an account
-    // has few rows, a staff member may have written most of the log. PostgreSQL has no unary + on text
-    // (its planner weighs both indexes by their statistics).
-    where.push(filter.target !== undefined && !isPostgres(db) ? '+actor = @actor' : 'actor = @actor');
+    // With a target too, the target's index leads (an expression, not the bare column, keeps SQLite off
+    // the actor's; SQLite's unary + on text does not exist in PostgreSQL): an account has few rows, a
+    // staff member may have written most of the log.
+    where.push(filter.target !== undefined ? "actor || '' = @actor" : 'actor = @actor');
     params.actor = filter.actor;
   }
   if (filter.since !== undefined) {

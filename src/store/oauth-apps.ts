@@ -26,15 +26,13 @@ export function insertOAuthApp(
     'client_id' | 'owner_account_id' | 'name' | 'redirect_uris' | 'public' | 'secret_hash' | 'created_at'
   >,
 ): number {
-  return Number(
-    (
-      sql(
-        db,
-        `INSERT INTO oauth_apps (client_id, owner_account_id, name, redirect_uris, public, secret_hash, created_at)
+  return (
+    sql(
+      db,
+      `INSERT INTO oauth_apps (client_id, owner_account_id, name, redirect_uris, public, secret_hash, created_at)
        VALUES (@client_id, @owner_account_id, @name, @redirect_uris, @public, @secret_hash, @created_at) RETURNING id`,
-      ).get(row) as { id: number }
-    ).id,
-  );
+    ).get(row) as { id: number }
+  ).id;
 }
 
 /** An app by its client id, deleted or not (the provider refuses deleted and disabled ones). */

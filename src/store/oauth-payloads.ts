@@ -159,7 +159,7 @@ export function findOAuthTokenForCheck(db: Db, idHash: Buffer, now: number): OAu
   return sql(
     db,
     `SELECT p.model, p.id_hash, p.payload, p.client_id, p.account_id, p.expires_at, a.username, o.owner_account_id,
-       EXISTS (SELECT 1 FROM ip_allow_list i WHERE i.account_id = p.account_id) AS restricted
+       CASE WHEN EXISTS (SELECT 1 FROM ip_allow_list i WHERE i.account_id = p.account_id) THEN 1 ELSE 0 END AS restricted
      FROM oauth_payloads p
        JOIN oauth_apps o ON o.client_id = p.client_id AND o.disabled_at IS NULL AND o.deleted_at IS NULL
        LEFT JOIN accounts a ON a.id = p.account_id

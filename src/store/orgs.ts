@@ -13,27 +13,34 @@ export interface OrgSummaryRow extends OrgRow {
   members: number;
 }
 
+// Names are unique ignoring ASCII case: SQLite's column is COLLATE NOCASE, PostgreSQL's has a unique
+// index on lower(name) (migrations/pg/016_orgs.sql). Lookups and order go through lower(name), which
+// folds ASCII letters only on both (the PostgreSQL column is COLLATE "C"). The name looked for is folded
+// here, not by lower(?): PostgreSQL would fold a parameter under the database's locale, Ä to ä too.
 export function findOrg(db: Db, name: string): OrgRow | undefined {
-  return sql(db, 'SELECT * FROM organizations WHERE name = ?').get(name) as OrgRow | undefined;
+  return sql(db, 'SELECT * FROM organizations WHERE lower(name) = ?').get(asciiLower(name)) as OrgRow | undefined;
+}
+
+/** What SQLite's lower() and NOCASE do to a name: A-Z to a-z, nothing else. */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]+/g, (s) => s.toLowerCase());
 }
 
 export function insertOrg(db: Db, name: string, now: number, by: string): number {
-  return Number(
-    (
-      sql(db, 'INSERT INTO organizations (name, created_at, created_by) VALUES (?, ?, ?) RETURNING id').get(
-        name,
-        now,
-        by,
-      ) as { id: number }
-    ).id,
-  );
+  return (
+    sql(db, 'INSERT INTO organizations (name, created_at, created_by) VALUES (?, ?, ?) RETURNING id').get(
+      name,
+      now,
+      by,
+    ) as { id: number }
+  ).id;
 }
 
 export function listOrgs(db: Db): OrgSummaryRow[] {
   return sql(
     db,
     `SELECT o.*, (SELECT count(*) FROM organization_members m WHERE m.organization_id = o.id) AS members
-       FROM organizations o ORDER BY o.name`,
+       FROM organizations o ORDER BY lower(o.name)`,
   ).all() as OrgSummaryRow[];
 }
 
@@ -53,7 +60,7 @@ export function orgsOfAccount(db: Db, accountId: number): string[] {
     sql(
       db,
       `SELECT o.name FROM organization_members m JOIN organizations o ON o.id = m.organization_id
-        WHERE m.account_id = ? ORDER BY o.name`,
+        WHERE m.account_id = ? ORDER BY lower(o.name)`,
     ).all(accountId) as { name: string }[]
   ).map((r) => r.name);
 }

@@ -29,7 +29,8 @@ export function finishThrottle(db: Db, key: string, failed: boolean, now: number
     sql(
       db,
       `INSERT INTO throttles (key, failures, last_failure_at) VALUES (?, 1, ?)
-       ON CONFLICT (key) DO UPDATE SET failures = throttles.failures + 1, last_failure_at = excluded.last_failure_at, in_flight = CASE WHEN throttles.in_flight > 0 THEN throttles.in_flight - 1 ELSE 0 END`,
+       ON CONFLICT (key) DO UPDATE SET failures = throttles.failures + 1, last_failure_at = excluded.last_failure_at,
+         in_flight = CASE WHEN throttles.in_flight > 0 THEN throttles.in_flight - 1 ELSE 0 END`,
     ).run(key, now);
   } else {
     sql(db, 'UPDATE throttles SET in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END WHERE key = ?').run(

@@ -80,7 +80,8 @@ export function findTokenForCheck(db: Db, hash: Buffer): TokenCheckRow | undefin
   return sql(
     db,
     `SELECT t.id, t.account_id, t.kind, t.scopes, t.resources, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, t.last_used_ip,
-       a.username, a.locked_at, EXISTS (SELECT 1 FROM ip_allow_list i WHERE i.account_id = t.account_id) AS restricted
+       a.username, a.locked_at,
+       CASE WHEN EXISTS (SELECT 1 FROM ip_allow_list i WHERE i.account_id = t.account_id) THEN 1 ELSE 0 END AS restricted
      FROM tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = ?`,
   ).get(hash) as TokenCheckRow | undefined;
 }

@@ -1,9 +1,10 @@
+-- PostgreSQL 15 dialect of ../003_email.sql (same number, same schema; docs/postgres-plan.md, "PostgreSQL dialect").
 -- 003: email codes as a second factor, emailed one-time codes, recovery addresses, notification
 -- preferences.
 
 CREATE TABLE email_mfa (
   account_id BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
-  address    TEXT    NOT NULL,
+  address    TEXT COLLATE "C" NOT NULL,
   created_at BIGINT NOT NULL,
   -- NULL while the address waits for its confirmation code.
   enabled_at BIGINT
@@ -13,7 +14,7 @@ CREATE TABLE email_mfa (
 -- The code itself is never stored: an HMAC of it under the at-rest key.
 CREATE TABLE email_codes (
   account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-  purpose    TEXT    NOT NULL,
+  purpose    TEXT COLLATE "C" NOT NULL,
   code_hash  BYTEA,
   sent_at    BIGINT NOT NULL,
   expires_at BIGINT NOT NULL,
@@ -24,7 +25,7 @@ CREATE TABLE email_codes (
 
 CREATE TABLE recovery_addresses (
   account_id  BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-  address     TEXT    NOT NULL,
+  address     TEXT COLLATE "C" NOT NULL,
   created_at  BIGINT NOT NULL,
   verified_at BIGINT,
   PRIMARY KEY (account_id, address)
@@ -32,7 +33,7 @@ CREATE TABLE recovery_addresses (
 
 CREATE TABLE notification_settings (
   account_id    BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
-  format        TEXT    NOT NULL DEFAULT 'html' CHECK (format IN ('html', 'text')),
-  newsletters   TEXT    NOT NULL DEFAULT '{}',
-  organizations TEXT    NOT NULL DEFAULT '{}'
+  format        TEXT COLLATE "C" NOT NULL DEFAULT 'html' CHECK (format IN ('html', 'text')),
+  newsletters   TEXT COLLATE "C" NOT NULL DEFAULT '{}',
+  organizations TEXT COLLATE "C" NOT NULL DEFAULT '{}'
 );

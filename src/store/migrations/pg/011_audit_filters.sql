@@ -1,3 +1,4 @@
+-- PostgreSQL 15 dialect of ../011_audit_filters.sql (same number, same schema; docs/postgres-plan.md, "PostgreSQL dialect").
 -- 011: indexes for `admin audit --user/--actor/--since` (issue #19 §3), which scanned the whole log.
 -- The listing is newest first by (at, id): each filter walks its index from the top, in that order,
 -- and stops at the limit or at --since, whichever comes first; no sort, no table scan.

@@ -1,3 +1,4 @@
+-- PostgreSQL 15 dialect of ../013_recovery_qr.sql (same number, same schema; docs/postgres-plan.md, "PostgreSQL dialect").
 -- 013: recovery QR codes (issue #20 §1). One live code per account: only the SHA-256 of its 256-bit
 -- secret is kept; a code is used once (used_at) or voided by a new one or `recovery qr revoke`
 -- (voided_at). The rows stay, so `recovery qr status` can tell when the last one was made.
@@ -16,16 +17,16 @@ CREATE UNIQUE INDEX recovery_qr_live ON recovery_qr (account_id) WHERE used_at I
 -- request's handle (only its hash here), then sets the new password. Requests for unknown usernames
 -- are kept the same way (account_id NULL), so the answer does not tell accounts apart.
 CREATE TABLE recovery_qr_requests (
-  id TEXT PRIMARY KEY,
+  id TEXT COLLATE "C" PRIMARY KEY,
   handle_hash BYTEA NOT NULL UNIQUE,
   account_id BIGINT REFERENCES accounts (id) ON DELETE CASCADE,
-  phrase TEXT NOT NULL,
-  ip TEXT,
-  client TEXT,
+  phrase TEXT COLLATE "C" NOT NULL,
+  ip TEXT COLLATE "C",
+  client TEXT COLLATE "C",
   created_at BIGINT NOT NULL,
   expires_at BIGINT NOT NULL,
   approved_at BIGINT,
-  approved_ip TEXT,
+  approved_ip TEXT COLLATE "C",
   -- The code that approved it: used (once) only when the CLI sets the new password, so a password the
   -- policy refuses, or a CLI that gives up, leaves the printed code valid.
   qr_id BIGINT REFERENCES recovery_qr (id) ON DELETE CASCADE,

@@ -1,3 +1,4 @@
+-- PostgreSQL 15 dialect of ../015_account_email.sql (same number, same schema; docs/postgres-plan.md, "PostgreSQL dialect").
 -- 015: the account's own address is verified before it is used for codes or recovery (issue #20 §3),
 -- and a change of address waits, in email_changes, for a code sent to the new address.
 
@@ -7,9 +8,9 @@ ALTER TABLE accounts ADD COLUMN email_verified_at BIGINT;
 -- `admin users set-email`, NULL when the owner did.
 CREATE TABLE email_changes (
   account_id   BIGINT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
-  address      TEXT    NOT NULL,
+  address      TEXT COLLATE "C" NOT NULL,
   requested_at BIGINT NOT NULL,
-  requested_by TEXT
+  requested_by TEXT COLLATE "C"
 );
 
 -- Addresses already proven before this migration count as verified: the one email codes were
