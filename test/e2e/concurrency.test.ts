@@ -1,14 +1,72 @@
 import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { endClient, type NativeClient } from '../../src/store/pg.js';
+import { freshSchema, PG_TEST_URL } from '../pg.js';
 import { Home, json, PASSWORD } from './helpers.js';
 
-describe('two processes on one database', () => {
+// The same cases on a SQLite file and, with ACCTSEC_TEST_DATABASE, on PostgreSQL (issue #22): there
+// the processes share a schema through ACCTSEC_DATABASE_URL, and "another process's write transaction"
+// is a connection holding acctsec's writers' lock.
+
+/** Holds the writers' lock (or SQLite's write lock) until release(). */
+interface Holder {
+  release(): void;
+}
+
+const stores: { name: string; setUp(home: Home): () => void; hold(home: Home): Holder }[] = [
+  {
+    name: 'SQLite',
+    setUp: () => () => undefined,
+    hold: (home) => {
+      const other = new Database(home.dbPath);
+      other.exec('BEGIN IMMEDIATE');
+      return {
+        release: () => {
+          other.exec('COMMIT');
+          other.close();
+        },
+      };
+    },
+  },
+  ...(PG_TEST_URL
+    ? [
+        {
+          name: 'PostgreSQL',
+          setUp: (home: Home) => {
+            const schema = freshSchema();
+            home.env.ACCTSEC_DATABASE_URL = schema.url;
+            return () => schema.drop();
+          },
+          hold: (home: Home) => {
+            const Client = createRequire(import.meta.url)('pg-native') as new () => NativeClient;
+            const other = new Client();
+            other.connectSync(home.env.ACCTSEC_DATABASE_URL!);
+            other.querySync(`BEGIN; SELECT pg_advisory_xact_lock(${0x61636374})`);
+            return {
+              release: () => {
+                other.querySync('COMMIT');
+                endClient(other);
+              },
+            };
+          },
+        },
+      ]
+    : []),
+];
+
+describe.each(stores)('two processes on one database ($name)', (store) => {
   let home: Home;
+  let tearDown: () => void;
   beforeEach(async () => {
     home = new Home();
+    tearDown = store.setUp(home);
     await home.init();
   });
-  afterEach(() => home.remove());
+  afterEach(async () => {
+    await home.remove();
+    tearDown();
+  });
 
   it('concurrent sign-ins and changes all finish cleanly: no "database is locked" reaches the user', async () => {
     // Four sign-ins (each writes a session, an activity row and its throttle row), status calls (each may
@@ -41,14 +99,12 @@ describe('two processes on one database', () => {
   });
 
   it('waits for another process\'s write transaction instead of failing with "database is locked"', async () => {
-    const other = new Database(home.dbPath);
-    other.exec('BEGIN IMMEDIATE');
+    const other = store.hold(home);
     const pending = home.run(['--profile', 'late', 'login', '--username', 'alice'], {
       env: { ACCTSEC_PASSWORD: PASSWORD },
     });
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    other.exec('COMMIT');
-    other.close();
+    other.release();
     const r = await pending;
     expect(r.stderr).not.toMatch(/locked|busy/i);
     expect(r.exitCode, r.stderr).toBe(0);
