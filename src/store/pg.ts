@@ -29,7 +29,7 @@ interface NativeClient {
   prepareSync(name: string, text: string, nParams: number): void;
   executeSync(name: string, values: unknown[]): Record<string, unknown>[] | unknown[][];
   getTransactionStatus(): 'I' | 'T' | 'E' | null;
-  end(): void;
+  end(done?: () => void): void;
 }
 
 type NativeClientClass = new (config: {
@@ -473,7 +473,7 @@ export class PgDatabase {
       // No SQLSTATE: libpq's own error, the connection is gone. Outside a transaction the next call
       // reconnects; inside one, the transaction is lost with it.
       try {
-        this.client?.end();
+        if (this.client) endClient(this.client);
       } catch {
         /* already closed */
       }
@@ -488,7 +488,7 @@ export class PgDatabase {
     if (this.open) {
       this.open = false;
       try {
-        this.client?.end();
+        if (this.client) endClient(this.client);
       } catch {
         /* closing a lost connection */
       }
@@ -496,6 +496,16 @@ export class PgDatabase {
     }
     return this;
   }
+}
+
+/**
+ * Ends a connection. libpq's addon closes its socket's poll handle later (uv_close completes when the
+ * event loop turns) but lets go of the object holding that handle at once: collected before then, libuv
+ * touches freed memory ("uv__finish_close: Assertion ... failed", exit 134, seen in `admin migrate-store`,
+ * which closes a connection and goes on working synchronously). The callback keeps it until the loop turns.
+ */
+function endClient(client: NativeClient): void {
+  client.end(() => void client);
 }
 
 function firstLine(message: string): string {
