@@ -10,6 +10,7 @@ const COMPOSITION_ROOTS = [
   '^src/cli/factory\\.ts$', // picks the local or remote Backend for a command
   '^src/cli/key-page-host\\.ts$', // serves the security-key page from the CLI in local mode
   '^src/cli/commands/serve\\.ts$', // `acctsec serve` starts the server
+  '^src/cli/commands/admin-migrate\\.ts$', // `admin migrate-store` copies a SQLite file into PostgreSQL on this host
   '^src/server/serve\\.ts$', // the server over a local Backend and its store
 ];
 const root = COMPOSITION_ROOTS.join('|');

@@ -40,7 +40,7 @@ function __acctsec_subs
         case 'acctsec apps'
             echo 'create list show rotate-secret delete authorized revoke'
         case 'acctsec admin'
-            echo 'users orgs notifications apps oauth reset-password reset-mfa lock unlock unthrottle sessions ip audit'
+            echo 'users orgs notifications apps oauth migrate-store reset-password reset-mfa lock unlock unthrottle sessions ip audit'
         case 'acctsec admin users'
             echo 'list show create import export set-email set-role'
         case 'acctsec admin orgs'
@@ -276,6 +276,8 @@ function __acctsec_opts
             echo '--help'
         case 'acctsec admin oauth keys rotate'
             echo '--reason --help'
+        case 'acctsec admin migrate-store'
+            echo '--from --to --dry-run --help'
         case 'acctsec admin reset-password'
             echo '--print-token --reason --dry-run --help'
         case 'acctsec admin reset-mfa'
@@ -453,7 +455,7 @@ function __acctsec_dynargs
     end
 end
 
-set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--qr-image' '--qr-text' '--scope' '--resource' '--expires' '--ip' '--redirect-uri' '--role' '--reason' '--tokens-to' '--from-line' '--format' '--newsletter' '--org' '--user' '--actor' '--since' '--head' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate' '--database'
+set -g __acctsec_takes '--profile' '--db' '--remote' '--username' '--email' '--bootstrap-secret-file' '--method' '--code' '--timeout' '--limit' '--qr' '--recovery-codes-file' '--name' '--output' '--file' '-f' '--current-ip' '--token' '--qr-image' '--qr-text' '--scope' '--resource' '--expires' '--ip' '--redirect-uri' '--role' '--reason' '--tokens-to' '--from-line' '--format' '--newsletter' '--org' '--from' '--to' '--user' '--actor' '--since' '--head' '--listen' '--tls-cert' '--tls-key' '--public-url' '--trust-proxy' '--introspection-rate' '--database'
 
 function __acctsec_complete
     set -l tokens (commandline -opc)

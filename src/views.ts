@@ -520,3 +520,35 @@ export interface AuthorizedAppView {
   firstAuthorizedAt: string;
   lastUsedAt: string;
 }
+
+/** `admin migrate-store` (issue #22): a SQLite database copied into an empty PostgreSQL one, and the check of the copy. */
+export interface StoreMigration {
+  /** The SQLite file read. */
+  from: string;
+  /** The PostgreSQL database written (its URL without a password). */
+  to: string;
+  dryRun: boolean;
+  schemaVersion: number;
+  /** Each table with its rows in the source, and in the copy (null in a dry run). */
+  tables: { table: string; rows: number; copied: number | null }[];
+  rows: number;
+  /** The source's audit log (verified before anything is copied), and the copy's (null in a dry run). */
+  audit: {
+    rows: number;
+    head: string | null;
+    copy: { rows: number; head: string | null; intact: boolean; problem: string | null } | null;
+  };
+  /** Counts, contents (a digest per table) and the audit chain of the copy all match the source. */
+  verified: boolean | null;
+  problems: string[];
+  /** Where the at-rest key is: every `serve --database` on the copy needs the same one. */
+  key: {
+    /** ACCTSEC_ENCRYPTION_KEY, or the source's key file. */
+    source: string;
+    /** The PostgreSQL key file (keyPathFor the URL); null when the key comes from ACCTSEC_ENCRYPTION_KEY. */
+    file: string | null;
+    /** What was done with that file: written now, already held the same key, or would be written (dry run). */
+    fileState: 'written' | 'same' | 'would-write' | null;
+  };
+  seconds: number;
+}

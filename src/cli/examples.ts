@@ -160,6 +160,11 @@ export const EXAMPLES: Record<string, string[]> = {
     'acctsec admin audit head',
   ],
   'admin audit verify': ['acctsec admin audit verify', 'acctsec admin audit verify --head "$KEPT_HEAD"'],
+  'admin migrate-store': [
+    'acctsec admin migrate-store --from sqlite:/srv/acctsec.db --to postgres://acctsec@db.example.com/acctsec --dry-run',
+    'PGPASSWORD=... acctsec admin migrate-store --from sqlite:/srv/acctsec.db --to "postgres://acctsec@db.example.com/acctsec?sslmode=verify-full"',
+    'ACCTSEC_DATABASE_URL=postgres://acctsec@/acctsec acctsec admin migrate-store --from /srv/acctsec.db --json',
+  ],
   'admin audit head': ['acctsec admin audit head | mail -s "acctsec audit head" audit@offsite.example'],
   serve: [
     'acctsec serve --db /srv/acctsec.db --listen 0.0.0.0:7400 --tls-cert cert.pem --tls-key key.pem --public-url https://acctsec.example.com:7400',

@@ -352,6 +352,10 @@ export function verifyAuditChain(db: Db, key: Uint8Array, kept?: KeptHead): Audi
 export async function verifyAuditInWorker(ctx: ServiceContext, kept?: KeptHead): Promise<AuditVerification> {
   const file = new URL('./audit-worker.js', import.meta.url);
   if (ctx.db.memory || !existsSync(file)) return verifyAudit(ctx, kept);
+  // PostgreSQL: pg-native's addon (libpq, built on nan) cannot be loaded in a worker thread once the
+  // main thread has loaded it ("Module did not self-register"), so the walk runs here, in one
+  // transaction (one snapshot, the writers held off), blocking this process while it runs.
+  if (isPostgres(ctx.db)) return ctx.db.transaction(() => verifyAudit(ctx, kept))();
   // At most AUDIT_WORKERS walks at once, AUDIT_WAITING more in line; past that "busy" (exit 8, 503):
   // each walk takes a core and a connection, and admins asking at once must not take every core from
   // the requests (issue #19 review).

@@ -51,16 +51,21 @@ export function readKeyFile(path: string): Buffer {
 /** Creates the key file (0600, directory 0700 when we create it) unless it exists; returns its key. */
 export function ensureKeyFile(path: string): Buffer {
   if (existsSync(path)) return readKeyFile(path);
+  const key = randomBytes(KEY_BYTES);
+  writeKeyFile(path, key);
+  return key;
+}
+
+/** Writes `key` to a new key file (0600; refused if one exists), its directory made 0700 when missing. */
+export function writeKeyFile(path: string, key: Buffer): void {
   const dir = dirname(path);
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const key = randomBytes(KEY_BYTES);
   const fd = openSync(path, 'wx', 0o600);
   try {
     writeSync(fd, key.toString('base64') + '\n');
   } finally {
     closeSync(fd);
   }
-  return key;
 }
 
 export function keyringFrom(source: KeySource): Keyring {
@@ -108,9 +113,12 @@ export function databaseKey(db: Db, keyring: Keyring): Buffer {
  * sealing key's other uses. Never stored, never printed.
  */
 export function auditChainKey(db: Db, keyring: Keyring): Buffer {
-  return Buffer.from(
-    hkdfSync('sha256', databaseKey(db, keyring), Buffer.alloc(0), 'acctsec audit chain v1', KEY_BYTES),
-  );
+  return chainKeyOf(databaseKey(db, keyring));
+}
+
+/** The audit chain's key of an at-rest key already checked against its database (auditChainKey does both). */
+export function chainKeyOf(key: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'acctsec audit chain v1', KEY_BYTES));
 }
 
 export function keyMatches(key: Buffer, check: string): boolean {

@@ -161,6 +161,15 @@ function latestVersion(files: string[]): number {
   return files.length === 0 ? 0 : Number(files[files.length - 1]!.slice(0, 3));
 }
 
+/** This build's schema version (its SQLite and PostgreSQL migrations have the same numbers). */
+export function latestSchemaVersion(): number {
+  return latestVersion(
+    readdirSync(migrationsDir)
+      .filter((f) => /^\d{3}_.+\.sql$/.test(f))
+      .sort(),
+  );
+}
+
 /** Opened without migrating: still refused when a newer acctsec wrote it. */
 function refuseNewer(db: Db): void {
   const latest = latestVersion(migrationFiles(db));

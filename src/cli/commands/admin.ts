@@ -5,6 +5,7 @@ import type { Factory } from '../factory.js';
 import { addBulkCommands } from './admin-bulk.js';
 import { addEmailAndOrgCommands } from './admin-orgs.js';
 import { addAppCommands } from './admin-apps.js';
+import { addMigrateStoreCommand } from './admin-migrate.js';
 import { localTime, table } from '../format.js';
 
 interface ActionFlags {
@@ -67,6 +68,7 @@ export function newCmdAdmin(f: Factory): Command {
   addBulkCommands(users, f);
   addEmailAndOrgCommands(cmd, users, f, adminRun); // issue #20 §3 and §5
   addAppCommands(cmd, f); // issue #21
+  addMigrateStoreCommand(cmd, f); // issue #22
   actionOptions(
     users
       .command('set-role')
