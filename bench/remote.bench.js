@@ -15,14 +15,14 @@ import autocannon from 'autocannon';
 
 export const name = 'remote token verify vs a bare Node http server (loopback, autocannon and wrk)';
 
-const BIN = fileURLToPath(new URL('../bin/acctsec.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../bin/acctsec.js', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 16;
 const ROUNDS = 3;
 const WARMUP_SECONDS = 2;
 
 /** Starts a child that prints a URL on stdout; resolves with it and the child. */
-function start(args, env) {
+export function start(args, env) {
   return new Promise((resolve, reject) => {
     // stderr is kept for an error message: the server's notices would only clutter the figures.
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -39,9 +39,9 @@ function start(args, env) {
 }
 
 /** autocannon: requests per second (average over the run) and p99 latency in ms. */
-function autocannonRun(url, request, seconds) {
+export function autocannonRun(url, request, seconds, connections = CONNECTIONS) {
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections: CONNECTIONS, duration: seconds, ...request }, (err, r) => {
+    autocannon({ url, connections, duration: seconds, ...request }, (err, r) => {
       if (err) return reject(err);
       if (r.non2xx > 0 || r.errors > 0)
         return reject(new Error(`${url} answered ${r.non2xx} non-2xx and ${r.errors} errors under autocannon`));
@@ -51,10 +51,10 @@ function autocannonRun(url, request, seconds) {
 }
 
 const WRK = 'wrk';
-const wrkInstalled = () => spawnSync(WRK, ['-v']).error?.code !== 'ENOENT';
+export const wrkInstalled = () => spawnSync(WRK, ['-v']).error?.code !== 'ENOENT';
 
 /** The request as a wrk Lua script (wrk's own way to send a POST with a body and headers). */
-function wrkScript(dir, request) {
+export function wrkScript(dir, request) {
   const file = join(dir, 'introspect.lua');
   const lua = (s) => JSON.stringify(s); // a JSON string literal is a valid Lua string literal for this ASCII text
   const lines = [`wrk.method = ${lua(request.method)}`, `wrk.body = ${lua(request.body)}`];
@@ -64,11 +64,11 @@ function wrkScript(dir, request) {
 }
 
 /** wrk with one thread (the server gets the other core): requests per second and p99 latency. */
-function wrkRun(url, script, seconds) {
+export function wrkRun(url, script, seconds, connections = CONNECTIONS) {
   return new Promise((resolve, reject) => {
     execFile(
       WRK,
-      ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', script, url],
+      ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url],
       { encoding: 'utf8' },
       (err, out) => {
         if (err) return reject(err);
@@ -88,14 +88,14 @@ function wrkRun(url, script, seconds) {
   });
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (n) => Math.round(n).toLocaleString('en').padStart(7);
-const load = () =>
+export const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
 
-const BARE = `
+export const BARE = `
 const http = require('node:http');
 const body = JSON.stringify({ active: true, account: 'alice', scopes: ['dns:read'], resources: [], expiresAt: null, deprecated: false });
 const s = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }); res.end(body); }); });
