@@ -37,3 +37,23 @@ export function refusePasswordInFlag(location: string, flag: string): void {
       flag,
     );
 }
+
+/**
+ * Why a connection to this URL may be read or redirected on the network, or undefined: libpq's default
+ * sslmode is `prefer` (TLS if the server offers it, unchecked, and plain text if not), which protects
+ * nothing against an attacker on the path. A unix socket or a loopback host needs nothing.
+ */
+export function weakTransport(location: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch {
+    return undefined;
+  }
+  const host = url.searchParams.get('host') ?? (url.hostname || env.PGHOST || '');
+  if (host === '' || host.startsWith('/') || ['localhost', '127.0.0.1', '[::1]', '::1'].includes(host))
+    return undefined;
+  const mode = url.searchParams.get('sslmode') ?? env.PGSSLMODE ?? 'prefer';
+  if (mode === 'verify-full') return undefined;
+  return `the database at ${host} is reached with sslmode=${mode}: its traffic (password hashes, sealed secrets) and the server's identity are not protected against the network; add sslmode=verify-full to the URL`;
+}

@@ -7,7 +7,7 @@ import { InvalidInput, NotFound, Unavailable } from '../errors.js';
 import type { RelyingParty } from '../service/security-keys.js';
 import { countAccounts } from '../store/accounts.js';
 import { openStore } from '../store/db.js';
-import { isPostgresUrl, redactUrl } from '../database-url.js';
+import { isPostgresUrl, redactUrl, weakTransport } from '../database-url.js';
 import { bootstrapSecretPath, createBootstrap } from './bootstrap.js';
 import { createOAuthHandler, OAUTH_PATH } from './oauth.js';
 import { createApiServer } from './server.js';
@@ -138,6 +138,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   const postgres = isPostgresUrl(dbPath);
   // Files beside the database (the bootstrap secret); a PostgreSQL database has them beside its key.
   const anchor = postgres ? options.store.keyPath.replace(/\.key$/, '') : dbPath;
+  const weak = postgres ? weakTransport(dbPath) : undefined;
+  if (weak) options.log(`warning: ${weak}`);
   if (!storeExists(dbPath)) {
     if (!options.create)
       throw new NotFound(

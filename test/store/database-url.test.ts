@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidInput } from '../../src/errors.js';
+import {
+  isPostgresUrl,
+  redactUrl,
+  refusePasswordInFlag,
+  urlHasPassword,
+  weakTransport,
+} from '../../src/database-url.js';
+
+// Where the store is (issue #22): a file path or a postgres:// URL, and what may be shown of a URL.
+
+describe('database URLs', () => {
+  it('tells a PostgreSQL URL from a file path', () => {
+    expect(isPostgresUrl('postgres://db/acctsec')).toBe(true);
+    expect(isPostgresUrl('POSTGRESQL://db/acctsec')).toBe(true);
+    expect(isPostgresUrl('/srv/acctsec.db')).toBe(false);
+    expect(isPostgresUrl('postgres.db')).toBe(false);
+  });
+
+  it('never shows a password, and refuses one in a flag (ps shows arguments to every user)', () => {
+    const url = 'postgres://acctsec:s3cret@db.example.com/acctsec?sslmode=verify-full';
+    expect(redactUrl(url)).not.toContain('s3cret');
+    expect(redactUrl(url)).toContain('acctsec:***@db.example.com');
+    expect(urlHasPassword(url)).toBe(true);
+    expect(urlHasPassword('postgres://db/acctsec?password=s3cret')).toBe(true);
+    expect(urlHasPassword('postgres://acctsec@db/acctsec')).toBe(false);
+    let err: unknown;
+    try {
+      refusePasswordInFlag(url, '--database');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InvalidInput);
+    expect((err as InvalidInput).exitCode).toBe(2);
+    expect((err as Error).message).not.toContain('s3cret');
+    expect(() => refusePasswordInFlag('postgres://acctsec@db/acctsec', '--database')).not.toThrow();
+    expect(() => refusePasswordInFlag('/srv/a:b@c.db', '--db')).not.toThrow();
+  });
+
+  it('warns of a remote database reached without verify-full; a socket or loopback needs nothing', () => {
+    expect(weakTransport('postgres://acctsec@db.example.com/acctsec', {})).toMatch(/sslmode=prefer/);
+    expect(weakTransport('postgres://acctsec@db.example.com/acctsec?sslmode=require', {})).toMatch(/sslmode=require/);
+    expect(weakTransport('postgres://acctsec@db.example.com/acctsec?sslmode=verify-full', {})).toBeUndefined();
+    expect(weakTransport('postgres://acctsec@db.example.com/acctsec', { PGSSLMODE: 'verify-full' })).toBeUndefined();
+    expect(weakTransport('postgres://postgres@/acctsec?host=/run/postgresql', {})).toBeUndefined();
+    expect(weakTransport('postgres://acctsec@localhost/acctsec', {})).toBeUndefined();
+  });
+});
