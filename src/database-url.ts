@@ -10,21 +10,28 @@ export function isPostgresUrl(location: string): boolean {
 
 /** The URL without its password, to show (messages, logs). */
 export function redactUrl(location: string): string {
+  // libpq also takes a password (and a client key's passphrase) as query parameters.
+  const query = (text: string) => text.replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
   try {
     const url = new URL(location);
     if (url.password) url.password = '***';
-    return url.toString();
+    return query(url.toString());
   } catch {
-    return location.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+    return query(location.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@'));
   }
+}
+
+/** Where the store is, as it may be shown and saved (a profile's session): a URL without its password. */
+export function shownLocation(location: string): string {
+  return isPostgresUrl(location) ? redactUrl(location) : location;
 }
 
 /** Whether the URL carries a password (refused on the command line: `ps` shows it to every user). */
 export function urlHasPassword(location: string): boolean {
   try {
-    return new URL(location).password !== '' || /[?&]password=/i.test(location);
+    return new URL(location).password !== '' || /[?&](?:ssl)?password=/i.test(location);
   } catch {
-    return /\/\/[^:/@]*:[^@/]*@/.test(location);
+    return /\/\/[^:/@]*:[^@/]*@/.test(location) || /[?&](?:ssl)?password=/i.test(location);
   }
 }
 

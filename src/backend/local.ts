@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Backend, BackendOptions } from './backend.js';
 import { checkStoreFile, openStore, storeError, type Db } from '../store/db.js';
+import { shownLocation } from '../database-url.js';
 import { accountStatus, changePassword, changeUsername, checkInitInput, initialize } from '../service/accounts.js';
 import { FACTORS } from '../service/factors.js';
 import { accountActivity } from '../service/activity.js';
@@ -193,7 +194,7 @@ export function openLocalStore(options: LocalStoreOptions): LocalStore {
   let fileCheckedAt = 0;
   let oauth: OAuthStorage | undefined;
   return {
-    location: options.dbPath,
+    location: shownLocation(options.dbPath),
     backend: (credentials, how) => {
       const backend = localBackend(options, context, credentials, how?.checkFileEachCall !== false);
       return how?.checked ? backend : checkingArguments(backend);
@@ -334,7 +335,8 @@ function localBackend(
   }
 
   return {
-    location: options.dbPath,
+    // Shown and saved with a session (the profile): a database URL without its password.
+    location: shownLocation(options.dbPath),
 
     init: async (input) => {
       // Judged before the database and key files exist: a refused init creates nothing.
@@ -360,7 +362,7 @@ function localBackend(
         return {
           account: { username: account.username, email: account.email, role: account.role },
           session,
-          database: options.dbPath,
+          database: shownLocation(options.dbPath),
           keyFile: options.envKey ? 'ACCTSEC_ENCRYPTION_KEY' : options.keyPath,
           ...verification,
         };

@@ -5,7 +5,7 @@ import type { LocalStoreOptions } from '../backend/local.js';
 import type { KeyPageHost } from './key-page-host.js';
 import { AuthFailed } from '../errors.js';
 import { createIO, type IO } from './io.js';
-import { isPostgresUrl, refusePasswordInFlag } from '../database-url.js';
+import { isPostgresUrl, refusePasswordInFlag, shownLocation } from '../database-url.js';
 import { defaultDbPath, keyPathFor, outboxDir } from './paths.js';
 import { createPrompter, type Prompter } from './prompts.js';
 
@@ -97,7 +97,7 @@ export function createFactory(globals: GlobalOptions): Factory {
   }
 
   async function location(): Promise<string> {
-    return (await remoteUrl()) ?? (await dbPath());
+    return (await remoteUrl()) ?? shownLocation(await dbPath());
   }
 
   async function storeOptions(): Promise<LocalStoreOptions> {

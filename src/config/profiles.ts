@@ -1,3 +1,4 @@
+import { refusePasswordInFlag } from '../database-url.js';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Conf from 'conf';
@@ -134,7 +135,16 @@ function url(key: string) {
 
 /** Every key `acctsec config` accepts. Unknown keys are refused, so a typo never silently does nothing. */
 export const settings: SettingSpec[] = [
-  { key: 'db', description: 'local database file (overridden by --db and ACCTSEC_DB)', parse: (v) => v },
+  {
+    key: 'db',
+    description:
+      'local database file, or a postgres:// URL without a password (overridden by --db, ACCTSEC_DATABASE_URL and ACCTSEC_DB)',
+    // A password would be on the command line and in the config file: PGPASSWORD or ~/.pgpass instead.
+    parse: (v) => {
+      refusePasswordInFlag(v, 'db');
+      return v;
+    },
+  },
   { key: 'remote', description: 'URL of an `acctsec serve` to use instead of a local database', parse: url('remote') },
   {
     key: 'policy.passwordMinLength',

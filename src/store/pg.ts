@@ -261,7 +261,7 @@ export class PgDatabase {
     } catch (err) {
       endClient(client);
       throw new Unavailable(
-        `cannot connect to the database ${this.name}: ${firstLine((err as Error).message)}`,
+        `cannot connect to the database ${this.name}: ${scrub(firstLine((err as Error).message))}`,
         'store_unreachable',
       );
     }
@@ -270,6 +270,12 @@ export class PgDatabase {
     const settings = [
       `SET lock_timeout = ${this.defaultBusyMs}`,
       `SET statement_timeout = ${this.defaultBusyMs + 5000}`,
+      // A frozen instance (a paused VM, a partition) must not hold the writers' lock for hours: its
+      // session ends when idle inside a transaction, or when its peer stops answering keepalives.
+      `SET idle_in_transaction_session_timeout = ${this.defaultBusyMs + 5000}`,
+      'SET tcp_keepalives_idle = 30',
+      'SET tcp_keepalives_interval = 10',
+      'SET tcp_keepalives_count = 3',
       "SET TIME ZONE 'UTC'",
       'SET client_min_messages = warning',
       ...(this.readonly ? ['SET default_transaction_read_only = on'] : []),
@@ -287,8 +293,14 @@ export class PgDatabase {
 
   private live(): NativeClient {
     if (!this.open) throw new TypeError('The database connection is not open');
+    // A connection lost inside a transaction took the transaction (and the writers' lock) with it:
+    // nothing more of it may run, on a new connection, in autocommit.
+    if (this.lost) throw new PgError('the connection to the database was lost inside a transaction', '08006');
     return this.client ?? this.connect();
   }
+
+  /** The connection was lost while a transaction was open: the transaction fails to its end. */
+  private lost = false;
 
   /** Runs one translated statement; takes the writers' lock around a write outside a transaction. */
   run(sql: Translated, values: (string | null)[], arrayMode: boolean): unknown[] {
@@ -408,7 +420,8 @@ export class PgDatabase {
           return result;
         } catch (err) {
           this.depth--;
-          if (this.client?.getTransactionStatus() !== 'I') this.simple(`ROLLBACK TO SAVEPOINT ${point}`);
+          const status = this.client?.getTransactionStatus();
+          if (status === 'T' || status === 'E') this.simple(`ROLLBACK TO SAVEPOINT ${point}`);
           throw err;
         }
       }
@@ -417,8 +430,10 @@ export class PgDatabase {
       let result: R;
       try {
         result = fn(...args);
+        if (this.lost) throw new PgError('the connection to the database was lost inside a transaction', '08006');
       } catch (err) {
         this.depth = 0;
+        this.lost = false;
         this.rollback();
         throw err;
       }
@@ -481,7 +496,8 @@ export class PgDatabase {
       if (this.client) endClient(this.client);
       this.client = undefined;
       this.names.clear();
-      return new PgError(message, state ?? '08006');
+      if (this.depth > 0) this.lost = true;
+      return new PgError(scrub(message), state ?? '08006');
     }
     return new PgError(message, state);
   }
@@ -510,6 +526,17 @@ export function endClient(client: NativeClient): void {
   }
   retired.add(client);
   setTimeout(() => retired.delete(client), 1000).unref();
+}
+
+/**
+ * libpq's words without the database's host, address and port ("connection to server at "db.internal"
+ * (10.0.0.5), port 5432 failed"): an answer to a client must not map the server's network.
+ */
+function scrub(message: string): string {
+  return message
+    .replace(/"[^"]*"/g, '"…"')
+    .replace(/\(([0-9a-fA-F:.]+)\)/g, '(…)')
+    .replace(/port \d+/g, 'port …');
 }
 
 function firstLine(message: string): string {

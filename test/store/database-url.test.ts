@@ -24,6 +24,11 @@ describe('database URLs', () => {
     expect(redactUrl(url)).toContain('acctsec:***@db.example.com');
     expect(urlHasPassword(url)).toBe(true);
     expect(urlHasPassword('postgres://db/acctsec?password=s3cret')).toBe(true);
+    expect(urlHasPassword('postgres://db/acctsec?sslmode=verify-full&sslpassword=s3cret')).toBe(true);
+    expect(redactUrl('postgres://db/acctsec?password=s3cret&sslmode=verify-full')).toBe(
+      'postgres://db/acctsec?password=***&sslmode=verify-full',
+    );
+    expect(redactUrl('postgres://db/acctsec?sslpassword=s3cret')).not.toContain('s3cret');
     expect(urlHasPassword('postgres://acctsec@db/acctsec')).toBe(false);
     let err: unknown;
     try {

@@ -157,6 +157,29 @@ describe.runIf(PG_TEST_URL)('PostgreSQL adapter', () => {
     });
   });
 
+  it('a connection lost inside a transaction fails the whole transaction: nothing after it runs elsewhere', () => {
+    withStore((db, url) => {
+      db.exec('CREATE TABLE l (id BIGINT)');
+      const insert = db.prepare('INSERT INTO l (id) VALUES (?)');
+      expect(() =>
+        db.transaction(() => {
+          insert.run(1);
+          const pid = sql(db, 'SELECT pg_backend_pid() AS pid').pluck().get() as number;
+          execOn(url, `SELECT pg_terminate_backend(${pid})`);
+          try {
+            insert.run(2); // the connection is gone: this fails...
+          } catch {
+            /* ...and a body that swallows the failure must not go on in autocommit */
+          }
+          insert.run(3);
+        })(),
+      ).toThrow(/lost inside a transaction/);
+      expect(db.prepare('SELECT id FROM l ORDER BY id').pluck().all()).toEqual([]);
+      insert.run(4);
+      expect(db.prepare('SELECT id FROM l ORDER BY id').pluck().all()).toEqual([4]);
+    });
+  });
+
   it("the audit worker's reader is read-only, and its transaction one snapshot", () => {
     withStore((db, url) => {
       db.exec('CREATE TABLE r (id BIGINT)');
