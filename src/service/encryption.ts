@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, wri
 import { dirname } from 'node:path';
 import { InvalidInput, Unavailable } from '../errors.js';
 import type { Db } from '../store/db.js';
-import { getMeta, setMeta } from '../store/meta.js';
+import { getMeta, setMetaOnce } from '../store/meta.js';
 
 // AES-256-GCM for secrets that must be read back (TOTP seeds, recovery codes: SPEC §4.1, §5). The key is
 // kept apart from the database, so a copy of the database file alone reveals none of them.
@@ -96,9 +96,10 @@ export function keyCheck(key: Buffer): string {
 /** The key for this database, refused with a clear message when it is not the one `init` created. */
 export function databaseKey(db: Db, keyring: Keyring): Buffer {
   const key = keyring.key();
-  const check = getMeta(db, 'key_check');
-  if (!check) setMeta(db, 'key_check', keyCheck(key));
-  else if (!keyMatches(key, check)) {
+  // The first key to be recorded stays: two openers with different keys (two instances on one
+  // PostgreSQL database) cannot both record theirs, the later one is refused below.
+  const check = getMeta(db, 'key_check') ?? setMetaOnce(db, 'key_check', keyCheck(key));
+  if (!keyMatches(key, check)) {
     throw new InvalidInput(
       'the encryption key does not match this database (check ACCTSEC_ENCRYPTION_KEY or the key file)',
       'ACCTSEC_ENCRYPTION_KEY',

@@ -3,7 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/db.js';
+import { getMeta, setMetaOnce } from '../../src/store/meta.js';
 import {
+  databaseKey,
   ensureKeyFile,
   keyCheck,
   keyMatches,
@@ -64,5 +67,22 @@ describe('at-rest encryption (AES-256-GCM)', () => {
   it('a key check tells the right key from a wrong one', () => {
     expect(keyMatches(key, keyCheck(key))).toBe(true);
     expect(keyMatches(randomBytes(32), keyCheck(key))).toBe(false);
+  });
+});
+
+describe('the key recorded in the database', () => {
+  it('the first key recorded stays; an opener with another key is refused, and does not replace it', () => {
+    const db = openStore(':memory:', { create: true });
+    const first = keyringFrom({ keyPath: '/nonexistent', envKey: randomBytes(32).toString('base64') });
+    const second = keyringFrom({ keyPath: '/nonexistent', envKey: randomBytes(32).toString('base64') });
+    expect(databaseKey(db, first).equals(first.key())).toBe(true);
+    expect(() => databaseKey(db, second)).toThrow(/does not match this database/);
+    expect(() => databaseKey(db, second)).toThrow(/does not match this database/);
+    expect(databaseKey(db, first).equals(first.key())).toBe(true);
+    // The race it closes: two openers that both read "no key yet" (two instances on one PostgreSQL
+    // database) both record: the second's write keeps the first's value and the second is refused.
+    expect(setMetaOnce(db, 'key_check', keyCheck(second.key()))).toBe(keyCheck(first.key()));
+    expect(getMeta(db, 'key_check')).toBe(keyCheck(first.key()));
+    db.close();
   });
 });
