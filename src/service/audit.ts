@@ -13,6 +13,7 @@ import {
 import { countAccounts } from '../store/accounts.js';
 import { deleteMeta, getMeta, setMeta } from '../store/meta.js';
 import { fileIdentity, isPostgres, locationOf, type Db } from '../store/db.js';
+import { openReader } from '../store/reader.js';
 import type { AuditEntry, AuditHead, AuditVerification } from '../views.js';
 import type { ServiceContext } from './context.js';
 import { auditChainKey } from './encryption.js';
@@ -353,9 +354,19 @@ export async function verifyAuditInWorker(ctx: ServiceContext, kept?: KeptHead):
   const file = new URL('./audit-worker.js', import.meta.url);
   if (ctx.db.memory || !existsSync(file)) return verifyAudit(ctx, kept);
   // PostgreSQL: pg-native's addon (libpq, built on nan) cannot be loaded in a worker thread once the
-  // main thread has loaded it ("Module did not self-register"), so the walk runs here, in one
-  // transaction (one snapshot, the writers held off), blocking this process while it runs.
-  if (isPostgres(ctx.db)) return ctx.db.transaction(() => verifyAudit(ctx, kept))();
+  // main thread has loaded it ("Module did not self-register"), so the walk runs here, blocking this
+  // process while it runs: on a read-only connection of its own, in one REPEATABLE READ snapshot, which
+  // takes no lock (the writers' lock would hold off every instance's writes for the whole walk).
+  if (isPostgres(ctx.db)) {
+    const derived = auditChainKey(ctx.db, ctx.keyring);
+    const reader = openReader(locationOf(ctx.db));
+    try {
+      return reader.transaction(() => verifyAuditChain(reader, new Uint8Array(derived), kept))();
+    } finally {
+      derived.fill(0);
+      reader.close();
+    }
+  }
   // At most AUDIT_WORKERS walks at once, AUDIT_WAITING more in line; past that "busy" (exit 8, 503):
   // each walk takes a core and a connection, and admins asking at once must not take every core from
   // the requests (issue #19 review).

@@ -271,8 +271,9 @@ export class PgDatabase {
       `SET lock_timeout = ${this.defaultBusyMs}`,
       `SET statement_timeout = ${this.defaultBusyMs + 5000}`,
       // A frozen instance (a paused VM, a partition) must not hold the writers' lock for hours: its
-      // session ends when idle inside a transaction, or when its peer stops answering keepalives.
-      `SET idle_in_transaction_session_timeout = ${this.defaultBusyMs + 5000}`,
+      // session ends when idle inside a transaction, or when its peer stops answering keepalives. (Not
+      // a reader: the audit walk computes its MACs inside its snapshot, and holds no lock.)
+      ...(this.readonly ? [] : [`SET idle_in_transaction_session_timeout = ${this.defaultBusyMs + 5000}`]),
       'SET tcp_keepalives_idle = 30',
       'SET tcp_keepalives_interval = 10',
       'SET tcp_keepalives_count = 3',
@@ -372,7 +373,13 @@ export class PgDatabase {
     const m = /^\s*(\w+)\s*(?:=\s*(\S+))?\s*$/.exec(source);
     const [name, value] = [m?.[1]?.toLowerCase(), m?.[2]];
     if (name === 'busy_timeout' && value !== undefined) {
-      this.busyTimeoutMs = Number(value);
+      const ms = Number(value);
+      // writeIfFree's 0 ("do not wait") must not wait behind another session's row lock either: the
+      // server's lock_timeout follows (PostgreSQL's 0 would mean "for ever": 1 ms). Outside a
+      // transaction only, where no rollback undoes the SET.
+      if (ms !== this.busyTimeoutMs && this.client && this.depth === 0)
+        this.simple(`SET lock_timeout = ${Math.max(1, ms)}`);
+      this.busyTimeoutMs = ms;
       return options?.simple ? this.busyTimeoutMs : [{ timeout: this.busyTimeoutMs }];
     }
     if (name === 'user_version' && value === undefined) {

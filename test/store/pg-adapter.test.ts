@@ -142,6 +142,27 @@ describe.runIf(PG_TEST_URL)('PostgreSQL adapter', () => {
     });
   });
 
+  it('a bookkeeping write skips a row another session holds, instead of stalling for lock_timeout', () => {
+    withStore((db, url) => {
+      db.exec('CREATE TABLE b (id BIGINT PRIMARY KEY, n BIGINT)');
+      db.prepare('INSERT INTO b (id, n) VALUES (1, 0)').run();
+      const other = new PgDatabase(url, { busyTimeoutMs: 10_000 });
+      try {
+        other.transaction(() => {
+          other.prepare('UPDATE b SET n = 1 WHERE id = 1').run(); // holds the row until the end
+          const started = performance.now();
+          const ran = writeIfFree(db, () => db.prepare('UPDATE b SET n = 2 WHERE id = 1').run());
+          expect(ran).toBe(false);
+          expect(performance.now() - started).toBeLessThan(1000);
+        })();
+        // And the writer's own waits are back to the busy timeout afterwards.
+        expect(sql(db, 'SHOW lock_timeout').pluck().get()).toBe('10s');
+      } finally {
+        other.close();
+      }
+    });
+  });
+
   it('a lost connection is "unavailable" once, and the next statement reconnects', () => {
     withStore((db, url) => {
       const pid = sql(db, 'SELECT pg_backend_pid() AS pid').pluck().get() as number;
