@@ -8,16 +8,38 @@ export function isPostgresUrl(location: string): boolean {
   return /^postgres(?:ql)?:\/\//i.test(location);
 }
 
+/** A query parameter's name as libpq reads it: percent-decoded (`pass%77ord` is `password`). */
+function paramName(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' ')).toLowerCase();
+  } catch {
+    return raw.toLowerCase();
+  }
+}
+
+const SECRET_PARAMS = new Set(['password', 'sslpassword']);
+
+/** The query with every secret parameter's value masked (libpq takes a password and a key's passphrase there). */
+function maskQuery(text: string): string {
+  return text.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, name: string) =>
+    SECRET_PARAMS.has(paramName(name)) ? `${sep}${name}=***` : whole,
+  );
+}
+
+/** Whether the query carries a secret parameter, however its name is encoded. */
+function queryHasSecret(text: string): boolean {
+  for (const m of text.matchAll(/[?&]([^=&#]*)=/g)) if (SECRET_PARAMS.has(paramName(m[1]!))) return true;
+  return false;
+}
+
 /** The URL without its password, to show (messages, logs). */
 export function redactUrl(location: string): string {
-  // libpq also takes a password (and a client key's passphrase) as query parameters.
-  const query = (text: string) => text.replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
   try {
     const url = new URL(location);
     if (url.password) url.password = '***';
-    return query(url.toString());
+    return maskQuery(url.toString());
   } catch {
-    return query(location.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@'));
+    return maskQuery(location.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@'));
   }
 }
 
@@ -29,9 +51,9 @@ export function shownLocation(location: string): string {
 /** Whether the URL carries a password (refused on the command line: `ps` shows it to every user). */
 export function urlHasPassword(location: string): boolean {
   try {
-    return new URL(location).password !== '' || /[?&](?:ssl)?password=/i.test(location);
+    return new URL(location).password !== '' || queryHasSecret(location);
   } catch {
-    return /\/\/[^:/@]*:[^@/]*@/.test(location) || /[?&](?:ssl)?password=/i.test(location);
+    return /\/\/[^:/@]*:[^@/]*@/.test(location) || queryHasSecret(location);
   }
 }
 

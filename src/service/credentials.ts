@@ -56,7 +56,8 @@ export async function checkPassword(
       },
     );
   } catch (err) {
-    if (account && err instanceof Throttled) recordActivity(ctx, account.id, 'signin.throttled', { origin });
+    if (account && err instanceof Throttled && firstRefusalInAWhile(ctx, account.id, origin))
+      recordActivity(ctx, account.id, 'signin.throttled', { origin });
     throw err;
   }
   if (!account) throw new AuthFailed(WRONG_CREDENTIALS);
@@ -94,4 +95,24 @@ function refuseSignIn(ctx: ServiceContext, account: AccountRow, origin: RequestO
   const notice = securityNotice(ctx, account, what, origin);
   ctx.background.run('a security notice', () => notifySecurity(ctx, account, notice));
   throw new AuthFailed(message);
+}
+
+/** A throttled sign-in is recorded once a minute per account and address (per process), not per request. */
+const THROTTLED_LOG_EVERY_MS = 60_000;
+const throttledLogged = new WeakMap<object, Map<string, number>>();
+
+/**
+ * Whether this refusal should go to the activity log: an outsider repeating a throttled sign-in would
+ * otherwise write a row (and take the writers' lock, on PostgreSQL shared by every instance) per request.
+ */
+function firstRefusalInAWhile(ctx: ServiceContext, accountId: number, origin: RequestOrigin): boolean {
+  let seen = throttledLogged.get(ctx.db);
+  if (!seen) throttledLogged.set(ctx.db, (seen = new Map<string, number>()));
+  const key = `${accountId} ${origin.ip ?? ''}`;
+  const at = ctx.now();
+  const last = seen.get(key);
+  if (last !== undefined && at - last < THROTTLED_LOG_EVERY_MS && at >= last) return false;
+  if (seen.size >= 10_000) seen.clear();
+  seen.set(key, at);
+  return true;
 }

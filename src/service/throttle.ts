@@ -59,6 +59,18 @@ export function checksAllowed(failures: number, free = FREE_FAILURES): number {
   return failures < free ? Math.min(MAX_IN_FLIGHT, free - failures) : 1;
 }
 
+/** How long the delay on this row still runs (0: none). */
+function delayLeft(row: { failures: number; last_failure_at: number }, free: number, at: number): number {
+  const delay = delayAfter(row.failures, free);
+  return delay > 0 && row.last_failure_at + delay > at ? row.last_failure_at + delay - at : 0;
+}
+
+/** The delay still running on a key, read without the lock (what was committed). */
+function runningDelay(db: Db, key: string, free: number, at: number): number {
+  const row = getThrottle(db, key);
+  return row ? delayLeft(row, free, at) : 0;
+}
+
 type Turn = { go: true } | { go: false; throttledMs?: number };
 
 /** One look at the row, in a write transaction: refused (a delay runs), a turn taken, or busy. */
@@ -66,9 +78,12 @@ function tryTurn(db: Db, key: string, free: number, now: () => number): Turn {
   // A look without the lock first: while the row says every turn is taken, a waiter polls without
   // taking the writers' lock (on PostgreSQL one lock for every instance: waiting sign-ins polling it
   // every 25 ms would crowd out the writes). A turn is only ever taken under the lock, below.
+  // The same look refuses while a delay runs: a throttled guesser's requests take no lock at all.
   const seen = getThrottle(db, key);
   if (seen) {
     const at = now();
+    const waitMs = delayLeft(seen, free, at);
+    if (waitMs > 0) return { go: false, throttledMs: waitMs };
     const inFlight = at - seen.in_flight_since < STALE_RESERVATION_MS ? seen.in_flight : 0;
     if (inFlight >= checksAllowed(seen.failures, free)) return { go: false };
   }
@@ -130,6 +145,12 @@ export async function throttledCheck<T>(
   check: () => Promise<T> | T,
 ): Promise<T> {
   if (Array.isArray(throttle)) {
+    // A delay running on any key refuses before a turn is taken on the others (each turn is two writes).
+    for (const t of throttle.flat(Infinity as 1) as (string | { key: string; free: number })[]) {
+      const { key, free } = typeof t === 'string' ? { key: t, free: FREE_FAILURES } : t;
+      const waitMs = runningDelay(db, key, free, now());
+      if (waitMs > 0) throw refusal(what, waitMs, now());
+    }
     const [first, ...rest] = throttle;
     if (first === undefined) return check();
     return rest.length === 0

@@ -147,6 +147,14 @@ export class PgError extends Error {
   }
 }
 
+/** A transaction's statement failed and its error was caught: nothing of the transaction can be committed. */
+function aborted(): PgError {
+  return new PgError(
+    'a statement failed inside the transaction, which was rolled back: nothing of it was saved',
+    '25P02',
+  );
+}
+
 export interface RunResult {
   changes: number;
   lastInsertRowid: number;
@@ -420,17 +428,21 @@ export class PgDatabase {
         const point = `sp${this.depth}`;
         this.simple(`SAVEPOINT ${point}`);
         this.depth++;
+        let result: R;
         try {
-          const result = fn(...args);
-          this.depth--;
-          this.simple(`RELEASE SAVEPOINT ${point}`);
-          return result;
+          result = fn(...args);
+          // A statement that failed inside, its error caught by the caller, aborted the transaction:
+          // releasing would hide that until the outer COMMIT silently rolled everything back.
+          if (this.client?.getTransactionStatus() === 'E') throw aborted();
         } catch (err) {
           this.depth--;
           const status = this.client?.getTransactionStatus();
           if (status === 'T' || status === 'E') this.simple(`ROLLBACK TO SAVEPOINT ${point}`);
           throw err;
         }
+        this.depth--;
+        this.simple(`RELEASE SAVEPOINT ${point}`);
+        return result;
       }
       this.begin();
       this.depth = 1;
@@ -468,6 +480,12 @@ export class PgDatabase {
   }
 
   private commit(): void {
+    // On SQLite a failed statement whose error the caller caught undoes only itself; on PostgreSQL it
+    // aborts the whole transaction, and COMMIT then answers with a silent ROLLBACK. Say so instead.
+    if (this.client?.getTransactionStatus() === 'E') {
+      this.rollback();
+      throw aborted();
+    }
     this.simple('COMMIT');
   }
 

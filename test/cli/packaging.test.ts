@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { BIN, Home, json } from '../e2e/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -12,16 +12,21 @@ const file = (p: string) => join(ROOT, p);
 describe('shell completion in real shells', () => {
   const home = new Home();
   let env: Record<string, string>;
+  const bins: string[] = [];
 
   beforeAll(async () => {
     await home.init();
     expect((await home.run(['token', 'create', '--name', 'deploy-bot', '--scope', 'dns:read'])).exitCode).toBe(0);
     // `acctsec` on the PATH, as an installed package puts it.
     const bin = mkdtempSync(join(tmpdir(), 'acctsec-bin-'));
+    bins.push(bin);
     symlinkSync(BIN, join(bin, 'acctsec'));
     env = { ...home.env, PATH: `${bin}:${process.env.PATH}` };
   });
-  afterAll(() => home.remove());
+  afterAll(async () => {
+    await home.remove();
+    for (const b of bins) rmSync(b, { recursive: true, force: true });
+  });
 
   /** Candidates for a command line ending where the cursor is (a trailing space: a new word). */
   async function bash(line: string): Promise<string[]> {
@@ -162,6 +167,7 @@ describe('the quick start', () => {
     // A prefix of the test's own, so nothing outside it changes; scripts off, because npm link would
     // otherwise run `prepare` and rebuild dist/ under the other tests running at the same time.
     const prefix = mkdtempSync(join(tmpdir(), 'acctsec-prefix-'));
+    onTestFinished(() => rmSync(prefix, { recursive: true, force: true }));
     const env = {
       ...process.env,
       npm_config_prefix: prefix,

@@ -240,8 +240,8 @@ async function remoteWorld(options: WorldOptions): Promise<World> {
       await api.shutdown();
       await store.close();
       base.drop();
-      if (serverLog.some((l) => l.startsWith('internal error'))) throw new Error(serverLog.join('\n'));
       rmSync(base.dir, { recursive: true, force: true });
+      if (serverLog.some((l) => l.startsWith('internal error'))) throw new Error(serverLog.join('\n'));
     },
   };
 }

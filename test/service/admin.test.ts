@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AuthFailed, Forbidden, InvalidInput, NotFound, Throttled } from '../../src/errors.js';
 import {
   auditLogHead,
@@ -339,8 +339,15 @@ describe('upgrading a database whose audit log was chained with plain SHA-256', 
     createHash('sha256').update(prev).update('\n').update(JSON.stringify(r)).digest('hex');
 
   /** A file as the code before migration 009 left it: schema 008, rows chained with SHA-256, the head in meta. */
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
   function oldDatabase(rows: number, options: { headAfter?: number } = {}): string {
-    const path = join(mkdtempSync(join(tmpdir(), 'acctsec-audit-')), 'old.db');
+    const dir = mkdtempSync(join(tmpdir(), 'acctsec-audit-'));
+    dirs.push(dir);
+    const path = join(dir, 'old.db');
     const db = new Database(path);
     for (const file of readdirSync(migrations)
       .filter((f) => /^00[1-8]_/.test(f))

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { AcctsecError, AuthFailed, Throttled } from '../../src/errors.js';
 import { createMailer, DEFAULT_FROM, type Delivery } from '../../src/mail/mailer.js';
 import { accountActivity } from '../../src/service/activity.js';
@@ -8,7 +8,7 @@ import { WRONG_CREDENTIALS } from '../../src/service/credentials.js';
 import { sendSignInCode, signIn } from '../../src/service/sign-in.js';
 import { setLocked } from '../../src/store/admin.js';
 import { PASSWORD, testContext, withAlice } from './context.js';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -22,6 +22,7 @@ const OUTSIDE = { ip: '9.9.9.9' };
 async function setup(refusal: 'ip' | 'locked') {
   const deliveries: Delivery[] = [];
   const outboxDir = mkdtempSync(join(tmpdir(), 'acctsec-refusals-'));
+  onTestFinished(() => rmSync(outboxDir, { recursive: true, force: true }));
   const ctx = testContext({
     mailer: createMailer({ from: DEFAULT_FROM, outboxDir, onDelivery: (d) => deliveries.push(d) }),
   });

@@ -201,6 +201,43 @@ describe('throttle rows expire (issue #15)', () => {
   });
 });
 
+describe('a throttled guesser costs no writes', () => {
+  it('a sign-in refused by a running delay takes no write lock, and is logged once a minute per address, not per request', async () => {
+    const ctx = testContext();
+    await withAlice(ctx);
+    const from = (ip: string) => signIn(ctx, { username: 'alice', password: 'a wrong guess' }, { ip });
+    for (let i = 0; i < 5; i++) await expect(from('198.51.100.7')).rejects.toBeInstanceOf(AuthFailed);
+    const throttledRows = () =>
+      ctx.db.prepare("SELECT count(*) FROM activity WHERE event = 'signin.throttled'").pluck().get() as number;
+    await expect(from('198.51.100.7')).rejects.toBeInstanceOf(Throttled);
+    expect(throttledRows()).toBe(1);
+    // Count the transactions (on PostgreSQL each takes the writers' lock shared by every instance).
+    const real = ctx.db.transaction.bind(ctx.db);
+    let transactions = 0;
+    ctx.db.transaction = ((fn: (...a: unknown[]) => unknown) => {
+      transactions++;
+      return real(fn);
+    }) as typeof ctx.db.transaction;
+    for (let i = 0; i < 20; i++) await expect(from('198.51.100.7')).rejects.toBeInstanceOf(Throttled);
+    expect(transactions).toBe(0);
+    expect(throttledRows()).toBe(1);
+    ctx.db.transaction = real;
+    // Another address's refusal is its own line; the first address gets another line a minute later.
+    for (let i = 0; i < 5; i++) await expect(from('203.0.113.9')).rejects.toBeInstanceOf(AuthFailed);
+    await expect(from('203.0.113.9')).rejects.toBeInstanceOf(Throttled);
+    expect(throttledRows()).toBe(2);
+    // 31 s on, the first delay is over: one more wrong guess starts a 60 s delay, refused but not logged
+    // again within the minute; logged again once the minute is over.
+    ctx.clock.advance(31_000);
+    await expect(from('198.51.100.7')).rejects.toBeInstanceOf(AuthFailed);
+    await expect(from('198.51.100.7')).rejects.toBeInstanceOf(Throttled);
+    expect(throttledRows()).toBe(2);
+    ctx.clock.advance(30_000);
+    await expect(from('198.51.100.7')).rejects.toBeInstanceOf(Throttled);
+    expect(throttledRows()).toBe(3);
+  });
+});
+
 describe('admin unthrottle (issue #15)', () => {
   async function throttledAlice() {
     const t = await aliceWithTotp();

@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { openStore } from '../../src/store/db.js';
 
 // Issue #20 §3: an existing database gets the verified flag right. Addresses already proven (email codes
@@ -12,7 +12,9 @@ const DIR = new URL('../../src/store/migrations/', import.meta.url);
 
 /** A database as the release before migration 015 left it. */
 function oldDatabase(): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'acctsec-mig-')), 'old.db');
+  const dir = mkdtempSync(join(tmpdir(), 'acctsec-mig-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'old.db');
   const db = new Database(path);
   const files = readdirSync(DIR)
     .filter((f) => /^\d{3}_.+\.sql$/.test(f) && Number(f.slice(0, 3)) < 15)

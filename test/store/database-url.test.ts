@@ -29,6 +29,19 @@ describe('database URLs', () => {
       'postgres://db/acctsec?password=***&sslmode=verify-full',
     );
     expect(redactUrl('postgres://db/acctsec?sslpassword=s3cret')).not.toContain('s3cret');
+    // libpq percent-decodes a parameter's name: `pass%77ord` is `password`.
+    for (const url of [
+      'postgres://db/acctsec?pass%77ord=s3cret',
+      'postgres://db/acctsec?sslmode=require&%70assword=s3cret',
+      'postgres://db/acctsec?ssl%50ASSWORD=s3cret',
+      'postgres://db/acctsec?%zz=1&pass%77ord=s3cret',
+    ]) {
+      expect(urlHasPassword(url), url).toBe(true);
+      expect(redactUrl(url), url).not.toContain('s3cret');
+      expect(() => refusePasswordInFlag(url, '--database'), url).toThrow(/--database/);
+    }
+    expect(urlHasPassword('postgres://db/acctsec?passwordless=1&sslmode=require')).toBe(false);
+    expect(redactUrl('postgres://db/acctsec?passfile=%2Fhome%2Fa%2F.pgpass')).toContain('passfile=%2Fhome');
     expect(urlHasPassword('postgres://acctsec@db/acctsec')).toBe(false);
     let err: unknown;
     try {

@@ -108,6 +108,45 @@ describe.runIf(PG_TEST_URL)('PostgreSQL adapter', () => {
     });
   });
 
+  it('a failed statement whose error was caught inside a transaction fails the commit, not silently undoes it', () => {
+    withStore((db) => {
+      db.exec('CREATE TABLE u (id BIGINT PRIMARY KEY)');
+      const insert = db.prepare('INSERT INTO u (id) VALUES (?)');
+      insert.run(1);
+      // PostgreSQL aborts the whole transaction at the failed statement, and answers COMMIT with ROLLBACK:
+      // the caller would believe insert 5 was saved.
+      expect(() =>
+        db.transaction(() => {
+          insert.run(5);
+          try {
+            insert.run(1);
+          } catch {
+            /* a caller that goes on, as it may on SQLite */
+          }
+        })(),
+      ).toThrow(expect.objectContaining({ code: '25P02' }) as Error);
+      expect(db.prepare('SELECT id FROM u ORDER BY id').pluck().all()).toEqual([1]);
+      // The same inside a nested transaction fails that savepoint only; the outer one goes on and commits.
+      db.transaction(() => {
+        insert.run(6);
+        expect(() =>
+          db.transaction(() => {
+            insert.run(7);
+            try {
+              insert.run(1);
+            } catch {
+              /* swallowed */
+            }
+          })(),
+        ).toThrow(/rolled back/);
+      })();
+      expect(db.prepare('SELECT id FROM u ORDER BY id').pluck().all()).toEqual([1, 6]);
+      // The connection is usable afterwards.
+      insert.run(8);
+      expect(db.prepare('SELECT count(*) FROM u').pluck().get()).toBe(3);
+    });
+  });
+
   it('writers take one lock: a second connection waits for it, and gives up as busy (exit 8) past its timeout', () => {
     withStore((db, url) => {
       const other = new PgDatabase(url, { busyTimeoutMs: 300 });
