@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 export const name = 'admin users import: accounts/s and peak RSS (target >= 1000 accounts/s, memory flat)';
 
-const BIN = fileURLToPath(new URL('../bin/acctsec.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/acctsec.cjs', import.meta.url));
 const USAGE = fileURLToPath(new URL('./fixtures/usage.py', import.meta.url));
 const ACCOUNTS = Number(process.env.BENCH_IMPORT_ACCOUNTS ?? 20_000);
 const PASSWORD = 'correct horse battery staple 42';

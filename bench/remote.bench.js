@@ -15,7 +15,7 @@ import autocannon from 'autocannon';
 
 export const name = 'remote token verify vs a bare Node http server (loopback, autocannon and wrk)';
 
-export const BIN = fileURLToPath(new URL('../bin/acctsec.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../bin/acctsec.cjs', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 16;
 const ROUNDS = 3;

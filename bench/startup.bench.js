@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 export const name =
   'start-up of each command vs node -e 0 (targets: --version/--help <= 1.3x CPU; data commands <= 2x CPU and <= 60 MiB)';
 
-const BIN = fileURLToPath(new URL('../bin/acctsec.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/acctsec.cjs', import.meta.url));
 const USAGE = fileURLToPath(new URL('./fixtures/usage.py', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_RUNS ?? 15);
 const PASSWORD = 'correct horse battery staple 42';

@@ -7,7 +7,6 @@ module.exports = new Proxy(
   {},
   {
     get(_target, key) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS stand-in, loaded by commander
       real ??= require('node:child_process');
       return real[key];
     },

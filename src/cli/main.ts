@@ -69,4 +69,8 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-process.exitCode = await main(process.argv);
+// Not a top-level await: the bundle is CommonJS (scripts/build.js), so the launcher can hand V8 a code
+// cache for it. main() settles every error itself.
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -1,7 +1,7 @@
 // `acctsec --help`, `-h`, `help` and a bare `acctsec` print the root help without loading the CLI
 // (issue #18): the build records the root help screen once (`dist/generate.js --root-help` writes
 // dist/root-help.json), keeping as data the parts that depend on the terminal's width, and the
-// launcher (bin/acctsec.js) lays them out with help-layout.ts, the same code commander uses in the
+// launcher (bin/acctsec.cjs) lays them out with help-layout.ts, the same code commander uses in the
 // full CLI. The full CLI remains the fallback when the recording is missing.
 import type { Command } from 'commander';
 import type * as fs from 'node:fs';

@@ -151,8 +151,9 @@ describe('generated files', () => {
       'completions/acctsec.bash',
       'completions/_acctsec',
       'completions/acctsec.fish',
-      'bin/acctsec.js',
-      'dist/main.js',
+      'bin/acctsec.cjs',
+      'dist/main.cjs',
+      'dist/main.cjs.cache',
     ])
       expect(files).toContain(f);
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { spawnTimes } from '../rfc6238.js';
 
-export const BIN = fileURLToPath(new URL('../../bin/acctsec.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/acctsec.cjs', import.meta.url));
 export const PASSWORD = 'correct horse battery staple';
 
 /**

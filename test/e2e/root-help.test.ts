@@ -8,10 +8,10 @@ import { BIN, Home } from './helpers.js';
 import { Terminal } from './tmux.js';
 
 // `acctsec --help`, `-h`, `help` and a bare `acctsec` answer from the launcher with the screen the
-// build recorded (issue #18). What a user sees must be what the full CLI (dist/main.js) prints.
+// build recorded (issue #18). What a user sees must be what the full CLI (dist/main.cjs) prints.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FULL = join(ROOT, 'dist/main.js');
+const FULL = join(ROOT, 'dist/main.cjs');
 const env = { PATH: process.env.PATH ?? '', NO_COLOR: '1', CI: 'true' };
 
 const run = (file: string, args: string[]) => execa('node', [file, ...args], { reject: false, env, extendEnv: false });
@@ -72,7 +72,7 @@ describe('the root help from the launcher (issue #18)', () => {
         cpSync(join(ROOT, part), join(dir, part), { recursive: true });
       symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
       rmSync(join(dir, 'dist/root-help.json'));
-      const [fast, full] = await Promise.all([run(join(dir, 'bin/acctsec.js'), ['--help']), run(FULL, ['--help'])]);
+      const [fast, full] = await Promise.all([run(join(dir, 'bin/acctsec.cjs'), ['--help']), run(FULL, ['--help'])]);
       expect(fast.exitCode).toBe(0);
       expect(fast.stdout).toBe(full.stdout);
     } finally {

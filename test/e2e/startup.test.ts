@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, Home } from './helpers.js';
@@ -42,9 +43,12 @@ const HEAVY_FOR_DATA = [
 ];
 
 /**
- * Our own code that the everyday commands do not parse (issue #18): each top-level command's module is
- * loaded alone, and the service modules of occasional operations (support, bulk import, organizations,
- * recovery QR codes) come in one chunk on first use. Found by the source comments esbuild keeps.
+ * Our own code that the everyday commands do not run (issue #18): the service modules of occasional
+ * operations (support, bulk import, organizations, recovery QR codes, the OAuth provider's side) and the
+ * commands' modules other than the one named. The bundle is one file compiled from the code cache
+ * (scripts/build.js), so what matters is what runs: a lazily imported module runs nothing, not even its
+ * top level, until first used. Found with V8's own coverage (NODE_V8_COVERAGE) and the source comments
+ * esbuild keeps.
  */
 const OCCASIONAL_CODE = [
   'src/service/admin.ts',
@@ -60,14 +64,43 @@ const OCCASIONAL_CODE = [
   'src/service/oauth-grants.ts',
 ];
 
-/** The source files (esbuild's `// src/...` comments) inside the bundle files a run loaded. */
-function bundledSources(urls: string[]): string[] {
-  return urls
-    .filter((u) => u.includes('/dist/'))
-    .flatMap((u) => readFileSync(fileURLToPath(u), 'utf8').match(/^\/\/ src\/\S+/gm) ?? [])
-    .map((line) => line.slice(3));
+const BUNDLE = fileURLToPath(new URL('../../dist/main.cjs', import.meta.url));
+
+interface V8Coverage {
+  result: { url: string; functions: { ranges: { startOffset: number; endOffset: number; count: number }[] }[] }[];
 }
 
+/**
+ * The source files (esbuild's `// src/...` and `// node_modules/...` comments) of the bundle in which at
+ * least one function ran, from the coverage V8 wrote to `dir`.
+ */
+function executedSources(dir: string): string[] {
+  const source = readFileSync(BUNDLE, 'utf8');
+  const script = readdirSync(dir)
+    .flatMap((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as V8Coverage).result)
+    .find((r) => r.url === pathToFileURL(BUNDLE).href);
+  if (!script) throw new Error('no coverage of dist/main.cjs: did the launcher run it?');
+  // The launcher wraps the file as Node's CommonJS loader does: the offsets count from the wrapper.
+  const whole = script.functions[0]!.ranges[0]!.endOffset;
+  const shift = whole - source.length - '\n})'.length;
+  if (shift < 50 || shift > 300) throw new Error(`unexpected wrapper length ${shift}`);
+  const marks = [...source.matchAll(/^\/\/ (src|node_modules)\/\S+$/gm)].map((m) => ({
+    name: m[0].slice(3),
+    at: m.index + shift,
+  }));
+  const ran = new Set<string>();
+  for (const fn of script.functions) {
+    const { startOffset, count } = fn.ranges[0]!;
+    if (count === 0) continue;
+    let owner: string | undefined;
+    for (const m of marks) {
+      if (m.at > startOffset) break;
+      owner = m.name;
+    }
+    if (owner) ran.add(owner);
+  }
+  return [...ran];
+}
 describe('start-up stays lazy', () => {
   let home: Home;
   beforeEach(() => {
@@ -76,19 +109,26 @@ describe('start-up stays lazy', () => {
   afterEach(() => home.remove());
 
   async function imported(args: string[]): Promise<string[]> {
+    return (await traced(args)).urls;
+  }
+
+  /** The modules a run loaded, and the bundle's source files it ran code of. */
+  async function traced(args: string[]): Promise<{ urls: string[]; ran: string[] }> {
     const log = join(home.dir, `imports-${args.join('_')}.txt`);
+    const coverage = mkdtempSync(join(home.dir, 'coverage-'));
     const r = await execa('node', ['--import', HOOK, BIN, ...args], {
       reject: false,
-      env: { ...home.env, RECORD_IMPORTS_TO: log },
+      env: { ...home.env, RECORD_IMPORTS_TO: log, NODE_V8_COVERAGE: coverage },
       extendEnv: false,
     });
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    return { urls, ran: urls.some((u) => u.endsWith('/dist/main.cjs')) ? executedSources(coverage) : [] };
   }
 
   it('acctsec --version answers from the launcher: no bundle, no dependency', async () => {
     const urls = await imported(['--version']);
-    expect(urls.some((u) => u.includes('/bin/acctsec.js'))).toBe(true);
+    expect(urls.some((u) => u.includes('/bin/acctsec.cjs'))).toBe(true);
     expect(urls.filter((u) => u.includes('/dist/') || u.includes('/node_modules/'))).toEqual([]);
   });
 
@@ -96,8 +136,8 @@ describe('start-up stays lazy', () => {
     'acctsec %s answers from the launcher and the recorded screen: not the CLI bundle, no dependency',
     async (...args) => {
       const urls = await imported(args);
-      expect(urls.some((u) => u.includes('/dist/root-help.js'))).toBe(true);
-      expect(urls.filter((u) => u.includes('/dist/') && !u.includes('/dist/root-help.js'))).toEqual([]);
+      expect(urls.some((u) => u.includes('/dist/root-help.cjs'))).toBe(true);
+      expect(urls.filter((u) => u.includes('/dist/') && !u.includes('/dist/root-help.cjs'))).toEqual([]);
       expect(urls.filter((u) => u.includes('/node_modules/'))).toEqual([]);
     },
   );
@@ -108,7 +148,7 @@ describe('start-up stays lazy', () => {
     ['help', 'login'],
   ])('acctsec %s loads no heavy dependency', async (...args) => {
     const urls = await imported(args);
-    expect(urls.some((u) => u.includes('/dist/main.js'))).toBe(true);
+    expect(urls.some((u) => u.includes('/dist/main.cjs'))).toBe(true);
     for (const name of HEAVY)
       expect(
         urls.filter((u) => u.includes(`/node_modules/${name}`)),
@@ -128,7 +168,7 @@ describe('start-up stays lazy', () => {
     ].map((a) => [a.join(' '), a] as const),
   )('acctsec %s (the store opened) loads none of the heavy libraries it does not use', async (_name, args) => {
     await home.init();
-    const urls = await imported(args);
+    const { urls, ran } = await traced(args);
     expect(
       urls.some((u) => u.includes('/node_modules/better-sqlite3/')),
       'the store was opened',
@@ -138,19 +178,53 @@ describe('start-up stays lazy', () => {
         urls.filter((u) => u.includes(`/node_modules/${name}`)),
         name,
       ).toEqual([]);
-    const sources = bundledSources(urls);
-    expect(sources, 'the recorder sees the bundle').toContain('src/backend/local.ts');
-    expect(sources.filter((s) => OCCASIONAL_CODE.includes(s))).toEqual([]);
+    expect(ran, 'the coverage sees the bundle').toContain('src/backend/local.ts');
+    expect(ran.filter((s) => OCCASIONAL_CODE.includes(s))).toEqual([]);
   });
 
-  it('an occasional operation does load its code (the check above can fail)', async () => {
+  it('an occasional operation does run its code (the check above can fail)', async () => {
     await home.init();
-    const sources = bundledSources(await imported(['admin', 'users', 'list']));
-    expect(sources).toEqual(expect.arrayContaining(['src/service/admin.ts', 'src/cli/commands/admin.ts']));
+    const { ran } = await traced(['admin', 'users', 'list']);
+    expect(ran).toEqual(expect.arrayContaining(['src/service/admin.ts', 'src/cli/commands/admin.ts']));
   });
 
   it('the recorder does see them when a command uses them: a config write loads conf', async () => {
     const urls = await imported(['config', 'set', 'mail.from', 'ops <ops@example.com>']);
     expect(urls.some((u) => u.includes('/node_modules/conf/'))).toBe(true);
+  });
+});
+
+describe('the code cache (issue #18)', () => {
+  const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+  it('V8 takes the cache the build wrote; one it refuses costs nothing but the read, and ACCTSEC_DEBUG=1 says so', async () => {
+    const home = new Home();
+    const dir = mkdtempSync(join(tmpdir(), 'acctsec-code-cache-'));
+    try {
+      await home.init();
+      const run = (bin: string) =>
+        execa('node', [bin, 'status'], { reject: false, env: { ...home.env, ACCTSEC_DEBUG: '1' }, extendEnv: false });
+      const built = await run(BIN);
+      expect(built.exitCode).toBe(0);
+      expect(String(built.stderr)).not.toMatch(/code cache/);
+      // A copy of the package whose cache is not V8's (as after a Node upgrade, or a damaged file).
+      for (const part of ['bin', 'dist', 'package.json'])
+        cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+      symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+      writeFileSync(join(dir, 'dist/main.cjs.cache'), Buffer.alloc(4096, 7));
+      const refused = await run(join(dir, 'bin/acctsec.cjs'));
+      expect(refused.exitCode, String(refused.stderr)).toBe(0);
+      expect(String(refused.stderr)).toMatch(/V8 refused the code cache .*main\.cjs\.cache/);
+      expect(refused.stdout).toBe(built.stdout);
+      // No cache at all: compiled from the source, silently.
+      rmSync(join(dir, 'dist/main.cjs.cache'));
+      const none = await run(join(dir, 'bin/acctsec.cjs'));
+      expect(none.exitCode).toBe(0);
+      expect(String(none.stderr)).not.toMatch(/code cache/);
+      expect(none.stdout).toBe(built.stdout);
+    } finally {
+      await home.remove();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
