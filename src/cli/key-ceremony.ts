@@ -45,12 +45,23 @@ async function openInBrowser(url: string): Promise<void> {
         ? ['cmd', ['/c', 'start', '', url]]
         : ['xdg-open', [url]];
   try {
-    const child = spawn(command, args, { stdio: 'ignore', detached: true });
+    const child = spawn(command, args, { stdio: 'ignore', detached: true, env: browserEnv(process.env) });
     child.on('error', () => undefined);
     child.unref();
   } catch {
     // The URL is printed; that is enough.
   }
+}
+
+/**
+ * The browser's environment: ours without the secrets it may hold (the password, a token, the at-rest key,
+ * a database URL with its password, PostgreSQL's password variables). A browser outlives the command and
+ * hands its environment to whatever it starts.
+ */
+export function browserEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(([name]) => !/^ACCTSEC_/.test(name) && !/^PG(SSL)?PASSWORD$|^PGPASSFILE$/.test(name)),
+  );
 }
 
 /** Shows the ceremony's page and waits until the browser answered; throws when it refused or timed out. */

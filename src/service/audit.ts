@@ -357,7 +357,8 @@ export async function verifyAuditInWorker(ctx: ServiceContext, kept?: KeptHead):
   // main thread has loaded it ("Module did not self-register"), so the walk runs here, blocking this
   // process while it runs: on a read-only connection of its own, in one REPEATABLE READ snapshot, which
   // takes no lock (the writers' lock would hold off every instance's writes for the whole walk).
-  if (isPostgres(ctx.db)) {
+  return withAuditSlot(async () => {
+    if (!isPostgres(ctx.db)) return walkInWorker(ctx, file, kept);
     const derived = auditChainKey(ctx.db, ctx.keyring);
     const reader = openReader(locationOf(ctx.db));
     try {
@@ -366,10 +367,15 @@ export async function verifyAuditInWorker(ctx: ServiceContext, kept?: KeptHead):
       derived.fill(0);
       reader.close();
     }
-  }
-  // At most AUDIT_WORKERS walks at once, AUDIT_WAITING more in line; past that "busy" (exit 8, 503):
-  // each walk takes a core and a connection, and admins asking at once must not take every core from
-  // the requests (issue #19 review).
+  });
+}
+
+/**
+ * At most AUDIT_WORKERS walks at once, AUDIT_WAITING more in line; past that "busy" (exit 8, 503): each
+ * walk takes a core and a connection, and admins asking at once must not take every core from the
+ * requests (issue #19 review). On PostgreSQL too, where the walk runs on this thread.
+ */
+async function withAuditSlot<T>(walk: () => Promise<T>): Promise<T> {
   if (auditRunning >= AUDIT_WORKERS) {
     if (auditWaiting.length >= AUDIT_WAITING)
       throw new Unavailable(
@@ -380,7 +386,7 @@ export async function verifyAuditInWorker(ctx: ServiceContext, kept?: KeptHead):
   }
   auditRunning++;
   try {
-    return await walkInWorker(ctx, file, kept);
+    return await walk();
   } finally {
     auditRunning--;
     auditWaiting.shift()?.();

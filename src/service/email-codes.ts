@@ -54,18 +54,25 @@ export async function sendEmailCode(
   to: string[],
   message: (code: string) => MessageBody,
 ): Promise<{ expiresAt: string }> {
-  const before = findEmailCode(ctx.db, account.id, purpose);
-  const wait = resendWait(ctx, before);
-  if (wait > 0) {
-    const seconds = Math.ceil(wait / 1000);
-    throw new Throttled(
-      `a new code can be requested ${seconds} s from now (one a minute); the last one is still on its way`,
-      seconds,
-    );
-  }
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
-  const now = ctx.now();
-  putEmailCode(ctx.db, account.id, purpose, codeHash(ctx, account.id, purpose, code), now, now + CODE_LIFE_MS);
+  // The look and the new row in one write transaction: two requests at once (two processes, two server
+  // instances) would otherwise both find no code on its way, and both send one.
+  const { before, now } = ctx.db
+    .transaction(() => {
+      const before = findEmailCode(ctx.db, account.id, purpose);
+      const wait = resendWait(ctx, before);
+      if (wait > 0) {
+        const seconds = Math.ceil(wait / 1000);
+        throw new Throttled(
+          `a new code can be requested ${seconds} s from now (one a minute); the last one is still on its way`,
+          seconds,
+        );
+      }
+      const now = ctx.now();
+      putEmailCode(ctx.db, account.id, purpose, codeHash(ctx, account.id, purpose, code), now, now + CODE_LIFE_MS);
+      return { before, now };
+    })
+    .immediate();
   try {
     await ctx.mailer.send(renderMessage(to, mailFormat(ctx, account), message(code)));
   } catch (err) {

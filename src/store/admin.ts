@@ -125,9 +125,22 @@ export function recentRefusalTimes(db: Db, actor: string, since: number): number
   ).map((r) => r.at);
 }
 
-export function iterateAudit(db: Db): IterableIterator<AuditRow> {
-  return db.prepare('SELECT * FROM audit_log ORDER BY id').iterate() as IterableIterator<AuditRow>;
+export function* iterateAudit(db: Db, pageSize = AUDIT_PAGE): Generator<AuditRow> {
+  // In pages by id, not one statement: PostgreSQL's adapter reads a statement's rows all at once (half a
+  // million rows would take hundreds of MiB), and one statement over millions of rows would pass its
+  // statement timeout. The caller reads in one snapshot (a read transaction), so the pages agree.
+  // The first page has no lower bound: a row slipped in with an id of 0 or below is walked too.
+  let rows = sql(db, 'SELECT * FROM audit_log ORDER BY id LIMIT ?').all(pageSize) as AuditRow[];
+  const next = sql(db, 'SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?');
+  for (;;) {
+    yield* rows;
+    if (rows.length < pageSize) return;
+    rows = next.all(rows[rows.length - 1]!.id, pageSize) as AuditRow[];
+  }
 }
+
+/** Rows read per statement by the audit walk. */
+export const AUDIT_PAGE = 2000;
 
 /**
  * The newest rows that pass the filters, newest first by time, then by sequence (issue #19 §3). The

@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { endClient, type NativeClient } from '../../src/store/pg.js';
 import { freshSchema, PG_TEST_URL } from '../pg.js';
@@ -108,5 +110,26 @@ describe.each(stores)('two processes on one database ($name)', (store) => {
     const r = await pending;
     expect(r.stderr).not.toMatch(/locked|busy/i);
     expect(r.exitCode, r.stderr).toBe(0);
+  });
+
+  it('codes by mail asked for at once: one is sent, not one per request (the minute between two holds across processes)', async () => {
+    const outbox = join(home.env.XDG_STATE_HOME!, 'acctsec/outbox');
+    const mails = (subject: string) =>
+      readdirSync(outbox)
+        .sort()
+        .map((f) => readFileSync(join(outbox, f), 'utf8'))
+        .filter((m) => m.includes('\nTo: backup@example.org\n') && m.includes(subject));
+    expect((await home.run(['recovery', 'email', 'add', 'backup@example.org'])).exitCode).toBe(0);
+    const code = /^ {4}(\d{6})$/m.exec(mails('Subject: acctsec:').at(-1) ?? '')?.[1];
+    expect(code, 'the confirmation code').toBeDefined();
+    const confirm = await home.run(['recovery', 'email', 'confirm', 'backup@example.org', '--code', code!]);
+    expect(confirm.exitCode, confirm.stderr).toBe(0);
+    // Another writer holds the lock while four anonymous requests start: each finds no code on its way.
+    const other = store.hold(home);
+    const sends = Array.from({ length: 4 }, () => home.run(['recover', '--username', 'alice', '--send-code']));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    other.release();
+    for (const r of await Promise.all(sends)) expect(r.exitCode, r.stderr).toBe(0);
+    expect(mails('recovery code')).toHaveLength(1);
   });
 });

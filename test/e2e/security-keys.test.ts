@@ -275,15 +275,22 @@ describe('the ceremony page is opened in the browser, and the wait has a limit',
       await home.init();
       const opened = join(home.dir, 'opened.txt');
       const browser = join(home.dir, 'browser.sh');
-      writeFileSync(browser, `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 });
+      const environ = join(home.dir, 'browser-env.txt');
+      writeFileSync(browser, `#!/bin/sh\nenv > '${environ}'\nprintf '%s' "$1" > '${opened}'\n`, { mode: 0o755 });
       const started = Date.now();
       const r = await home.run(['mfa', 'key', 'add', '--name', 'blue', '--timeout', '5'], {
-        env: { ACCTSEC_PASSWORD: PASSWORD, BROWSER: browser },
+        env: { ACCTSEC_PASSWORD: PASSWORD, BROWSER: browser, PGPASSWORD: 'a-database-secret' },
       });
       expect(r.exitCode).toBe(3);
       expect(r.stderr).toContain('no answer from the browser within 5 s');
       expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
       expect(readFileSync(opened, 'utf8')).toBe(PAGE_URL.exec(r.stderr)![1]);
+      // The browser outlives the command: it gets none of the secrets the command was given.
+      const browserEnvironment = readFileSync(environ, 'utf8');
+      expect(browserEnvironment).toMatch(/^BROWSER=/m);
+      expect(browserEnvironment).not.toContain(PASSWORD);
+      expect(browserEnvironment).not.toMatch(/^(ACCTSEC_|PGPASSWORD=)/m);
+      expect(browserEnvironment).not.toContain('a-database-secret');
       expect(json<unknown[]>(await home.run(['mfa', 'key', 'list', '--json']))).toEqual([]);
     } finally {
       await home.remove();
