@@ -8,13 +8,19 @@ import { InvalidInput, Unavailable } from '../errors.js';
 // Database the store uses (prepare → get/all/run/pluck/iterate, transaction, exec, a few pragmas).
 //
 // Concurrency as SQLite has it: every transaction and every write outside one first takes one
-// transaction-scoped advisory lock, so writers run one at a time across all instances on the database,
+// transaction-scoped advisory lock per schema, so writers run one at a time across all instances on it,
 // as SQLite's single writer lock makes them on one file; a read outside a transaction takes no lock and
 // sees what was committed (READ COMMITTED). So a read-then-write in a transaction is as safe as on
 // SQLite (no other writer commits in between), and the audit chain stays linear.
 
-/** The one advisory lock key of acctsec's writers ('acct' in ASCII). */
+/**
+ * The advisory lock of acctsec's writers: ('acct' in ASCII, a hash of the schema's name), so that
+ * deployments in different schemas of one database do not hold off each other's writes. The name, not
+ * the schema's oid: a schema dropped and made again keeps its lock.
+ */
 const WRITE_LOCK = 0x61636374;
+const SCHEMA_KEY = 'coalesce(hashtext(current_schema()), 0)';
+export const WRITE_LOCK_SQL = `pg_advisory_xact_lock(${WRITE_LOCK}, ${SCHEMA_KEY})`;
 
 interface Libpq {
   cmdTuples(): string;
@@ -471,7 +477,7 @@ export class PgDatabase {
     }
     const client = this.live();
     try {
-      client.querySync(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
+      client.querySync(`BEGIN; SELECT ${WRITE_LOCK_SQL}`);
     } catch (err) {
       const mapped = this.failure(err);
       this.rollback();

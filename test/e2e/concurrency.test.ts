@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { endClient, type NativeClient } from '../../src/store/pg.js';
+import { endClient, WRITE_LOCK_SQL, type NativeClient } from '../../src/store/pg.js';
 import { freshSchema, PG_TEST_URL } from '../pg.js';
 import { Home, json, PASSWORD } from './helpers.js';
 
@@ -44,7 +44,7 @@ const stores: { name: string; setUp(home: Home): () => void; hold(home: Home): H
             const Client = createRequire(import.meta.url)('pg-native') as new () => NativeClient;
             const other = new Client();
             other.connectSync(home.env.ACCTSEC_DATABASE_URL!);
-            other.querySync(`BEGIN; SELECT pg_advisory_xact_lock(${0x61636374})`);
+            other.querySync(`BEGIN; SELECT ${WRITE_LOCK_SQL}`);
             return {
               release: () => {
                 other.querySync('COMMIT');

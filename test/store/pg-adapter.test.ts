@@ -181,6 +181,27 @@ describe.runIf(PG_TEST_URL)('PostgreSQL adapter', () => {
     });
   });
 
+  it("writers of another schema do not wait for this schema's lock", () => {
+    withStore((db) => {
+      const s2 = freshSchema();
+      const elsewhere = new PgDatabase(s2.url, { busyTimeoutMs: 300 });
+      try {
+        db.exec('CREATE TABLE w (id BIGINT)');
+        elsewhere.exec('CREATE TABLE w (id BIGINT)');
+        db.transaction(() => {
+          db.prepare('INSERT INTO w (id) VALUES (1)').run();
+          const started = performance.now();
+          elsewhere.transaction(() => elsewhere.prepare('INSERT INTO w (id) VALUES (2)').run())();
+          expect(performance.now() - started).toBeLessThan(250);
+        })();
+        expect(elsewhere.prepare('SELECT id FROM w').pluck().all()).toEqual([2]);
+      } finally {
+        elsewhere.close();
+        s2.drop();
+      }
+    });
+  });
+
   it('a bookkeeping write skips a row another session holds, instead of stalling for lock_timeout', () => {
     withStore((db, url) => {
       db.exec('CREATE TABLE b (id BIGINT PRIMARY KEY, n BIGINT)');
