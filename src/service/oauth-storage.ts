@@ -13,6 +13,7 @@ import {
   oauthKeysVersion,
   publishedOAuthKeys,
   pruneOAuthPayloads,
+  PRUNE_BATCH,
   retireOldOAuthKeys,
   revokeOAuthGrant,
   upsertOAuthPayload,
@@ -115,10 +116,8 @@ export function createOAuthStorage(context: () => ServiceContext): OAuthStorage 
             : null,
           consumed_at: null,
         });
-        if (now - prunedAt >= PRUNE_EVERY_MS) {
-          prunedAt = now;
-          pruneOAuthPayloads(ctx.db, now);
-        }
+        // A full batch means more are left: the next write prunes again, not a minute later.
+        if (now - prunedAt >= PRUNE_EVERY_MS && pruneOAuthPayloads(ctx.db, now) < PRUNE_BATCH) prunedAt = now;
       })();
     },
     find(model, id) {

@@ -75,9 +75,20 @@ export function revokeOAuthGrant(db: Db, grantId: string): number {
   return sql(db, 'DELETE FROM oauth_payloads WHERE grant_id = ?').run(grantId).changes;
 }
 
-export function pruneOAuthPayloads(db: Db, now: number): number {
-  return sql(db, 'DELETE FROM oauth_payloads WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes;
+/**
+ * Deletes up to `limit` expired rows, the oldest first, and says how many: a bounded delete, so that a
+ * backlog (a server that was down, a flood of abandoned sign-ins) never holds the writers' lock for long.
+ */
+export function pruneOAuthPayloads(db: Db, now: number, limit = PRUNE_BATCH): number {
+  return sql(
+    db,
+    `DELETE FROM oauth_payloads WHERE (model, id_hash) IN
+       (SELECT model, id_hash FROM oauth_payloads WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+  ).run(now, limit).changes;
 }
+
+/** Expired payload rows deleted at most per prune. */
+export const PRUNE_BATCH = 500;
 
 export interface OAuthKeyRow {
   kid: string;
