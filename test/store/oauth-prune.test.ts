@@ -25,7 +25,7 @@ function fill(db: Db, n: number, expiresAt: (i: number) => number | null): void 
   })();
 }
 
-const stores: [string, () => { db: Db; done(): void }][] = [
+const stores: [string, () => { db: Db; done: () => void }][] = [
   ['SQLite', () => ({ db: openStore(':memory:', { create: true }), done: () => undefined })],
   ...(PG_TEST_URL
     ? [
@@ -42,7 +42,7 @@ const stores: [string, () => { db: Db; done(): void }][] = [
               },
             };
           },
-        ] as [string, () => { db: Db; done(): void }],
+        ] as [string, () => { db: Db; done: () => void }],
       ]
     : []),
 ];
