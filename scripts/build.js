@@ -29,6 +29,18 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 // CPU time (issue #18, measured interleaved). `bindings`, its addon finder, stays outside: it is only
 // used when the addon is not where the store looks.
 const BUNDLED = new Set(['commander', 'valibot', 'chalk', 'ipaddr.js', 'env-paths', 'otpauth', 'better-sqlite3']);
+// The packages of the config writes and of mail: as external ES modules each started Node's ES module
+// loader, and conf's import of ajv (a JSON Schema compiler acctsec never uses: the config file is checked
+// with valibot, conf gets no schema) cost a command that writes the config or sends a notice 50 to 110 ms
+// of CPU (issue #16: `login` 374 -> 275 ms, `config set` 260 -> 150 ms, median of 15). Inside
+// dist/main.cjs they made every other command slower (a larger file and code cache to load: `status`
+// +11 %), so each is a CommonJS file of its own, dist/vendor/NAME.cjs, which the bundle `require`s when a
+// command first needs it (see __acctsecVendor below). ajv is left out (noAjvForConf).
+const VENDORED = ['conf', 'proper-lockfile', 'nodemailer'];
+// CommonJS packages kept external (argon2 is a native addon; zxcvbn's dictionaries are megabytes only
+// `init` and password changes read): the bundle `require`s them (__acctsecRequire) instead of `import()`,
+// which started the ES module loader and ran cjs-module-lexer over them (`login`: 15 ms for argon2).
+const REQUIRED = ['argon2', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', '@zxcvbn-ts/language-en'];
 const external = [
   ...Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name)),
   ...Object.keys(pkg.optionalDependencies ?? {}),
@@ -49,6 +61,19 @@ const lazyChildProcess = {
   },
 };
 
+// conf loads ajv and ajv-formats at the top of its module, but uses them only when given a schema, which
+// profiles.ts never gives: inside conf, both resolve to a stand-in that throws if it is ever called.
+const noAjvForConf = {
+  name: 'no-ajv-for-conf',
+  setup(b) {
+    b.onResolve({ filter: /^ajv(\/dist\/2020\.js)?$|^ajv-formats$/ }, (args) =>
+      /[\\/]node_modules[\\/]conf[\\/]/.test(args.importer)
+        ? { path: fileURLToPath(new URL('./no-ajv.cjs', import.meta.url)) }
+        : undefined,
+    );
+  },
+};
+
 // The CommonJS files. `import.meta.url` is the file's own URL; a dynamic import of an external package
 // (argon2, conf, nodemailer, the WebAuthn library...) goes through `__acctsecImport`, the launcher's
 // `import()` (V8 compiles the bundle through vm.Script, whose own `import()` would need an experimental
@@ -56,6 +81,9 @@ const lazyChildProcess = {
 const CJS_BANNER = [
   "const __acctsecUrl = require('node:url').pathToFileURL(__filename).href;",
   "const __acctsecImport = typeof __acctsecLauncherImport === 'function' ? __acctsecLauncherImport : (id) => import(id);",
+  'const __acctsecVendor = (id) => Promise.resolve().then(() => require(`./vendor/${id}.cjs`));',
+  // What import() of a CommonJS package gives: its exports as named exports, and as `default`.
+  'const __acctsecRequire = (id) => Promise.resolve().then(() => { const m = require(id); return { ...m, default: m }; });',
 ].join('\n');
 const cjs = {
   bundle: true,
@@ -66,14 +94,26 @@ const cjs = {
   define: { ACCTSEC_VERSION: JSON.stringify(pkg.version), 'import.meta.url': '__acctsecUrl' },
   banner: { js: CJS_BANNER },
   logLevel: 'warning',
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, noAjvForConf],
 };
 await build({ ...cjs, entryPoints: ['src/cli/main.ts'], outfile: 'dist/main.cjs' });
 // What the launcher loads for `acctsec --help`: one small file (the screen itself is recorded below).
 await build({ ...cjs, entryPoints: ['src/cli/root-help.ts'], outfile: 'dist/root-help.cjs' });
+for (const name of VENDORED)
+  await build({
+    ...cjs,
+    banner: undefined,
+    external: external.filter((id) => id !== name),
+    stdin: { contents: `export * from '${name}'; export { default } from '${name}';`, resolveDir: '.' },
+    outfile: `dist/vendor/${name}.cjs`,
+  });
+const importOf = (names) => new RegExp(`\\bimport\\(("(?:${names.join('|')})")\\)`, 'g');
 for (const file of ['main.cjs', 'root-help.cjs']) {
   const url = new URL(`../dist/${file}`, import.meta.url);
-  const code = readFileSync(url, 'utf8').replace(/\bimport\(("[^"]+")\)/g, '__acctsecImport($1)');
+  const code = readFileSync(url, 'utf8')
+    .replace(importOf(VENDORED), '__acctsecVendor($1)')
+    .replace(importOf(REQUIRED), '__acctsecRequire($1)')
+    .replace(/\bimport\(("[^"]+")\)/g, '__acctsecImport($1)');
   // The banner's fallback is the one `import(` left: any other would fail under the launcher.
   const left = code.match(/\bimport\(/g)?.length ?? 0;
   if (left !== 1) throw new Error(`dist/${file}: ${left - 1} dynamic import(s) not rewritten to __acctsecImport`);
@@ -100,7 +140,7 @@ await build({
     js: "import { createRequire as __acctsecCreateRequire } from 'node:module'; const require = __acctsecCreateRequire(import.meta.url);",
   },
   logLevel: 'warning',
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, noAjvForConf],
 });
 // Node's built-ins and the CommonJS packages imported at the top of a chunk (better-sqlite3, undici) are
 // taken through `require`, not `import` (the banner defines `require`):

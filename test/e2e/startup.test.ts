@@ -64,6 +64,14 @@ const OCCASIONAL_CODE = [
   'src/service/oauth-grants.ts',
 ];
 
+/**
+ * The files of package `name` among the modules a run loaded: from node_modules, or the build's CommonJS
+ * copy of it in dist/vendor/ (scripts/build.js, VENDORED).
+ */
+function loadedOf(urls: string[], name: string): string[] {
+  return urls.filter((u) => u.includes(`/node_modules/${name}`) || u.includes(`/dist/vendor/${name}`));
+}
+
 const BUNDLE = fileURLToPath(new URL('../../dist/main.cjs', import.meta.url));
 
 interface V8Coverage {
@@ -149,11 +157,7 @@ describe('start-up stays lazy', () => {
   ])('acctsec %s loads no heavy dependency', async (...args) => {
     const urls = await imported(args);
     expect(urls.some((u) => u.includes('/dist/main.cjs'))).toBe(true);
-    for (const name of HEAVY)
-      expect(
-        urls.filter((u) => u.includes(`/node_modules/${name}`)),
-        name,
-      ).toEqual([]);
+    for (const name of HEAVY) expect(loadedOf(urls, name), name).toEqual([]);
   });
 
   it.each(
@@ -173,11 +177,7 @@ describe('start-up stays lazy', () => {
       urls.some((u) => u.includes('/node_modules/better-sqlite3/')),
       'the store was opened',
     ).toBe(true);
-    for (const name of HEAVY_FOR_DATA)
-      expect(
-        urls.filter((u) => u.includes(`/node_modules/${name}`)),
-        name,
-      ).toEqual([]);
+    for (const name of HEAVY_FOR_DATA) expect(loadedOf(urls, name), name).toEqual([]);
     expect(ran, 'the coverage sees the bundle').toContain('src/backend/local.ts');
     expect(ran.filter((s) => OCCASIONAL_CODE.includes(s))).toEqual([]);
   });
@@ -188,9 +188,11 @@ describe('start-up stays lazy', () => {
     expect(ran).toEqual(expect.arrayContaining(['src/service/admin.ts', 'src/cli/commands/admin.ts']));
   });
 
-  it('the recorder does see them when a command uses them: a config write loads conf', async () => {
+  it('the recorder does see them when a command uses them: a config write loads conf, and not ajv', async () => {
     const urls = await imported(['config', 'set', 'mail.from', 'ops <ops@example.com>']);
-    expect(urls.some((u) => u.includes('/node_modules/conf/'))).toBe(true);
+    expect(loadedOf(urls, 'conf')).not.toEqual([]);
+    // conf loads ajv for a schema, which acctsec never gives it: the build leaves it out (issue #16).
+    expect(loadedOf(urls, 'ajv')).toEqual([]);
   });
 });
 
