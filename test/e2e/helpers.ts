@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,18 @@ export interface Result {
   stderr: string;
   exitCode: number;
 }
+
+/**
+ * The homes `init` made in this worker, by username (Home.init copies them), and when; removed when the
+ * worker ends. A copy is made from a template at most TEMPLATE_LIFE_MS old: what `init` starts (the
+ * confirmation code it mails lives 10 minutes) is then as fresh in the copy as a test expects.
+ */
+const templates = new Map<string, { made: number; home: Promise<{ dir: string; result: Result }> }>();
+const TEMPLATE_LIFE_MS = 3 * 60_000;
+const templateDirs: string[] = [];
+process.on('exit', () => {
+  for (const dir of templateDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A user's home of its own: temp HOME and XDG dirs, no colour, nothing inherited from ACCTSEC_*. */
 export class Home {
@@ -131,8 +143,39 @@ export class Home {
     return { match, done };
   }
 
-  /** `acctsec init` for alice with PASSWORD; fails the test when it does not exit 0. */
+  /**
+   * A signed-in user with PASSWORD, as `acctsec init` leaves one; fails the test when init does not exit 0.
+   *
+   * `init` is the dearest command (an argon2 hash, the password-strength dictionaries, the key file, a
+   * confirmation mail): run in every test, it was a sixth of the end-to-end suite's CPU (issue #16). So a
+   * test worker runs the real `init` once per username (and again after TEMPLATE_LIFE_MS), in a home of its
+   * own, and later fresh homes get a copy of that home (database, key file, config, outbox), with the
+   * home's path rewritten in the config and in the output returned. A home that is not fresh, talks to a
+   * server, or was given ACCTSEC_* settings (SMTP, another database...) runs `init` itself; a test of `init`
+   * runs the command.
+   */
   async init(username = 'alice'): Promise<Result> {
+    const copyable =
+      !this.remote &&
+      readdirSync(this.dir).length === 0 &&
+      !Object.keys(this.env).some((k) => k.startsWith('ACCTSEC_'));
+    if (!copyable) return this.runInit(username);
+    let template = templates.get(username);
+    if (!template || Date.now() - template.made > TEMPLATE_LIFE_MS) {
+      const made = new Home(false);
+      templateDirs.push(made.dir);
+      template = { made: Date.now(), home: made.runInit(username).then((result) => ({ dir: made.dir, result })) };
+      templates.set(username, template);
+    }
+    const { dir, result } = await template.home;
+    cpSync(dir, this.dir, { recursive: true });
+    const config = join(this.dir, '.config/acctsec/config.json');
+    writeFileSync(config, readFileSync(config, 'utf8').replaceAll(dir, this.dir), { mode: 0o600 });
+    const moved = (text: string) => text.replaceAll(dir, this.dir);
+    return { ...result, stdout: moved(result.stdout), stderr: moved(result.stderr) };
+  }
+
+  private async runInit(username: string): Promise<Result> {
     const r = await this.run(['init', '--username', username, '--email', `${username}@example.com`, '--no-input'], {
       env: { ACCTSEC_PASSWORD: PASSWORD },
     });
