@@ -32,6 +32,25 @@ function helpTexts(root: Command): Map<string, string> {
 describe('the command tree built for one run (issue #18)', () => {
   const whole = buildProgram(noFactory, noop, ALL);
 
+  // Every command's help as `acctsec ... --help` prints it (commander's outputHelp, the examples added
+  // after it); test/cli/packaging.test.ts runs `--help` through the built CLI for a sample.
+  it('every command has a one-line description and at least one example', () => {
+    const missing: string[] = [];
+    let count = 0;
+    applyToTree(whole, (cmd) => {
+      if (cmd.name() === '__complete') return;
+      count++;
+      let out = '';
+      cmd.configureOutput({ writeOut: (text) => (out += text), writeErr: (text) => (out += text) });
+      cmd.outputHelp();
+      const description = out.split('\n')[2] ?? '';
+      if (!description.trim() || !/\nExamples:\n {2}\$ .*acctsec/.test(out))
+        missing.push(commandPath(cmd) || 'acctsec');
+    });
+    expect(count).toBeGreaterThan(70);
+    expect(missing).toEqual([]);
+  });
+
   it('names every top-level command and alias of the whole tree, in order', () => {
     const visible = whole.commands.filter((c) => c.name() !== '__complete');
     expect(visible.map((c) => c.name())).toEqual(TOP_LEVEL_NAMES);
