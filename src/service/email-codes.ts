@@ -55,6 +55,7 @@ export async function sendEmailCode(
   message: (code: string) => MessageBody,
 ): Promise<{ expiresAt: string }> {
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+  const mine = codeHash(ctx, account.id, purpose, code);
   // The look and the new row in one write transaction: two requests at once (two processes, two server
   // instances) would otherwise both find no code on its way, and both send one.
   const { before, now } = ctx.db
@@ -69,15 +70,23 @@ export async function sendEmailCode(
         );
       }
       const now = ctx.now();
-      putEmailCode(ctx.db, account.id, purpose, codeHash(ctx, account.id, purpose, code), now, now + CODE_LIFE_MS);
+      putEmailCode(ctx.db, account.id, purpose, mine, now, now + CODE_LIFE_MS);
       return { before, now };
     })
     .immediate();
   try {
     await ctx.mailer.send(renderMessage(to, mailFormat(ctx, account), message(code)));
   } catch (err) {
-    if (before) putEmailCode(ctx.db, account.id, purpose, before.code_hash, before.sent_at, before.expires_at);
-    else deleteEmailCodes(ctx.db, account.id, purpose);
+    // Put back what was there, unless the row is no longer ours: a send slower than the minute between
+    // codes lets another request store (and mail) a newer code, which must keep working.
+    ctx.db
+      .transaction(() => {
+        const current = findEmailCode(ctx.db, account.id, purpose);
+        if (!current?.code_hash || !current.code_hash.equals(mine)) return;
+        if (before) putEmailCode(ctx.db, account.id, purpose, before.code_hash, before.sent_at, before.expires_at);
+        else deleteEmailCodes(ctx.db, account.id, purpose);
+      })
+      .immediate();
     throw err;
   }
   recordActivity(ctx, account.id, 'email_code.sent', { detail: { purpose, to: to.length } });
