@@ -51,13 +51,18 @@ function runCli() {
   const script = new Script(wrapped, { filename: file, cachedData });
   if (cachedData && script.cachedDataRejected && process.env.ACCTSEC_DEBUG === '1')
     process.stderr.write(
-      `acctsec: V8 refused the code cache ${cacheFile} (made by another Node version?); run \`npm run build\` again\n`,
+      `acctsec: V8 refused the code cache ${cacheFile} (made by another Node version?): start-up is slower, nothing else; reinstall acctsec, or run \`npm run build\` in a checkout\n`,
     );
   if (process.env.ACCTSEC_WRITE_CODE_CACHE === '1')
     // The build's run (scripts/build.js): the cache holds what this run compiled, so it is taken at exit.
     process.on('exit', () => {
-      writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
-      renameSync(`${cacheFile}.tmp`, cacheFile);
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      try {
+        writeFileSync(tmp, script.createCachedData());
+        renameSync(tmp, cacheFile);
+      } catch (err) {
+        process.stderr.write(`acctsec: could not write the code cache ${cacheFile}: ${err.message}\n`);
+      }
     });
   const cli = new Module(file, module);
   cli.filename = file;

@@ -44,7 +44,10 @@ export const ENVIRONMENT: [string, string][] = [
   ],
   ['ACCTSEC_NO_OPEN', "set to 1: print a security key page's URL, never open a browser (like --no-open)"],
   ['BROWSER', 'the browser that opens a security key page (default: xdg-open, open)'],
-  ['ACCTSEC_DEBUG', 'set to 1 to show stack traces of unexpected failures'],
+  [
+    'ACCTSEC_DEBUG',
+    'set to 1 to show stack traces of unexpected failures, and a code cache V8 refused (slower start-up)',
+  ],
   ['NO_COLOR', 'disable colour'],
   ['CI', 'when set, never prompt (like --no-input)'],
 ];
