@@ -32,7 +32,7 @@ const BUNDLED = new Set(['commander', 'valibot', 'chalk', 'ipaddr.js', 'env-path
 // The packages of the config writes and of mail: as external ES modules each started Node's ES module
 // loader, and conf's import of ajv (a JSON Schema compiler acctsec never uses: the config file is checked
 // with valibot, conf gets no schema) cost a command that writes the config or sends a notice 50 to 110 ms
-// of CPU (issue #16: `login` 374 -> 275 ms, `config set` 260 -> 150 ms, median of 15). Inside
+// of CPU (issue #16: `login` 382 -> 269 ms, `config set` 253 -> 137 ms, median of 15). Inside
 // dist/main.cjs they made every other command slower (a larger file and code cache to load: `status`
 // +11 %), so each is a CommonJS file of its own, dist/vendor/NAME.cjs, which the bundle `require`s when a
 // command first needs it (see __acctsecVendor below). ajv is left out (noAjvForConf).
@@ -40,7 +40,16 @@ const VENDORED = ['conf', 'proper-lockfile', 'nodemailer'];
 // CommonJS packages kept external (argon2 is a native addon; zxcvbn's dictionaries are megabytes only
 // `init` and password changes read): the bundle `require`s them (__acctsecRequire) instead of `import()`,
 // which started the ES module loader and ran cjs-module-lexer over them (`login`: 15 ms for argon2).
-const REQUIRED = ['argon2', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', '@zxcvbn-ts/language-en'];
+// Node's own modules loaded on some paths only (the browser for a security key, the audit walk's
+// worker) are required the same way.
+const REQUIRED = [
+  'argon2',
+  '@zxcvbn-ts/core',
+  '@zxcvbn-ts/language-common',
+  '@zxcvbn-ts/language-en',
+  'node:child_process',
+  'node:worker_threads',
+];
 const external = [
   ...Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name)),
   ...Object.keys(pkg.optionalDependencies ?? {}),
@@ -49,37 +58,37 @@ const external = [
 
 rmSync(new URL('../dist/', import.meta.url), { recursive: true, force: true });
 
-// commander requires node:child_process at load time: it gets a stand-in that loads it on first use.
-const lazyChildProcess = {
-  name: 'lazy-child-process',
+/**
+ * An esbuild plugin that resolves `filter`, when imported from inside node_modules/`insidePackage`, to
+ * scripts/`file` instead.
+ */
+const standIn = (name, filter, insidePackage, file) => ({
+  name,
   setup(b) {
-    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer)
-        ? { path: fileURLToPath(new URL('./lazy-child-process.cjs', import.meta.url)) }
-        : undefined,
+    const inside = new RegExp(`[\\\\/]node_modules[\\\\/]${insidePackage}[\\\\/]`);
+    b.onResolve({ filter }, (args) =>
+      inside.test(args.importer) ? { path: fileURLToPath(new URL(`./${file}`, import.meta.url)) } : undefined,
     );
   },
-};
-
+});
+// commander requires node:child_process at load time: it gets a stand-in that loads it on first use.
+const lazyChildProcess = standIn(
+  'lazy-child-process',
+  /^(node:)?child_process$/,
+  'commander',
+  'lazy-child-process.cjs',
+);
 // conf loads ajv and ajv-formats at the top of its module, but uses them only when given a schema, which
 // profiles.ts never gives: inside conf, both resolve to a stand-in that throws if it is ever called.
-const noAjvForConf = {
-  name: 'no-ajv-for-conf',
-  setup(b) {
-    b.onResolve({ filter: /^ajv(\/dist\/2020\.js)?$|^ajv-formats$/ }, (args) =>
-      /[\\/]node_modules[\\/]conf[\\/]/.test(args.importer)
-        ? { path: fileURLToPath(new URL('./no-ajv.cjs', import.meta.url)) }
-        : undefined,
-    );
-  },
-};
+const noAjvForConf = standIn('no-ajv-for-conf', /^ajv(\/dist\/2020\.js)?$|^ajv-formats$/, 'conf', 'no-ajv.cjs');
 
 // The CommonJS files. `import.meta.url` is the file's own URL; a dynamic import of an external package
 // (argon2, conf, nodemailer, the WebAuthn library...) goes through `__acctsecImport`, the launcher's
 // `import()` (V8 compiles the bundle through vm.Script, whose own `import()` would need an experimental
 // loader option), or Node's when the file is run directly.
+const URL_BANNER = "const __acctsecUrl = require('node:url').pathToFileURL(__filename).href;";
 const CJS_BANNER = [
-  "const __acctsecUrl = require('node:url').pathToFileURL(__filename).href;",
+  URL_BANNER,
   "const __acctsecImport = typeof __acctsecLauncherImport === 'function' ? __acctsecLauncherImport : (id) => import(id);",
   'const __acctsecVendor = (id) => Promise.resolve().then(() => require(`./vendor/${id}.cjs`));',
   // What import() of a CommonJS package gives: its exports as named exports, and as `default`.
@@ -102,7 +111,7 @@ await build({ ...cjs, entryPoints: ['src/cli/root-help.ts'], outfile: 'dist/root
 for (const name of VENDORED)
   await build({
     ...cjs,
-    banner: undefined,
+    banner: { js: URL_BANNER },
     external: external.filter((id) => id !== name),
     stdin: { contents: `export * from '${name}'; export { default } from '${name}';`, resolveDir: '.' },
     outfile: `dist/vendor/${name}.cjs`,
@@ -113,7 +122,7 @@ for (const file of ['main.cjs', 'root-help.cjs']) {
   const code = readFileSync(url, 'utf8')
     .replace(importOf(VENDORED), '__acctsecVendor($1)')
     .replace(importOf(REQUIRED), '__acctsecRequire($1)')
-    .replace(/\bimport\(("[^"]+")\)/g, '__acctsecImport($1)');
+    .replace(importOf(['[^"]+']), '__acctsecImport($1)');
   // The banner's fallback is the one `import(` left: any other would fail under the launcher.
   const left = code.match(/\bimport\(/g)?.length ?? 0;
   if (left !== 1) throw new Error(`dist/${file}: ${left - 1} dynamic import(s) not rewritten to __acctsecImport`);

@@ -1,7 +1,6 @@
-// The service modules that only some operations need, in one chunk that local.ts loads on first use
-// (issue #18). One chunk, not one per module: each file the ESM loader reads costs a command about as
-// much start-up as parsing 10 KB of code, and esbuild splits every set of shared modules into a chunk
-// of its own (measured: 27 files instead of 15 made `status` slower, not faster).
+// The service modules that only some operations need, which local.ts imports on first use (issue #18):
+// inside the one CommonJS bundle (scripts/build.js) they are a lazy initializer that runs none of their
+// code until then. One module, not one import per service, so that local.ts has one place to load them.
 export * as signIn from '../service/sign-in.js';
 export * as sessionControl from '../service/session-control.js';
 export * as recoveryEmails from '../service/recovery-emails.js';

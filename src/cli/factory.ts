@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Backend } from '../backend/backend.js';
 import type { ProfileStore } from '../config/profiles.js';
@@ -176,7 +177,6 @@ export function createFactory(globals: GlobalOptions): Factory {
       const remote = await remoteUrl();
       if (!remote) {
         const path = await dbPath();
-        const { existsSync } = await import('node:fs');
         if (!isPostgresUrl(path) && !existsSync(path))
           return `there is no acctsec database at ${path} yet: run \`acctsec init\` to create it with its first account (or use a server with --remote URL)`;
       }

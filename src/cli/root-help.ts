@@ -55,7 +55,7 @@ export function helpWidth(stream: NodeJS.WriteStream): number {
  * the recording is missing or unreadable: the launcher then runs the full CLI.
  */
 export function printRootHelp(bare: boolean): number {
-  // `require`, not `import`: Node 20 would build node:fs's whole ESM facade (see scripts/build.js).
+  // `require`: the file is CommonJS (dist/root-help.cjs), and Node's require takes no ES module detour.
   const { readFileSync } = createRequire(import.meta.url)('node:fs') as typeof fs;
   const parts = JSON.parse(readFileSync(new URL('./root-help.json', import.meta.url), 'utf8')) as RecordedHelp;
   const stream = bare ? process.stderr : process.stdout;

@@ -357,8 +357,8 @@ export async function verifyAuditInWorker(ctx: ServiceContext, kept?: KeptHead):
   // main thread has loaded it ("Module did not self-register"), so the walk runs here, blocking this
   // process while it runs: on a read-only connection of its own, in one REPEATABLE READ snapshot, which
   // takes no lock (the writers' lock would hold off every instance's writes for the whole walk).
-  return withAuditSlot(async () => {
-    if (!isPostgres(ctx.db)) return walkInWorker(ctx, file, kept);
+  // Being synchronous, that walk needs no slot: nothing else runs in this process meanwhile.
+  if (isPostgres(ctx.db)) {
     const derived = auditChainKey(ctx.db, ctx.keyring);
     const reader = openReader(locationOf(ctx.db));
     try {
@@ -367,13 +367,14 @@ export async function verifyAuditInWorker(ctx: ServiceContext, kept?: KeptHead):
       derived.fill(0);
       reader.close();
     }
-  });
+  }
+  return withAuditSlot(() => walkInWorker(ctx, file, kept));
 }
 
 /**
  * At most AUDIT_WORKERS walks at once, AUDIT_WAITING more in line; past that "busy" (exit 8, 503): each
  * walk takes a core and a connection, and admins asking at once must not take every core from the
- * requests (issue #19 review). On PostgreSQL too, where the walk runs on this thread.
+ * requests (issue #19 review).
  */
 async function withAuditSlot<T>(walk: () => Promise<T>): Promise<T> {
   if (auditRunning >= AUDIT_WORKERS) {

@@ -170,7 +170,7 @@ export class Home {
     const { dir, result } = await template.home;
     cpSync(dir, this.dir, { recursive: true });
     const config = join(this.dir, '.config/acctsec/config.json');
-    writeFileSync(config, readFileSync(config, 'utf8').replaceAll(dir, this.dir), { mode: 0o600 });
+    writeFileSync(config, readFileSync(config, 'utf8').replaceAll(dir, this.dir));
     const moved = (text: string) => text.replaceAll(dir, this.dir);
     return { ...result, stdout: moved(result.stdout), stderr: moved(result.stderr) };
   }

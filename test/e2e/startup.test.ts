@@ -117,21 +117,21 @@ describe('start-up stays lazy', () => {
   afterEach(() => home.remove());
 
   async function imported(args: string[]): Promise<string[]> {
-    return (await traced(args)).urls;
+    return (await traced(args, false)).urls;
   }
 
-  /** The modules a run loaded, and the bundle's source files it ran code of. */
-  async function traced(args: string[]): Promise<{ urls: string[]; ran: string[] }> {
+  /** The modules a run loaded, and (with `coverage`) the bundle's source files it ran code of. */
+  async function traced(args: string[], coverage = true): Promise<{ urls: string[]; ran: string[] }> {
     const log = join(home.dir, `imports-${args.join('_')}.txt`);
-    const coverage = mkdtempSync(join(home.dir, 'coverage-'));
+    const dir = coverage ? mkdtempSync(join(home.dir, 'coverage-')) : undefined;
     const r = await execa('node', ['--import', HOOK, BIN, ...args], {
       reject: false,
-      env: { ...home.env, RECORD_IMPORTS_TO: log, NODE_V8_COVERAGE: coverage },
+      env: { ...home.env, RECORD_IMPORTS_TO: log, ...(dir ? { NODE_V8_COVERAGE: dir } : {}) },
       extendEnv: false,
     });
     expect(r.exitCode, String(r.stderr)).toBe(0);
     const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-    return { urls, ran: urls.some((u) => u.endsWith('/dist/main.cjs')) ? executedSources(coverage) : [] };
+    return { urls, ran: dir && urls.some((u) => u.endsWith('/dist/main.cjs')) ? executedSources(dir) : [] };
   }
 
   it('acctsec --version answers from the launcher: no bundle, no dependency', async () => {

@@ -190,9 +190,8 @@ describe.runIf(PG_TEST_URL)('PostgreSQL adapter', () => {
         elsewhere.exec('CREATE TABLE w (id BIGINT)');
         db.transaction(() => {
           db.prepare('INSERT INTO w (id) VALUES (1)').run();
-          const started = performance.now();
+          // Held off by this transaction's lock, it would give up after its 300 ms and throw.
           elsewhere.transaction(() => elsewhere.prepare('INSERT INTO w (id) VALUES (2)').run())();
-          expect(performance.now() - started).toBeLessThan(250);
         })();
         expect(elsewhere.prepare('SELECT id FROM w').pluck().all()).toEqual([2]);
       } finally {
