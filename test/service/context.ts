@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMailer, DEFAULT_FROM, type Mailer } from '../../src/mail/mailer.js';
@@ -20,6 +21,10 @@ export const PASSWORD = 'correct horse battery staple';
  */
 export const TEST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
+/** Where the default test mailer writes: one folder per worker process, removed when it ends. */
+const OUTBOX = join(tmpdir(), `acctsec-outbox-${process.pid}`);
+process.on('exit', () => rmSync(OUTBOX, { recursive: true, force: true }));
+
 /** A service context over an in-memory database, with a clock the test moves by hand. */
 export function testContext(
   options: { hasher?: PasswordHasher; mailer?: Mailer } = {},
@@ -39,9 +44,7 @@ export function testContext(
     policy: { ...defaultPolicy },
     hasher: options.hasher ?? argon2Hasher(TEST_ARGON2),
     keyring: { key: () => key },
-    mailer:
-      options.mailer ??
-      createMailer({ from: DEFAULT_FROM, outboxDir: join(tmpdir(), `acctsec-outbox-${process.pid}`) }),
+    mailer: options.mailer ?? createMailer({ from: DEFAULT_FROM, outboxDir: OUTBOX }),
     background: createBackground((line) => backgroundFailures.push(line)),
     factors: FACTORS,
     backgroundFailures,
