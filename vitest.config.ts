@@ -19,6 +19,8 @@ export default defineConfig({
     // waiting for the CLI processes they start, so three workers keep both cores busy.
     maxWorkers: 3,
     reporters: ['default', './test/summary-reporter.ts'],
+    // Each project gets a folder for the run (what outlives a test file), removed when the run ends.
+    globalSetup: ['test/global-setup.ts'],
     projects: [
       {
         extends: true,

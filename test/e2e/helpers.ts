@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { inject } from 'vitest';
 import { spawnTimes } from '../rfc6238.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/acctsec.cjs', import.meta.url));
@@ -28,20 +29,22 @@ export interface Result {
  */
 const templates = new Map<string, { made: number; home: Promise<{ dir: string; result: Result }> }>();
 const TEMPLATE_LIFE_MS = 3 * 60_000;
-const templateDirs: string[] = [];
-process.on('exit', () => {
-  for (const dir of templateDirs) rmSync(dir, { recursive: true, force: true });
-});
+/** test/global-setup.ts's folder, removed when the run ends. */
+const templateRoot = (): string => inject('runTempRoot');
 
 /** A user's home of its own: temp HOME and XDG dirs, no colour, nothing inherited from ACCTSEC_*. */
 export class Home {
-  readonly dir = mkdtempSync(join(tmpdir(), 'acctsec-e2e-'));
+  readonly dir: string;
   readonly env: Record<string, string>;
   private server: ResultPromise | undefined;
   private started: Promise<void> | undefined;
 
-  /** `remote`: this home talks to its own `acctsec serve` (default: the suite's mode). */
-  constructor(readonly remote = REMOTE) {
+  /** `remote`: this home talks to its own `acctsec serve` (default: the suite's mode); `parent`: where its folder is made. */
+  constructor(
+    readonly remote = REMOTE,
+    parent = tmpdir(),
+  ) {
+    this.dir = mkdtempSync(join(parent, 'acctsec-e2e-'));
     const inherited = Object.fromEntries(
       Object.entries(process.env).filter(([k]) => !k.startsWith('ACCTSEC_') && !k.startsWith('XDG_')),
     );
@@ -162,8 +165,7 @@ export class Home {
     if (!copyable) return this.runInit(username);
     let template = templates.get(username);
     if (!template || Date.now() - template.made > TEMPLATE_LIFE_MS) {
-      const made = new Home(false);
-      templateDirs.push(made.dir);
+      const made = new Home(false, templateRoot());
       template = { made: Date.now(), home: made.runInit(username).then((result) => ({ dir: made.dir, result })) };
       templates.set(username, template);
     }

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMailer, DEFAULT_FROM, type Mailer } from '../../src/mail/mailer.js';
 import { initialize } from '../../src/service/accounts.js';
@@ -11,6 +9,7 @@ import { FACTORS } from '../../src/service/factors.js';
 import { defaultPolicy } from '../../src/service/policy.js';
 import { authenticate, type Auth } from '../../src/service/sessions.js';
 import { openStore } from '../../src/store/db.js';
+import { inject } from 'vitest';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -21,9 +20,8 @@ export const PASSWORD = 'correct horse battery staple';
  */
 export const TEST_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
-/** Where the default test mailer writes: one folder per worker process, removed when it ends. */
-const OUTBOX = join(tmpdir(), `acctsec-outbox-${process.pid}`);
-process.on('exit', () => rmSync(OUTBOX, { recursive: true, force: true }));
+/** Where the default test mailer writes: in test/global-setup.ts's folder, removed when the run ends. */
+const OUTBOX = join(inject('runTempRoot'), `outbox-${process.pid}`);
 
 /** A service context over an in-memory database, with a clock the test moves by hand. */
 export function testContext(

@@ -26,11 +26,13 @@ import { register } from './key-ceremonies.js';
 // leaves the target as it was. Runs with ACCTSEC_TEST_DATABASE (a cluster: scripts/pg-cluster.sh).
 
 const WHY = { reason: 'migration test' };
-const dir = mkdtempSync(join(tmpdir(), 'acctsec-migrate-'));
+// Made on first use: without a cluster every case is skipped, and so is this file's afterAll.
+let dir: string | undefined;
+const workDir = () => (dir ??= mkdtempSync(join(tmpdir(), 'acctsec-migrate-')));
 const dropped: (() => void)[] = [];
 afterAll(() => {
   for (const drop of dropped) drop();
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 function schema() {
@@ -48,7 +50,7 @@ function over(like: Ctx, db: ServiceContext['db'], key: Buffer): Ctx {
 
 /** A SQLite file with accounts, TOTP, recovery codes, a token, a security key, an OAuth app and audit rows. */
 async function sourceDatabase(name: string) {
-  const path = join(dir, `${name}.db`);
+  const path = join(workDir(), `${name}.db`);
   const key = randomBytes(32);
   writeKeyFile(`${path}.key`, key);
   const base = testContext();
@@ -90,7 +92,7 @@ function options(from: string, to: string, extra: Partial<MigrateStoreOptions> =
     from,
     to,
     sourceKeyPath: `${from}.key`,
-    targetKeyPath: join(dir, `postgres-${randomBytes(4).toString('hex')}.key`),
+    targetKeyPath: join(workDir(), `postgres-${randomBytes(4).toString('hex')}.key`),
     dryRun: false,
     ...extra,
   };
@@ -225,7 +227,7 @@ describe.runIf(PG_TEST_URL)('admin migrate-store into PostgreSQL', () => {
   it('refuses before anything: an outdated source, a different key in the PostgreSQL key file, a wrong key', async () => {
     const src = await sourceDatabase('refusals');
     const target = schema();
-    const old = join(dir, 'old.db');
+    const old = join(workDir(), 'old.db');
     copyFileSync(src.path, old);
     copyFileSync(`${src.path}.key`, `${old}.key`);
     const raw = new Database(old);
@@ -235,7 +237,7 @@ describe.runIf(PG_TEST_URL)('admin migrate-store into PostgreSQL', () => {
     expect(outdated.slug).toBe('source_outdated');
     expect(outdated.message).toMatch(/at schema 17, this build's is 18: .*acctsec --db .* status/);
 
-    const otherKey = join(dir, 'other-postgres.key');
+    const otherKey = join(workDir(), 'other-postgres.key');
     writeKeyFile(otherKey, randomBytes(32));
     const clash = refusal(() => migrateStore(options(src.path, target.url, { targetKeyPath: otherKey })));
     expect(clash.slug).toBe('key_exists');
