@@ -40,6 +40,14 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: 'factors-only-through-the-registry',
+      severity: 'error',
+      comment:
+        'Issue #16: services reach a second factor through ctx.factors (service/factors.ts builds the list), never by importing it; what factors share lives in helper modules (docs/architecture.md, "Second factors"). The local back end calls their enrolment operations; the composition roots name their types.',
+      from: { path: '^src/', pathNot: ['^src/service/factors\\.ts$', '^src/backend/local\\.ts$', root] },
+      to: { path: '^src/service/(totp|email-mfa|security-keys|recovery-codes)\\.ts$' },
+    },
+    {
       name: 'cli-uses-the-backend-interface',
       severity: 'error',
       comment: 'The CLI is a client of the Backend: no rules, no SQL, no server internals.',

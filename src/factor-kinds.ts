@@ -21,6 +21,11 @@ export interface FactorKind {
   readonly confirmsIdentity: boolean;
   /** Whether it can confirm viewing or renewing recovery codes (SPEC §5: an authenticator). */
   readonly authenticator: boolean;
+  /**
+   * Whether it can stand in for a recovery address at `recover` (SPEC §4.3: a registered security key
+   * sets a new password). `recover --method` offers `email` (the address), these, and `qr`.
+   */
+  readonly recoversPassword: boolean;
   /** The shape of a typed code, for guessing the method from the code alone (`login --code`). */
   readonly codeShape?: RegExp;
 }
@@ -33,6 +38,7 @@ export const FACTOR_KINDS = [
     answer: 'code',
     confirmsIdentity: true,
     authenticator: true,
+    recoversPassword: false,
     codeShape: /^\s*\d{6}\s*$/,
   },
   {
@@ -42,6 +48,7 @@ export const FACTOR_KINDS = [
     answer: 'mailed-code',
     confirmsIdentity: true,
     authenticator: false,
+    recoversPassword: false,
   },
   {
     id: 'key',
@@ -50,6 +57,7 @@ export const FACTOR_KINDS = [
     answer: 'ceremony',
     confirmsIdentity: true,
     authenticator: true,
+    recoversPassword: true,
   },
   {
     id: 'recovery',
@@ -58,6 +66,7 @@ export const FACTOR_KINDS = [
     answer: 'code',
     confirmsIdentity: false,
     authenticator: false,
+    recoversPassword: false,
   },
 ] as const satisfies readonly FactorKind[];
 
@@ -94,6 +103,12 @@ export function isMailed(id: string): boolean {
 
 /** The method `--send-code` means without `--method`: the first whose codes are mailed. */
 export const MAILED_DEFAULT: FactorId = factorIds((k) => k.answer === 'mailed-code')[0]!;
+
+/**
+ * `recover --method` choices: `email` (a code to a recovery address, not the email factor), the factors
+ * that recover a password, and `qr` (the recovery QR code).
+ */
+export const RECOVERY_METHODS: readonly string[] = ['email', ...factorIds((k) => k.recoversPassword), 'qr'];
 
 /** The method `--code` means without `--method` when identity is confirmed: the first typed authenticator code. */
 export const CODE_DEFAULT: FactorId = factorIds((k) => k.answer === 'code' && k.authenticator)[0]!;

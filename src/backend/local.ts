@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { CODE_DEFAULT } from '../factor-kinds.js';
 import type { Backend, BackendOptions } from './backend.js';
 import { checkStoreFile, openStore, storeError, type Db } from '../store/db.js';
 import { shownLocation } from '../database-url.js';
@@ -400,10 +401,10 @@ function localBackend(
     disableTotp: (code, acknowledgeLast) => authed((ctx, me) => disableTotp(ctx, me, code, acknowledgeLast, origin)),
 
     viewRecoveryCodes: (code, method) =>
-      authed((ctx, me) => viewRecoveryCodes(ctx, me, code, origin, method ?? 'totp')),
+      authed((ctx, me) => viewRecoveryCodes(ctx, me, code, origin, method ?? CODE_DEFAULT)),
 
     regenerateRecoveryCodes: (code, method) =>
-      authed((ctx, me) => regenerateRecoveryCodes(ctx, me, code, origin, method ?? 'totp')),
+      authed((ctx, me) => regenerateRecoveryCodes(ctx, me, code, origin, method ?? CODE_DEFAULT)),
 
     sendSignInCode: (input) => runWith(signInModule, (m, ctx) => m.sendSignInCode(ctx, input, origin)),
 

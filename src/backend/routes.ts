@@ -44,7 +44,7 @@ export interface Route {
   perCaller?: boolean;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a schema's input side is whatever JSON gives
 function p<T>(name: string, schema: v.GenericSchema<any, T>): Param<T> {
   return [name, schema];
 }
@@ -58,7 +58,7 @@ type Fits<Op extends Operation, Ps extends readonly unknown[]> =
       : never
     : never;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parameters' types are checked by Fits, not here
 function route<Op extends Operation, const Ps extends readonly Param<any>[]>(
   r: Omit<Route, 'op' | 'params' | 'input'> & { op: Op; params: Ps & Fits<Op, Ps> },
 ): Route {

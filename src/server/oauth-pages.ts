@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isCeremony, isMailed } from '../factor-kinds.js';
 import type Provider from 'oidc-provider';
 import type { Backend } from '../backend/backend.js';
 import { AcctsecError, InvalidInput, Unavailable } from '../errors.js';
@@ -184,7 +185,7 @@ interface LoginView {
 
 function loginForm(v: LoginView): string {
   const action = `/oauth2/interaction/${esc(v.uid)}`;
-  const codes = v.methods?.filter((m) => m.id !== 'key') ?? [];
+  const codes = v.methods?.filter((m) => !isCeremony(m.id)) ?? [];
   const keyStep = v.keyOptions
     ? `<form id="key-step" method="post" action="${action}/key" data-options="${esc(v.keyOptions)}">
 <input type="hidden" name="assertion" value="">
@@ -202,7 +203,7 @@ function loginForm(v: LoginView): string {
         .join('')}</select></label></p>
 <p><label>Code <input name="code" autocomplete="one-time-code" inputmode="numeric" required></label></p>`
     : '';
-  const sendCode = codes.some((m) => m.id === 'email')
+  const sendCode = codes.some((m) => isMailed(m.id))
     ? `<p><button formaction="${action}/send-code" formnovalidate>Email me a code</button></p>`
     : '';
   // With only a key, the password form would just start over: the key step stands alone.
@@ -361,7 +362,7 @@ export async function handleInteraction(
         ...(method && code ? { secondFactor: { method, code } } : {}),
       });
       if (result.status === 'signed-in') return await finish(result);
-      if (!result.methods.some((m) => m.id === 'key')) return signInPage(200, { username, methods: result.methods });
+      if (!result.methods.some((m) => isCeremony(m.id))) return signInPage(200, { username, methods: result.methods });
       // The key step: the CLI's `login --method key`, whose ceremony runs on this page.
       const ceremony = await backend.beginKeySignIn({ username, password });
       // The service verifies the answer against the origin the ceremony was made for: it must be this page's.

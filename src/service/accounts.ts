@@ -20,7 +20,7 @@ import { notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword, estimateStrength } from './password-policy.js';
 import { listIp } from './ip-networks.js';
 import { apiKeyStatus, tokenSummary } from './tokens.js';
-import { lowRecoveryCodesNotice, recoveryCodesLeft } from './recovery-codes.js';
+import { lowRecoveryCodesNotice, recoveryCodesLeft } from './recovery-code-set.js';
 import { activeFactors } from './factor-list.js';
 import { mfaOverview } from './second-factors.js';
 // Issue #20 §2 and §4: the repair window in status, the first sign-in's device, the username notice.

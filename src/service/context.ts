@@ -97,6 +97,17 @@ export interface SecondFactor<Started = unknown, Confirmed = unknown> extends Fa
     origin: RequestOrigin,
     throttle: Throttle,
   ): Promise<string[]>;
+  /**
+   * For the kinds with `recoversPassword`: checks the answer to a `recover` ceremony (`beginKeyRecovery`
+   * for keys) for this account, under the recovery flow's throttle. Throws AuthFailed or Throttled.
+   */
+  readonly verifyRecovery?: (
+    ctx: ServiceContext,
+    account: AccountRow,
+    answer: string,
+    origin: RequestOrigin,
+    throttle: Throttle,
+  ) => Promise<void>;
   /** For methods whose codes are sent (email): send one now, for sign-in or identity confirmation. */
   sendCode?(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): Promise<EmailCodeSent>;
   /** Null for recovery codes: they come with an authenticator (SPEC §5), not on their own. */

@@ -6,8 +6,9 @@ import { totpFactor } from './totp.js';
 
 /**
  * The second factors, in the order sign-in offers them: the one list, handed to every service in the
- * service context (`ctx.factors`). A new factor is one line here and one entry in src/factor-kinds.ts
- * (CONTRIBUTING.md, "Adding a second factor"). Only the composition roots that build a context import
- * this module, so no service depends on the factors it does not use.
+ * service context (`ctx.factors`). Adding a factor adds one line here and one entry in src/factor-kinds.ts,
+ * beside its own modules and Backend operations (CONTRIBUTING.md, "Adding a second factor", counts the
+ * files). Only the composition roots that build a context import this module, and no other module
+ * imports a factor (the `factors-only-through-the-registry` rule of .dependency-cruiser.cjs).
  */
 export const FACTORS: readonly SecondFactor[] = [totpFactor, emailFactor, keyFactor, recoveryCodesFactor];

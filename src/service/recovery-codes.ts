@@ -1,12 +1,9 @@
-import { randomInt, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { Conflict, InvalidInput } from '../errors.js';
-import { kindOf } from '../factor-kinds.js';
-import type { AccountRow } from '../store/accounts.js';
+import { CODE_DEFAULT, kindOf } from '../factor-kinds.js';
 import {
-  countRecoveryCodes,
   countUnusedRecoveryCodes,
   deleteRecoveryCodes,
-  insertRecoveryCode,
   markRecoveryCodeUsed,
   unusedRecoveryCodes,
 } from '../store/recovery-codes.js';
@@ -14,64 +11,20 @@ import type { RecoveryCodes } from '../views.js';
 import { recordActivity } from './activity.js';
 import { codeAccepted, codeCheck, codeFailed } from './code-attempts.js';
 import type { Auth, RequestOrigin, SecondFactor, ServiceContext } from './context.js';
-import { databaseKey, open, seal } from './encryption.js';
+import { databaseKey, open } from './encryption.js';
 import { activeFactors } from './factor-list.js';
 import { confirmIdentity } from './identity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
+import {
+  canonicalRecoveryCode,
+  formatRecoveryCode,
+  issueRecoveryCodes,
+  lowRecoveryCodesNotice,
+  recoveryCodeContext,
+} from './recovery-code-set.js';
 
-// Recovery codes (SPEC §5): 10 a set, single use, usable at sign-in in place of any second factor.
-
-export const CODES_PER_SET = 10;
-/** Crockford's base32 alphabet: no i, l, o or u, so nothing reads as something else. */
-const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
-/** 16 characters of 5 bits: 80 random bits, above the 64 of NIST SP 800-63B rev 4. */
-const LENGTH = 16;
-export const LOW_WATER = 3;
-
-export function generateRecoveryCode(): string {
-  let code = '';
-  for (let i = 0; i < LENGTH; i++) code += ALPHABET[randomInt(ALPHABET.length)];
-  return code;
-}
-
-/** `abcd-efgh-jkmn-pqrs`: grouped for typing. */
-export function formatRecoveryCode(canonical: string): string {
-  return canonical.match(/.{4}/g)!.join('-');
-}
-
-/** What the user typed, in canonical form: case, spaces and dashes ignored; o, i and l read as 0, 1, 1. */
-export function canonicalRecoveryCode(typed: string): string | null {
-  const c = typed.toLowerCase().replace(/[\s-]/g, '').replace(/o/g, '0').replace(/[il]/g, '1');
-  return c.length === LENGTH && [...c].every((ch) => ALPHABET.includes(ch)) ? c : null;
-}
-
-function context(accountId: number): string {
-  return `recovery:${accountId}`;
-}
-
-/** A new set: voids every earlier code. Returns the codes to show once. Call inside a transaction. */
-export function issueRecoveryCodes(ctx: ServiceContext, account: AccountRow, origin: RequestOrigin): string[] {
-  const key = databaseKey(ctx.db, ctx.keyring);
-  const voided = deleteRecoveryCodes(ctx.db, account.id);
-  const codes = Array.from({ length: CODES_PER_SET }, generateRecoveryCode);
-  for (const code of codes)
-    insertRecoveryCode(ctx.db, account.id, seal(key, Buffer.from(code), context(account.id)), ctx.now());
-  recordActivity(ctx, account.id, 'recovery_codes.issued', { origin, detail: { count: codes.length, voided } });
-  return codes.map(formatRecoveryCode);
-}
-
-export function removeRecoveryCodes(ctx: ServiceContext, account: AccountRow): void {
-  deleteRecoveryCodes(ctx.db, account.id);
-}
-
-export function recoveryCodesLeft(ctx: ServiceContext, account: AccountRow): number | null {
-  return countRecoveryCodes(ctx.db, account.id) === 0 ? null : countUnusedRecoveryCodes(ctx.db, account.id);
-}
-
-export function lowRecoveryCodesNotice(left: number): string | null {
-  if (left > LOW_WATER) return null;
-  return `only ${left} recovery code${left === 1 ? '' : 's'} left: run \`acctsec recovery-codes regenerate\` for a new set`;
-}
+// Recovery codes as a second factor (SPEC §5): usable at sign-in in place of any other factor; the set
+// itself (issue, count, notice) is recovery-code-set.ts.
 
 export const recoveryCodesFactor: SecondFactor = {
   ...kindOf('recovery'),
@@ -94,7 +47,7 @@ export const recoveryCodesFactor: SecondFactor = {
       let match: number | undefined;
       // Compare with every unused code, in constant time each, without stopping at the first match.
       for (const row of unusedRecoveryCodes(ctx.db, account.id)) {
-        const stored = open(key, row.code, context(account.id));
+        const stored = open(key, row.code, recoveryCodeContext(account.id));
         if (stored.length === typedBytes.length && timingSafeEqual(stored, typedBytes)) match = row.id;
       }
       // The UPDATE is the single-use guard: of two processes with the same code, one changes the row.
@@ -161,12 +114,12 @@ export async function viewRecoveryCodes(
   auth: Auth,
   code: string,
   origin: RequestOrigin,
-  method = 'totp',
+  method: string = CODE_DEFAULT,
 ): Promise<RecoveryCodes> {
   await confirmForRecoveryCodes(ctx, auth, code, method, origin);
   const key = databaseKey(ctx.db, ctx.keyring);
   const codes = unusedRecoveryCodes(ctx.db, auth.account.id).map((row) =>
-    formatRecoveryCode(open(key, row.code, context(auth.account.id)).toString()),
+    formatRecoveryCode(open(key, row.code, recoveryCodeContext(auth.account.id)).toString()),
   );
   recordActivity(ctx, auth.account.id, 'recovery_codes.viewed', {
     origin,
@@ -181,7 +134,7 @@ export async function regenerateRecoveryCodes(
   auth: Auth,
   code: string,
   origin: RequestOrigin,
-  method = 'totp',
+  method: string = CODE_DEFAULT,
 ): Promise<RecoveryCodes> {
   await confirmForRecoveryCodes(ctx, auth, code, method, origin);
   const codes = ctx.db.transaction(() => issueRecoveryCodes(ctx, auth.account, origin)).immediate();

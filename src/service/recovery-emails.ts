@@ -1,4 +1,5 @@
 import { AuthFailed, Conflict, InvalidInput, NotFound } from '../errors.js';
+import { RECOVERY_METHODS } from '../factor-kinds.js';
 import { findAccountByUsername, setPassword, type AccountRow } from '../store/accounts.js';
 import {
   deleteRecoveryAddress,
@@ -16,7 +17,6 @@ import { maskAddress } from './messages.js';
 import { notifyAllAddresses, notifySecurity, securityNotice } from './notifications.js';
 import { checkNewPassword } from './password-policy.js';
 import { endSessions, type Auth } from './sessions.js';
-import { verifyRecoveryAssertion } from './security-keys.js';
 import { normalizeUsername } from './credentials.js';
 import { confirmThrottleKey, recoveryThrottle, throttledCheck } from './throttle.js';
 
@@ -157,16 +157,23 @@ export async function recoverWithCode(
   input: { username: string; code: string; newPassword: string; method?: string },
   origin: RequestOrigin,
 ): Promise<{ username: string; revokedSessions: number }> {
-  const viaKey = input.method === 'key';
-  if (input.method !== undefined && input.method !== 'email' && !viaKey)
-    throw new InvalidInput(`invalid recovery method "${input.method}": use email, key or qr`, '--method');
+  // A factor that recovers a password (SPEC §4.3: a security key) in place of a code from an address.
+  const factor =
+    input.method === undefined || input.method === 'email'
+      ? undefined
+      : ctx.factors.find((f) => f.id === input.method && f.verifyRecovery);
+  if (input.method !== undefined && input.method !== 'email' && !factor)
+    throw new InvalidInput(
+      `invalid recovery method "${input.method}": use ${RECOVERY_METHODS.join(', ').replace(/, ([^,]*)$/, ' or $1')}`,
+      '--method',
+    );
   const name = normalizeUsername(input.username);
   // The policy first, the same for every name, so the answer does not tell whether the account exists.
   // (No "not the current password" rule here: checking it would be an oracle for the current one.)
   await checkNewPassword({ password: input.newPassword, username: name, minLength: ctx.policy.passwordMinLength });
   const account = findAccountByUsername(ctx.db, name);
   const wrong = new AuthFailed(
-    viaKey ? 'the security key did not confirm this account' : 'wrong or expired recovery code',
+    factor ? `the ${factor.label.toLowerCase()} did not confirm this account` : 'wrong or expired recovery code',
     'wrong_code',
   );
   // Recovery has a throttle of its own (issue #15): anyone can fill it, knowing only the username, so
@@ -179,7 +186,7 @@ export async function recoverWithCode(
   }
   try {
     // SPEC §4.3: a registered key can recover the account in place of a code from a recovery address.
-    if (viaKey) await verifyRecoveryAssertion(ctx, account, input.code, origin, throttle);
+    if (factor) await factor.verifyRecovery!(ctx, account, input.code, origin, throttle);
     else await checkEmailCode(ctx, account, RECOVER, input.code, origin, throttle);
   } catch (err) {
     // One message for every refusal but throttling, so the answer does not tell accounts apart.
@@ -192,7 +199,10 @@ export async function recoverWithCode(
       const n = endSessions(ctx, account.id, null);
       recordActivity(ctx, account.id, 'password.recovered', {
         origin,
-        detail: { via: viaKey ? 'security-key' : 'recovery-email', revokedSessions: n },
+        detail: {
+          via: factor ? factor.label.toLowerCase().replaceAll(' ', '-') : 'recovery-email',
+          revokedSessions: n,
+        },
       });
       return n;
     })
@@ -203,7 +213,7 @@ export async function recoverWithCode(
     securityNotice(
       ctx,
       account,
-      `your password was reset ${viaKey ? 'with a security key' : 'through a recovery address'}, and every session signed out`,
+      `your password was reset ${factor ? `with a ${factor.label.toLowerCase()}` : 'through a recovery address'}, and every session signed out`,
       origin,
     ),
   );

@@ -5,7 +5,7 @@ import { recordActivity } from './activity.js';
 import type { Auth, RequestOrigin, SecondFactor, ServiceContext } from './context.js';
 import { assertMayDisable, identityFactors, removeFallbacks } from './factor-list.js';
 import { notifySecurity, securityNotice } from './notifications.js';
-import { recoveryCodesLeft } from './recovery-codes.js';
+import { recoveryCodesLeft } from './recovery-code-set.js';
 import { confirmThrottleKey } from './throttle.js';
 import { inRepairWindow, repairDetail, repairNote } from './repair-window.js';
 

@@ -31,7 +31,7 @@ import { databaseKey } from './encryption.js';
 import { assertMayDisable, identityFactors, removeFallbacks } from './factor-list.js';
 import { confirmIdentity } from './identity.js';
 import { notifySecurity, securityNotice } from './notifications.js';
-import { issueRecoveryCodes, recoveryCodesLeft } from './recovery-codes.js';
+import { issueRecoveryCodes, recoveryCodesLeft } from './recovery-code-set.js';
 import type { Throttle } from './throttle.js';
 import { repairDetail, repairNote } from './repair-window.js';
 
@@ -86,7 +86,7 @@ export function keyView(row: SecurityKeyRow): KeyView {
 
 function checkName(raw: string, flag: string): string {
   const name = raw.trim();
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (!name || name.length > NAME_MAX || /[\u0000-\u001f\u007f]/.test(name)) {
     throw new InvalidInput(`invalid key name "${raw}": 1 to ${NAME_MAX} characters, no control characters`, flag);
   }
@@ -301,6 +301,9 @@ export const keyFactor: SecondFactor<KeyCeremony, KeyAdded> = {
     await verifyAssertion(ctx, account, code, origin, ['signin', 'proof'], throttle);
     return [];
   },
+  // `recover --method key`: the account's key answered the recovery ceremony (beginKeyRecovery).
+  verifyRecovery: (ctx, account, answer, origin, throttle) =>
+    verifyAssertion(ctx, account, answer, origin, ['recover'], throttle),
   enrolment: {
     start(ctx, auth, request, origin) {
       if (!request.relyingParty)
@@ -365,17 +368,6 @@ export async function beginKeyRecovery(ctx: ServiceContext, username: string, rp
   const account = findAccountByUsername(ctx.db, name);
   const owner = account && countSecurityKeys(ctx.db, account.id) > 0 ? account.id : null;
   return startCeremony(ctx, rp, 'recover', owner, await assertionOptions(ctx, rp, []));
-}
-
-/** The recovery step for `recover --method key`: the account's key answered the recovery ceremony. */
-export function verifyRecoveryAssertion(
-  ctx: ServiceContext,
-  account: AccountRow,
-  id: string,
-  origin: RequestOrigin,
-  throttle: Throttle,
-): Promise<void> {
-  return verifyAssertion(ctx, account, id, origin, ['recover'], throttle);
 }
 
 // ---- managing keys ------------------------------------------------------------------------------

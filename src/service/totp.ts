@@ -10,7 +10,7 @@ import type { Auth, RequestOrigin, SecondFactor, ServiceContext } from './contex
 import { databaseKey, open, seal } from './encryption.js';
 import { enableIdentityRule } from './factor-list.js';
 import { confirmIdentity } from './identity.js';
-import { issueRecoveryCodes } from './recovery-codes.js';
+import { issueRecoveryCodes } from './recovery-code-set.js';
 import { notifySecurity, securityNotice } from './notifications.js';
 import { disableMethod } from './second-factors.js';
 import { confirmThrottleKey, type Throttle } from './throttle.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FACTOR_KINDS, factorKind } from '../../src/factor-kinds.js';
+import { FACTOR_KINDS, factorKind, RECOVERY_METHODS } from '../../src/factor-kinds.js';
 import { FACTORS } from '../../src/service/factors.js';
 import { createUser, recoverWithResetToken, resetMfa } from '../../src/service/admin.js';
 import type { ServiceContext } from '../../src/service/context.js';
@@ -26,6 +26,7 @@ describe('the factor registry', () => {
         answer: f.answer,
         confirmsIdentity: f.confirmsIdentity,
         authenticator: f.authenticator,
+        recoversPassword: f.recoversPassword,
       }).toEqual({
         id: kind.id,
         label: kind.label,
@@ -33,8 +34,16 @@ describe('the factor registry', () => {
         answer: kind.answer,
         confirmsIdentity: kind.confirmsIdentity,
         authenticator: kind.authenticator,
+        recoversPassword: kind.recoversPassword,
       });
     }
+  });
+
+  it('the methods that recover a password (recover --method) are the factors that can check a recovery answer', () => {
+    expect(FACTORS.filter((f) => f.verifyRecovery).map((f) => f.id)).toEqual(
+      FACTOR_KINDS.filter((k) => k.recoversPassword).map((k) => k.id),
+    );
+    expect(RECOVERY_METHODS).toEqual(['email', 'key', 'qr']);
   });
 
   it('every method that confirms identity can be enrolled and disabled; the fallback (recovery codes) neither', () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { AuthFailed, Conflict, IdentityRequired, InvalidInput, NotFound } from '../../src/errors.js';
 import { createUser, recoverWithResetToken, resetMfa } from '../../src/service/admin.js';
 import { recoverWithCode } from '../../src/service/recovery-emails.js';
-import { recoveryCodesLeft, regenerateRecoveryCodes, viewRecoveryCodes } from '../../src/service/recovery-codes.js';
+import { recoveryCodesLeft } from '../../src/service/recovery-code-set.js';
+import { regenerateRecoveryCodes, viewRecoveryCodes } from '../../src/service/recovery-codes.js';
 import { mfaOverview } from '../../src/service/second-factors.js';
 import {
   beginKeyProof,

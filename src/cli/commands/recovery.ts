@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { isCeremony, RECOVERY_METHODS } from '../../factor-kinds.js';
 import type { Factory } from '../factory.js';
 import { localTime, table } from '../format.js';
 import { awaitBrowser, ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
@@ -52,7 +53,7 @@ export function newCmdRecover(f: Factory): Command {
         new Option(
           '--method <method>',
           "email: a code to a recovery address (default); key: a registered security key, in the browser; qr: the recovery QR code (a phone approves on the server's page, or --qr-image/--qr-text)",
-        ).choices(['email', 'key', 'qr']),
+        ).choices([...RECOVERY_METHODS]),
       )
       .option('--password-stdin', 'read the new password from the first line of stdin')
       .option('--qr-image <file>', 'a photo or scan (PNG or JPEG) of the recovery sheet: implies --method qr')
@@ -82,7 +83,7 @@ export function newCmdRecover(f: Factory): Command {
           ? recoverWithQrRun({ f, ...o, passwordStdin: Boolean(o.passwordStdin) })
           : o.token
             ? recoverWithTokenRun({ f, username: o.username, token: o.token, passwordStdin: Boolean(o.passwordStdin) })
-            : o.method === 'key'
+            : o.method !== undefined && isCeremony(o.method)
               ? recoverWithKeyRun({
                   f,
                   username: o.username,
