@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isCeremony, isMailed } from '../factor-kinds.js';
+import { isCeremony, isMailed, MAILED_DEFAULT } from '../factor-kinds.js';
 import type Provider from 'oidc-provider';
 import type { Backend } from '../backend/backend.js';
 import { AcctsecError, InvalidInput, Unavailable } from '../errors.js';
@@ -347,11 +347,11 @@ export async function handleInteraction(
     const code = form.get('code') ?? undefined;
     try {
       if (action === 'send-code') {
-        await backend.sendSignInCode({ username, password, method: 'email' });
+        await backend.sendSignInCode({ username, password, method: MAILED_DEFAULT });
         return signInPage(200, {
           username,
-          methods: [{ id: 'email', label: 'a code sent by email' }],
-          method: 'email',
+          methods: [{ id: MAILED_DEFAULT, label: 'a code sent by email' }],
+          method: MAILED_DEFAULT,
           message: 'A code is on its way to your address.',
         });
       }

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { isCeremony, RECOVERY_METHODS } from '../../factor-kinds.js';
+import { factorKind, RECOVERY_METHODS } from '../../factor-kinds.js';
 import type { Factory } from '../factory.js';
 import { localTime, table } from '../format.js';
 import { awaitBrowser, ceremonyOptions, parseTimeout, type CeremonyFlags } from '../key-ceremony.js';
@@ -83,7 +83,8 @@ export function newCmdRecover(f: Factory): Command {
           ? recoverWithQrRun({ f, ...o, passwordStdin: Boolean(o.passwordStdin) })
           : o.token
             ? recoverWithTokenRun({ f, username: o.username, token: o.token, passwordStdin: Boolean(o.passwordStdin) })
-            : o.method !== undefined && isCeremony(o.method)
+            : // A factor that recovers a password: today only the security key, whose browser ceremony this is.
+              o.method !== undefined && factorKind(o.method)?.recoversPassword
               ? recoverWithKeyRun({
                   f,
                   username: o.username,
