@@ -158,13 +158,12 @@ export async function recoverWithCode(
   origin: RequestOrigin,
 ): Promise<{ username: string; revokedSessions: number }> {
   // A factor that recovers a password (SPEC §4.3: a security key) in place of a code from an address.
-  const factor =
-    input.method === undefined || input.method === 'email'
-      ? undefined
-      : ctx.factors.find((f) => f.id === input.method && f.verifyRecovery);
-  if (input.method !== undefined && input.method !== 'email' && !factor)
+  const viaAddress = input.method === undefined || input.method === 'email';
+  const factor = viaAddress ? undefined : ctx.factors.find((f) => f.id === input.method && f.verifyRecovery);
+  const verifyRecovery = factor?.verifyRecovery;
+  if (!viaAddress && !verifyRecovery)
     throw new InvalidInput(
-      `invalid recovery method "${input.method}": use ${RECOVERY_METHODS.join(', ').replace(/, ([^,]*)$/, ' or $1')}`,
+      `invalid recovery method "${input.method}": use ${RECOVERY_METHODS.slice(0, -1).join(', ')} or ${RECOVERY_METHODS.at(-1)}`,
       '--method',
     );
   const name = normalizeUsername(input.username);
@@ -186,7 +185,7 @@ export async function recoverWithCode(
   }
   try {
     // SPEC §4.3: a registered key can recover the account in place of a code from a recovery address.
-    if (factor) await factor.verifyRecovery!(ctx, account, input.code, origin, throttle);
+    if (verifyRecovery) await verifyRecovery(ctx, account, input.code, origin, throttle);
     else await checkEmailCode(ctx, account, RECOVER, input.code, origin, throttle);
   } catch (err) {
     // One message for every refusal but throttling, so the answer does not tell accounts apart.

@@ -327,6 +327,10 @@ describe('recovery with a key, rename, remove', () => {
         {},
       ),
     ).rejects.toThrow(new AuthFailed('the security key did not confirm this account', 'wrong_code'));
+    // A factor that cannot recover a password is no recovery method.
+    await expect(
+      recoverWithCode(ctx, { username: 'alice', code: '123456', newPassword: 'a new passphrase', method: 'totp' }, {}),
+    ).rejects.toThrow('invalid recovery method "totp": use email, key or qr');
   });
 
   it('renames; removes a key with an assertion; the last one needs a yes and takes the recovery codes along', async () => {
